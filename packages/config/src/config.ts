@@ -1,0 +1,38 @@
+/**
+ * The resolved configuration of one process. Read once at startup by `loadConfig` and passed down;
+ * nothing below the apps' entry points reads `process.env`.
+ *
+ * YAML keys are given in the comments; each is overridable by `BESKARYUM_<PATH_UPPER>` with `_`
+ * between path parts (SPEC §4), e.g. `BESKARYUM_STORAGE_FILESYSTEM_DIRECTORY`.
+ */
+export interface Config {
+  /** `version`: must be "1.0" (Beskar's config format). */
+  version: string;
+  /** `addr`: HTTP listen address. Default `127.0.0.1:5200`. */
+  addr: HostPort;
+  /** `log`: pino level and format. Defaults `info` / `json`. */
+  log: { level: "debug" | "info" | "warn" | "error"; format: "json" | "text" };
+  /** `datadir`: local state (admin token, private Redis). Default `./data`, made absolute. */
+  datadir: string;
+  /** `redis`: `url` default `redis://127.0.0.1:6379`, `prefix` default `beskar-yum`. */
+  redis: { url: string; prefix: string };
+  /** `admin_token`: bearer token for the admin API and uploads; generated into `<datadir>/admin-token` when unset. */
+  adminToken: string;
+  /** Where the admin token came from, for the one startup log line. */
+  adminTokenSource: "config" | "env" | { file: string; generated: boolean };
+  /** `gossip`: Beskar plugin mode is on when `peers` is non-empty. */
+  gossip: { addr: HostPort; key: string; peers: string[] };
+  /** `storage`: only the filesystem driver exists today. `directory` defaults to `datadir`. */
+  storage: { driver: "filesystem"; prefix: string; filesystem: { directory: string } };
+  /** `publish`: `debounce_ms` (default 200) groups bursts of events into one publish; `grace_seconds` (default 300) keeps the previous generation's files readable. */
+  publish: { debounceMs: number; maxDelayMs: number; graceSeconds: number };
+  /** `upload`: `max_bytes` (default 4 GiB) and `wait_timeout_ms` (default 60000) for `?wait=true`. */
+  upload: { maxBytes: number; waitTimeoutMs: number };
+  /** `worker`: `concurrency` (default 4) repositories processed at once per worker process. */
+  worker: { concurrency: number };
+}
+
+export interface HostPort {
+  host: string;
+  port: number;
+}

@@ -1,0 +1,56 @@
+/**
+ * The one registry of error codes. A code names the problem, never a transport status;
+ * `httpStatus` and `beskarCode` (Beskar's API error code, see SPEC §5) are derived here and only here.
+ */
+export const errorCodes = {
+  // Requests
+  INVALID_ARGUMENT: { httpStatus: 400, beskarCode: "InvalidArgument" },
+  INVALID_REPOSITORY_NAME: { httpStatus: 400, beskarCode: "InvalidArgument" },
+  INVALID_FILE_NAME: { httpStatus: 400, beskarCode: "InvalidArgument" },
+  UNAUTHENTICATED: { httpStatus: 401, beskarCode: "Unauthenticated" },
+  PERMISSION_DENIED: { httpStatus: 403, beskarCode: "PermissionDenied" },
+  NOT_FOUND: { httpStatus: 404, beskarCode: "NotFound" },
+  PAYLOAD_TOO_LARGE: { httpStatus: 413, beskarCode: "InvalidArgument" },
+  RANGE_NOT_SATISFIABLE: { httpStatus: 416, beskarCode: "OutOfRange" },
+  // Repositories
+  REPO_NOT_FOUND: { httpStatus: 404, beskarCode: "NotFound" },
+  REPO_ALREADY_EXISTS: { httpStatus: 409, beskarCode: "AlreadyExists" },
+  REPO_NOT_EMPTY: { httpStatus: 400, beskarCode: "FailedPrecondition" },
+  REPO_BEING_DELETED: { httpStatus: 409, beskarCode: "AlreadyExists" },
+  REPO_IS_MIRROR: { httpStatus: 409, beskarCode: "AlreadyExists" },
+  REPO_MIRROR_READ_ONLY: { httpStatus: 400, beskarCode: "FailedPrecondition" },
+  REPO_BAD_GPG_KEY: { httpStatus: 400, beskarCode: "InvalidArgument" },
+  PACKAGE_NOT_FOUND: { httpStatus: 404, beskarCode: "NotFound" },
+  PACKAGE_SIGNATURE_INVALID: { httpStatus: 400, beskarCode: "InvalidArgument" },
+  // RPM parsing
+  RPM_TRUNCATED: { httpStatus: 400, beskarCode: "InvalidArgument" },
+  RPM_BAD_MAGIC: { httpStatus: 400, beskarCode: "InvalidArgument" },
+  RPM_BAD_HEADER: { httpStatus: 400, beskarCode: "InvalidArgument" },
+  RPM_MISSING_TAG: { httpStatus: 400, beskarCode: "InvalidArgument" },
+  RPM_DIGEST_MISMATCH: { httpStatus: 400, beskarCode: "InvalidArgument" },
+  RPM_SIGNATURE_INVALID: { httpStatus: 400, beskarCode: "InvalidArgument" },
+  // Repodata / upstream metadata
+  REPODATA_INVALID: { httpStatus: 400, beskarCode: "InvalidArgument" },
+  // Infrastructure
+  LOCK_LOST: { httpStatus: 503, beskarCode: "Unavailable" },
+  UNAVAILABLE: { httpStatus: 503, beskarCode: "Unavailable" },
+  TIMEOUT: { httpStatus: 504, beskarCode: "DeadlineExceeded" },
+  CONFIG_INVALID: { httpStatus: 500, beskarCode: "Internal" },
+  STORAGE_CORRUPT: { httpStatus: 500, beskarCode: "Internal" },
+  INTERNAL: { httpStatus: 500, beskarCode: "Internal" },
+} as const satisfies Record<string, { httpStatus: number; beskarCode: BeskarCode }>;
+
+/** Beskar's API error codes (kun / gRPC style names), as they appear in `{"error":{"code":...}}`. */
+export type BeskarCode =
+  | "InvalidArgument"
+  | "FailedPrecondition"
+  | "OutOfRange"
+  | "Unauthenticated"
+  | "PermissionDenied"
+  | "NotFound"
+  | "AlreadyExists"
+  | "Internal"
+  | "Unavailable"
+  | "DeadlineExceeded";
+
+export type ErrorCode = keyof typeof errorCodes;
