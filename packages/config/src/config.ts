@@ -30,6 +30,8 @@ export interface Config {
   upload: { maxBytes: number; waitTimeoutMs: number };
   /** `worker`: `concurrency` (default 4) repositories processed at once per worker process. */
   worker: { concurrency: number };
+  /** Added by load-config: the absolute path of the YAML file read (`--config` / `BESKARYUM_CONFIG`), if any. */
+  configFile?: string;
 }
 
 export interface HostPort {

@@ -1,2 +1,2 @@
 export type { Config, HostPort } from "./config.js";
-export { loadConfig, type LoadConfigOptions } from "./load-config.js";
+export { type LoadConfigOptions, loadConfig } from "./load-config.js";

@@ -32,6 +32,8 @@ describe("YumError", () => {
   it("renders Beskar's error body", () => {
     const err = new YumError("REPO_NOT_FOUND", "repository not found");
     expect(err.httpStatus).toBe(404);
-    expect(errorBody(err)).toEqual({ error: { code: "NotFound", reason: "REPO_NOT_FOUND", message: "repository not found" } });
+    expect(errorBody(err)).toEqual({
+      error: { code: "NotFound", reason: "REPO_NOT_FOUND", message: "repository not found" },
+    });
   });
 });

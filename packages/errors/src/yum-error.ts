@@ -6,7 +6,12 @@ export class YumError extends Error {
   /** Structured context (file, offset, tag, ...) that logs carry alongside the message. */
   readonly details: Record<string, unknown>;
 
-  constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}, options?: ErrorOptions) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    details: Record<string, unknown> = {},
+    options?: ErrorOptions,
+  ) {
     super(message, options);
     this.name = "YumError";
     this.code = code;
@@ -27,6 +32,8 @@ export function isYumError(err: unknown, code?: ErrorCode): err is YumError {
 }
 
 /** The JSON body of an error response, in Beskar's shape plus our stable code. */
-export function errorBody(err: YumError): { error: { code: BeskarCode; reason: ErrorCode; message: string } } {
+export function errorBody(err: YumError): {
+  error: { code: BeskarCode; reason: ErrorCode; message: string };
+} {
   return { error: { code: err.beskarCode, reason: err.code, message: err.message } };
 }

@@ -1,0 +1,16 @@
+import type { RepositoryService } from "@beskar-yum/repository";
+import type { RepositoryStorage } from "@beskar-yum/storage";
+import type { Redis } from "ioredis";
+import type { ApiMetrics } from "./metrics.js";
+
+/** Everything the routes need, built once by main.ts (or by a test) and passed in. */
+export interface AppDeps {
+  service: RepositoryService;
+  storage: RepositoryStorage;
+  redis: Redis;
+  adminToken: string;
+  metrics: ApiMetrics;
+  /** Longest `?wait=true` wait, in ms. */
+  waitTimeoutMs: number;
+  version: string;
+}

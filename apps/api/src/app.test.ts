@@ -1,0 +1,184 @@
+import { createHash, randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createRedis, RepoLock } from "@beskar-yum/queue";
+import { RepositoryService } from "@beskar-yum/repository";
+import { RepositoryStorage } from "@beskar-yum/storage";
+import type { FastifyInstance } from "fastify";
+import type { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildApp } from "./app.js";
+import { ApiMetrics } from "./metrics.js";
+
+const rocky = new URL("../../../../shared/testdata/rocky-8.3-ha-debug/", import.meta.url).pathname;
+const token = "secret-token";
+const auth = { authorization: `Bearer ${token}` };
+
+describe("API (in-process, no worker)", () => {
+  let app: FastifyInstance;
+  let dir: string;
+  let redis: Redis;
+  let storage: RepositoryStorage;
+  const triggered: string[] = [];
+  const prefix = `bytest-api-${randomBytes(4).toString("hex")}`;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "byapi-"));
+    redis = createRedis(process.env.BESKARYUM_TEST_REDIS_URL ?? "redis://127.0.0.1:6379", "api-test");
+    storage = new RepositoryStorage(dir);
+    const service = new RepositoryService({
+      storage,
+      // Records what the worker would be asked to do; these tests stop before the worker's part.
+      trigger: { trigger: async (repository: string) => void triggered.push(repository) },
+      lock: new RepoLock(redis, prefix),
+      maxUploadBytes: 10 * 1024 * 1024,
+      waitTimeoutMs: 1000,
+    });
+    app = buildApp({
+      service,
+      storage,
+      redis,
+      adminToken: token,
+      metrics: new ApiMetrics(),
+      waitTimeoutMs: 1000,
+      version: "test",
+    });
+    await app.ready();
+  });
+  afterAll(async () => {
+    await app.close();
+    storage.close();
+    redis.disconnect();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const api = (method: "GET" | "POST" | "PUT" | "DELETE", path: string, body?: unknown, headers = auth) =>
+    app.inject({
+      method,
+      url: `/artifacts/yum/api/v1${path}`,
+      headers: { ...headers, "content-type": "application/json" },
+      payload: body === undefined ? undefined : JSON.stringify(body),
+    });
+
+  it("requires the admin token", async () => {
+    const res = await api(
+      "GET",
+      "/repository",
+      { repository: "artifacts/yum/x" },
+      { authorization: "Bearer nope" },
+    );
+    expect(res.statusCode).toBe(401);
+    expect(res.json()).toEqual({
+      error: { code: "Unauthenticated", reason: "UNAUTHENTICATED", message: "invalid bearer token" },
+    });
+  });
+
+  it("validates repository names like Beskar", async () => {
+    for (const repository of [
+      "yum/x",
+      "artifacts/yum/UPPER",
+      "artifacts/yum/a//b",
+      "artifacts/yum/../x",
+      42,
+    ]) {
+      const res = await api("GET", "/repository", { repository });
+      expect(res.statusCode).toBe(400);
+      expect(res.json().error.code).toBe("InvalidArgument");
+    }
+  });
+
+  it("creates, reads, updates and refuses a second create", async () => {
+    const repository = "artifacts/yum/api-crud";
+    expect((await api("POST", "/repository", { repository, properties: { mirror: false } })).statusCode).toBe(
+      200,
+    );
+    expect(triggered).toContain(repository);
+    const again = await api("POST", "/repository", { repository, properties: {} });
+    expect(again.statusCode).toBe(409);
+    expect(again.json().error).toMatchObject({
+      code: "AlreadyExists",
+      message: `repository ${repository} already exists`,
+    });
+    const key = readFileSync(join(rocky, "RPM-GPG-KEY-rockyofficial"), "utf8");
+    const b64 = Buffer.from(key).toString("base64");
+    expect((await api("PUT", "/repository", { repository, properties: { gpg_key: b64 } })).statusCode).toBe(
+      200,
+    );
+    const got = await api("GET", "/repository", { repository });
+    expect(got.json()).toEqual({ properties: { mirror: false, mirror_urls: [], gpg_key: b64 } });
+    // The query string works as well as a body.
+    const viaQuery = await app.inject({
+      method: "GET",
+      url: `/artifacts/yum/api/v1/repository?repository=${repository}`,
+      headers: auth,
+    });
+    expect(viaQuery.statusCode).toBe(200);
+  });
+
+  it("answers 400 for bad properties and bad keys, 404 for unknown repositories", async () => {
+    expect(
+      (await api("POST", "/repository", { repository: "artifacts/yum/p1", properties: null })).statusCode,
+    ).toBe(400);
+    const unknown = await api("POST", "/repository", {
+      repository: "artifacts/yum/p1",
+      properties: { colour: "red" },
+    });
+    expect(unknown.json().error.message).toBe("properties.colour: unknown property");
+    const badKey = await api("POST", "/repository", {
+      repository: "artifacts/yum/p1",
+      properties: { gpg_key: Buffer.from("nope").toString("base64") },
+    });
+    expect(badKey.statusCode).toBe(400);
+    expect(badKey.json().error.message).toMatch(/^bad gpg key/);
+    const missing = await api("GET", "/repository", { repository: "artifacts/yum/does-not-exist" });
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json().error.code).toBe("NotFound");
+  });
+
+  it("accepts a valid RPM upload with 202 and rejects garbage with 400 without storing it", async () => {
+    const repository = "artifacts/yum/api-upload";
+    const file = "booth-debugsource-1.0-6.ac1d34c.git.el8.2.x86_64.rpm";
+    const ok = await app.inject({
+      method: "PUT",
+      url: `/${repository}/repo/Packages/${file}`,
+      headers: auth,
+      payload: readFileSync(join(rocky, "Packages", file)),
+    });
+    expect(ok.statusCode, ok.body).toBe(202);
+    expect(ok.json()).toEqual({
+      id: "4c175312dd8cbb81e8f9672bd49cd73b01918c475b3594c2f078caf57cb24022",
+      tag: createHash("md5").update(file).digest("hex"),
+      name: "booth-debugsource",
+      version: "1.0",
+      release: "6.ac1d34c.git.el8.2",
+      architecture: "x86_64",
+    });
+    const bad = await app.inject({
+      method: "PUT",
+      url: `/${repository}/repo/Packages/bad.rpm`,
+      headers: auth,
+      payload: Buffer.from("<?xml version='1.0'?>\n"),
+    });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error.reason).toBe("RPM_BAD_MAGIC");
+    const index = storage.openIndex(repository)!;
+    expect(index.pendingEvents(10).filter((e) => e.event.action === "put")).toHaveLength(1);
+  });
+
+  it("serves JSON 404s for unknown content and routes", async () => {
+    expect(
+      (await app.inject({ method: "GET", url: "/artifacts/yum/nope/repo/repodata/repomd.xml" })).statusCode,
+    ).toBe(404);
+    const route = await app.inject({ method: "GET", url: "/nowhere" });
+    expect(route.statusCode).toBe(404);
+    expect(route.json().error.code).toBe("NotFound");
+  });
+
+  it("reports health, readiness and metrics", async () => {
+    expect((await app.inject({ method: "GET", url: "/healthz" })).json()).toMatchObject({ status: "ok" });
+    expect((await app.inject({ method: "GET", url: "/readyz" })).json()).toMatchObject({ status: "ready" });
+    const metrics = await app.inject({ method: "GET", url: "/metrics" });
+    expect(metrics.body).toMatch(/beskaryum_uploads_total\{outcome="accepted"\} 1/);
+  });
+});

@@ -1,0 +1,56 @@
+import { errorBody, YumError } from "@beskar-yum/errors";
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import type { AppDeps } from "./app-deps.js";
+import { adminRoutes } from "./routes/admin-routes.js";
+import { contentRoutes } from "./routes/content-routes.js";
+import { opsRoutes } from "./routes/ops-routes.js";
+
+/** Turns whatever a handler threw into a YumError: ours as they are, fastify's by their status. */
+function asYumError(err: unknown): YumError {
+  if (err instanceof YumError) return err;
+  const e = err as { statusCode?: number; message?: string; code?: string };
+  if (
+    e.code === "FST_ERR_CTP_INVALID_JSON_BODY" ||
+    e.code === "FST_ERR_CTP_EMPTY_JSON_BODY" ||
+    e.statusCode === 400
+  ) {
+    return new YumError("INVALID_ARGUMENT", e.message ?? "bad request");
+  }
+  if (e.statusCode === 413) return new YumError("PAYLOAD_TOO_LARGE", e.message ?? "payload too large");
+  if (e.statusCode === 415) return new YumError("INVALID_ARGUMENT", e.message ?? "unsupported media type");
+  return new YumError("INTERNAL", "internal error", {}, { cause: err });
+}
+
+/** Builds the API without listening, so tests can `inject()` or listen on a port of their own. */
+export function buildApp(deps: AppDeps, options: FastifyServerOptions = {}): FastifyInstance {
+  const app = Fastify({ disableRequestLogging: true, ...options });
+
+  app.setErrorHandler((err, request, reply) => {
+    const yumError = asYumError(err);
+    if (yumError.httpStatus >= 500) request.log.error({ err, url: request.url }, yumError.message);
+    else
+      request.log.info({ code: yumError.code, url: request.url, method: request.method }, yumError.message);
+    return reply.code(yumError.httpStatus).send(errorBody(yumError));
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply
+      .code(404)
+      .send(errorBody(new YumError("NOT_FOUND", `no route for ${request.method} ${request.url}`))),
+  );
+  app.addHook("onResponse", async (request, reply) => {
+    const route = request.url.startsWith("/artifacts/yum/api/")
+      ? "admin"
+      : request.url.startsWith("/artifacts/")
+        ? "content"
+        : "ops";
+    deps.metrics.requests.observe(
+      { route, method: request.method, status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  app.register(async (scope) => opsRoutes(scope, deps));
+  app.register(async (scope) => adminRoutes(scope, deps));
+  app.register(async (scope) => contentRoutes(scope, deps));
+  return app;
+}

@@ -1,0 +1,73 @@
+import { readFileSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import { type Config, loadConfig } from "@beskar-yum/config";
+import { createRedis, RepoLock, RepoTrigger } from "@beskar-yum/queue";
+import { RepositoryService } from "@beskar-yum/repository";
+import { RepositoryStorage } from "@beskar-yum/storage";
+import { pino } from "pino";
+import { buildApp } from "./app.js";
+import { ApiMetrics } from "./metrics.js";
+
+const version = (
+  JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }
+).version;
+
+async function main(config: Config): Promise<void> {
+  const logger = pino({ level: config.log.level, base: { service: "beskar-yum-api" } });
+  await mkdir(config.storage.filesystem.directory, { recursive: true });
+  const redis = createRedis(config.redis.url, "beskar-yum-api");
+  const storage = new RepositoryStorage(config.storage.filesystem.directory, config.storage.prefix);
+  const trigger = new RepoTrigger(redis, config.redis.prefix);
+  const service = new RepositoryService({
+    storage,
+    trigger,
+    lock: new RepoLock(redis, config.redis.prefix),
+    maxUploadBytes: config.upload.maxBytes,
+    waitTimeoutMs: config.upload.waitTimeoutMs,
+  });
+  const app = buildApp(
+    {
+      service,
+      storage,
+      redis,
+      adminToken: config.adminToken,
+      metrics: new ApiMetrics({ defaultMetrics: true }),
+      waitTimeoutMs: config.upload.waitTimeoutMs,
+      version,
+    },
+    { loggerInstance: logger },
+  );
+
+  const source = config.adminTokenSource;
+  if (typeof source === "object") {
+    logger.info({ file: source.file, generated: source.generated }, "admin token read from file");
+  }
+  const address = await app.listen({ host: config.addr.host, port: config.addr.port });
+  logger.info(
+    { address, version, storage: config.storage.filesystem.directory, redisPrefix: config.redis.prefix },
+    "api listening",
+  );
+
+  const shutdown = async (signal: string) => {
+    logger.info({ signal }, "api stopping");
+    await app.close();
+    await trigger.close();
+    storage.close();
+    redis.disconnect();
+    process.exit(0);
+  };
+  process.once("SIGTERM", () => void shutdown("SIGTERM"));
+  process.once("SIGINT", () => void shutdown("SIGINT"));
+}
+
+let config: Config;
+try {
+  config = loadConfig({ argv: process.argv.slice(2), env: process.env, cwd: process.cwd() });
+} catch (err) {
+  console.error(`beskar-yum api: ${(err as Error).message}`);
+  process.exit(2);
+}
+main(config).catch((err) => {
+  console.error(`beskar-yum api: ${(err as Error).stack ?? err}`);
+  process.exit(1);
+});

@@ -1,0 +1,97 @@
+import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
+import { basename, join } from "node:path";
+import { YumError } from "@beskar-yum/errors";
+import { parseContentPath } from "@beskar-yum/repository";
+import type { FastifyInstance } from "fastify";
+import type { AppDeps } from "../app-deps.js";
+import { requireAdmin } from "../auth.js";
+import { type Content, contentTypeOf, etagOf, etagOfText, sendContent } from "../send-content.js";
+
+const safeFileName = /^[A-Za-z0-9][A-Za-z0-9._+~^-]*$/;
+
+/** What dnf reads (repodata and packages, anonymous) and what release tooling writes (PUT of RPMs). */
+export async function contentRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
+  // Uploads are streamed by the handler itself, whatever their content type.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", (_request, _payload, done) => done(null));
+
+  app.get("/artifacts/yum/*", async (request, reply) => {
+    const path = parseContentPath(request.url.split("?")[0]!);
+    if (!path) throw new YumError("NOT_FOUND", `no such path: ${request.url}`);
+    const index = deps.storage.openIndex(path.repository);
+    if (!index?.getRepository())
+      throw new YumError("REPO_NOT_FOUND", `repository ${path.repository} not found`);
+
+    let content: Content;
+    if (path.kind === "repodata") {
+      if (path.file === "repomd.xml") {
+        const state = index.getState();
+        if (!state.repomd)
+          throw new YumError("NOT_FOUND", `${path.repository} has no published repodata yet`);
+        const body = Buffer.from(state.repomd);
+        content = {
+          size: body.length,
+          mtime: new Date(state.revision * 1000),
+          etag: etagOfText(state.repomd),
+          contentType: "application/xml",
+          open: (range) => (range ? body.subarray(range.start, range.end + 1) : body),
+        };
+      } else {
+        if (!safeFileName.test(path.file))
+          throw new YumError("NOT_FOUND", `no such repodata file: ${path.file}`);
+        const file = join(deps.storage.paths(path.repository).repodata, path.file);
+        const info = await stat(file).catch(() => undefined);
+        if (!info?.isFile()) throw new YumError("NOT_FOUND", `no such repodata file: ${path.file}`);
+        content = {
+          size: info.size,
+          mtime: info.mtime,
+          etag: etagOf(path.file.split("-")[0]!),
+          contentType: contentTypeOf(path.file),
+          open: (range) => createReadStream(file, range),
+        };
+      }
+    } else {
+      const record = index.getPackageByFileName(basename(path.file));
+      if (!record) throw new YumError("NOT_FOUND", `package ${path.file} not found in ${path.repository}`);
+      const blobs = deps.storage.blobs(path.repository);
+      const info = await stat(blobs.pathOf(record.id)).catch(() => undefined);
+      if (!info)
+        throw new YumError("STORAGE_CORRUPT", `package ${path.file}: blob sha256:${record.id} is missing`);
+      content = {
+        size: info.size,
+        mtime: new Date(record.uploadTime * 1000),
+        etag: etagOf(record.id),
+        contentType: contentTypeOf(path.file),
+        open: (range) => blobs.createReadStream(record.id, range),
+      };
+    }
+    return sendContent(request, reply, content);
+  });
+
+  app.put("/artifacts/yum/*", async (request, reply) => {
+    requireAdmin(request, deps.adminToken);
+    const path = parseContentPath(request.url.split("?")[0]!);
+    if (path?.kind !== "package") {
+      throw new YumError(
+        "NOT_FOUND",
+        `uploads go to /artifacts/yum/<name>/repo/Packages/<file>.rpm, not ${request.url}`,
+      );
+    }
+    const wait = (request.query as Record<string, string>).wait === "true";
+    try {
+      const result = await deps.service.upload(path.repository, path.file, request.raw);
+      deps.metrics.uploads.inc({ outcome: "accepted" });
+      request.log.info({ repository: path.repository, id: result.id, file: path.file }, "package uploaded");
+      const { seq, ...body } = result;
+      if (!wait) return reply.code(202).send(body);
+      await deps.service.waitFor(path.repository, seq, "published");
+      return reply.code(201).send(body);
+    } catch (err) {
+      deps.metrics.uploads.inc({ outcome: err instanceof YumError ? err.code : "error" });
+      // A refused upload may leave unread bytes: close the connection rather than read gigabytes.
+      if (!request.raw.readableEnded) reply.header("connection", "close");
+      throw err;
+    }
+  });
+}

@@ -1,0 +1,94 @@
+import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
+import { basename } from "node:path";
+import { Readable, Transform } from "node:stream";
+
+export interface AdminClientOptions {
+  /** Server base URL, e.g. http://127.0.0.1:5200 ($BESKARYUM_URL). */
+  url: string;
+  /** Admin bearer token ($BESKARYUM_TOKEN). */
+  token: string;
+}
+
+/** An error answered by the server, with Beskar's code and our stable reason. */
+export class ServerError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Full repository name from what a user types: `myrepo` and `artifacts/yum/myrepo` are the same. */
+export function fullRepositoryName(name: string): string {
+  return name.startsWith("artifacts/yum/") ? name : `artifacts/yum/${name}`;
+}
+
+/** The admin API v1 and uploads, over HTTP. */
+export class AdminClient {
+  constructor(private readonly options: AdminClientOptions) {}
+
+  async call<T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    body: Record<string, unknown>,
+  ): Promise<T> {
+    const response = await fetch(`${this.options.url}/artifacts/yum/api/v1${path}`, {
+      method,
+      headers: { authorization: `Bearer ${this.options.token}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    return this.decode<T>(response);
+  }
+
+  private async decode<T>(response: Response): Promise<T> {
+    const text = await response.text();
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : {};
+    } catch {
+      throw new ServerError(response.status, "Unknown", `HTTP ${response.status}: ${text.slice(0, 200)}`);
+    }
+    if (!response.ok) {
+      const error = (json as { error?: { code?: string; message?: string } }).error ?? {};
+      throw new ServerError(
+        response.status,
+        error.code ?? "Unknown",
+        error.message ?? `HTTP ${response.status}`,
+      );
+    }
+    return json as T;
+  }
+
+  /** Streams one RPM to the repository, reporting bytes sent. */
+  async push(
+    repository: string,
+    file: string,
+    options: { wait: boolean; onProgress?: (sent: number, total: number) => void },
+  ): Promise<Record<string, unknown>> {
+    const { size } = await stat(file);
+    let sent = 0;
+    const counter = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        sent += chunk.length;
+        options.onProgress?.(sent, size);
+        done(null, chunk);
+      },
+    });
+    const body = Readable.toWeb(createReadStream(file).pipe(counter)) as ReadableStream;
+    const url = `${this.options.url}/${repository}/repo/Packages/${encodeURIComponent(basename(file))}${options.wait ? "?wait=true" : ""}`;
+    const response = await fetch(url, {
+      method: "PUT",
+      headers: {
+        authorization: `Bearer ${this.options.token}`,
+        "content-type": "application/x-rpm",
+        "content-length": String(size),
+      },
+      body,
+      duplex: "half",
+    } as RequestInit);
+    return this.decode(response);
+  }
+}

@@ -1,0 +1,124 @@
+import { readFileSync } from "node:fs";
+import { type AdminClient, fullRepositoryName } from "./admin-client.js";
+
+export interface CommandContext {
+  client: AdminClient;
+  /** Positional arguments after the command words. */
+  args: string[];
+  flags: Record<string, string | boolean>;
+  out: (line: string) => void;
+  progress: (line: string) => void;
+}
+
+type Command = (ctx: CommandContext) => Promise<void>;
+
+function need(args: string[], count: number, usage: string): void {
+  if (args.length < count) throw new UsageError(`usage: beskar-yum ${usage}`);
+}
+
+export class UsageError extends Error {}
+
+const json = (value: unknown) => JSON.stringify(value, null, 2);
+
+function properties(flags: Record<string, string | boolean>): Record<string, unknown> {
+  const props: Record<string, unknown> = {};
+  if (flags.mirror === true) props.mirror = true;
+  if (flags["no-mirror"] === true) props.mirror = false;
+  if (typeof flags["mirror-url"] === "string") props.mirror_urls = flags["mirror-url"].split(",");
+  if (typeof flags["gpg-key"] === "string") {
+    props.gpg_key = Buffer.from(readFileSync(flags["gpg-key"], "utf8")).toString("base64");
+  }
+  return props;
+}
+
+function progressBar(sent: number, total: number): string {
+  const width = 30;
+  const done = total === 0 ? width : Math.round((sent / total) * width);
+  return `[${"#".repeat(done)}${".".repeat(width - done)}] ${((sent / Math.max(total, 1)) * 100).toFixed(0).padStart(3)}% ${sent}/${total} bytes`;
+}
+
+/** Every admin command, by its words. */
+export const commands: Record<string, Command> = {
+  "repo create": async ({ client, args, flags, out }) => {
+    need(args, 1, "repo create <repo> [--mirror] [--mirror-url U[,U]] [--gpg-key FILE]");
+    await client.call("POST", "/repository", {
+      repository: fullRepositoryName(args[0]!),
+      properties: properties(flags),
+    });
+    out(`created ${fullRepositoryName(args[0]!)}`);
+  },
+  "repo update": async ({ client, args, flags, out }) => {
+    need(args, 1, "repo update <repo> [--mirror|--no-mirror] [--mirror-url U[,U]] [--gpg-key FILE]");
+    await client.call("PUT", "/repository", {
+      repository: fullRepositoryName(args[0]!),
+      properties: properties(flags),
+    });
+    out(`updated ${fullRepositoryName(args[0]!)}`);
+  },
+  "repo get": async ({ client, args, out }) => {
+    need(args, 1, "repo get <repo>");
+    out(json(await client.call("GET", "/repository", { repository: fullRepositoryName(args[0]!) })));
+  },
+  "repo delete": async ({ client, args, flags, out }) => {
+    need(args, 1, "repo delete <repo> [--delete-packages]");
+    await client.call("DELETE", "/repository", {
+      repository: fullRepositoryName(args[0]!),
+      delete_packages: flags["delete-packages"] === true,
+    });
+    out(`deleted ${fullRepositoryName(args[0]!)}`);
+  },
+  push: async ({ client, args, flags, out, progress }) => {
+    need(args, 2, "push <repo> <file.rpm>... [--no-wait]");
+    const repository = fullRepositoryName(args[0]!);
+    for (const file of args.slice(1)) {
+      const result = await client.push(repository, file, {
+        wait: flags["no-wait"] !== true,
+        onProgress: (sent, total) => progress(`${file} ${progressBar(sent, total)}`),
+      });
+      out(
+        `${file}: ${result.name}-${result.version}-${result.release}.${result.architecture} id=${result.id} tag=${result.tag}`,
+      );
+    }
+  },
+  packages: async ({ client, args, out }) => {
+    need(args, 1, "packages <repo>");
+    const { repository_packages } = await client.call<{
+      repository_packages: Record<string, unknown>[] | null;
+    }>("GET", "/repository/package:list", { repository: fullRepositoryName(args[0]!) });
+    for (const p of repository_packages ?? []) {
+      out(
+        `${p.name}-${p.version}-${p.release}.${p.architecture}\t${p.id}\t${p.tag}\t${p.verified ? "verified" : "unverified"}`,
+      );
+    }
+  },
+  "package get": async ({ client, args, flags, out }) => {
+    need(args, 2, "package get <repo> <id> | package get <repo> --tag <tag>");
+    const byTag = flags.tag === true;
+    out(
+      json(
+        await client.call("GET", byTag ? "/repository/package:bytag" : "/repository/package", {
+          repository: fullRepositoryName(args[0]!),
+          [byTag ? "tag" : "id"]: args[1],
+        }),
+      ),
+    );
+  },
+  "package rm": async ({ client, args, flags, out }) => {
+    need(args, 2, "package rm <repo> <id> | package rm <repo> --tag <tag>");
+    const byTag = flags.tag === true;
+    await client.call("DELETE", byTag ? "/repository/package:bytag" : "/repository/package", {
+      repository: fullRepositoryName(args[0]!),
+      [byTag ? "tag" : "id"]: args[1],
+    });
+    out(`removed ${args[1]}`);
+  },
+  logs: async ({ client, args, out }) => {
+    need(args, 1, "logs <repo>");
+    const { logs } = await client.call<{ logs: { level: string; date: string; message: string }[] }>(
+      "GET",
+      "/repository/logs",
+      { repository: fullRepositoryName(args[0]!) },
+    );
+    for (const l of logs) out(`${l.date} ${l.level} ${l.message}`);
+  },
+};

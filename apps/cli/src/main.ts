@@ -1,0 +1,79 @@
+import { parseArgs } from "node:util";
+import { AdminClient, ServerError } from "./admin-client.js";
+import { commands, UsageError } from "./commands.js";
+
+const usage = `beskar-yum — admin client for a beskar-yum server
+
+usage: beskar-yum <command> [args] [--url URL] [--token TOKEN]
+
+  repo create <repo> [--mirror] [--mirror-url U[,U]] [--gpg-key FILE]
+  repo update <repo> [--mirror|--no-mirror] [--mirror-url U[,U]] [--gpg-key FILE]
+  repo get <repo>
+  repo delete <repo> [--delete-packages]
+  push <repo> <file.rpm>... [--no-wait]      upload, waiting until each is published
+  packages <repo>                            list packages
+  package get <repo> <id> [--tag]            one package, by id (sha256) or by --tag
+  package rm <repo> <id> [--tag]
+  logs <repo>
+
+<repo> is "name" or "artifacts/yum/name". The server is $BESKARYUM_URL (default
+http://127.0.0.1:5200) and the admin token $BESKARYUM_TOKEN (or --token).`;
+
+async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      url: { type: "string" },
+      token: { type: "string" },
+      mirror: { type: "boolean" },
+      "no-mirror": { type: "boolean" },
+      "mirror-url": { type: "string" },
+      "gpg-key": { type: "string" },
+      "delete-packages": { type: "boolean" },
+      tag: { type: "boolean" },
+      "no-wait": { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  const two = positionals.slice(0, 2).join(" ");
+  const name = commands[two] ? two : positionals[0];
+  if (values.help || !name || !commands[name]) {
+    process.stdout.write(`${usage}\n`);
+    return values.help ? 0 : 2;
+  }
+  const token = values.token ?? env.BESKARYUM_TOKEN;
+  if (!token) {
+    process.stderr.write(
+      "beskar-yum: no admin token: set BESKARYUM_TOKEN or pass --token (see <datadir>/admin-token)\n",
+    );
+    return 2;
+  }
+  const client = new AdminClient({
+    url: (values.url ?? env.BESKARYUM_URL ?? "http://127.0.0.1:5200").replace(/\/$/, ""),
+    token,
+  });
+  const interactive = process.stderr.isTTY === true;
+  await commands[name]!({
+    client,
+    args: positionals.slice(name.split(" ").length),
+    flags: values as Record<string, string | boolean>,
+    out: (line) => process.stdout.write(`${line}\n`),
+    progress: (line) => {
+      if (interactive) process.stderr.write(`\r${line}`);
+    },
+  });
+  if (interactive) process.stderr.write("\r\x1b[K");
+  return 0;
+}
+
+main(process.argv.slice(2), process.env).then(
+  (code) => process.exit(code),
+  (err) => {
+    if (err instanceof UsageError) process.stderr.write(`${err.message}\n`);
+    else if (err instanceof ServerError)
+      process.stderr.write(`beskar-yum: ${err.code} (HTTP ${err.status}): ${err.message}\n`);
+    else process.stderr.write(`beskar-yum: ${(err as Error).message}\n`);
+    process.exit(err instanceof UsageError ? 2 : 1);
+  },
+);

@@ -1,0 +1,80 @@
+import { type Config, loadConfig } from "@beskar-yum/config";
+import { createRedis, type RepoJobData, RepoLock, RepoTrigger, repoEventsQueueName } from "@beskar-yum/queue";
+import { processRepository } from "@beskar-yum/repository";
+import { RepositoryStorage } from "@beskar-yum/storage";
+import { Worker } from "bullmq";
+import { pino } from "pino";
+import { reconcile } from "./reconciler.js";
+
+const reconcileEveryMs = 30_000;
+
+async function main(config: Config): Promise<void> {
+  const logger = pino({ level: config.log.level, base: { service: "beskar-yum-worker", pid: process.pid } });
+  const redis = createRedis(config.redis.url, "beskar-yum-worker");
+  const storage = new RepositoryStorage(config.storage.filesystem.directory, config.storage.prefix);
+  const lock = new RepoLock(redis, config.redis.prefix);
+  const trigger = new RepoTrigger(redis, config.redis.prefix);
+  const processorOptions = {
+    storage,
+    lock,
+    debounceMs: config.publish.debounceMs,
+    maxDelayMs: config.publish.maxDelayMs,
+    graceSeconds: config.publish.graceSeconds,
+    log: logger,
+  };
+
+  const worker = new Worker<RepoJobData>(
+    repoEventsQueueName,
+    async (job) => processRepository(job.data.repository, processorOptions),
+    {
+      connection: createRedis(config.redis.url, "beskar-yum-worker-blocking"),
+      prefix: config.redis.prefix,
+      concurrency: config.worker.concurrency,
+    },
+  );
+  worker.on("failed", (job, err) =>
+    logger.error(
+      { err, repository: job?.data.repository, attempt: job?.attemptsMade },
+      "repository job failed",
+    ),
+  );
+  worker.on("error", (err) => logger.error({ err }, "worker error"));
+  await worker.waitUntilReady();
+
+  const runReconcile = async () => {
+    try {
+      const triggered = await reconcile(storage, trigger);
+      if (triggered.length > 0)
+        logger.info({ repositories: triggered }, "reconciled pending work from storage");
+    } catch (err) {
+      logger.error({ err }, "reconcile failed");
+    }
+  };
+  await runReconcile();
+  const timer = setInterval(runReconcile, reconcileEveryMs);
+  logger.info({ concurrency: config.worker.concurrency, redisPrefix: config.redis.prefix }, "worker ready");
+
+  const shutdown = async (signal: string) => {
+    logger.info({ signal }, "worker stopping");
+    clearInterval(timer);
+    await worker.close();
+    await trigger.close();
+    storage.close();
+    redis.disconnect();
+    process.exit(0);
+  };
+  process.once("SIGTERM", () => void shutdown("SIGTERM"));
+  process.once("SIGINT", () => void shutdown("SIGINT"));
+}
+
+let config: Config;
+try {
+  config = loadConfig({ argv: process.argv.slice(2), env: process.env, cwd: process.cwd() });
+} catch (err) {
+  console.error(`beskar-yum worker: ${(err as Error).message}`);
+  process.exit(2);
+}
+main(config).catch((err) => {
+  console.error(`beskar-yum worker: ${(err as Error).stack ?? err}`);
+  process.exit(1);
+});

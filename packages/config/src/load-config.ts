@@ -1,0 +1,411 @@
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { YumError } from "@beskar-yum/errors";
+import { parse as parseYaml } from "yaml";
+import type { Config, HostPort } from "./config.js";
+
+export interface LoadConfigOptions {
+  /** Command-line arguments; `--config FILE` (or `--config=FILE`) names the YAML file. Default `process.argv.slice(2)`. */
+  argv?: string[];
+  /** `BESKARYUM_CONFIG` (the file, when argv has none) and the `BESKARYUM_<PATH>` overrides. Default `process.env`. */
+  env?: Record<string, string | undefined>;
+  /** Directory that relative paths (file, datadir, storage directory) are resolved against. Default `process.cwd()`. */
+  cwd?: string;
+}
+
+/** Beskar's default gossip key (32 bytes, AES-256-GCM). */
+const BESKAR_GOSSIP_KEY = "XD1IOhcp0HWFgZJ/HAaARqMKJwfMWtz284Yj7wxmerA=";
+const ENV_PREFIX = "BESKARYUM_";
+const ADMIN_TOKEN_FILE = "admin-token";
+
+/** A value that does not fit its key; the loader adds `invalid configuration: <key>: ` in front. */
+class Invalid extends Error {}
+
+type Parser<T> = (value: unknown) => T;
+
+/** Every key of the YAML file we read (dotted path → parser). Env names derive from these paths. */
+const fields = {
+  version: parseVersion,
+  addr: parseHostPort,
+  "log.level": oneOf(["debug", "info", "warn", "error"] as const),
+  "log.format": oneOf(["json", "text"] as const),
+  datadir: parsePath,
+  "gossip.addr": parseHostPort,
+  "gossip.key": parseGossipKey,
+  "gossip.peers": parsePeers,
+  "storage.driver": parseStorageDriver,
+  "storage.prefix": parseStoragePrefix,
+  "storage.filesystem.directory": parsePath,
+  "redis.url": parseRedisUrl,
+  "redis.prefix": parseToken,
+  admin_token: parseToken,
+  "publish.debounce_ms": parseInteger(0),
+  "publish.max_delay_ms": parseInteger(1),
+  "publish.grace_seconds": parseInteger(0),
+  "upload.max_bytes": parseInteger(1),
+  "upload.wait_timeout_ms": parseInteger(1),
+  "worker.concurrency": parseInteger(1),
+} as const satisfies Record<string, Parser<unknown>>;
+
+/** Beskar keys accepted for compatibility and not used (yet). */
+const ignoredKeys = new Set(["profiling", "storage.s3", "storage.gcs", "storage.azure"]);
+
+type FieldName = keyof typeof fields;
+type Values = { -readonly [K in FieldName]?: ReturnType<(typeof fields)[K]> };
+
+const fieldNames = Object.keys(fields) as FieldName[];
+const isFieldName = (key: string): key is FieldName => Object.hasOwn(fields, key);
+const sections = new Set(
+  fieldNames.flatMap((name) =>
+    name
+      .split(".")
+      .slice(0, -1)
+      .map((_, i, parts) => parts.slice(0, i + 1).join(".")),
+  ),
+);
+
+/** `BESKARYUM_STORAGE_FILESYSTEM_DIRECTORY` for `storage.filesystem.directory`. */
+function envName(key: string): string {
+  return ENV_PREFIX + key.replaceAll(".", "_").toUpperCase();
+}
+
+/**
+ * Reads the configuration once at startup: defaults (SPEC §4), then the YAML file (`--config FILE` or
+ * `BESKARYUM_CONFIG`), then `BESKARYUM_<PATH_UPPER>` variables. An empty variable counts as unset.
+ * Without `admin_token`, the token is read from `<datadir>/admin-token`, or generated there (mode 0600).
+ * @throws YumError `CONFIG_INVALID`, its message naming the key (or variable) at fault.
+ */
+export function loadConfig(opts: LoadConfigOptions = {}): Config {
+  const argv = opts.argv ?? process.argv.slice(2);
+  const env = opts.env ?? process.env;
+  const cwd = opts.cwd ?? process.cwd();
+
+  const values: Values = {};
+  /** Where each value came from: the YAML key or the variable name, for error messages. */
+  const origin = new Map<FieldName, string>();
+
+  const source = configFile(argv, env, cwd);
+  if (source !== undefined) {
+    readFile(source, values, origin);
+    if (values.version === undefined) throw invalid("version", `required in ${source.file} (version: 1.0)`);
+  }
+  for (const name of fieldNames) {
+    const variable = envName(name);
+    const raw = env[variable];
+    if (raw === undefined || raw === "") continue;
+    assign(values, name, raw, variable);
+    origin.set(name, variable);
+  }
+
+  const publish = {
+    debounceMs: values["publish.debounce_ms"] ?? 200,
+    maxDelayMs: values["publish.max_delay_ms"] ?? 2000,
+    graceSeconds: values["publish.grace_seconds"] ?? 300,
+  };
+  if (publish.maxDelayMs < publish.debounceMs) {
+    throw invalid(
+      origin.get("publish.max_delay_ms") ?? origin.get("publish.debounce_ms") ?? "publish.max_delay_ms",
+      `max_delay_ms (${publish.maxDelayMs}) must not be smaller than debounce_ms (${publish.debounceMs})`,
+    );
+  }
+
+  const datadir = path.resolve(cwd, values.datadir ?? "data");
+  const directory = values["storage.filesystem.directory"];
+  const token = adminToken(values.admin_token, origin.get("admin_token"), datadir);
+  const config: Config = {
+    version: values.version ?? "1.0",
+    addr: values.addr ?? { host: "127.0.0.1", port: 5200 },
+    log: { level: values["log.level"] ?? "info", format: values["log.format"] ?? "json" },
+    datadir,
+    redis: {
+      url: values["redis.url"] ?? "redis://127.0.0.1:6379",
+      prefix: values["redis.prefix"] ?? "beskar-yum",
+    },
+    adminToken: token.token,
+    adminTokenSource: token.source,
+    gossip: {
+      addr: values["gossip.addr"] ?? { host: "0.0.0.0", port: 5201 },
+      key: values["gossip.key"] ?? BESKAR_GOSSIP_KEY,
+      peers: values["gossip.peers"] ?? [],
+    },
+    storage: {
+      driver: values["storage.driver"] ?? "filesystem",
+      prefix: values["storage.prefix"] ?? "",
+      filesystem: { directory: directory === undefined ? datadir : path.resolve(cwd, directory) },
+    },
+    publish,
+    upload: {
+      maxBytes: values["upload.max_bytes"] ?? 4 * 1024 ** 3,
+      waitTimeoutMs: values["upload.wait_timeout_ms"] ?? 60_000,
+    },
+    worker: { concurrency: values["worker.concurrency"] ?? 4 },
+  };
+  if (source !== undefined) config.configFile = source.file;
+  return config;
+}
+
+function invalid(key: string, problem: string, details: Record<string, unknown> = {}): YumError {
+  return new YumError("CONFIG_INVALID", `invalid configuration: ${key}: ${problem}`, { key, ...details });
+}
+
+function assign<K extends FieldName>(values: Values, name: K, raw: unknown, label: string): void {
+  try {
+    values[name] = fields[name](raw) as Values[K];
+  } catch (err) {
+    if (err instanceof Invalid) throw invalid(label, err.message);
+    throw err;
+  }
+}
+
+/** `--config FILE` / `--config=FILE` wins over `BESKARYUM_CONFIG`; the path is made absolute. */
+function configFile(
+  argv: string[],
+  env: Record<string, string | undefined>,
+  cwd: string,
+): { file: string; label: string } | undefined {
+  let file: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? "";
+    if (arg === "--config") {
+      file = argv[i + 1];
+      if (file === undefined || file === "" || file.startsWith("--"))
+        throw invalid("--config", "expected a file name");
+      i++;
+    } else if (arg.startsWith("--config=")) {
+      file = arg.slice("--config=".length);
+      if (file === "") throw invalid("--config", "expected a file name");
+    }
+  }
+  if (file !== undefined) return { file: path.resolve(cwd, file), label: "--config" };
+  const fromEnv = env[`${ENV_PREFIX}CONFIG`];
+  return fromEnv ? { file: path.resolve(cwd, fromEnv), label: `${ENV_PREFIX}CONFIG` } : undefined;
+}
+
+function readFile(
+  { file, label }: { file: string; label: string },
+  values: Values,
+  origin: Map<FieldName, string>,
+): void {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (err) {
+    throw invalid(label, `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? err})`);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw invalid(label, `${file} is not valid YAML: ${(err as Error).message}`);
+  }
+  const walk = (node: unknown, section: string): void => {
+    if (!isMapping(node)) throw invalid(section || label, `expected a mapping in ${file}, got ${show(node)}`);
+    for (const [key, value] of Object.entries(node)) {
+      const dotted = section === "" ? key : `${section}.${key}`;
+      if (ignoredKeys.has(dotted) || value === null) continue;
+      if (isFieldName(dotted)) {
+        assign(values, dotted, value, dotted);
+        origin.set(dotted, dotted);
+      } else if (sections.has(dotted)) {
+        walk(value, dotted);
+      } else {
+        throw invalid(dotted, `unknown key in ${file} (known here: ${knownKeys(section).join(", ")})`, {
+          file,
+        });
+      }
+    }
+  };
+  if (doc !== null && doc !== undefined) walk(doc, "");
+}
+
+function knownKeys(section: string): string[] {
+  const all = [...fieldNames, ...ignoredKeys, ...sections];
+  const depth = section === "" ? 0 : section.split(".").length;
+  const inside = all.filter((k) => section === "" || k.startsWith(`${section}.`));
+  return [...new Set(inside.map((k) => k.split(".")[depth] ?? ""))].filter((k) => k !== "");
+}
+
+/** The admin token from the configuration, else `<datadir>/admin-token`, else a new one written there. */
+function adminToken(
+  configured: string | undefined,
+  origin: string | undefined,
+  datadir: string,
+): { token: string; source: Config["adminTokenSource"] } {
+  if (configured !== undefined) {
+    return { token: configured, source: origin?.startsWith(ENV_PREFIX) ? "env" : "config" };
+  }
+  const file = path.join(datadir, ADMIN_TOKEN_FILE);
+  const existing = readTokenFile(file);
+  if (existing) return { token: existing, source: { file, generated: false } };
+
+  const token = randomBytes(32).toString("hex");
+  let tmp: string | undefined;
+  try {
+    fs.mkdirSync(datadir, { recursive: true, mode: 0o700 });
+    tmp = `${file}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
+    const fd = fs.openSync(tmp, "wx", 0o600);
+    try {
+      fs.writeSync(fd, `${token}\n`);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    if (existing === undefined) {
+      // link() never replaces: when the API and a worker start together, the first token written wins.
+      fs.linkSync(tmp, file);
+    } else {
+      fs.renameSync(tmp, file); // an empty file left behind: replace it
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "EEXIST") {
+      const winner = readTokenFile(file);
+      if (winner) return { token: winner, source: { file, generated: false } };
+    }
+    throw invalid(
+      "datadir",
+      `cannot write the admin token to ${file} (${(err as NodeJS.ErrnoException).code ?? err})`,
+    );
+  } finally {
+    if (tmp !== undefined) fs.rmSync(tmp, { force: true });
+  }
+  return { token, source: { file, generated: true } };
+}
+
+/** The trimmed token, `""` for an empty file, `undefined` when the file does not exist. */
+function readTokenFile(file: string): string | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw invalid("datadir", `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? err})`);
+  }
+  const token = text.trim();
+  if (/\s/.test(token)) throw invalid("datadir", `${file} must hold one token on one line`);
+  return token;
+}
+
+// ---- value parsers ---------------------------------------------------------------------------
+
+function isMapping(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function show(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (Array.isArray(value)) return "a list";
+  if (isMapping(value)) return "a mapping";
+  return String(value);
+}
+
+function expectString(value: unknown, what = "a string"): string {
+  if (typeof value !== "string") throw new Invalid(`expected ${what}, got ${show(value)}`);
+  return value;
+}
+
+/** `version: 1.0` reads as the number 1 in YAML 1.2; a quoted "1.0" is accepted too. */
+function parseVersion(value: unknown): string {
+  if (value === 1 || value === "1.0" || value === "1") return "1.0";
+  throw new Invalid(`expected 1.0, got ${show(value)}`);
+}
+
+const HOST_PORT = /^(?:\[([0-9A-Za-z:.%]*)\]|([^:[\]\s]*)):(\d{1,5})$/;
+
+/** `host:port`, `[v6]:port` or `:port` (all interfaces); port 0 lets the OS choose. */
+function parseHostPort(value: unknown): HostPort {
+  const text = expectString(value, "host:port");
+  const m = HOST_PORT.exec(text);
+  const port = Number(m?.[3]);
+  if (!m || port > 65535) throw new Invalid(`expected host:port, got ${show(value)}`);
+  return { host: (m[1] ?? m[2]) || "0.0.0.0", port };
+}
+
+/** A list in YAML, comma-separated in the environment; each peer needs a host and a non-zero port. */
+function parsePeers(value: unknown): string[] {
+  const list = typeof value === "string" ? value.split(",").map((p) => p.trim()) : value;
+  if (!Array.isArray(list)) throw new Invalid(`expected a list of host:port, got ${show(value)}`);
+  const peers = list.filter((p) => p !== "");
+  for (const peer of peers) {
+    const m = typeof peer === "string" ? HOST_PORT.exec(peer) : null;
+    const port = Number(m?.[3]);
+    if (!m || !(m[1] ?? m[2]) || port === 0 || port > 65535) {
+      throw new Invalid(`expected host:port, got ${show(peer)}`);
+    }
+  }
+  return peers as string[];
+}
+
+function parseGossipKey(value: unknown): string {
+  const text = expectString(value, "a base64 key");
+  const valid = /^[A-Za-z0-9+/]+={0,2}$/.test(text) && text.length % 4 === 0;
+  const size = valid ? Buffer.from(text, "base64").length : 0;
+  if (![16, 24, 32].includes(size)) {
+    throw new Invalid(
+      `expected a base64 AES key of 16, 24 or 32 bytes, got ${valid ? `${size} bytes` : show(value)}`,
+    );
+  }
+  return text;
+}
+
+function parseStorageDriver(value: unknown): "filesystem" {
+  const text = expectString(value);
+  if (text === "filesystem") return text;
+  if (text === "s3" || text === "gcs" || text === "azure") {
+    throw new Invalid(`the ${text} driver is not supported yet; use filesystem`);
+  }
+  throw new Invalid(`expected one of filesystem, s3, gcs, azure, got ${show(value)}`);
+}
+
+/** Beskar's `storage.GetPrefix`, kept as is so both share bucket layouts: "/x" -> "x", "x" -> "x/", "/" -> "". */
+function parseStoragePrefix(value: unknown): string {
+  const prefix = expectString(value);
+  if (prefix === "" || prefix === "/") return "";
+  if (prefix.startsWith("/")) return prefix.slice(1);
+  return prefix.endsWith("/") ? prefix : `${prefix}/`;
+}
+
+function parsePath(value: unknown): string {
+  const text = expectString(value, "a path");
+  if (text.trim() === "") throw new Invalid("expected a path, got an empty string");
+  return text;
+}
+
+function parseRedisUrl(value: unknown): string {
+  const text = expectString(value, "a redis:// URL");
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== "redis:" && url.protocol !== "rediss:") || url.hostname === "") {
+    throw new Invalid(`expected a redis:// or rediss:// URL, got ${show(value)}`);
+  }
+  return text;
+}
+
+/** A non-empty string without whitespace (tokens, key prefixes). */
+function parseToken(value: unknown): string {
+  const text = expectString(value);
+  if (text === "" || /\s/.test(text))
+    throw new Invalid(`expected a non-empty string without spaces, got ${show(value)}`);
+  return text;
+}
+
+function parseInteger(min: 0 | 1): Parser<number> {
+  const what = min === 0 ? "a non-negative integer" : "a positive integer";
+  return (value) => {
+    const n = typeof value === "string" && /^\d+$/.test(value) ? Number(value) : value;
+    if (typeof n !== "number" || !Number.isSafeInteger(n) || n < min)
+      throw new Invalid(`expected ${what}, got ${show(value)}`);
+    return n;
+  };
+}
+
+function oneOf<const T extends readonly string[]>(choices: T): Parser<T[number]> {
+  return (value) => {
+    if (typeof value === "string" && choices.includes(value)) return value as T[number];
+    throw new Invalid(`expected one of ${choices.join(", ")}, got ${show(value)}`);
+  };
+}

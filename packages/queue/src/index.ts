@@ -1,0 +1,3 @@
+export { createRedis } from "./redis-connection.js";
+export { type HeldLock, RepoLock, type RepoLockOptions } from "./repo-lock.js";
+export { type RepoJobData, RepoTrigger, repoEventsQueueName } from "./repo-queue.js";

@@ -1,0 +1,106 @@
+import { stat, utimes } from "node:fs/promises";
+import { renderFilelistsPackage, renderOtherPackage, renderPrimaryPackage } from "@beskar-yum/repodata";
+import { readRpm, rpmFileName } from "@beskar-yum/rpm";
+import type {
+  EventResult,
+  FsBlobStore,
+  IndexTransaction,
+  PackageRecord,
+  RepoIndex,
+  StoredEvent,
+} from "@beskar-yum/storage";
+import { packageHref, packageTag } from "./package-view.js";
+
+/** Parses a stored RPM blob into the index record, with its XML fragments rendered once, here. */
+export async function buildPackageRecord(
+  blobs: FsBlobStore,
+  event: { digest: string; uploadTime: number; verified: boolean },
+): Promise<PackageRecord> {
+  const path = blobs.pathOf(event.digest);
+  const { pkg } = await readRpm(path);
+  const fileName = rpmFileName(pkg);
+  const href = packageHref(fileName);
+  const { size: fileSize } = await stat(path);
+  const location = {
+    href,
+    pkgid: event.digest,
+    checksumType: "sha256" as const,
+    fileSize,
+    fileTime: event.uploadTime,
+  };
+  return {
+    tag: packageTag(fileName),
+    id: event.digest,
+    fileName,
+    href,
+    name: pkg.name,
+    epoch: pkg.epoch,
+    version: pkg.version,
+    release: pkg.release,
+    arch: pkg.arch,
+    summary: pkg.summary,
+    description: pkg.description,
+    license: pkg.license,
+    vendor: pkg.vendor,
+    groups: pkg.group,
+    sourceRpm: pkg.sourceRpm,
+    buildTime: pkg.buildTime,
+    uploadTime: event.uploadTime,
+    size: pkg.installedSize,
+    fileSize,
+    verified: event.verified,
+    gpgSignature: pkg.signature.description ?? "",
+    primaryXml: renderPrimaryPackage(pkg, location),
+    filelistsXml: renderFilelistsPackage(pkg, location),
+    otherXml: renderOtherPackage(pkg, location),
+  };
+}
+
+/**
+ * Applies one stored event to the index, fenced. Parsing happens before the transaction so that
+ * the write itself is short. Returns the digests that stopped being referenced (garbage candidates).
+ */
+export async function applyStoredEvent(
+  index: RepoIndex,
+  blobs: FsBlobStore,
+  stored: StoredEvent,
+  fence: number,
+): Promise<{ result: EventResult; released: string[] }> {
+  const { event } = stored;
+  const released: string[] = [];
+  let decide: (tx: IndexTransaction) => EventResult;
+
+  if (event.action === "put") {
+    let record: PackageRecord | undefined;
+    let failure = "";
+    try {
+      record = await buildPackageRecord(blobs, event);
+    } catch (err) {
+      failure = `package ${event.fileName} (sha256 ${event.digest}) could not be indexed: ${(err as Error).message}`;
+    }
+    decide = (tx) => {
+      if (!record) return { changed: false, error: failure };
+      const previous = tx.getPackageByTag(record.tag);
+      if (previous?.id === record.id) return { changed: false };
+      if (previous) released.push(previous.id);
+      tx.upsertPackage(record);
+      return { changed: true };
+    };
+  } else if (event.action === "delete") {
+    decide = (tx) => {
+      const previous = tx.getPackageByTag(event.tag);
+      if (!previous) return { changed: false };
+      released.push(previous.id);
+      tx.deletePackage(event.tag);
+      return { changed: true };
+    };
+  } else {
+    decide = () => ({ changed: true });
+  }
+  const result = index.applyEvent(stored.seq, fence, decide);
+
+  // The grace period of a released blob counts from now (see garbage-collector.ts).
+  const now = new Date();
+  await Promise.all(released.map((d) => utimes(blobs.pathOf(d), now, now).catch(() => undefined)));
+  return { result, released };
+}

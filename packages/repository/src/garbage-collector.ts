@@ -1,0 +1,58 @@
+import { readdir, rm, stat, utimes } from "node:fs/promises";
+import { join } from "node:path";
+import type { FsBlobStore, RepoIndex } from "@beskar-yum/storage";
+
+/**
+ * Files stop being referenced at a publish (repodata) or when an event releases them (blobs). Their
+ * mtime is set to that moment, and they are deleted once it is older than the grace period, so a
+ * client that read the previous repomd.xml can still fetch what it listed.
+ */
+export async function collectRepodataGarbage(
+  repodataDir: string,
+  previous: Set<string>,
+  current: Set<string>,
+  graceSeconds: number,
+): Promise<number> {
+  const now = Date.now();
+  let removed = 0;
+  for (const name of await readdir(repodataDir).catch(() => [] as string[])) {
+    if (current.has(name) || name === "repomd.xml" || name.startsWith(".tmp-")) continue;
+    const path = join(repodataDir, name);
+    if (previous.has(name)) {
+      const date = new Date(now);
+      await utimes(path, date, date).catch(() => undefined);
+      continue;
+    }
+    const info = await stat(path).catch(() => undefined);
+    if (info && now - info.mtimeMs > graceSeconds * 1000) {
+      await rm(path, { force: true });
+      removed++;
+    }
+  }
+  return removed;
+}
+
+/** Deletes blobs that no package and no pending event references, once their grace period has passed. */
+export async function collectBlobGarbage(
+  index: RepoIndex,
+  blobs: FsBlobStore,
+  graceSeconds: number,
+): Promise<number> {
+  const keep = index.referencedDigests();
+  for (const { event } of index.pendingEvents(1_000_000)) if (event.action === "put") keep.add(event.digest);
+  const now = Date.now();
+  let removed = 0;
+  const shardRoot = join(blobs.root, "sha256");
+  for (const shard of await readdir(shardRoot).catch(() => [] as string[])) {
+    for (const digest of await readdir(join(shardRoot, shard)).catch(() => [] as string[])) {
+      if (keep.has(digest)) continue;
+      const path = join(shardRoot, shard, digest);
+      const info = await stat(path).catch(() => undefined);
+      if (info && now - info.mtimeMs > graceSeconds * 1000) {
+        await rm(path, { force: true });
+        removed++;
+      }
+    }
+  }
+  return removed;
+}

@@ -1,0 +1,14 @@
+export { applyStoredEvent, buildPackageRecord } from "./event-applier.js";
+export { collectBlobGarbage, collectRepodataGarbage } from "./garbage-collector.js";
+export {
+  formatTime,
+  packageHref,
+  packageTag,
+  type RepositoryPackageView,
+  toPackageView,
+} from "./package-view.js";
+export { type PublishOptions, type PublishResult, publishRepodata } from "./publisher.js";
+export { assertRepositoryName, type ContentPath, parseContentPath } from "./repository-name.js";
+export { type ProcessorLog, type ProcessorOptions, processRepository } from "./repository-processor.js";
+export { defaultProperties, mergeProperties, propertiesView } from "./repository-properties.js";
+export { RepositoryService, type RepositoryServiceOptions, type UploadResult } from "./repository-service.js";

@@ -1,0 +1,82 @@
+import { basename } from "node:path";
+import {
+  metadataFooter,
+  metadataHeader,
+  metadataKinds,
+  parseRepomd,
+  renderRepomd,
+  writeMetadataFile,
+} from "@beskar-yum/repodata";
+import { type RepoIndex, type RepositoryPaths, writeFileAtomic } from "@beskar-yum/storage";
+import { collectRepodataGarbage } from "./garbage-collector.js";
+
+export interface PublishOptions {
+  fence: number;
+  graceSeconds: number;
+  signal?: AbortSignal;
+}
+
+export interface PublishResult {
+  revision: number;
+  packages: number;
+  seq: number;
+}
+
+function* framed(
+  kind: (typeof metadataKinds)[number],
+  count: number,
+  fragments: Iterable<string>,
+): Iterable<string> {
+  yield metadataHeader(kind, count);
+  yield* fragments;
+  yield metadataFooter(kind);
+}
+
+function repomdFiles(repomd: string | undefined): Set<string> {
+  if (!repomd) return new Set();
+  return new Set(parseRepomd(repomd).records.map((r) => basename(r.location)));
+}
+
+/**
+ * Writes the next repodata generation. Every data file is stored (under a checksum-prefixed name)
+ * before the generation is recorded in the index, which is what `repomd.xml` is served from; so a
+ * reader never sees a repomd.xml that names a file that is not there yet.
+ */
+export async function publishRepodata(
+  index: RepoIndex,
+  paths: RepositoryPaths,
+  options: PublishOptions,
+): Promise<PublishResult> {
+  const before = index.getState();
+  const seq = before.appliedSeq;
+  const packages = index.countPackages();
+  const timestamp = Math.floor(Date.now() / 1000);
+
+  const records = [];
+  for (const kind of metadataKinds) {
+    options.signal?.throwIfAborted();
+    records.push(
+      await writeMetadataFile({
+        dir: paths.repodata,
+        kind,
+        parts: framed(kind, packages, index.iterateFragments(kind)),
+        timestamp,
+        signal: options.signal,
+      }),
+    );
+  }
+  // Revisions only grow, even when two publishes fall in the same second.
+  const revision = Math.max(timestamp, before.revision + 1);
+  const repomd = renderRepomd({ revision, records });
+  options.signal?.throwIfAborted();
+  index.recordPublish(options.fence, { seq, revision, repomd });
+  // A copy on disk for operators and tools; the service serves the index's copy (fenced, transactional).
+  await writeFileAtomic(`${paths.repodata}/repomd.xml`, repomd);
+  await collectRepodataGarbage(
+    paths.repodata,
+    repomdFiles(before.repomd),
+    repomdFiles(repomd),
+    options.graceSeconds,
+  );
+  return { revision, packages, seq };
+}

@@ -1,0 +1,32 @@
+import { YumError } from "@beskar-yum/errors";
+
+/** Beskar's RepositoryRegex for the part after `artifacts/yum/`. */
+const namePattern = "[a-z0-9]+(?:[/._-][a-z0-9]+)*";
+const fullName = new RegExp(`^artifacts/yum/${namePattern}$`);
+
+/** Validates a full repository name (`artifacts/yum/<name>`), as the admin API receives it. */
+export function assertRepositoryName(repository: unknown): string {
+  if (typeof repository !== "string" || !fullName.test(repository)) {
+    throw new YumError(
+      "INVALID_REPOSITORY_NAME",
+      `invalid repository name ${JSON.stringify(repository)}: expected artifacts/yum/<name> with <name> matching ${namePattern}`,
+    );
+  }
+  return repository;
+}
+
+/** Content paths: `/artifacts/yum/<name>/repo/repodata/<file>` and `/artifacts/yum/<name>/repo/<path>/<file>.rpm`. */
+const repodataPath = new RegExp(`^/(artifacts/yum/${namePattern})/repo/repodata/([^/]+)$`);
+const packagePath = new RegExp(`^/(artifacts/yum/${namePattern})/repo/(?:.*/)?([^/]+\\.rpm)$`);
+
+export type ContentPath =
+  | { kind: "repodata"; repository: string; file: string }
+  | { kind: "package"; repository: string; file: string };
+
+export function parseContentPath(urlPath: string): ContentPath | undefined {
+  const repodata = repodataPath.exec(urlPath);
+  if (repodata) return { kind: "repodata", repository: repodata[1]!, file: repodata[2]! };
+  const pkg = packagePath.exec(urlPath);
+  if (pkg) return { kind: "package", repository: pkg[1]!, file: pkg[2]! };
+  return undefined;
+}

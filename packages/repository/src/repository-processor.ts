@@ -1,0 +1,102 @@
+import type { HeldLock, RepoLock } from "@beskar-yum/queue";
+import type { RepositoryStorage } from "@beskar-yum/storage";
+import { applyStoredEvent } from "./event-applier.js";
+import { collectBlobGarbage } from "./garbage-collector.js";
+import { publishRepodata } from "./publisher.js";
+
+export interface ProcessorOptions {
+  storage: RepositoryStorage;
+  lock: RepoLock;
+  /** Wait this long after an event for more to arrive before publishing. */
+  debounceMs: number;
+  /** Never hold back a publish longer than this while events keep arriving. */
+  maxDelayMs: number;
+  graceSeconds: number;
+  log: ProcessorLog;
+}
+
+export interface ProcessorLog {
+  info(fields: Record<string, unknown>, message: string): void;
+  error(fields: Record<string, unknown>, message: string): void;
+}
+
+const batchSize = 200;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Applies a repository's pending events in order and publishes its repodata, as the only writer.
+ *
+ * Whoever holds the repository's lock does the work; a trigger that finds the lock taken returns at
+ * once. That loses nothing because the holder looks for pending events again *after* releasing the
+ * lock, and an event is always stored before its trigger is sent.
+ */
+export async function processRepository(repository: string, options: ProcessorOptions): Promise<void> {
+  for (;;) {
+    const held = await options.lock.tryAcquire(repository);
+    if (!held) return;
+    try {
+      await drainAndPublish(repository, held, options);
+    } finally {
+      await held.release();
+    }
+    const index = options.storage.openIndex(repository);
+    if (!index?.hasPendingEvents()) return;
+  }
+}
+
+async function drainAndPublish(repository: string, held: HeldLock, options: ProcessorOptions): Promise<void> {
+  const { storage, log } = options;
+  const index = storage.openIndex(repository);
+  if (!index) return;
+  const blobs = storage.blobs(repository);
+  const started = Date.now();
+
+  for (;;) {
+    let applied = 0;
+    for (
+      let batch = index.pendingEvents(batchSize);
+      batch.length > 0;
+      batch = index.pendingEvents(batchSize)
+    ) {
+      for (const stored of batch) {
+        held.signal.throwIfAborted();
+        const outcome = await applyStoredEvent(index, blobs, stored, held.fence);
+        applied++;
+        if (outcome.result.error) {
+          index.addLog("ERROR", outcome.result.error, Math.floor(Date.now() / 1000));
+          log.error({ repository, seq: stored.seq }, outcome.result.error);
+        }
+      }
+    }
+
+    const state = index.getState();
+    if (!state.dirty) {
+      if (state.publishedSeq < state.appliedSeq) index.markPublished(held.fence, state.appliedSeq);
+      return;
+    }
+    if (applied > 0 && Date.now() - started < options.maxDelayMs) {
+      await sleep(options.debounceMs);
+      if (index.hasPendingEvents()) continue;
+    }
+
+    const t0 = Date.now();
+    const result = await publishRepodata(index, storage.paths(repository), {
+      fence: held.fence,
+      graceSeconds: options.graceSeconds,
+      signal: held.signal,
+    });
+    log.info(
+      {
+        repository,
+        revision: result.revision,
+        packages: result.packages,
+        seq: result.seq,
+        ms: Date.now() - t0,
+      },
+      "published repodata",
+    );
+    // Blobs released by earlier publishes may have outlived their grace period by now.
+    await collectBlobGarbage(index, blobs, options.graceSeconds);
+    if (!index.hasPendingEvents()) return;
+  }
+}

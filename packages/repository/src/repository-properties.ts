@@ -1,0 +1,82 @@
+import { YumError } from "@beskar-yum/errors";
+import type { RepositoryProperties } from "@beskar-yum/storage";
+
+/** Keys Beskar defines plus our own; anything else is a typo the user wants to hear about. */
+const knownKeys = new Set(["mirror", "mirror_urls", "gpg_key", "sync_schedule", "sync_policy"]);
+
+export const defaultProperties: RepositoryProperties = { mirror: false, mirror_urls: [], gpg_key: "" };
+
+/**
+ * Validates `properties` from a create/update request and merges it over `base`: only the fields
+ * present change (Beskar's UpdateRepository). `gpg_key` arrives base64-encoded (Go's []byte in JSON).
+ */
+export function mergeProperties(base: RepositoryProperties, input: unknown): RepositoryProperties {
+  if (input === null || typeof input !== "object" || Array.isArray(input)) {
+    throw new YumError("INVALID_ARGUMENT", "properties: expected an object");
+  }
+  const merged: RepositoryProperties = { ...base };
+  for (const [key, value] of Object.entries(input as Record<string, unknown>)) {
+    if (!knownKeys.has(key)) throw new YumError("INVALID_ARGUMENT", `properties.${key}: unknown property`);
+    if (value === null || value === undefined) continue;
+    switch (key) {
+      case "mirror":
+        if (typeof value !== "boolean")
+          throw new YumError("INVALID_ARGUMENT", "properties.mirror: expected a boolean");
+        merged.mirror = value;
+        break;
+      case "mirror_urls":
+        if (!Array.isArray(value) || value.some((u) => typeof u !== "string" || !isHttpUrl(u))) {
+          throw new YumError("INVALID_ARGUMENT", "properties.mirror_urls: expected a list of http(s) URLs");
+        }
+        merged.mirror_urls = value as string[];
+        break;
+      case "gpg_key":
+        merged.gpg_key = decodeGpgKey(value);
+        break;
+      case "sync_policy":
+        if (value !== "immediate" && value !== "on_demand") {
+          throw new YumError(
+            "INVALID_ARGUMENT",
+            'properties.sync_policy: expected "immediate" or "on_demand"',
+          );
+        }
+        merged.sync_policy = value;
+        break;
+      case "sync_schedule":
+        if (typeof value !== "string")
+          throw new YumError("INVALID_ARGUMENT", "properties.sync_schedule: expected a cron string");
+        merged.sync_schedule = value;
+        break;
+    }
+  }
+  return merged;
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === "http:" || url.protocol === "https:";
+  } catch {
+    return false;
+  }
+}
+
+/** Accepts base64 of an armored key (what Beskar's clients send) or the armored text itself. */
+function decodeGpgKey(value: unknown): string {
+  if (typeof value !== "string")
+    throw new YumError("REPO_BAD_GPG_KEY", "bad gpg key: expected a base64 string");
+  if (value === "") return "";
+  const text = value.includes("-----BEGIN PGP") ? value : Buffer.from(value, "base64").toString("utf8");
+  if (!text.includes("-----BEGIN PGP PUBLIC KEY BLOCK-----")) {
+    throw new YumError("REPO_BAD_GPG_KEY", "bad gpg key: not an armored OpenPGP public key");
+  }
+  return text;
+}
+
+/** The properties as the API returns them: `gpg_key` base64-encoded again, like Go's []byte. */
+export function propertiesView(properties: RepositoryProperties): Record<string, unknown> {
+  return {
+    ...properties,
+    gpg_key: properties.gpg_key ? Buffer.from(properties.gpg_key, "utf8").toString("base64") : "",
+  };
+}

@@ -1,0 +1,241 @@
+import type { Readable } from "node:stream";
+import { YumError } from "@beskar-yum/errors";
+import type { RepoLock, RepoTrigger } from "@beskar-yum/queue";
+import { readRpm, rpmFileName, verifyRpmSignature } from "@beskar-yum/rpm";
+import type { LogRecord, PackageRecord, RepoEvent, RepoIndex, RepositoryStorage } from "@beskar-yum/storage";
+import { readKeys } from "openpgp";
+import { packageTag, type RepositoryPackageView, toPackageView } from "./package-view.js";
+import { defaultProperties, mergeProperties, propertiesView } from "./repository-properties.js";
+
+export interface RepositoryServiceOptions {
+  storage: RepositoryStorage;
+  trigger: Pick<RepoTrigger, "trigger">;
+  lock: RepoLock;
+  /** Largest accepted upload, in bytes. */
+  maxUploadBytes: number;
+  /** How long `wait` operations wait for the worker. */
+  waitTimeoutMs: number;
+  now?: () => number;
+}
+
+export interface UploadResult {
+  seq: number;
+  id: string;
+  tag: string;
+  name: string;
+  version: string;
+  release: string;
+  architecture: string;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * What the API does to repositories. It validates and records; the worker applies and publishes.
+ * Every method takes a full, validated repository name (`artifacts/yum/<name>`).
+ */
+export class RepositoryService {
+  private readonly storage: RepositoryStorage;
+  private readonly now: () => number;
+
+  constructor(private readonly options: RepositoryServiceOptions) {
+    this.storage = options.storage;
+    this.now = options.now ?? (() => Math.floor(Date.now() / 1000));
+  }
+
+  /** The index of an existing repository, else REPO_NOT_FOUND. */
+  private existing(repository: string): RepoIndex {
+    const index = this.storage.openIndex(repository);
+    if (!index?.getRepository()) throw new YumError("REPO_NOT_FOUND", `repository ${repository} not found`);
+    return index;
+  }
+
+  private async record(repository: string, index: RepoIndex, event: RepoEvent): Promise<number> {
+    const seq = index.appendEvent(event, this.now());
+    await this.options.trigger.trigger(repository);
+    return seq;
+  }
+
+  async create(repository: string, properties: unknown): Promise<void> {
+    if (properties === undefined || properties === null) {
+      throw new YumError("INVALID_ARGUMENT", "properties: required");
+    }
+    const merged = mergeProperties(defaultProperties, properties);
+    await validateGpgKey(merged.gpg_key);
+    const index = await this.storage.createIndex(repository);
+    if (index.getRepository())
+      throw new YumError("REPO_ALREADY_EXISTS", `repository ${repository} already exists`);
+    index.createRepository(merged, this.now());
+    // The first publish makes an empty but valid repository for dnf.
+    await this.record(repository, index, { action: "publish" });
+  }
+
+  async update(repository: string, properties: unknown): Promise<void> {
+    const index = this.existing(repository);
+    const current = index.getRepository()!;
+    if (current.deleting)
+      throw new YumError("REPO_BEING_DELETED", `repository ${repository} is being deleted`);
+    const merged = mergeProperties(current.properties, properties ?? {});
+    await validateGpgKey(merged.gpg_key);
+    index.updateRepository(merged);
+  }
+
+  get(repository: string): { properties: Record<string, unknown> } {
+    return { properties: propertiesView(this.existing(repository).getRepository()!.properties) };
+  }
+
+  async delete(repository: string, deletePackages: boolean): Promise<void> {
+    const index = this.existing(repository);
+    const current = index.getRepository()!;
+    if (current.deleting)
+      throw new YumError("REPO_BEING_DELETED", `repository ${repository} is being deleted`);
+    const count = index.countPackages();
+    if (count > 0 && !deletePackages) {
+      throw new YumError(
+        "REPO_NOT_EMPTY",
+        `repository ${repository} has ${count} packages associated with it`,
+      );
+    }
+    index.setDeleting(true);
+    let held: Awaited<ReturnType<RepoLock["acquire"]>>;
+    try {
+      held = await this.options.lock.acquire(repository, { timeoutMs: this.options.waitTimeoutMs });
+    } catch (err) {
+      index.setDeleting(false);
+      throw err;
+    }
+    try {
+      await this.storage.deleteRepository(repository);
+    } finally {
+      await held.release();
+    }
+  }
+
+  /**
+   * Streams an RPM into the repository's blob store, validates it, and records a `put` event. A body
+   * that is not a valid RPM (or fails the repository's signature check) is deleted and refused with 400.
+   */
+  async upload(repository: string, fileName: string, body: Readable): Promise<UploadResult> {
+    if (!/^[A-Za-z0-9][A-Za-z0-9._+~^-]*\.rpm$/.test(fileName)) {
+      throw new YumError("INVALID_FILE_NAME", `invalid package file name ${JSON.stringify(fileName)}`);
+    }
+    let index = this.storage.openIndex(repository);
+    let repo = index?.getRepository();
+    if (!index || !repo) {
+      // Like Beskar, a push to an unknown repository creates it.
+      await this.create(repository, {}).catch((err) => {
+        if (!(err instanceof YumError && err.code === "REPO_ALREADY_EXISTS")) throw err;
+      });
+      index = this.existing(repository);
+      repo = index.getRepository()!;
+    }
+    if (repo.properties.mirror) {
+      throw new YumError(
+        "REPO_IS_MIRROR",
+        `repository ${repository} is a mirror: packages come from its upstream only`,
+      );
+    }
+    if (repo.deleting) throw new YumError("REPO_BEING_DELETED", `repository ${repository} is being deleted`);
+
+    const blobs = this.storage.blobs(repository);
+    const blob = await blobs.ingest(body, { maxBytes: this.options.maxUploadBytes });
+    let verified = false;
+    let parsed: Awaited<ReturnType<typeof readRpm>>;
+    try {
+      if (blob.size === 0)
+        throw new YumError("RPM_TRUNCATED", `${fileName}: empty body, expected an RPM file`);
+      parsed = await readRpm(blob.tempPath, { fileName });
+      if (repo.properties.gpg_key) {
+        await verifyRpmSignature(parsed, repo.properties.gpg_key);
+        verified = true;
+      }
+    } catch (err) {
+      await blobs.discard(blob);
+      throw err;
+    }
+    await blobs.commit(blob);
+    const { pkg } = parsed;
+    const rpmName = rpmFileName(pkg);
+    const seq = await this.record(repository, index, {
+      action: "put",
+      digest: blob.digest,
+      fileName: rpmName,
+      uploadTime: this.now(),
+      verified,
+    });
+    return {
+      seq,
+      id: blob.digest,
+      tag: packageTag(rpmName),
+      name: pkg.name,
+      version: pkg.version,
+      release: pkg.release,
+      architecture: pkg.arch,
+    };
+  }
+
+  /** Removes a package; returns once the index no longer has it (the publish follows right after). */
+  async removePackage(repository: string, by: { id: string } | { tag: string }): Promise<void> {
+    const index = this.existing(repository);
+    const repo = index.getRepository()!;
+    if (repo.properties.mirror) {
+      throw new YumError("REPO_MIRROR_READ_ONLY", "could not delete package for mirror repository");
+    }
+    if (repo.deleting) throw new YumError("REPO_BEING_DELETED", `repository ${repository} is being deleted`);
+    const record = this.findPackage(index, by);
+    const seq = await this.record(repository, index, { action: "delete", tag: record.tag });
+    await this.waitFor(repository, seq, "applied");
+  }
+
+  getPackage(repository: string, by: { id: string } | { tag: string }): RepositoryPackageView {
+    return toPackageView(this.findPackage(this.existing(repository), by));
+  }
+
+  listPackages(repository: string): RepositoryPackageView[] {
+    return this.existing(repository).listPackages().map(toPackageView);
+  }
+
+  logs(repository: string): LogRecord[] {
+    return this.existing(repository).listLogs();
+  }
+
+  private findPackage(index: RepoIndex, by: { id: string } | { tag: string }): PackageRecord {
+    const record = "id" in by ? index.getPackageById(by.id) : index.getPackageByTag(by.tag);
+    if (!record) {
+      const what = "id" in by ? `id ${by.id}` : `tag ${by.tag}`;
+      throw new YumError("PACKAGE_NOT_FOUND", `package with ${what} not found`);
+    }
+    return record;
+  }
+
+  /**
+   * Waits until event `seq` is applied (or also published in the repodata). An event that failed
+   * to apply rejects with its error; TIMEOUT after `waitTimeoutMs`.
+   */
+  async waitFor(repository: string, seq: number, until: "applied" | "published"): Promise<void> {
+    const deadline = Date.now() + this.options.waitTimeoutMs;
+    for (let delay = 10; ; delay = Math.min(delay * 2, 100)) {
+      const index = this.storage.openIndex(repository);
+      if (!index) throw new YumError("REPO_NOT_FOUND", `repository ${repository} was deleted`);
+      const outcome = index.eventOutcome(seq);
+      if (typeof outcome === "string") throw new YumError("INTERNAL", outcome);
+      if (outcome === null && (until === "applied" || index.getState().publishedSeq >= seq)) return;
+      if (Date.now() > deadline) {
+        throw new YumError(
+          "TIMEOUT",
+          `event ${seq} of ${repository} was not ${until} within ${this.options.waitTimeoutMs} ms; it is queued and will be processed when a worker is available`,
+        );
+      }
+      await sleep(delay);
+    }
+  }
+}
+
+async function validateGpgKey(armored: string): Promise<void> {
+  if (!armored) return;
+  try {
+    await readKeys({ armoredKeys: armored });
+  } catch (err) {
+    throw new YumError("REPO_BAD_GPG_KEY", `bad gpg key: ${(err as Error).message}`);
+  }
+}

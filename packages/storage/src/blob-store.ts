@@ -1,0 +1,102 @@
+import { createHash } from "node:crypto";
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdir, open, rename, rm, stat } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { YumError } from "@beskar-yum/errors";
+import { fsyncDir, tempPathFor } from "./atomic-file.js";
+
+const hexDigest = /^[0-9a-f]{64}$/;
+
+/** A blob received into a temporary file, with its digest computed while it streamed in. */
+export interface IngestedBlob {
+  digest: string;
+  size: number;
+  tempPath: string;
+}
+
+export interface IngestOptions {
+  /** Refuse bodies larger than this many bytes (PAYLOAD_TOO_LARGE), checked while streaming. */
+  maxBytes?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * Content-addressed files under `<root>/sha256/<2 hex>/<digest>`. A blob is written to a temporary
+ * file, fsynced and renamed into place, so a crash leaves either nothing or the whole blob.
+ */
+export class FsBlobStore {
+  constructor(readonly root: string) {}
+
+  pathOf(digest: string): string {
+    if (!hexDigest.test(digest)) throw new YumError("INVALID_ARGUMENT", `invalid sha256 digest "${digest}"`);
+    return join(this.root, "sha256", digest.slice(0, 2), digest);
+  }
+
+  /** Streams `body` to a temporary file beside the store, hashing it on the way. Call `commit` or `discard` next. */
+  async ingest(body: Readable, options: IngestOptions = {}): Promise<IngestedBlob> {
+    const tmpDir = join(this.root, "tmp");
+    await mkdir(tmpDir, { recursive: true });
+    const tempPath = tempPathFor(join(tmpDir, "upload"));
+    const hash = createHash("sha256");
+    let size = 0;
+    const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
+    try {
+      await pipeline(
+        body,
+        async function* (source: AsyncIterable<Buffer>) {
+          for await (const chunk of source) {
+            size += chunk.length;
+            if (size > maxBytes) {
+              throw new YumError("PAYLOAD_TOO_LARGE", `body exceeds the limit of ${maxBytes} bytes`);
+            }
+            hash.update(chunk);
+            yield chunk;
+          }
+        },
+        createWriteStream(tempPath, { mode: 0o644 }),
+        { signal: options.signal },
+      );
+      const handle = await open(tempPath, "r+");
+      await handle.sync().finally(() => handle.close());
+    } catch (err) {
+      await rm(tempPath, { force: true });
+      throw err;
+    }
+    return { digest: hash.digest("hex"), size, tempPath };
+  }
+
+  /** Moves an ingested blob into place. Identical content already stored is kept as it is. */
+  async commit(blob: IngestedBlob): Promise<string> {
+    const target = this.pathOf(blob.digest);
+    if (await this.has(blob.digest)) {
+      await rm(blob.tempPath, { force: true });
+      return target;
+    }
+    await mkdir(dirname(target), { recursive: true });
+    await rename(blob.tempPath, target);
+    await fsyncDir(dirname(target));
+    return target;
+  }
+
+  async discard(blob: IngestedBlob): Promise<void> {
+    await rm(blob.tempPath, { force: true });
+  }
+
+  async has(digest: string): Promise<boolean> {
+    try {
+      return (await stat(this.pathOf(digest))).isFile();
+    } catch {
+      return false;
+    }
+  }
+
+  async delete(digest: string): Promise<void> {
+    await rm(this.pathOf(digest), { force: true });
+  }
+
+  createReadStream(digest: string, range?: { start: number; end: number }): Readable {
+    return createReadStream(this.pathOf(digest), range);
+  }
+}

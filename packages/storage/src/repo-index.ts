@@ -1,0 +1,141 @@
+/**
+ * The durable state of one repository: its properties, its queue of pending events, its packages
+ * (with their pre-rendered XML fragments), its publish state and its logs. Redis holds none of this.
+ *
+ * The embedded implementation is SQLite on the local disk (`SqliteRepoIndex`); a shared database
+ * for scale-out can implement the same interface without touching the repository logic.
+ */
+export interface RepoIndex {
+  readonly path: string;
+
+  getRepository(): RepositoryRecord | undefined;
+  createRepository(properties: RepositoryProperties, now: number): void;
+  updateRepository(properties: RepositoryProperties): void;
+  setDeleting(deleting: boolean): void;
+
+  /** Appends an event; its sequence number orders it against every other event of the repository. */
+  appendEvent(event: RepoEvent, now: number): number;
+  pendingEvents(limit: number): StoredEvent[];
+  hasPendingEvents(): boolean;
+  /** Outcome of an applied event: undefined while pending, `null` when it succeeded, else the error text. */
+  eventOutcome(seq: number): string | null | undefined;
+
+  /**
+   * Runs `apply` inside one transaction that also records `seq` as applied. `fence` is the lock's
+   * fencing token: a writer whose token is older than the newest one seen is refused (LOCK_LOST).
+   */
+  applyEvent(seq: number, fence: number, apply: (tx: IndexTransaction) => EventResult): EventResult;
+
+  getState(): PublishState;
+  /** Records a finished publish; refused like `applyEvent` when `fence` is stale. */
+  recordPublish(fence: number, publish: { seq: number; revision: number; repomd: string }): void;
+  /** Marks everything applied as published without writing files (nothing changed since the last publish). */
+  markPublished(fence: number, seq: number): void;
+
+  getPackageById(id: string): PackageRecord | undefined;
+  getPackageByTag(tag: string): PackageRecord | undefined;
+  getPackageByFileName(fileName: string): PackageRecord | undefined;
+  listPackages(): PackageRecord[];
+  countPackages(): number;
+  /** Fragments in location order, without loading every row into memory at once. */
+  iterateFragments(kind: FragmentKind): IterableIterator<string>;
+  /** Digests still referenced by a package. */
+  referencedDigests(): Set<string>;
+
+  addLog(level: LogLevel, message: string, now: number): void;
+  listLogs(): LogRecord[];
+
+  close(): void;
+}
+
+export type FragmentKind = "primary" | "filelists" | "other";
+export type LogLevel = "INFO" | "ERROR";
+
+export interface RepositoryProperties {
+  mirror: boolean;
+  mirror_urls: string[];
+  /** Armored public key(s), as text. */
+  gpg_key: string;
+  [key: string]: unknown;
+}
+
+export interface RepositoryRecord {
+  createdAt: number;
+  properties: RepositoryProperties;
+  deleting: boolean;
+}
+
+export type RepoEvent =
+  | {
+      action: "put";
+      /** sha256 hex of the stored blob. */
+      digest: string;
+      fileName: string;
+      uploadTime: number;
+      verified: boolean;
+    }
+  | { action: "delete"; tag: string }
+  | { action: "publish" };
+
+export interface StoredEvent {
+  seq: number;
+  event: RepoEvent;
+  createdAt: number;
+}
+
+/** What applying an event did; `changed` tells whether the repodata must be published again. */
+export interface EventResult {
+  changed: boolean;
+  /** Error text recorded as the event's outcome (the event is still consumed). */
+  error?: string;
+}
+
+export interface IndexTransaction {
+  getPackageByTag(tag: string): PackageRecord | undefined;
+  upsertPackage(record: PackageRecord): void;
+  deletePackage(tag: string): void;
+}
+
+export interface PackageRecord {
+  tag: string;
+  /** sha256 of the RPM file (pkgid), also its blob digest. */
+  id: string;
+  fileName: string;
+  href: string;
+  name: string;
+  epoch: number;
+  version: string;
+  release: string;
+  arch: string;
+  summary: string;
+  description: string;
+  license: string;
+  vendor: string;
+  groups: string;
+  sourceRpm: string;
+  buildTime: number;
+  uploadTime: number;
+  size: number;
+  fileSize: number;
+  verified: boolean;
+  gpgSignature: string;
+  primaryXml: string;
+  filelistsXml: string;
+  otherXml: string;
+}
+
+export interface PublishState {
+  appliedSeq: number;
+  publishedSeq: number;
+  /** True when applied events changed the packages since the last publish. */
+  dirty: boolean;
+  revision: number;
+  /** The repomd.xml of the current generation, if any. */
+  repomd: string | undefined;
+}
+
+export interface LogRecord {
+  level: LogLevel;
+  date: number;
+  message: string;
+}

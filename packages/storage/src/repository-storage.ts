@@ -1,0 +1,140 @@
+import { statSync } from "node:fs";
+import { mkdir, readdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { FsBlobStore } from "./blob-store.js";
+import { SqliteRepoIndex } from "./sqlite-repo-index.js";
+
+/** Where one repository keeps its files: `<directory>/<prefix><repository>/...`. */
+export interface RepositoryPaths {
+  root: string;
+  index: string;
+  blobs: string;
+  repodata: string;
+}
+
+interface CachedIndex {
+  index: SqliteRepoIndex;
+  inode: number;
+}
+
+/**
+ * The filesystem storage of every repository. Each repository owns a directory named after it (as
+ * Beskar's storage does), holding its index, its content-addressed blobs and its published repodata.
+ * Deleting a repository empties that directory.
+ */
+export class RepositoryStorage {
+  private readonly indexes = new Map<string, CachedIndex>();
+
+  /** @param directory storage root (`storage.filesystem.directory`); @param prefix Beskar's normalised storage prefix */
+  constructor(
+    readonly directory: string,
+    readonly prefix = "",
+  ) {}
+
+  /** `repository` is the full, already validated name, e.g. `artifacts/yum/rocky`. */
+  paths(repository: string): RepositoryPaths {
+    const root = join(this.directory, `${this.prefix}${repository}`);
+    return {
+      root,
+      index: join(root, "index.db"),
+      blobs: join(root, "blobs"),
+      repodata: join(root, "repodata"),
+    };
+  }
+
+  blobs(repository: string): FsBlobStore {
+    return new FsBlobStore(this.paths(repository).blobs);
+  }
+
+  /**
+   * The repository's index, or undefined when the repository does not exist. Handles are cached per
+   * process and reopened when the file was replaced (a repository deleted and created again elsewhere).
+   */
+  openIndex(repository: string): SqliteRepoIndex | undefined {
+    const path = this.paths(repository).index;
+    let inode: number;
+    try {
+      inode = statSync(path).ino;
+    } catch {
+      this.forget(repository);
+      return undefined;
+    }
+    const cached = this.indexes.get(repository);
+    if (cached && cached.inode === inode) return cached.index;
+    this.forget(repository);
+    try {
+      const index = SqliteRepoIndex.open(path, { create: false });
+      this.indexes.set(repository, { index, inode });
+      return index;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Creates the repository's directory and empty index (idempotent), returning the index. */
+  async createIndex(repository: string): Promise<SqliteRepoIndex> {
+    const paths = this.paths(repository);
+    await mkdir(paths.root, { recursive: true });
+    const existing = this.openIndex(repository);
+    if (existing) return existing;
+    const index = SqliteRepoIndex.open(paths.index, { create: true });
+    this.indexes.set(repository, { index, inode: statSync(paths.index).ino });
+    return index;
+  }
+
+  /** Removes everything the repository stored and leaves its directory empty. */
+  async deleteRepository(repository: string): Promise<void> {
+    this.forget(repository);
+    const { root } = this.paths(repository);
+    let entries: string[];
+    try {
+      entries = await readdir(root);
+    } catch {
+      return;
+    }
+    // Only our own entries: a nested repository (`a/b` inside `a`) keeps its directory. The index goes
+    // last: while it exists, other processes still see the repository (marked deleting).
+    const owned = new Set(["blobs", "repodata", "tmp"]);
+    await Promise.all(
+      entries.filter((e) => owned.has(e)).map((e) => rm(join(root, e), { recursive: true, force: true })),
+    );
+    for (const name of ["index.db", "index.db-wal", "index.db-shm"])
+      await rm(join(root, name), { force: true });
+  }
+
+  /** Every repository (full name) that has an index under the storage root. */
+  async listRepositories(): Promise<string[]> {
+    const base = join(this.directory, this.prefix);
+    const found: string[] = [];
+    const walk = async (dir: string, rel: string, depth: number): Promise<void> => {
+      let entries: import("node:fs").Dirent[];
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch {
+        return;
+      }
+      if (entries.some((e) => e.isFile() && e.name === "index.db")) found.push(rel);
+      if (depth > 8) return;
+      for (const e of entries) {
+        if (e.isDirectory() && !["blobs", "repodata", "tmp"].includes(e.name)) {
+          await walk(join(dir, e.name), rel ? `${rel}/${e.name}` : e.name, depth + 1);
+        }
+      }
+    };
+    await walk(join(base, "artifacts", "yum"), "artifacts/yum", 0);
+    return found.filter((r) => r !== "artifacts/yum");
+  }
+
+  private forget(repository: string): void {
+    const cached = this.indexes.get(repository);
+    if (cached) {
+      cached.index.close();
+      this.indexes.delete(repository);
+    }
+  }
+
+  close(): void {
+    for (const { index } of this.indexes.values()) index.close();
+    this.indexes.clear();
+  }
+}

@@ -1,0 +1,125 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { isYumError } from "@beskar-yum/errors";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { PackageRecord } from "./repo-index.js";
+import { SqliteRepoIndex } from "./sqlite-repo-index.js";
+
+function record(tag: string, id: string): PackageRecord {
+  return {
+    tag,
+    id,
+    fileName: `${tag}.rpm`,
+    href: `Packages/${tag[0]}/${tag}.rpm`,
+    name: tag,
+    epoch: 0,
+    version: "1",
+    release: "1",
+    arch: "noarch",
+    summary: "",
+    description: "",
+    license: "MIT",
+    vendor: "",
+    groups: "",
+    sourceRpm: "",
+    buildTime: 1,
+    uploadTime: 2,
+    size: 3,
+    fileSize: 4,
+    verified: false,
+    gpgSignature: "",
+    primaryXml: `<p ${tag}/>`,
+    filelistsXml: `<f ${tag}/>`,
+    otherXml: `<o ${tag}/>`,
+  };
+}
+
+describe("SqliteRepoIndex", () => {
+  let dir: string;
+  let index: SqliteRepoIndex;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "byindex-"));
+    index = SqliteRepoIndex.open(join(dir, "index.db"), { create: true });
+  });
+  afterEach(() => {
+    index.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("refuses to open a missing index without create", () => {
+    expect(() => SqliteRepoIndex.open(join(dir, "missing.db"), { create: false })).toThrow();
+  });
+
+  it("keeps events in order and records their outcome when applied", () => {
+    const a = index.appendEvent({ action: "delete", tag: "a" }, 1);
+    const b = index.appendEvent({ action: "delete", tag: "b" }, 1);
+    expect(index.pendingEvents(10).map((e) => e.seq)).toEqual([a, b]);
+    expect(index.eventOutcome(a)).toBeUndefined();
+    index.applyEvent(a, 5, () => ({ changed: false }));
+    index.applyEvent(b, 5, () => ({ changed: false, error: "boom" }));
+    expect(index.eventOutcome(a)).toBeNull();
+    expect(index.eventOutcome(b)).toBe("boom");
+    expect(index.hasPendingEvents()).toBe(false);
+  });
+
+  it("rolls back an event whose apply throws, leaving it pending", () => {
+    const seq = index.appendEvent({ action: "delete", tag: "a" }, 1);
+    expect(() =>
+      index.applyEvent(seq, 5, (tx) => {
+        tx.upsertPackage(record("a", "1".repeat(64)));
+        throw new Error("crash in the middle");
+      }),
+    ).toThrow("crash in the middle");
+    expect(index.countPackages()).toBe(0);
+    expect(index.pendingEvents(10)).toHaveLength(1);
+  });
+
+  it("refuses writes from a stale fencing token", () => {
+    const seq = index.appendEvent({ action: "publish" }, 1);
+    index.applyEvent(seq, 100, () => ({ changed: true }));
+    const next = index.appendEvent({ action: "publish" }, 1);
+    let caught: unknown;
+    try {
+      index.applyEvent(next, 99, () => ({ changed: true }));
+    } catch (err) {
+      caught = err;
+    }
+    expect(isYumError(caught, "LOCK_LOST")).toBe(true);
+    expect(() => index.recordPublish(99, { seq: 1, revision: 1, repomd: "x" })).toThrow(/lock lost/);
+  });
+
+  it("tracks dirty state across applies and publishes", () => {
+    const s1 = index.appendEvent(
+      { action: "put", digest: "d", fileName: "f", uploadTime: 1, verified: false },
+      1,
+    );
+    index.applyEvent(s1, 1, (tx) => {
+      tx.upsertPackage(record("b", "2".repeat(64)));
+      tx.upsertPackage(record("a", "1".repeat(64)));
+      return { changed: true };
+    });
+    expect(index.getState()).toMatchObject({ appliedSeq: s1, publishedSeq: 0, dirty: true });
+    expect([...index.iterateFragments("primary")]).toEqual(["<p a/>", "<p b/>"]);
+    index.recordPublish(1, { seq: s1, revision: 7, repomd: "<repomd/>" });
+    expect(index.getState()).toMatchObject({
+      publishedSeq: s1,
+      dirty: false,
+      revision: 7,
+      repomd: "<repomd/>",
+    });
+    expect(index.referencedDigests()).toEqual(new Set(["1".repeat(64), "2".repeat(64)]));
+  });
+
+  it("stores packages and finds them by id, tag and file name", () => {
+    const seq = index.appendEvent({ action: "publish" }, 1);
+    index.applyEvent(seq, 1, (tx) => {
+      tx.upsertPackage(record("a", "1".repeat(64)));
+      return { changed: true };
+    });
+    expect(index.getPackageById("1".repeat(64))?.tag).toBe("a");
+    expect(index.getPackageByTag("a")?.verified).toBe(false);
+    expect(index.getPackageByFileName("a.rpm")?.href).toBe("Packages/a/a.rpm");
+    expect(index.listPackages()).toHaveLength(1);
+  });
+});

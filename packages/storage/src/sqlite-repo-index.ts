@@ -1,0 +1,324 @@
+import { YumError } from "@beskar-yum/errors";
+import Database from "better-sqlite3";
+import type {
+  EventResult,
+  FragmentKind,
+  IndexTransaction,
+  LogLevel,
+  LogRecord,
+  PackageRecord,
+  PublishState,
+  RepoEvent,
+  RepoIndex,
+  RepositoryProperties,
+  RepositoryRecord,
+  StoredEvent,
+} from "./repo-index.js";
+
+const schema = `
+CREATE TABLE IF NOT EXISTS repository (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  created_at INTEGER NOT NULL,
+  properties TEXT NOT NULL,
+  deleting INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS state (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  fence INTEGER NOT NULL DEFAULT 0,
+  applied_seq INTEGER NOT NULL DEFAULT 0,
+  published_seq INTEGER NOT NULL DEFAULT 0,
+  dirty INTEGER NOT NULL DEFAULT 1,
+  revision INTEGER NOT NULL DEFAULT 0,
+  repomd TEXT
+);
+INSERT OR IGNORE INTO state (id) VALUES (1);
+CREATE TABLE IF NOT EXISTS events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  payload TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS event_failures (
+  seq INTEGER PRIMARY KEY,
+  message TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS packages (
+  tag TEXT PRIMARY KEY,
+  id TEXT NOT NULL,
+  file_name TEXT NOT NULL,
+  href TEXT NOT NULL,
+  meta TEXT NOT NULL,
+  primary_xml TEXT NOT NULL,
+  filelists_xml TEXT NOT NULL,
+  other_xml TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS packages_id ON packages (id);
+CREATE INDEX IF NOT EXISTS packages_file_name ON packages (file_name);
+CREATE INDEX IF NOT EXISTS packages_href ON packages (href);
+CREATE TABLE IF NOT EXISTS logs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  level TEXT NOT NULL,
+  date INTEGER NOT NULL,
+  message TEXT NOT NULL
+);
+`;
+
+/** Columns kept as one JSON document: everything of a package that is only read back whole. */
+type PackageMeta = Omit<
+  PackageRecord,
+  "tag" | "id" | "fileName" | "href" | "primaryXml" | "filelistsXml" | "otherXml"
+>;
+
+interface PackageRow {
+  tag: string;
+  id: string;
+  file_name: string;
+  href: string;
+  meta: string;
+  primary_xml: string;
+  filelists_xml: string;
+  other_xml: string;
+}
+
+function toRecord(row: PackageRow): PackageRecord {
+  const meta = JSON.parse(row.meta) as PackageMeta;
+  return {
+    ...meta,
+    tag: row.tag,
+    id: row.id,
+    fileName: row.file_name,
+    href: row.href,
+    primaryXml: row.primary_xml,
+    filelistsXml: row.filelists_xml,
+    otherXml: row.other_xml,
+  };
+}
+
+function toMeta(record: PackageRecord): PackageMeta {
+  const { tag, id, fileName, href, primaryXml, filelistsXml, otherXml, ...meta } = record;
+  return meta;
+}
+
+/**
+ * `RepoIndex` on SQLite in WAL mode: one file per repository, shared safely by the API process and
+ * any number of worker processes on the same machine (SQLite's own locking; `busy_timeout` waits).
+ */
+export class SqliteRepoIndex implements RepoIndex {
+  private readonly db: Database.Database;
+
+  private constructor(
+    readonly path: string,
+    db: Database.Database,
+  ) {
+    this.db = db;
+  }
+
+  /** Opens the index at `path`; with `create: false` a missing file is an error instead of a new index. */
+  static open(path: string, options: { create: boolean }): SqliteRepoIndex {
+    const db = new Database(path, { fileMustExist: !options.create });
+    db.pragma("journal_mode = WAL");
+    db.pragma("synchronous = FULL");
+    db.pragma("busy_timeout = 10000");
+    db.exec(schema);
+    return new SqliteRepoIndex(path, db);
+  }
+
+  getRepository(): RepositoryRecord | undefined {
+    const row = this.db
+      .prepare("SELECT created_at, properties, deleting FROM repository WHERE id = 1")
+      .get() as { created_at: number; properties: string; deleting: number } | undefined;
+    if (!row) return undefined;
+    return {
+      createdAt: row.created_at,
+      properties: JSON.parse(row.properties) as RepositoryProperties,
+      deleting: row.deleting === 1,
+    };
+  }
+
+  createRepository(properties: RepositoryProperties, now: number): void {
+    const result = this.db
+      .prepare("INSERT OR IGNORE INTO repository (id, created_at, properties) VALUES (1, ?, ?)")
+      .run(now, JSON.stringify(properties));
+    if (result.changes === 0) throw new YumError("REPO_ALREADY_EXISTS", "repository already exists");
+  }
+
+  updateRepository(properties: RepositoryProperties): void {
+    this.db.prepare("UPDATE repository SET properties = ? WHERE id = 1").run(JSON.stringify(properties));
+  }
+
+  setDeleting(deleting: boolean): void {
+    this.db.prepare("UPDATE repository SET deleting = ? WHERE id = 1").run(deleting ? 1 : 0);
+  }
+
+  appendEvent(event: RepoEvent, now: number): number {
+    const result = this.db
+      .prepare("INSERT INTO events (payload, created_at) VALUES (?, ?)")
+      .run(JSON.stringify(event), now);
+    return Number(result.lastInsertRowid);
+  }
+
+  pendingEvents(limit: number): StoredEvent[] {
+    const rows = this.db
+      .prepare("SELECT seq, payload, created_at FROM events ORDER BY seq LIMIT ?")
+      .all(limit) as { seq: number; payload: string; created_at: number }[];
+    return rows.map((r) => ({
+      seq: r.seq,
+      event: JSON.parse(r.payload) as RepoEvent,
+      createdAt: r.created_at,
+    }));
+  }
+
+  hasPendingEvents(): boolean {
+    return this.db.prepare("SELECT 1 FROM events LIMIT 1").get() !== undefined;
+  }
+
+  eventOutcome(seq: number): string | null | undefined {
+    const state = this.getState();
+    if (seq > state.appliedSeq) return undefined;
+    const failure = this.db.prepare("SELECT message FROM event_failures WHERE seq = ?").get(seq) as
+      | { message: string }
+      | undefined;
+    return failure ? failure.message : null;
+  }
+
+  private checkFence(fence: number): void {
+    const { fence: newest } = this.db.prepare("SELECT fence FROM state WHERE id = 1").get() as {
+      fence: number;
+    };
+    if (fence < newest) {
+      throw new YumError("LOCK_LOST", `repository lock lost: fencing token ${fence} is older than ${newest}`);
+    }
+    if (fence > newest) this.db.prepare("UPDATE state SET fence = ? WHERE id = 1").run(fence);
+  }
+
+  applyEvent(seq: number, fence: number, apply: (tx: IndexTransaction) => EventResult): EventResult {
+    const tx: IndexTransaction = {
+      getPackageByTag: (tag) => this.getPackageByTag(tag),
+      upsertPackage: (record) => {
+        this.db
+          .prepare(
+            `INSERT INTO packages (tag, id, file_name, href, meta, primary_xml, filelists_xml, other_xml)
+             VALUES (@tag, @id, @fileName, @href, @meta, @primaryXml, @filelistsXml, @otherXml)
+             ON CONFLICT (tag) DO UPDATE SET id = excluded.id, file_name = excluded.file_name, href = excluded.href,
+               meta = excluded.meta, primary_xml = excluded.primary_xml, filelists_xml = excluded.filelists_xml,
+               other_xml = excluded.other_xml`,
+          )
+          .run({ ...record, meta: JSON.stringify(toMeta(record)) });
+      },
+      deletePackage: (tag) => {
+        this.db.prepare("DELETE FROM packages WHERE tag = ?").run(tag);
+      },
+    };
+    return this.db
+      .transaction(() => {
+        this.checkFence(fence);
+        const result = apply(tx);
+        this.db.prepare("DELETE FROM events WHERE seq = ?").run(seq);
+        if (result.error !== undefined) {
+          this.db
+            .prepare("INSERT OR REPLACE INTO event_failures (seq, message, created_at) VALUES (?, ?, ?)")
+            .run(seq, result.error, Math.floor(Date.now() / 1000));
+        }
+        this.db
+          .prepare("UPDATE state SET applied_seq = MAX(applied_seq, ?), dirty = dirty OR ? WHERE id = 1")
+          .run(seq, result.changed ? 1 : 0);
+        return result;
+      })
+      .immediate();
+  }
+
+  getState(): PublishState {
+    const row = this.db
+      .prepare("SELECT applied_seq, published_seq, dirty, revision, repomd FROM state WHERE id = 1")
+      .get() as {
+      applied_seq: number;
+      published_seq: number;
+      dirty: number;
+      revision: number;
+      repomd: string | null;
+    };
+    return {
+      appliedSeq: row.applied_seq,
+      publishedSeq: row.published_seq,
+      dirty: row.dirty === 1,
+      revision: row.revision,
+      repomd: row.repomd ?? undefined,
+    };
+  }
+
+  recordPublish(fence: number, publish: { seq: number; revision: number; repomd: string }): void {
+    this.db
+      .transaction(() => {
+        this.checkFence(fence);
+        // Events applied while the files were written keep the repository dirty.
+        this.db
+          .prepare(
+            `UPDATE state SET published_seq = MAX(published_seq, ?), revision = ?, repomd = ?,
+               dirty = CASE WHEN applied_seq > ? THEN dirty ELSE 0 END WHERE id = 1`,
+          )
+          .run(publish.seq, publish.revision, publish.repomd, publish.seq);
+        this.db
+          .prepare("DELETE FROM event_failures WHERE created_at < ?")
+          .run(Math.floor(Date.now() / 1000) - 86_400);
+      })
+      .immediate();
+  }
+
+  markPublished(fence: number, seq: number): void {
+    this.db
+      .transaction(() => {
+        this.checkFence(fence);
+        this.db.prepare("UPDATE state SET published_seq = MAX(published_seq, ?) WHERE id = 1").run(seq);
+      })
+      .immediate();
+  }
+
+  private getPackageWhere(column: "id" | "tag" | "file_name", value: string): PackageRecord | undefined {
+    const row = this.db.prepare(`SELECT * FROM packages WHERE ${column} = ? LIMIT 1`).get(value) as
+      | PackageRow
+      | undefined;
+    return row ? toRecord(row) : undefined;
+  }
+
+  getPackageById(id: string): PackageRecord | undefined {
+    return this.getPackageWhere("id", id);
+  }
+
+  getPackageByTag(tag: string): PackageRecord | undefined {
+    return this.getPackageWhere("tag", tag);
+  }
+
+  getPackageByFileName(fileName: string): PackageRecord | undefined {
+    return this.getPackageWhere("file_name", fileName);
+  }
+
+  listPackages(): PackageRecord[] {
+    return (this.db.prepare("SELECT * FROM packages ORDER BY href").all() as PackageRow[]).map(toRecord);
+  }
+
+  countPackages(): number {
+    return (this.db.prepare("SELECT COUNT(*) AS n FROM packages").get() as { n: number }).n;
+  }
+
+  *iterateFragments(kind: FragmentKind): IterableIterator<string> {
+    const column = { primary: "primary_xml", filelists: "filelists_xml", other: "other_xml" }[kind];
+    const statement = this.db.prepare(`SELECT ${column} AS xml FROM packages ORDER BY href`).pluck();
+    for (const xml of statement.iterate()) yield xml as string;
+  }
+
+  referencedDigests(): Set<string> {
+    return new Set(this.db.prepare("SELECT DISTINCT id FROM packages").pluck().all() as string[]);
+  }
+
+  addLog(level: LogLevel, message: string, now: number): void {
+    this.db.prepare("INSERT INTO logs (level, date, message) VALUES (?, ?, ?)").run(level, now, message);
+  }
+
+  listLogs(): LogRecord[] {
+    return this.db.prepare("SELECT level, date, message FROM logs ORDER BY id").all() as LogRecord[];
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}

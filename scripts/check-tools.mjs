@@ -1,0 +1,195 @@
+#!/usr/bin/env node
+// Run by `npm test` (pretest) before anything else: checks that the system tools the tests use are
+// present and that Redis answers. As root with apt-get, it installs what is missing (Debian package
+// names); otherwise it prints the exact install line and exits 1. Plain Node, no dependencies.
+//
+// Environment:
+//   BESKARYUM_TEST_REDIS_URL     Redis the tests use (default redis://127.0.0.1:6379)
+//   BESKARYUM_TEST_START_REDIS=1 when nothing answers there, start a daemonized redis-server on that
+//                                port (loopback, no persistence) instead of failing; .ci/run sets it.
+
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as tls from "node:tls";
+
+/** What the tests need, and the Debian package that provides it. */
+const requirements = [
+  { name: "rpm", pkg: "rpm", found: () => onPath("rpm") },
+  { name: "rpmbuild", pkg: "rpm", found: () => onPath("rpmbuild") },
+  { name: "rpmsign", pkg: "rpm", found: () => onPath("rpmsign") },
+  { name: "createrepo_c", pkg: "createrepo-c", found: () => onPath("createrepo_c") },
+  { name: "dnf", pkg: "dnf", found: () => onPath("dnf") },
+  { name: "dnf reposync", pkg: "dnf-plugins-core", found: dnfPlugin("reposync") },
+  { name: "gpg", pkg: "gnupg", found: () => onPath("gpg") },
+  { name: "docker-registry", pkg: "docker-registry", found: () => onPath("docker-registry") },
+  { name: "go", pkg: "golang-go", found: () => onPath("go") },
+  {
+    name: "memberlist sources",
+    pkg: "golang-github-hashicorp-memberlist-dev",
+    found: () => isDir("/usr/share/gocode/src/github.com/hashicorp/memberlist"),
+  },
+  { name: "redis-server", pkg: "redis-server", found: () => onPath("redis-server") },
+  { name: "redis-cli", pkg: "redis-tools", found: () => onPath("redis-cli") },
+];
+
+const log = (line) => console.log(`check-tools: ${line}`);
+
+main().catch((err) => {
+  console.error(`check-tools: ${err?.stack ?? err}`);
+  process.exit(1);
+});
+
+async function main() {
+  let missing = requirements.filter((r) => !r.found());
+  if (missing.length > 0) {
+    const packages = [...new Set(missing.map((r) => r.pkg))];
+    const install = `DEBIAN_FRONTEND=noninteractive apt-get install -y ${packages.join(" ")}`;
+    const isRoot = process.getuid?.() === 0;
+    if (!isRoot || !onPath("apt-get")) {
+      console.error(`check-tools: missing ${missing.map((r) => r.name).join(", ")}. Install them with:`);
+      console.error(`  ${isRoot ? "" : "sudo "}apt-get update && ${isRoot ? "" : "sudo "}${install}`);
+      process.exit(1);
+    }
+    log(`missing ${missing.map((r) => r.name).join(", ")}; running: apt-get update && ${install}`);
+    runOrExit("apt-get", ["update"]);
+    runOrExit("apt-get", ["install", "-y", ...packages], { DEBIAN_FRONTEND: "noninteractive" });
+    missing = requirements.filter((r) => !r.found());
+    if (missing.length > 0) {
+      console.error(`check-tools: still missing after apt-get: ${missing.map((r) => r.name).join(", ")}`);
+      process.exit(1);
+    }
+  }
+
+  const url = new URL(process.env.BESKARYUM_TEST_REDIS_URL || "redis://127.0.0.1:6379");
+  const port = Number(url.port || 6379);
+  const host = url.hostname.replace(/^\[|\]$/g, "");
+  if (await pingRedis(url)) {
+    log(`all tools present; Redis answers at ${url.host}`);
+    return;
+  }
+  const start = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
+  const local = host === "127.0.0.1" || host === "localhost";
+  if (local && onPath("redis-server") && process.env.BESKARYUM_TEST_START_REDIS === "1") {
+    const dir = path.join(os.tmpdir(), `beskar-yum-test-redis-${port}`);
+    fs.mkdirSync(dir, { recursive: true });
+    const args = [...start, "--daemonize", "yes", "--dir", dir];
+    args.push("--logfile", path.join(dir, "redis.log"), "--pidfile", path.join(dir, "redis.pid"));
+    log(`starting redis-server ${args.map(quote).join(" ")}`);
+    runOrExit("redis-server", args);
+    for (let i = 0; i < 50; i++) {
+      if (await pingRedis(url)) {
+        log(`all tools present; Redis answers at ${url.host}`);
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    console.error(
+      `check-tools: redis-server did not answer at ${url.host}; see ${path.join(dir, "redis.log")}`,
+    );
+    process.exit(1);
+  }
+  console.error(
+    `check-tools: no Redis answers PING at ${url.host} (set BESKARYUM_TEST_REDIS_URL to use another).`,
+  );
+  if (local && onPath("redis-server")) {
+    console.error("check-tools: start one with:");
+    console.error(`  redis-server ${start.map(quote).join(" ")} --daemonize yes`);
+  } else if (local) {
+    console.error("check-tools: install Redis with: apt-get install -y redis-server redis-tools");
+  }
+  process.exit(1);
+}
+
+function onPath(bin) {
+  for (const dir of (process.env.PATH ?? "").split(path.delimiter)) {
+    if (dir === "") continue;
+    try {
+      fs.accessSync(path.join(dir, bin), fs.constants.X_OK);
+      return true;
+    } catch {
+      // not in this directory
+    }
+  }
+  return false;
+}
+
+function isDir(p) {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** dnf plugins are Python modules in `dnf-plugins/` of the system Python (Debian: dist-packages). */
+function dnfPlugin(name) {
+  return () => {
+    const roots = ["/usr/lib/python3/dist-packages"];
+    for (const lib of ["/usr/lib", "/usr/lib64"]) {
+      try {
+        for (const entry of fs.readdirSync(lib)) {
+          if (/^python3(\.\d+)?$/.test(entry)) roots.push(path.join(lib, entry, "site-packages"));
+        }
+      } catch {
+        // no such directory
+      }
+    }
+    return roots.some((root) => fs.existsSync(path.join(root, "dnf-plugins", `${name}.py`)));
+  };
+}
+
+function runOrExit(cmd, args, env = {}) {
+  const res = spawnSync(cmd, args, { stdio: "inherit", env: { ...process.env, ...env } });
+  if (res.status !== 0) {
+    console.error(
+      `check-tools: ${cmd} ${args.join(" ")} failed (${res.error?.message ?? `exit ${res.status}`})`,
+    );
+    process.exit(1);
+  }
+}
+
+function quote(arg) {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `"${arg.replace(/(["\\$`])/g, "\\$1")}"`;
+}
+
+/**
+ * PING over a raw socket (AUTH first when the URL has a password). Resolves true on +PONG within a
+ * second, else false; a Redis error reply (NOAUTH, WRONGPASS, ...) is printed.
+ */
+function pingRedis(url) {
+  const command = (...parts) =>
+    `*${parts.length}\r\n${parts.map((p) => `$${Buffer.byteLength(p)}\r\n${p}\r\n`).join("")}`;
+  const user = decodeURIComponent(url.username);
+  const pass = decodeURIComponent(url.password);
+  const auth = pass ? command("AUTH", ...(user ? [user] : []), pass) : "";
+  const options = { host: url.hostname.replace(/^\[|\]$/g, ""), port: Number(url.port || 6379) };
+  return new Promise((resolve) => {
+    const socket =
+      url.protocol === "rediss:"
+        ? tls.connect({ ...options, servername: options.host })
+        : net.connect(options);
+    let reply = "";
+    const done = (ok) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => done(false), 1000);
+    socket.once(url.protocol === "rediss:" ? "secureConnect" : "connect", () =>
+      socket.write(auth + command("PING")),
+    );
+    socket.on("data", (chunk) => {
+      reply += chunk.toString("latin1");
+      if (reply.includes("+PONG\r\n")) done(true);
+      else if (/(^|\r\n)-[^\r]*\r\n/.test(reply)) {
+        console.error(`check-tools: Redis at ${url.host} replied: ${/-([^\r]*)/.exec(reply)?.[1]}`);
+        done(false);
+      }
+    });
+    socket.on("error", () => done(false));
+    socket.on("close", () => done(false));
+  });
+}

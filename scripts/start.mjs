@@ -1,0 +1,279 @@
+#!/usr/bin/env node
+// `npm start` (API + worker), `npm run start:api`, `npm run start:worker` (`--only api|worker`).
+// Builds when the compiled output is missing or older than the sources, makes sure Redis answers
+// (starting a private redis-server under <datadir>/redis when none does and one is installed), then
+// runs the apps with the remaining arguments and this environment, and exits with the first exit code.
+// Plain Node ESM, no dependencies besides the built @beskar-yum/config.
+
+import { spawn, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as tls from "node:tls";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const apps = { api: "apps/api/dist/main.js", worker: "apps/worker/dist/main.js" };
+const STOP_TIMEOUT_MS = 15_000;
+
+const say = (line) => console.error(`start: ${line}`);
+const fail = (line) => {
+  say(line);
+  process.exit(1);
+};
+
+main().catch((err) => fail(err?.stack ?? String(err)));
+
+async function main() {
+  const { only, passthrough } = parseArgs(process.argv.slice(2));
+  const names = only ? [only] : ["api", "worker"];
+
+  if (isBuildNeeded(names)) {
+    say("building (npx tsc -b tsconfig.build.json)");
+    const res = spawnSync("npx", ["tsc", "-b", "tsconfig.build.json"], { cwd: root, stdio: "inherit" });
+    if (res.status !== 0) fail(`build failed (${res.error?.message ?? `exit ${res.status}`})`);
+    for (const name of names) {
+      if (!fs.existsSync(path.join(root, apps[name]))) fail(`the build did not produce ${apps[name]}`);
+    }
+  }
+
+  // The configuration the apps will see (file, env overrides, defaults); the token is the API's business.
+  const { loadConfig } = await import(pathToFileURL(path.join(root, "packages/config/dist/index.js")).href);
+  let config;
+  try {
+    config = loadConfig({
+      argv: passthrough,
+      env: { ...process.env, BESKARYUM_ADMIN_TOKEN: process.env.BESKARYUM_ADMIN_TOKEN || "unused-by-start" },
+    });
+  } catch (err) {
+    fail(err?.message ?? String(err));
+  }
+
+  const env = { ...process.env };
+  let redis;
+  const url = new URL(config.redis.url);
+  if (!(await pingRedis(url))) {
+    const loopback = ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname);
+    if (!loopback) fail(`no Redis answers at ${url.host} (redis.url / BESKARYUM_REDIS_URL)`);
+    if (!onPath("redis-server")) {
+      fail(
+        `no Redis answers at ${url.host}: install it (apt-get install redis-server) or set BESKARYUM_REDIS_URL`,
+      );
+    }
+    redis = await startPrivateRedis(path.join(config.datadir, "redis"));
+    const db = url.pathname && url.pathname !== "/" ? url.pathname : "";
+    env.BESKARYUM_REDIS_URL = `redis://127.0.0.1:${redis.port}${db}`;
+  }
+
+  runApps(names, passthrough, env, redis);
+}
+
+function parseArgs(args) {
+  const passthrough = [];
+  let only;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--only" || arg.startsWith("--only=")) {
+      only = arg === "--only" ? args[++i] : arg.slice("--only=".length);
+      if (only !== "api" && only !== "worker")
+        fail(`--only expects api or worker, got ${JSON.stringify(only ?? "")}`);
+    } else {
+      passthrough.push(arg);
+    }
+  }
+  return { only, passthrough };
+}
+
+// ---- build check -------------------------------------------------------------------------------
+
+/** True when an app's main.js is missing or some project's sources are newer than its dist/. */
+function isBuildNeeded(names) {
+  if (names.some((name) => !fs.existsSync(path.join(root, apps[name])))) return true;
+  const build = JSON.parse(fs.readFileSync(path.join(root, "tsconfig.build.json"), "utf8"));
+  for (const { path: project } of build.references ?? []) {
+    const dir = path.join(root, project);
+    const sources = newest(
+      path.join(dir, "src"),
+      (f) => /\.[cm]?tsx?$/.test(f) && !/\.(test|spec)\.[cm]?tsx?$/.test(f),
+    );
+    if (sources === 0) continue; // a project without sources yet
+    const inputs = Math.max(sources, mtime(path.join(dir, "tsconfig.json")));
+    if (inputs > newest(path.join(dir, "dist"), () => true)) return true;
+  }
+  return false;
+}
+
+/** The newest mtime (ms) of the files under `dir` that pass `keep`; 0 when there are none. */
+function newest(dir, keep) {
+  let max = 0;
+  let entries;
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  for (const entry of entries) {
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory()) max = Math.max(max, newest(p, keep));
+    else if (keep(entry.name)) max = Math.max(max, mtime(p));
+  }
+  return max;
+}
+
+function mtime(file) {
+  try {
+    return fs.statSync(file).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
+// ---- Redis -------------------------------------------------------------------------------------
+
+function onPath(bin) {
+  return (process.env.PATH ?? "").split(path.delimiter).some((dir) => {
+    if (dir === "") return false;
+    try {
+      fs.accessSync(path.join(dir, bin), fs.constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** PING over a raw socket (AUTH first when the URL has a password); true on +PONG within a second. */
+function pingRedis(url) {
+  const command = (...parts) =>
+    `*${parts.length}\r\n${parts.map((p) => `$${Buffer.byteLength(p)}\r\n${p}\r\n`).join("")}`;
+  const user = decodeURIComponent(url.username);
+  const pass = decodeURIComponent(url.password);
+  const auth = pass ? command("AUTH", ...(user ? [user] : []), pass) : "";
+  const options = { host: url.hostname.replace(/^\[|\]$/g, ""), port: Number(url.port || 6379) };
+  const secure = url.protocol === "rediss:";
+  return new Promise((resolve) => {
+    const socket = secure ? tls.connect({ ...options, servername: options.host }) : net.connect(options);
+    let reply = "";
+    const done = (ok) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => done(false), 1000);
+    socket.once(secure ? "secureConnect" : "connect", () => socket.write(auth + command("PING")));
+    socket.on("data", (chunk) => {
+      reply += chunk.toString("latin1");
+      if (reply.includes("+PONG\r\n")) done(true);
+      else if (/(^|\r\n)-[^\r]*\r\n/.test(reply)) done(false);
+    });
+    socket.on("error", () => done(false));
+    socket.on("close", () => done(false));
+  });
+}
+
+/** The first port from 6380 up that 127.0.0.1 can listen on (an OS-chosen one past 6480). */
+async function freePort() {
+  const tryListen = (port) =>
+    new Promise((resolve) => {
+      const server = net.createServer();
+      server.once("error", () => resolve(undefined));
+      server.listen(port, "127.0.0.1", () => {
+        const chosen = server.address().port;
+        server.close(() => resolve(chosen));
+      });
+    });
+  for (let port = 6380; port < 6480; port++) {
+    const free = await tryListen(port);
+    if (free !== undefined) return free;
+  }
+  const any = await tryListen(0);
+  if (any === undefined) fail("found no free port for a private redis-server");
+  return any;
+}
+
+async function startPrivateRedis(dir) {
+  fs.mkdirSync(dir, { recursive: true });
+  const port = await freePort();
+  const log = path.join(dir, "redis.log");
+  const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes"];
+  args.push("--dir", dir, "--logfile", log);
+  say(
+    `no Redis at the configured URL; starting a private redis-server on 127.0.0.1:${port} (data in ${dir})`,
+  );
+  // Own process group: a terminal's Ctrl-C reaches only us, and we stop Redis after the apps.
+  const child = spawn("redis-server", args, { stdio: "ignore", detached: true });
+  let exited = false;
+  child.on("exit", () => {
+    exited = true;
+  });
+  const url = new URL(`redis://127.0.0.1:${port}`);
+  for (let i = 0; i < 100 && !exited; i++) {
+    if (await pingRedis(url)) return { port, child };
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  if (!exited) child.kill("SIGKILL");
+  fail(`the private redis-server did not answer on 127.0.0.1:${port}; see ${log}`);
+}
+
+// ---- apps --------------------------------------------------------------------------------------
+
+function runApps(names, passthrough, env, redis) {
+  const running = new Map();
+  let exitCode;
+  let signals = 0;
+
+  const finish = () => {
+    if (!redis || redis.child.exitCode !== null || redis.child.signalCode !== null) process.exit(exitCode);
+    redis.child.once("exit", () => process.exit(exitCode));
+    redis.child.kill("SIGTERM");
+    setTimeout(() => redis.child.kill("SIGKILL"), STOP_TIMEOUT_MS).unref();
+  };
+
+  const stopAll = (signal) => {
+    for (const child of running.values()) child.kill(signal);
+    const timer = setTimeout(() => {
+      for (const child of running.values()) child.kill("SIGKILL");
+    }, STOP_TIMEOUT_MS);
+    timer.unref();
+  };
+
+  for (const name of names) {
+    // Own process group, so that a terminal's Ctrl-C is delivered once, by us.
+    const child = spawn(process.execPath, [path.join(root, apps[name]), ...passthrough], {
+      env,
+      stdio: "inherit",
+      detached: true,
+    });
+    running.set(name, child);
+    child.on("error", (err) => say(`${name}: ${err.message}`));
+    child.on("exit", (code, signal) => {
+      running.delete(name);
+      if (exitCode === undefined) {
+        exitCode = code ?? 128 + (os.constants.signals[signal] ?? 0);
+        if (running.size > 0 && signals === 0) {
+          say(`${name} exited (${signal ?? `code ${code}`}); stopping the rest`);
+          stopAll("SIGTERM");
+        }
+      }
+      if (running.size === 0) finish();
+    });
+  }
+
+  // Should this script die unexpectedly, do not leave the detached processes behind.
+  process.on("exit", () => {
+    for (const child of running.values()) child.kill("SIGTERM");
+    if (redis && redis.child.exitCode === null && redis.child.signalCode === null)
+      redis.child.kill("SIGTERM");
+  });
+
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+    process.on(signal, () => {
+      signals++;
+      // A second signal while stopping: no more waiting.
+      const forward = signals > 1 ? "SIGKILL" : signal === "SIGHUP" ? "SIGTERM" : signal;
+      for (const child of running.values()) child.kill(forward);
+      if (signals > 1) redis?.child.kill("SIGKILL");
+    });
+  }
+}

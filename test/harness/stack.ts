@@ -1,0 +1,120 @@
+import { randomBytes } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type ProcessHandle, startProcess } from "../support/processes.js";
+import { deletePrefix, redisUrl, uniquePrefix } from "../support/redis.js";
+import { makeTempDir } from "../support/tmp.js";
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+
+export interface StackOptions {
+  name: string;
+  workers?: number;
+  env?: Record<string, string>;
+}
+
+export interface Stack {
+  url: string;
+  token: string;
+  prefix: string;
+  dataDir: string;
+  api: ProcessHandle;
+  workers: ProcessHandle[];
+  /** An admin API call; `body` goes as JSON (Beskar's clients send a body even with GET). */
+  call(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }>;
+  /** PUT of a local RPM file to `<repo>/repo/Packages/<name>`. */
+  upload(
+    repository: string,
+    file: string,
+    options?: { wait?: boolean; name?: string },
+  ): Promise<{ status: number; json: any }>;
+  startWorker(): Promise<ProcessHandle>;
+  repoUrl(repository: string): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the real API process and worker processes (the built `dist/` of apps/api and
+ * apps/worker) on an OS-chosen port, a temp data dir and a Redis key prefix of their own.
+ */
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const dataDir = makeTempDir(`stack-${options.name}`);
+  const prefix = uniquePrefix(options.name);
+  const token = randomBytes(16).toString("hex");
+  const env = {
+    ...process.env,
+    BESKARYUM_ADDR: "127.0.0.1:0",
+    BESKARYUM_DATADIR: dataDir,
+    BESKARYUM_REDIS_URL: redisUrl(),
+    BESKARYUM_REDIS_PREFIX: prefix,
+    BESKARYUM_ADMIN_TOKEN: token,
+    BESKARYUM_PUBLISH_DEBOUNCE_MS: "50",
+    BESKARYUM_PUBLISH_MAX_DELAY_MS: "500",
+    BESKARYUM_UPLOAD_WAIT_TIMEOUT_MS: "60000",
+    ...options.env,
+  };
+  const api = await startProcess("node", [join(root, "apps/api/dist/main.js")], {
+    env,
+    cwd: dataDir,
+    readyLine: /"msg":"api listening"/,
+    timeoutMs: 20_000,
+  });
+  const listening = api
+    .output()
+    .split("\n")
+    .find((line) => line.includes('"msg":"api listening"'))!;
+  const url = (JSON.parse(listening) as { address: string }).address;
+
+  const workers: ProcessHandle[] = [];
+  const startWorker = async () => {
+    const worker = await startProcess("node", [join(root, "apps/worker/dist/main.js")], {
+      env,
+      cwd: dataDir,
+      readyLine: /"msg":"worker ready"/,
+      timeoutMs: 20_000,
+    });
+    workers.push(worker);
+    return worker;
+  };
+  for (let i = 0; i < (options.workers ?? 1); i++) await startWorker();
+
+  const call = async (method: string, path: string, body?: unknown) => {
+    const response = await fetch(`${url}/artifacts/yum/api/v1${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    return { status: response.status, json: text ? JSON.parse(text) : undefined };
+  };
+
+  return {
+    url,
+    token,
+    prefix,
+    dataDir,
+    api,
+    workers,
+    call,
+    startWorker,
+    repoUrl: (repository) => `${url}/${repository}/repo/`,
+    upload: async (repository, file, uploadOptions = {}) => {
+      const name = uploadOptions.name ?? file.split("/").pop()!;
+      const response = await fetch(
+        `${url}/${repository}/repo/Packages/${name}${uploadOptions.wait ? "?wait=true" : ""}`,
+        {
+          method: "PUT",
+          headers: { authorization: `Bearer ${token}`, "content-type": "application/x-rpm" },
+          body: await readFile(file),
+        },
+      );
+      const text = await response.text();
+      return { status: response.status, json: text ? JSON.parse(text) : undefined };
+    },
+    stop: async () => {
+      await Promise.all([api, ...workers].map((p) => p.stop()));
+      await deletePrefix(prefix);
+    },
+  };
+}
