@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { fetchPrimary } from "./harness/repodata-client.js";
 import { type Stack, startStack } from "./harness/stack.js";
 import { cleanupTempDirs, makeTempDir } from "./support/tmp.js";
 
@@ -125,6 +126,15 @@ describe("Beskar's non-mirror scenario", () => {
     expect(status).toBe(200);
     const { json } = await stack.call("GET", "/repository/package:list", { repository });
     expect(json.repository_packages).toHaveLength(1);
+    // The next publish drops it from the repodata as well.
+    const deadline = Date.now() + 10_000;
+    let names: string[] = [];
+    while (Date.now() < deadline) {
+      names = (await fetchPrimary(stack.repoUrl(repository))).packages.map((p) => p.name);
+      if (names.length === 1) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(names).toEqual([json.repository_packages[0].name]);
   });
 
   it("9. has no log entries", async () => {

@@ -6,7 +6,7 @@ import { fetchPrimary, missingRepodataFiles } from "./harness/repodata-client.js
 import { type Stack, startStack } from "./harness/stack.js";
 import { makeDnf } from "./support/dnf.js";
 import { redisUrl } from "./support/redis.js";
-import { manyFixtures, standardFixtures } from "./support/rpm-fixtures.js";
+import { buildRpms, manyFixtures, standardFixtures } from "./support/rpm-fixtures.js";
 import { cleanupTempDirs, makeTempDir } from "./support/tmp.js";
 
 const rockyRpm = new URL(
@@ -40,18 +40,18 @@ describe("hosted repository under bad input, concurrency and a Redis flush", () 
     const corrupted = join(dir, "corrupted.rpm");
     const bytes = Buffer.from(good);
     // Flip bytes well inside the main header's data store (after lead + signature header).
-    for (let i = 0; i < 16; i++) bytes[6000 + i * 7] ^= 0x5a;
+    for (let i = 0; i < 16; i++) bytes[6000 + i * 7] = bytes[6000 + i * 7]! ^ 0x5a;
     writeFileSync(corrupted, bytes);
 
-    const cases: [string, RegExp][] = [
-      [truncated, /truncat/i],
-      [text, /not an RPM|magic/i],
-      [corrupted, /digest|header|corrupt/i],
+    const cases: [string, string, RegExp][] = [
+      [truncated, "RPM_TRUNCATED", /^truncated\.rpm: truncated RPM: .* needs \d+ bytes .* only \d+ available$/],
+      [text, "RPM_BAD_MAGIC", /^text\.rpm: not an RPM: lead magic at offset 0 is 74686973, expected edabeedb$/],
+      [corrupted, "RPM_DIGEST_MISMATCH", /^corrupted\.rpm: main header SHA256 digest mismatch/],
     ];
-    for (const [file, message] of cases) {
+    for (const [file, reason, message] of cases) {
       const { status, json } = await stack.upload(repo, file);
       expect(status, `${file}: ${JSON.stringify(json)}`).toBe(400);
-      expect(json.error.code).toBe("InvalidArgument");
+      expect(json.error).toMatchObject({ code: "InvalidArgument", reason });
       expect(json.error.message).toMatch(message);
     }
     const repomdAfter = await (await fetch(`${stack.repoUrl(repo)}repodata/repomd.xml`)).text();
@@ -114,6 +114,54 @@ describe("hosted repository under bad input, concurrency and a Redis flush", () 
     expect(status, JSON.stringify(json)).toBe(201);
     expect((await fetchPrimary(stack.repoUrl(repo))).packages).toHaveLength(2);
     await makeDnf(stack.repoUrl(repo)).makecache();
+  });
+
+  it("treats identical bytes as a no-op and a rebuilt package with the same NEVRA as a replacement", async () => {
+    const repo = "artifacts/yum/robust-replace";
+    const spec = { name: "yumtest-replace", version: "1.0", release: "1", arch: "noarch" as const };
+    const [first] = await buildRpms([spec], makeTempDir("replace-a"));
+    // rpmbuild stamps the build time into the header: a second build is a different file, same NEVRA.
+    await new Promise((r) => setTimeout(r, 1100));
+    const [second] = await buildRpms([spec], makeTempDir("replace-b"));
+    const a = await stack.upload(repo, first!, { wait: true });
+    expect(a.status).toBe(201);
+    const before = await fetchPrimary(stack.repoUrl(repo));
+    expect((await stack.upload(repo, first!, { wait: true })).status).toBe(201);
+    expect((await fetchPrimary(stack.repoUrl(repo))).revision).toBe(before.revision);
+
+    const b = await stack.upload(repo, second!, { wait: true });
+    expect(b.status).toBe(201);
+    expect(b.json.tag).toBe(a.json.tag);
+    expect(b.json.id).not.toBe(a.json.id);
+    const after = await fetchPrimary(stack.repoUrl(repo));
+    expect(after.packages.map((p) => p.pkgid)).toEqual([b.json.id]);
+    const list = await stack.call("GET", "/repository/package:list", { repository: repo });
+    expect(list.json.repository_packages.map((p: any) => p.id)).toEqual([b.json.id]);
+  });
+
+  it("processes events stored while no worker ran, even after their triggers were flushed", async () => {
+    const repo = "artifacts/yum/robust-offline";
+    for (const worker of stack.workers.splice(0)) await worker.stop();
+    const results = await Promise.all(fixtures.map((rpm) => stack.upload(repo, rpm)));
+    expect(results.map((r) => r.status)).toEqual(fixtures.map(() => 202));
+    const redis = new Redis(redisUrl());
+    try {
+      const keys = await redis.keys(`${stack.prefix}:*`);
+      if (keys.length > 0) await redis.del(...keys);
+    } finally {
+      redis.disconnect();
+    }
+    await stack.startWorker();
+    await stack.startWorker();
+    const deadline = Date.now() + 30_000;
+    let count = 0;
+    while (Date.now() < deadline && count < fixtures.length) {
+      count = await fetchPrimary(stack.repoUrl(repo))
+        .then((p) => p.packages.length)
+        .catch(() => 0);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(count).toBe(fixtures.length);
   });
 
   it("rejects uploads without the admin token", async () => {

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
+import { request } from "node:http";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type ProcessHandle, startProcess } from "../support/processes.js";
@@ -80,13 +81,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   for (let i = 0; i < (options.workers ?? 1); i++) await startWorker();
 
   const call = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${url}/artifacts/yum/api/v1${path}`, {
-      method,
+    const response = await requestWithBody(method, `${url}/artifacts/yum/api/v1${path}`, {
       headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-    const text = await response.text();
-    return { status: response.status, json: text ? JSON.parse(text) : undefined };
+    return { status: response.status, json: response.text ? JSON.parse(response.text) : undefined };
   };
 
   return {
@@ -117,4 +116,24 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       await deletePrefix(prefix);
     },
   };
+}
+
+/** An HTTP request that may carry a body whatever the method: fetch refuses GET bodies, Beskar's clients send them. */
+function requestWithBody(
+  method: string,
+  url: string,
+  options: { headers: Record<string, string>; body?: string },
+): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    // Node sends a GET body with neither Content-Length nor chunked framing unless told: set the length, as Go does.
+    const headers = { ...options.headers, "content-length": String(Buffer.byteLength(options.body ?? "")) };
+    const req = request(url, { method, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (chunk: Buffer) => chunks.push(chunk));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end(options.body);
+  });
 }

@@ -1,5 +1,5 @@
 import { errorBody, YumError } from "@beskar-yum/errors";
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from "fastify";
 import type { AppDeps } from "./app-deps.js";
 import { adminRoutes } from "./routes/admin-routes.js";
 import { contentRoutes } from "./routes/content-routes.js";
@@ -23,7 +23,8 @@ function asYumError(err: unknown): YumError {
 
 /** Builds the API without listening, so tests can `inject()` or listen on a port of their own. */
 export function buildApp(deps: AppDeps, options: FastifyServerOptions = {}): FastifyInstance {
-  const app = Fastify({ disableRequestLogging: true, ...options });
+  // Per-request lines would drown the log in package downloads; /metrics counts requests instead.
+  const app = Fastify({ logController: new LogController({ disableRequestLogging: true }), ...options });
 
   app.setErrorHandler((err, request, reply) => {
     const yumError = asYumError(err);

@@ -30,17 +30,16 @@ export function fullRepositoryName(name: string): string {
 export class AdminClient {
   constructor(private readonly options: AdminClientOptions) {}
 
-  async call<T = Record<string, unknown>>(
-    method: string,
-    path: string,
-    body: Record<string, unknown>,
-  ): Promise<T> {
-    const response = await fetch(`${this.options.url}/artifacts/yum/api/v1${path}`, {
+  async call<T = Record<string, unknown>>(method: string, path: string, body: Record<string, unknown>): Promise<T> {
+    let url = `${this.options.url}/artifacts/yum/api/v1${path}`;
+    const init: RequestInit = {
       method,
       headers: { authorization: `Bearer ${this.options.token}`, "content-type": "application/json" },
-      body: JSON.stringify(body),
-    });
-    return this.decode<T>(response);
+    };
+    // fetch cannot send a GET body; the server reads the same fields from the query string.
+    if (method === "GET") url += `?${new URLSearchParams(body as Record<string, string>)}`;
+    else init.body = JSON.stringify(body);
+    return this.decode<T>(await fetch(url, init));
   }
 
   private async decode<T>(response: Response): Promise<T> {

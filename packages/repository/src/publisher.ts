@@ -1,3 +1,4 @@
+import { mkdir } from "node:fs/promises";
 import { basename } from "node:path";
 import {
   metadataFooter,
@@ -52,6 +53,7 @@ export async function publishRepodata(
   const packages = index.countPackages();
   const timestamp = Math.floor(Date.now() / 1000);
 
+  await mkdir(paths.repodata, { recursive: true });
   const records = [];
   for (const kind of metadataKinds) {
     options.signal?.throwIfAborted();

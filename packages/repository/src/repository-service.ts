@@ -119,16 +119,14 @@ export class RepositoryService {
     if (!/^[A-Za-z0-9][A-Za-z0-9._+~^-]*\.rpm$/.test(fileName)) {
       throw new YumError("INVALID_FILE_NAME", `invalid package file name ${JSON.stringify(fileName)}`);
     }
-    let index = this.storage.openIndex(repository);
-    let repo = index?.getRepository();
-    if (!index || !repo) {
+    if (!this.storage.openIndex(repository)?.getRepository()) {
       // Like Beskar, a push to an unknown repository creates it.
       await this.create(repository, {}).catch((err) => {
         if (!(err instanceof YumError && err.code === "REPO_ALREADY_EXISTS")) throw err;
       });
-      index = this.existing(repository);
-      repo = index.getRepository()!;
     }
+    const index = this.existing(repository);
+    const repo = index.getRepository()!;
     if (repo.properties.mirror) {
       throw new YumError(
         "REPO_IS_MIRROR",

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { FsBlobStore } from "./blob-store.js";
 import { SqliteRepoIndex } from "./sqlite-repo-index.js";
 
-/** Where one repository keeps its files: `<directory>/<prefix><repository>/...`. */
+/** Where one repository keeps its files: `<directory>/<prefix>/<repository>/...`. */
 export interface RepositoryPaths {
   root: string;
   index: string;
@@ -33,7 +33,7 @@ export class RepositoryStorage {
 
   /** `repository` is the full, already validated name, e.g. `artifacts/yum/rocky`. */
   paths(repository: string): RepositoryPaths {
-    const root = join(this.directory, `${this.prefix}${repository}`);
+    const root = join(this.directory, this.prefix, repository);
     return {
       root,
       index: join(root, "index.db"),

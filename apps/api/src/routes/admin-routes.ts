@@ -6,6 +6,7 @@ import type { AppDeps } from "../app-deps.js";
 import { requireAdmin } from "../auth.js";
 import { requestFields } from "../request-body.js";
 
+// In fastify route paths a literal ":" is written "::" (a single one starts a parameter).
 const base = "/artifacts/yum/api/v1";
 const swaggerPath = new URL("../../openapi/swagger.yaml", import.meta.url);
 
@@ -59,12 +60,12 @@ export async function adminRoutes(app: FastifyInstance, deps: AppDeps): Promise<
     return { repository_packages: service.getPackage(repository, { id: stringField(fields, "id") }) };
   });
 
-  app.get(`${base}/repository/package:bytag`, async (request) => {
+  app.get(`${base}/repository/package::bytag`, async (request) => {
     const { fields, repository } = await prepare(request);
     return { repository_packages: service.getPackage(repository, { tag: stringField(fields, "tag") }) };
   });
 
-  app.get(`${base}/repository/package:list`, async (request) => {
+  app.get(`${base}/repository/package::list`, async (request) => {
     const { repository } = await prepare(request);
     const packages = service.listPackages(repository);
     // Beskar returns null for an empty list (a nil Go slice).
@@ -77,7 +78,7 @@ export async function adminRoutes(app: FastifyInstance, deps: AppDeps): Promise<
     return {};
   });
 
-  app.delete(`${base}/repository/package:bytag`, async (request) => {
+  app.delete(`${base}/repository/package::bytag`, async (request) => {
     const { fields, repository } = await prepare(request);
     await service.removePackage(repository, { tag: stringField(fields, "tag") });
     return {};

@@ -1,0 +1,10 @@
+export { renderFilelistsPackage } from "./filelists-xml.js";
+export { type MetadataKind, metadataFooter, metadataHeader, metadataKinds } from "./metadata-kinds.js";
+export { renderOtherPackage } from "./other-xml.js";
+export type { PackageLocation } from "./package-location.js";
+export { parseRepomd } from "./parse-repomd.js";
+export { primaryFiles, renderPrimaryPackage } from "./primary-xml.js";
+export type { Repomd, RepomdChecksum, RepomdDistroTag, RepomdRecord, RepomdTags } from "./repomd-record.js";
+export { type RenderRepomdOptions, renderRepomd } from "./repomd-xml.js";
+export { type WriteMetadataFileOptions, writeMetadataFile } from "./write-metadata-file.js";
+export { escapeAttr, escapeText } from "./xml-escape.js";

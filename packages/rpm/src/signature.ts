@@ -1,0 +1,120 @@
+import { YumError } from "@beskar-yum/errors";
+import { createMessage, type Key, readKeys, readSignature, verify } from "openpgp";
+import { parsePgpSignature } from "./pgp-signature-info.js";
+import type { ReadRpmResult } from "./read-rpm.js";
+import { rpmFileName } from "./rpm-file-name.js";
+import { headerSignatures, payloadSignatures } from "./signature-header.js";
+import { describeTag } from "./tags.js";
+
+function where(result: ReadRpmResult): string {
+  return `${result.fileName ?? rpmFileName(result.pkg)}: `;
+}
+
+function invalid(
+  result: ReadRpmResult,
+  message: string,
+  details: Record<string, unknown> = {},
+  cause?: unknown,
+): YumError {
+  return new YumError(
+    "RPM_SIGNATURE_INVALID",
+    `${where(result)}${message}`,
+    { file: result.fileName ?? rpmFileName(result.pkg), ...details },
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+const ARMORED_BLOCK = /-----BEGIN PGP PUBLIC KEY BLOCK-----[\s\S]*?-----END PGP PUBLIC KEY BLOCK-----/g;
+
+/** Reads every key of every armored block (a key file may concatenate several blocks). */
+async function loadKeys(armoredPublicKeys: string): Promise<Key[]> {
+  const blocks = armoredPublicKeys.match(ARMORED_BLOCK) ?? [armoredPublicKeys];
+  try {
+    const keys: Key[] = [];
+    for (const block of blocks) keys.push(...(await readKeys({ armoredKeys: block })));
+    return keys;
+  } catch (err) {
+    throw new YumError("REPO_BAD_GPG_KEY", `bad gpg key: ${(err as Error).message}`, {}, { cause: err });
+  }
+}
+
+function keyIdsOf(keys: Key[]): string[] {
+  return keys.flatMap((k) => k.getKeyIDs().map((id) => id.toHex()));
+}
+
+/**
+ * Verifies the package's header-only OpenPGP signatures (RSAHEADER 268, DSAHEADER 267, which
+ * also carries EdDSA/ECDSA signatures, and rpm 6's OPENPGP 278) over the main header bytes with
+ * the given armored public keys. At least one must be made by one of the keys, and every one
+ * made by one of the keys must verify. Throws RPM_SIGNATURE_INVALID otherwise; returns the key
+ * id (16 lowercase hex digits) of the signature that verified.
+ */
+export async function verifyRpmSignature(
+  result: ReadRpmResult,
+  armoredPublicKeys: string,
+): Promise<{ keyId: string }> {
+  const candidates = headerSignatures(result.signatureHeader);
+  if (candidates.length === 0) {
+    const legacy = payloadSignatures(result.signatureHeader);
+    if (legacy.length > 0) {
+      throw invalid(
+        result,
+        `package has no header signature (tags 267/268), only a header+payload signature (tag ${legacy.map((s) => describeTag(s.tag, "signature")).join(", ")}), which is not supported`,
+      );
+    }
+    throw invalid(result, "package is not signed");
+  }
+  const keys = await loadKeys(armoredPublicKeys);
+  const known = new Set(keyIdsOf(keys));
+  const message = await createMessage({ binary: result.headerBytes });
+  let verifiedKeyId: string | undefined;
+  const foreign: string[] = [];
+  for (const { tag, packet } of candidates) {
+    const tagName = describeTag(tag, "signature");
+    const info = parsePgpSignature(packet);
+    let signature: Awaited<ReturnType<typeof readSignature>>;
+    try {
+      signature = await readSignature({ binarySignature: packet });
+    } catch (err) {
+      throw invalid(
+        result,
+        `signature tag ${tagName} is not an OpenPGP signature: ${(err as Error).message}`,
+        { tag },
+        err,
+      );
+    }
+    const issuers = signature.getSigningKeyIDs().map((id) => id.toHex());
+    const keyId = issuers.find((id) => known.has(id)) ?? issuers[0] ?? info?.keyId ?? "unknown";
+    if (!known.has(keyId)) {
+      foreign.push(keyId);
+      continue;
+    }
+    try {
+      const { signatures } = await verify({
+        message,
+        signature,
+        verificationKeys: keys,
+        format: "binary",
+        // rpm ignores key expiry: judge the key as of the signature's creation.
+        ...(info?.created ? { date: new Date(info.created * 1000) } : {}),
+      });
+      for (const s of signatures) await s.verified;
+    } catch (err) {
+      throw invalid(
+        result,
+        `header signature (tag ${tagName}) by key ${keyId} does not verify: ${(err as Error).message}`,
+        { tag, keyId },
+        err,
+      );
+    }
+    verifiedKeyId ??= keyId;
+  }
+  if (verifiedKeyId === undefined) {
+    throw invalid(
+      result,
+      `package is signed with key ${foreign.join(", ")}, which is not among the given keys (${[...known].join(", ") || "none"})`,
+      { keyId: foreign[0], knownKeyIds: [...known] },
+    );
+  }
+  return { keyId: verifiedKeyId };
+}
