@@ -7,7 +7,10 @@ export default defineConfig({
   resolve: {
     // Tests import workspace packages from source; the apps spawned as processes run the built JS.
     alias: Object.fromEntries(
-      ["errors", "config", "rpm", "repodata", "storage", "queue", "repository"].map((n) => [`@beskar-yum/${n}`, pkg(n)]),
+      ["errors", "config", "rpm", "repodata", "storage", "queue", "repository"].map((n) => [
+        `@beskar-yum/${n}`,
+        pkg(n),
+      ]),
     ),
   },
   test: {

@@ -10,10 +10,9 @@
 
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import * as tls from "node:tls";
+import { onPath, pingRedis } from "./lib/system.mjs";
 
 /** What the tests need, and the Debian package that provides it. */
 const requirements = [
@@ -66,7 +65,7 @@ async function main() {
   const url = new URL(process.env.BESKARYUM_TEST_REDIS_URL || "redis://127.0.0.1:6379");
   const port = Number(url.port || 6379);
   const host = url.hostname.replace(/^\[|\]$/g, "");
-  if (await pingRedis(url)) {
+  if (await pingRedis(url, (reply) => console.error(`check-tools: Redis at ${url.host} replied: ${reply}`))) {
     log(`all tools present; Redis answers at ${url.host}`);
     return;
   }
@@ -80,7 +79,9 @@ async function main() {
     log(`starting redis-server ${args.map(quote).join(" ")}`);
     runOrExit("redis-server", args);
     for (let i = 0; i < 50; i++) {
-      if (await pingRedis(url)) {
+      if (
+        await pingRedis(url, (reply) => console.error(`check-tools: Redis at ${url.host} replied: ${reply}`))
+      ) {
         log(`all tools present; Redis answers at ${url.host}`);
         return;
       }
@@ -101,19 +102,6 @@ async function main() {
     console.error("check-tools: install Redis with: apt-get install -y redis-server redis-tools");
   }
   process.exit(1);
-}
-
-function onPath(bin) {
-  for (const dir of (process.env.PATH ?? "").split(path.delimiter)) {
-    if (dir === "") continue;
-    try {
-      fs.accessSync(path.join(dir, bin), fs.constants.X_OK);
-      return true;
-    } catch {
-      // not in this directory
-    }
-  }
-  return false;
 }
 
 function isDir(p) {
@@ -153,43 +141,4 @@ function runOrExit(cmd, args, env = {}) {
 
 function quote(arg) {
   return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `"${arg.replace(/(["\\$`])/g, "\\$1")}"`;
-}
-
-/**
- * PING over a raw socket (AUTH first when the URL has a password). Resolves true on +PONG within a
- * second, else false; a Redis error reply (NOAUTH, WRONGPASS, ...) is printed.
- */
-function pingRedis(url) {
-  const command = (...parts) =>
-    `*${parts.length}\r\n${parts.map((p) => `$${Buffer.byteLength(p)}\r\n${p}\r\n`).join("")}`;
-  const user = decodeURIComponent(url.username);
-  const pass = decodeURIComponent(url.password);
-  const auth = pass ? command("AUTH", ...(user ? [user] : []), pass) : "";
-  const options = { host: url.hostname.replace(/^\[|\]$/g, ""), port: Number(url.port || 6379) };
-  return new Promise((resolve) => {
-    const socket =
-      url.protocol === "rediss:"
-        ? tls.connect({ ...options, servername: options.host })
-        : net.connect(options);
-    let reply = "";
-    const done = (ok) => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(ok);
-    };
-    const timer = setTimeout(() => done(false), 1000);
-    socket.once(url.protocol === "rediss:" ? "secureConnect" : "connect", () =>
-      socket.write(auth + command("PING")),
-    );
-    socket.on("data", (chunk) => {
-      reply += chunk.toString("latin1");
-      if (reply.includes("+PONG\r\n")) done(true);
-      else if (/(^|\r\n)-[^\r]*\r\n/.test(reply)) {
-        console.error(`check-tools: Redis at ${url.host} replied: ${/-([^\r]*)/.exec(reply)?.[1]}`);
-        done(false);
-      }
-    });
-    socket.on("error", () => done(false));
-    socket.on("close", () => done(false));
-  });
 }

@@ -102,10 +102,15 @@ describe("hosted repository served to a real dnf", () => {
       await ours.makecache();
       await theirs.makecache();
       // Per package: every dependency kind, then the fields dnf shows; both lists in dnf's own rendering.
-      const deps = "%{name}-%{evr}.%{arch}|%{provides}|%{requires}|%{recommends}|%{suggests}|%{supplements}|%{enhances}|%{conflicts}|%{obsoletes}";
-      const fields = "%{name}-%{evr}.%{arch} %{sourcerpm} %{size} %{installsize} %{buildtime} %{license} %{vendor}";
+      const deps =
+        "%{name}-%{evr}.%{arch}|%{provides}|%{requires}|%{recommends}|%{suggests}|%{supplements}|%{enhances}|%{conflicts}|%{obsoletes}";
+      const fields =
+        "%{name}-%{evr}.%{arch} %{sourcerpm} %{size} %{installsize} %{buildtime} %{license} %{vendor}";
       for (const qf of [deps, fields]) {
-        const [a, b] = await Promise.all([ours.repoquery(["-a", "--qf", qf]), theirs.repoquery(["-a", "--qf", qf])]);
+        const [a, b] = await Promise.all([
+          ours.repoquery(["-a", "--qf", qf]),
+          theirs.repoquery(["-a", "--qf", qf]),
+        ]);
         expect(a.filter((line) => /^[^|]+\.(x86_64|i686)[| ]/.test(line))).toHaveLength(27);
         expect(a).toEqual(b);
       }

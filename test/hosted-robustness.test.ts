@@ -44,8 +44,16 @@ describe("hosted repository under bad input, concurrency and a Redis flush", () 
     writeFileSync(corrupted, bytes);
 
     const cases: [string, string, RegExp][] = [
-      [truncated, "RPM_TRUNCATED", /^truncated\.rpm: truncated RPM: .* needs \d+ bytes .* only \d+ available$/],
-      [text, "RPM_BAD_MAGIC", /^text\.rpm: not an RPM: lead magic at offset 0 is 74686973, expected edabeedb$/],
+      [
+        truncated,
+        "RPM_TRUNCATED",
+        /^truncated\.rpm: truncated RPM: .* needs \d+ bytes .* only \d+ available$/,
+      ],
+      [
+        text,
+        "RPM_BAD_MAGIC",
+        /^text\.rpm: not an RPM: lead magic at offset 0 is 74686973, expected edabeedb$/,
+      ],
       [corrupted, "RPM_DIGEST_MISMATCH", /^corrupted\.rpm: main header SHA256 digest mismatch/],
     ];
     for (const [file, reason, message] of cases) {

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
-import { type Config, loadConfig } from "@beskar-yum/config";
+import { type Config, runService, type StopService } from "@beskar-yum/config";
 import { createRedis, RepoLock, RepoTrigger } from "@beskar-yum/queue";
 import { RepositoryService } from "@beskar-yum/repository";
 import { RepositoryStorage } from "@beskar-yum/storage";
@@ -12,7 +12,7 @@ const version = (
   JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }
 ).version;
 
-async function main(config: Config): Promise<void> {
+async function main(config: Config): Promise<StopService> {
   const logger = pino({ level: config.log.level, base: { service: "beskar-yum-api" } });
   await mkdir(config.storage.filesystem.directory, { recursive: true });
   const redis = createRedis(config.redis.url, "beskar-yum-api");
@@ -48,26 +48,13 @@ async function main(config: Config): Promise<void> {
     "api listening",
   );
 
-  const shutdown = async (signal: string) => {
+  return async (signal) => {
     logger.info({ signal }, "api stopping");
     await app.close();
     await trigger.close();
     storage.close();
     redis.disconnect();
-    process.exit(0);
   };
-  process.once("SIGTERM", () => void shutdown("SIGTERM"));
-  process.once("SIGINT", () => void shutdown("SIGINT"));
 }
 
-let config: Config;
-try {
-  config = loadConfig({ argv: process.argv.slice(2), env: process.env, cwd: process.cwd() });
-} catch (err) {
-  console.error(`beskar-yum api: ${(err as Error).message}`);
-  process.exit(2);
-}
-main(config).catch((err) => {
-  console.error(`beskar-yum api: ${(err as Error).stack ?? err}`);
-  process.exit(1);
-});
+runService("beskar-yum api", main);

@@ -30,7 +30,11 @@ export function fullRepositoryName(name: string): string {
 export class AdminClient {
   constructor(private readonly options: AdminClientOptions) {}
 
-  async call<T = Record<string, unknown>>(method: string, path: string, body: Record<string, unknown>): Promise<T> {
+  async call<T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    body: Record<string, unknown>,
+  ): Promise<T> {
     let url = `${this.options.url}/artifacts/yum/api/v1${path}`;
     const init: RequestInit = {
       method,

@@ -1,4 +1,4 @@
-import { type Config, loadConfig } from "@beskar-yum/config";
+import { type Config, runService, type StopService } from "@beskar-yum/config";
 import { createRedis, type RepoJobData, RepoLock, RepoTrigger, repoEventsQueueName } from "@beskar-yum/queue";
 import { processRepository } from "@beskar-yum/repository";
 import { RepositoryStorage } from "@beskar-yum/storage";
@@ -8,7 +8,7 @@ import { reconcile } from "./reconciler.js";
 
 const reconcileEveryMs = 30_000;
 
-async function main(config: Config): Promise<void> {
+async function main(config: Config): Promise<StopService> {
   const logger = pino({ level: config.log.level, base: { service: "beskar-yum-worker", pid: process.pid } });
   const redis = createRedis(config.redis.url, "beskar-yum-worker");
   const storage = new RepositoryStorage(config.storage.filesystem.directory, config.storage.prefix);
@@ -54,27 +54,14 @@ async function main(config: Config): Promise<void> {
   const timer = setInterval(runReconcile, reconcileEveryMs);
   logger.info({ concurrency: config.worker.concurrency, redisPrefix: config.redis.prefix }, "worker ready");
 
-  const shutdown = async (signal: string) => {
+  return async (signal) => {
     logger.info({ signal }, "worker stopping");
     clearInterval(timer);
     await worker.close();
     await trigger.close();
     storage.close();
     redis.disconnect();
-    process.exit(0);
   };
-  process.once("SIGTERM", () => void shutdown("SIGTERM"));
-  process.once("SIGINT", () => void shutdown("SIGINT"));
 }
 
-let config: Config;
-try {
-  config = loadConfig({ argv: process.argv.slice(2), env: process.env, cwd: process.cwd() });
-} catch (err) {
-  console.error(`beskar-yum worker: ${(err as Error).message}`);
-  process.exit(2);
-}
-main(config).catch((err) => {
-  console.error(`beskar-yum worker: ${(err as Error).stack ?? err}`);
-  process.exit(1);
-});
+runService("beskar-yum worker", main);
