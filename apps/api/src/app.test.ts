@@ -34,6 +34,7 @@ describe("API (in-process, no worker)", () => {
       lock: new RepoLock(redis, prefix),
       maxUploadBytes: 10 * 1024 * 1024,
       waitTimeoutMs: 1000,
+      graceSeconds: 300,
     });
     app = buildApp({
       service,
@@ -93,7 +94,10 @@ describe("API (in-process, no worker)", () => {
     expect((await api("POST", "/repository", { repository, properties: { mirror: false } })).statusCode).toBe(
       200,
     );
-    expect(triggered).toContain(repository);
+    // Created and servable at once, before any worker ran.
+    const repomd = await app.inject({ method: "GET", url: `/${repository}/repo/repodata/repomd.xml` });
+    expect(repomd.statusCode).toBe(200);
+    expect(repomd.body).toMatch(/<data type="primary">/);
     const again = await api("POST", "/repository", { repository, properties: {} });
     expect(again.statusCode).toBe(409);
     expect(again.json().error).toMatchObject({
@@ -166,6 +170,34 @@ describe("API (in-process, no worker)", () => {
     expect(index.pendingEvents(10).filter((e) => e.event.action === "put")).toHaveLength(1);
   });
 
+  it("refuses uploads to a mirror with 409 and times out a wait with 504 when no worker runs", async () => {
+    const file = "clufter-bin-debuginfo-0.77.1-5.el8.x86_64.rpm";
+    const body = readFileSync(join(rocky, "Packages", file));
+    const mirror = "artifacts/yum/api-mirror";
+    const created = await api("POST", "/repository", {
+      repository: mirror,
+      properties: { mirror: true, mirror_urls: ["http://127.0.0.1:1/x"] },
+    });
+    expect(created.statusCode).toBe(200);
+    const refused = await app.inject({
+      method: "PUT",
+      url: `/${mirror}/repo/Packages/${file}`,
+      headers: auth,
+      payload: body,
+    });
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json().error.reason).toBe("REPO_IS_MIRROR");
+
+    const waited = await app.inject({
+      method: "PUT",
+      url: `/artifacts/yum/api-wait/repo/Packages/${file}?wait=true`,
+      headers: auth,
+      payload: body,
+    });
+    expect(waited.statusCode).toBe(504);
+    expect(waited.json().error).toMatchObject({ code: "DeadlineExceeded", reason: "TIMEOUT" });
+  });
+
   it("serves JSON 404s for unknown content and routes", async () => {
     expect(
       (await app.inject({ method: "GET", url: "/artifacts/yum/nope/repo/repodata/repomd.xml" })).statusCode,
@@ -179,6 +211,8 @@ describe("API (in-process, no worker)", () => {
     expect((await app.inject({ method: "GET", url: "/healthz" })).json()).toMatchObject({ status: "ok" });
     expect((await app.inject({ method: "GET", url: "/readyz" })).json()).toMatchObject({ status: "ready" });
     const metrics = await app.inject({ method: "GET", url: "/metrics" });
-    expect(metrics.body).toMatch(/beskaryum_uploads_total\{outcome="accepted"\} 1/);
+    expect(metrics.body).toMatch(/beskaryum_uploads_total\{outcome="accepted"\} 2/);
+    expect(metrics.body).toMatch(/beskaryum_uploads_total\{outcome="REPO_IS_MIRROR"\} 1/);
+    expect(metrics.body).toMatch(/beskaryum_uploads_total\{outcome="RPM_BAD_MAGIC"\} 1/);
   });
 });

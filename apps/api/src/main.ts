@@ -24,6 +24,7 @@ async function main(config: Config): Promise<StopService> {
     lock: new RepoLock(redis, config.redis.prefix),
     maxUploadBytes: config.upload.maxBytes,
     waitTimeoutMs: config.upload.waitTimeoutMs,
+    graceSeconds: config.publish.graceSeconds,
   });
   const app = buildApp(
     {

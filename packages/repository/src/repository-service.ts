@@ -5,6 +5,7 @@ import { readRpm, rpmFileName, verifyRpmSignature } from "@beskar-yum/rpm";
 import type { LogRecord, PackageRecord, RepoEvent, RepoIndex, RepositoryStorage } from "@beskar-yum/storage";
 import { readKeys } from "openpgp";
 import { packageTag, type RepositoryPackageView, toPackageView } from "./package-view.js";
+import { publishRepodata } from "./publisher.js";
 import { defaultProperties, mergeProperties, propertiesView } from "./repository-properties.js";
 
 export interface RepositoryServiceOptions {
@@ -15,6 +16,8 @@ export interface RepositoryServiceOptions {
   maxUploadBytes: number;
   /** How long `wait` operations wait for the worker. */
   waitTimeoutMs: number;
+  /** How long files of a superseded repodata generation stay readable. */
+  graceSeconds: number;
   now?: () => number;
 }
 
@@ -66,8 +69,18 @@ export class RepositoryService {
     if (index.getRepository())
       throw new YumError("REPO_ALREADY_EXISTS", `repository ${repository} already exists`);
     index.createRepository(merged, this.now());
-    // The first publish makes an empty but valid repository for dnf.
-    await this.record(repository, index, { action: "publish" });
+    // A repository that exists is servable: publish its (empty) repodata now. This is the one
+    // publish done in a request, and it is tiny; every later one is the worker's.
+    const held = await this.options.lock.acquire(repository, { timeoutMs: this.options.waitTimeoutMs });
+    try {
+      await publishRepodata(index, this.storage.paths(repository), {
+        fence: held.fence,
+        graceSeconds: this.options.graceSeconds,
+        signal: held.signal,
+      });
+    } finally {
+      await held.release();
+    }
   }
 
   async update(repository: string, properties: unknown): Promise<void> {

@@ -79,19 +79,20 @@ export async function contentRoutes(app: FastifyInstance, deps: AppDeps): Promis
       );
     }
     const wait = (request.query as Record<string, string>).wait === "true";
+    let result: Awaited<ReturnType<typeof deps.service.upload>>;
     try {
-      const result = await deps.service.upload(path.repository, path.file, request.raw);
-      deps.metrics.uploads.inc({ outcome: "accepted" });
-      request.log.info({ repository: path.repository, id: result.id, file: path.file }, "package uploaded");
-      const { seq, ...body } = result;
-      if (!wait) return reply.code(202).send(body);
-      await deps.service.waitFor(path.repository, seq, "published");
-      return reply.code(201).send(body);
+      result = await deps.service.upload(path.repository, path.file, request.raw);
     } catch (err) {
       deps.metrics.uploads.inc({ outcome: err instanceof YumError ? err.code : "error" });
       // A refused upload may leave unread bytes: close the connection rather than read gigabytes.
       if (!request.raw.readableEnded) reply.header("connection", "close");
       throw err;
     }
+    deps.metrics.uploads.inc({ outcome: "accepted" });
+    request.log.info({ repository: path.repository, id: result.id, file: path.file }, "package uploaded");
+    const { seq, ...body } = result;
+    if (!wait) return reply.code(202).send(body);
+    await deps.service.waitFor(path.repository, seq, "published");
+    return reply.code(201).send(body);
   });
 }
