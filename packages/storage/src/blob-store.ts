@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { createReadStream, createWriteStream } from "node:fs";
+import { createReadStream } from "node:fs";
 import { mkdir, open, rename, rm, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Readable } from "node:stream";
@@ -42,6 +42,8 @@ export class FsBlobStore {
     const hash = createHash("sha256");
     let size = 0;
     const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
+    // Create the file before streaming, so that a failed stream can always be cleaned up after.
+    const output = await open(tempPath, "wx", 0o644);
     try {
       await pipeline(
         body,
@@ -55,12 +57,13 @@ export class FsBlobStore {
             yield chunk;
           }
         },
-        createWriteStream(tempPath, { mode: 0o644 }),
+        output.createWriteStream(),
         { signal: options.signal },
       );
       const handle = await open(tempPath, "r+");
       await handle.sync().finally(() => handle.close());
     } catch (err) {
+      await output.close().catch(() => undefined);
       await rm(tempPath, { force: true });
       throw err;
     }
