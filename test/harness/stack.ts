@@ -1,13 +1,22 @@
 import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { request } from "node:http";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type ProcessHandle, startProcess } from "../support/processes.js";
 import { deletePrefix, redisUrl, uniquePrefix } from "../support/redis.js";
 import { makeTempDir } from "../support/tmp.js";
 
-const root = fileURLToPath(new URL("../..", import.meta.url));
+/** The repository root: the nearest ancestor with apps/api (this file also runs compiled under bench/dist). */
+function findRoot(from: string): string {
+  for (let dir = from; dir !== dirname(dir); dir = dirname(dir)) {
+    if (existsSync(join(dir, "apps", "api", "package.json"))) return dir;
+  }
+  throw new Error(`no repository root above ${from}`);
+}
+
+const root = findRoot(dirname(fileURLToPath(import.meta.url)));
 
 export interface StackOptions {
   name: string;
