@@ -32,7 +32,7 @@ describe("API (in-process, no worker)", () => {
       // Records what the worker would be asked to do; these tests stop before the worker's part.
       trigger: { trigger: async (repository: string) => void triggered.push(repository) },
       lock: new RepoLock(redis, prefix),
-      maxUploadBytes: 10 * 1024 * 1024,
+      maxUploadBytes: 400_000,
       waitTimeoutMs: 1000,
       graceSeconds: 300,
     });
@@ -196,6 +196,27 @@ describe("API (in-process, no worker)", () => {
     });
     expect(waited.statusCode).toBe(504);
     expect(waited.json().error).toMatchObject({ code: "DeadlineExceeded", reason: "TIMEOUT" });
+  });
+
+  it("refuses a body over the upload limit with 413 and stores nothing", async () => {
+    const repository = "artifacts/yum/api-big";
+    const res = await app.inject({
+      method: "PUT",
+      url: `/${repository}/repo/Packages/big-1-1.noarch.rpm`,
+      headers: auth,
+      payload: Buffer.alloc(500_000),
+    });
+    expect(res.statusCode).toBe(413);
+    expect(res.json().error).toMatchObject({
+      reason: "PAYLOAD_TOO_LARGE",
+      message: "body exceeds the limit of 400000 bytes",
+    });
+    expect(
+      storage
+        .openIndex(repository)!
+        .pendingEvents(10)
+        .filter((e) => e.event.action === "put"),
+    ).toEqual([]);
   });
 
   it("serves JSON 404s for unknown content and routes", async () => {

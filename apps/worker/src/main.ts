@@ -6,13 +6,11 @@ import { Worker } from "bullmq";
 import { pino } from "pino";
 import { reconcile } from "./reconciler.js";
 
-const reconcileEveryMs = 30_000;
-
 async function main(config: Config): Promise<StopService> {
   const logger = pino({ level: config.log.level, base: { service: "beskar-yum-worker", pid: process.pid } });
   const redis = createRedis(config.redis.url, "beskar-yum-worker");
   const storage = new RepositoryStorage(config.storage.filesystem.directory, config.storage.prefix);
-  const lock = new RepoLock(redis, config.redis.prefix);
+  const lock = new RepoLock(redis, config.redis.prefix, { ttlMs: config.worker.lockTtlMs });
   const trigger = new RepoTrigger(redis, config.redis.prefix);
   const processorOptions = {
     storage,
@@ -51,7 +49,7 @@ async function main(config: Config): Promise<StopService> {
     }
   };
   await runReconcile();
-  const timer = setInterval(runReconcile, reconcileEveryMs);
+  const timer = setInterval(runReconcile, config.worker.reconcileIntervalMs);
   logger.info({ concurrency: config.worker.concurrency, redisPrefix: config.redis.prefix }, "worker ready");
 
   return async (signal) => {

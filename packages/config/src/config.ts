@@ -28,8 +28,12 @@ export interface Config {
   publish: { debounceMs: number; maxDelayMs: number; graceSeconds: number };
   /** `upload`: `max_bytes` (default 4 GiB) and `wait_timeout_ms` (default 60000) for `?wait=true`. */
   upload: { maxBytes: number; waitTimeoutMs: number };
-  /** `worker`: `concurrency` (default 4) repositories processed at once per worker process. */
-  worker: { concurrency: number };
+  /**
+   * `worker`: `concurrency` (default 4) repositories processed at once per worker process;
+   * `lock_ttl_ms` (default 30000): how long a crashed worker's repository lock outlives it;
+   * `reconcile_interval_ms` (default 30000): how often storage is scanned for work whose trigger was lost.
+   */
+  worker: { concurrency: number; lockTtlMs: number; reconcileIntervalMs: number };
   /** Added by load-config: the absolute path of the YAML file read (`--config` / `BESKARYUM_CONFIG`), if any. */
   configFile?: string;
 }

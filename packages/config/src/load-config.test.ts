@@ -58,7 +58,7 @@ describe("loadConfig", () => {
       storage: { driver: "filesystem", prefix: "", filesystem: { directory: path.join(cwd, "data") } },
       publish: { debounceMs: 200, maxDelayMs: 2000, graceSeconds: 300 },
       upload: { maxBytes: 4 * 1024 ** 3, waitTimeoutMs: 60_000 },
-      worker: { concurrency: 4 },
+      worker: { concurrency: 4, lockTtlMs: 30_000, reconcileIntervalMs: 30_000 },
     });
   });
 
@@ -104,7 +104,7 @@ worker: { concurrency: 8 }
       adminTokenSource: "config",
       publish: { debounceMs: 0, maxDelayMs: 500, graceSeconds: 10 },
       upload: { maxBytes: 1024, waitTimeoutMs: 5000 },
-      worker: { concurrency: 8 },
+      worker: { concurrency: 8, lockTtlMs: 30_000, reconcileIntervalMs: 30_000 },
       configFile: path.join(cwd, "beskar-yum.yaml"),
     });
   });
@@ -183,6 +183,7 @@ worker: { concurrency: 8 }
     ["redis: { url: 'http://x' }", 'redis.url: expected a redis:// or rediss:// URL, got "http://x"'],
     ["upload: { max_bytes: -1 }", "upload.max_bytes: expected a positive integer, got -1"],
     ["worker: { concurrency: 1.5 }", "worker.concurrency: expected a positive integer, got 1.5"],
+    ["worker: { lock_ttl_ms: 10 }", "worker.lock_ttl_ms: expected an integer >= 1000, got 10"],
     [
       "publish: { debounce_ms: 500, max_delay_ms: 100 }",
       "publish.max_delay_ms: max_delay_ms (100) must not be",

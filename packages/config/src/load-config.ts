@@ -46,6 +46,8 @@ const fields = {
   "upload.max_bytes": parseInteger(1),
   "upload.wait_timeout_ms": parseInteger(1),
   "worker.concurrency": parseInteger(1),
+  "worker.lock_ttl_ms": parseInteger(1000),
+  "worker.reconcile_interval_ms": parseInteger(100),
 } as const satisfies Record<string, Parser<unknown>>;
 
 /** Beskar keys accepted for compatibility and not used (yet). */
@@ -139,7 +141,11 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
       maxBytes: values["upload.max_bytes"] ?? 4 * 1024 ** 3,
       waitTimeoutMs: values["upload.wait_timeout_ms"] ?? 60_000,
     },
-    worker: { concurrency: values["worker.concurrency"] ?? 4 },
+    worker: {
+      concurrency: values["worker.concurrency"] ?? 4,
+      lockTtlMs: values["worker.lock_ttl_ms"] ?? 30_000,
+      reconcileIntervalMs: values["worker.reconcile_interval_ms"] ?? 30_000,
+    },
   };
   if (source !== undefined) config.configFile = source.file;
   return config;
@@ -393,8 +399,9 @@ function parseToken(value: unknown): string {
   return text;
 }
 
-function parseInteger(min: 0 | 1): Parser<number> {
-  const what = min === 0 ? "a non-negative integer" : "a positive integer";
+function parseInteger(min: number): Parser<number> {
+  const what =
+    min === 0 ? "a non-negative integer" : min === 1 ? "a positive integer" : `an integer >= ${min}`;
   return (value) => {
     const n = typeof value === "string" && /^\d+$/.test(value) ? Number(value) : value;
     if (typeof n !== "number" || !Number.isSafeInteger(n) || n < min)

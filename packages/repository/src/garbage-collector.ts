@@ -16,7 +16,8 @@ export async function collectRepodataGarbage(
   const now = Date.now();
   let removed = 0;
   for (const name of await readdir(repodataDir).catch(() => [] as string[])) {
-    if (current.has(name) || name === "repomd.xml" || name.startsWith(".tmp-")) continue;
+    // Temp files of a writer that crashed are unreferenced too; live ones are younger than the grace period.
+    if (current.has(name) || name === "repomd.xml") continue;
     const path = join(repodataDir, name);
     if (previous.has(name)) {
       const date = new Date(now);
@@ -32,7 +33,10 @@ export async function collectRepodataGarbage(
   return removed;
 }
 
-/** Deletes blobs that no package and no pending event references, once their grace period has passed. */
+/**
+ * Deletes blobs that no package and no pending event references, once their grace period has
+ * passed, and uploads abandoned mid-stream (their temp file stopped growing a grace period ago).
+ */
 export async function collectBlobGarbage(
   index: RepoIndex,
   blobs: FsBlobStore,
@@ -42,6 +46,11 @@ export async function collectBlobGarbage(
   for (const { event } of index.pendingEvents(1_000_000)) if (event.action === "put") keep.add(event.digest);
   const now = Date.now();
   let removed = 0;
+  for (const name of await readdir(join(blobs.root, "tmp")).catch(() => [] as string[])) {
+    const path = join(blobs.root, "tmp", name);
+    const info = await stat(path).catch(() => undefined);
+    if (info && now - info.mtimeMs > graceSeconds * 1000) await rm(path, { force: true });
+  }
   const shardRoot = join(blobs.root, "sha256");
   for (const shard of await readdir(shardRoot).catch(() => [] as string[])) {
     for (const digest of await readdir(join(shardRoot, shard)).catch(() => [] as string[])) {

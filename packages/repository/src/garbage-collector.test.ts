@@ -1,0 +1,73 @@
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { FsBlobStore, SqliteRepoIndex } from "@beskar-yum/storage";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { collectBlobGarbage, collectRepodataGarbage } from "./garbage-collector.js";
+
+const old = new Date(Date.now() - 3600_000);
+
+describe("garbage collection", () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "bygc-"));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("keeps current files, starts the grace period of superseded ones, and removes expired leftovers", async () => {
+    const repodata = join(dir, "repodata");
+    mkdirSync(repodata);
+    for (const name of [
+      "repomd.xml",
+      "cur-primary.xml.gz",
+      "prev-primary.xml.gz",
+      "older-primary.xml.gz",
+      ".primary.1.x.tmp",
+      "fresh-primary.xml.gz",
+    ]) {
+      writeFileSync(join(repodata, name), "x");
+      if (name !== "fresh-primary.xml.gz") utimesSync(join(repodata, name), old, old);
+    }
+    const removed = await collectRepodataGarbage(
+      repodata,
+      new Set(["prev-primary.xml.gz"]),
+      new Set(["cur-primary.xml.gz"]),
+      300,
+    );
+    expect(removed).toBe(2);
+    expect(readdirSync(repodata).sort()).toEqual([
+      "cur-primary.xml.gz",
+      "fresh-primary.xml.gz",
+      "prev-primary.xml.gz",
+      "repomd.xml",
+    ]);
+    // The superseded generation now has a fresh mtime: it survives the next run too.
+    expect(await collectRepodataGarbage(repodata, new Set(), new Set(["cur-primary.xml.gz"]), 300)).toBe(0);
+  });
+
+  it("deletes only unreferenced blobs past their grace period, and abandoned uploads", async () => {
+    const blobs = new FsBlobStore(join(dir, "blobs"));
+    const index = SqliteRepoIndex.open(join(dir, "index.db"), { create: true });
+    const digests = ["a", "b", "c"].map((c) => c.repeat(64));
+    for (const d of digests) {
+      mkdirSync(join(dir, "blobs", "sha256", d.slice(0, 2)), { recursive: true });
+      writeFileSync(blobs.pathOf(d), d);
+      utimesSync(blobs.pathOf(d), old, old);
+    }
+    mkdirSync(join(dir, "blobs", "tmp"));
+    writeFileSync(join(dir, "blobs", "tmp", "abandoned"), "x");
+    utimesSync(join(dir, "blobs", "tmp", "abandoned"), old, old);
+    // "a" is referenced by a pending event, "b" by nothing, "c" by nothing but recently released.
+    index.appendEvent(
+      { action: "put", digest: digests[0]!, fileName: "a.rpm", uploadTime: 1, verified: false },
+      1,
+    );
+    utimesSync(blobs.pathOf(digests[2]!), new Date(), new Date());
+    expect(await collectBlobGarbage(index, blobs, 300)).toBe(1);
+    expect(await blobs.has(digests[0]!)).toBe(true);
+    expect(await blobs.has(digests[1]!)).toBe(false);
+    expect(await blobs.has(digests[2]!)).toBe(true);
+    expect(readdirSync(join(dir, "blobs", "tmp"))).toEqual([]);
+    index.close();
+  });
+});
