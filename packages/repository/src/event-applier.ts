@@ -94,6 +94,24 @@ export async function applyStoredEvent(
       tx.deletePackage(event.tag);
       return { changed: true };
     };
+  } else if (event.action === "extra-put") {
+    decide = (tx) => {
+      const previous = tx.getExtraMetadata(event.record.dataType);
+      if (previous?.digest === event.record.digest && previous.fileName === event.record.fileName) {
+        return { changed: false };
+      }
+      if (previous && previous.digest !== event.record.digest) released.push(previous.digest);
+      tx.upsertExtraMetadata(event.record);
+      return { changed: true };
+    };
+  } else if (event.action === "extra-delete") {
+    decide = (tx) => {
+      const previous = tx.getExtraMetadata(event.dataType);
+      if (!previous) return { changed: false };
+      released.push(previous.digest);
+      tx.deleteExtraMetadata(event.dataType);
+      return { changed: true };
+    };
   } else {
     decide = () => ({ changed: true });
   }

@@ -1,14 +1,22 @@
-import { mkdir } from "node:fs/promises";
+import { copyFile, link, mkdir, rename, stat } from "node:fs/promises";
 import { basename } from "node:path";
 import {
   metadataFooter,
   metadataHeader,
   metadataKinds,
   parseRepomd,
+  type RepomdRecord,
   renderRepomd,
   writeMetadataFile,
 } from "@beskar-yum/repodata";
-import { type RepoIndex, type RepositoryPaths, writeFileAtomic } from "@beskar-yum/storage";
+import {
+  type ExtraMetadataRecord,
+  FsBlobStore,
+  type RepoIndex,
+  type RepositoryPaths,
+  tempPathFor,
+  writeFileAtomic,
+} from "@beskar-yum/storage";
 import { collectRepodataGarbage } from "./garbage-collector.js";
 
 export interface PublishOptions {
@@ -67,6 +75,10 @@ export async function publishRepodata(
       }),
     );
   }
+  for (const extra of index.listExtraMetadata()) {
+    options.signal?.throwIfAborted();
+    records.push(await placeExtraMetadata(extra, paths));
+  }
   // Revisions only grow, even when two publishes fall in the same second.
   const revision = Math.max(timestamp, before.revision + 1);
   const repomd = renderRepomd({ revision, records });
@@ -81,4 +93,38 @@ export async function publishRepodata(
     options.graceSeconds,
   );
   return { revision, packages, seq };
+}
+
+/**
+ * Puts an extra metadata file into repodata/ under its checksum-prefixed name: a hard link to the
+ * stored blob (same filesystem), or a copy renamed into place.
+ */
+async function placeExtraMetadata(extra: ExtraMetadataRecord, paths: RepositoryPaths): Promise<RepomdRecord> {
+  const name = `${extra.digest}-${extra.fileName}`;
+  const target = `${paths.repodata}/${name}`;
+  const exists = await stat(target).then(
+    () => true,
+    () => false,
+  );
+  if (!exists) {
+    const blob = new FsBlobStore(paths.blobs).pathOf(extra.digest);
+    try {
+      await link(blob, target);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") {
+        const temp = tempPathFor(target);
+        await copyFile(blob, temp);
+        await rename(temp, target);
+      }
+    }
+  }
+  return {
+    type: extra.dataType,
+    checksum: { type: "sha256", value: extra.digest },
+    ...(extra.openDigest ? { openChecksum: { type: "sha256", value: extra.openDigest } } : {}),
+    location: `repodata/${name}`,
+    timestamp: extra.timestamp,
+    size: extra.size,
+    ...(extra.openSize !== undefined ? { openSize: extra.openSize } : {}),
+  };
 }

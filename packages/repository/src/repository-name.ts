@@ -15,17 +15,24 @@ export function assertRepositoryName(repository: unknown): string {
   return repository;
 }
 
-/** Content paths: `/artifacts/yum/<name>/repo/repodata/<file>` and `/artifacts/yum/<name>/repo/<path>/<file>.rpm`. */
+/**
+ * Content paths: `/artifacts/yum/<name>/repo/repodata/<file>`, `/artifacts/yum/<name>/repo/<path>/<file>.rpm`
+ * and, for uploads of extra metadata, `/artifacts/yum/<name>/repo/repodata/extra/<type>`.
+ */
 const repodataPath = new RegExp(`^/(artifacts/yum/${namePattern})/repo/repodata/([^/]+)$`);
+const extraPath = new RegExp(`^/(artifacts/yum/${namePattern})/repo/repodata/extra/([^/]+)$`);
 const packagePath = new RegExp(`^/(artifacts/yum/${namePattern})/repo/(?:.*/)?([^/]+\\.rpm)$`);
 
 export type ContentPath =
   | { kind: "repodata"; repository: string; file: string }
-  | { kind: "package"; repository: string; file: string };
+  | { kind: "package"; repository: string; file: string }
+  | { kind: "extra"; repository: string; dataType: string };
 
 export function parseContentPath(urlPath: string): ContentPath | undefined {
   const repodata = repodataPath.exec(urlPath);
   if (repodata) return { kind: "repodata", repository: repodata[1]!, file: repodata[2]! };
+  const extra = extraPath.exec(urlPath);
+  if (extra) return { kind: "extra", repository: extra[1]!, dataType: extra[2]! };
   const pkg = packagePath.exec(urlPath);
   if (pkg) return { kind: "package", repository: pkg[1]!, file: pkg[2]! };
   return undefined;

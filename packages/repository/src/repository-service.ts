@@ -2,8 +2,22 @@ import type { Readable } from "node:stream";
 import { YumError } from "@beskar-yum/errors";
 import type { RepoLock, RepoTrigger } from "@beskar-yum/queue";
 import { readRpm, rpmFileName, verifyRpmSignature } from "@beskar-yum/rpm";
-import type { LogRecord, PackageRecord, RepoEvent, RepoIndex, RepositoryStorage } from "@beskar-yum/storage";
+import type {
+  ExtraMetadataRecord,
+  LogRecord,
+  PackageRecord,
+  RepoEvent,
+  RepoIndex,
+  RepositoryStorage,
+} from "@beskar-yum/storage";
 import { readKeys } from "openpgp";
+import {
+  assertExtraDataType,
+  assertExtraFileName,
+  defaultExtraFileName,
+  inspectExtraFile,
+  sniffCompression,
+} from "./extra-metadata.js";
 import { packageTag, type RepositoryPackageView, toPackageView } from "./package-view.js";
 import { publishRepodata } from "./publisher.js";
 import { defaultProperties, mergeProperties, propertiesView } from "./repository-properties.js";
@@ -138,15 +152,8 @@ export class RepositoryService {
         if (!(err instanceof YumError && err.code === "REPO_ALREADY_EXISTS")) throw err;
       });
     }
-    const index = this.existing(repository);
+    const index = this.writable(repository);
     const repo = index.getRepository()!;
-    if (repo.properties.mirror) {
-      throw new YumError(
-        "REPO_IS_MIRROR",
-        `repository ${repository} is a mirror: packages come from its upstream only`,
-      );
-    }
-    if (repo.deleting) throw new YumError("REPO_BEING_DELETED", `repository ${repository} is being deleted`);
 
     const blobs = this.storage.blobs(repository);
     const blob = await blobs.ingest(body, { maxBytes: this.options.maxUploadBytes });
@@ -183,6 +190,69 @@ export class RepositoryService {
       release: pkg.release,
       architecture: pkg.arch,
     };
+  }
+
+  /**
+   * Stores an extra metadata file (comps, updateinfo, modules, ...) to be listed in repomd.xml as
+   * `<data type="dataType">`, replacing the previous one of that type. Returns the event's sequence.
+   */
+  async putExtraMetadata(
+    repository: string,
+    dataType: string,
+    fileName: string | undefined,
+    body: Readable,
+  ): Promise<{ seq: number; type: string; file: string; checksum: string; size: number }> {
+    assertExtraDataType(dataType);
+    if (fileName !== undefined) assertExtraFileName(fileName);
+    const index = this.writable(repository);
+    const blobs = this.storage.blobs(repository);
+    const blob = await blobs.ingest(body, { maxBytes: this.options.maxUploadBytes });
+    let record: ExtraMetadataRecord;
+    try {
+      if (blob.size === 0) throw new YumError("REPODATA_INVALID", `${dataType}: empty body`);
+      const compression = await sniffCompression(blob.tempPath);
+      const name = fileName ?? defaultExtraFileName(dataType, compression);
+      const open = await inspectExtraFile(blob.tempPath, name, compression);
+      record = {
+        dataType,
+        fileName: name,
+        digest: blob.digest,
+        size: blob.size,
+        ...open,
+        timestamp: this.now(),
+      };
+    } catch (err) {
+      await blobs.discard(blob);
+      throw err;
+    }
+    await blobs.commit(blob);
+    const seq = await this.record(repository, index, { action: "extra-put", record });
+    return { seq, type: dataType, file: record.fileName, checksum: record.digest, size: record.size };
+  }
+
+  /** Removes the extra metadata of one type; returns once the index no longer lists it. */
+  async deleteExtraMetadata(repository: string, dataType: string): Promise<void> {
+    assertExtraDataType(dataType);
+    const index = this.writable(repository);
+    if (!index.listExtraMetadata().some((r) => r.dataType === dataType)) {
+      throw new YumError("NOT_FOUND", `repository ${repository} has no ${dataType} metadata`);
+    }
+    const seq = await this.record(repository, index, { action: "extra-delete", dataType });
+    await this.waitFor(repository, seq, "applied");
+  }
+
+  /** The index of an existing hosted repository that is not being deleted. */
+  private writable(repository: string): RepoIndex {
+    const index = this.existing(repository);
+    const repo = index.getRepository()!;
+    if (repo.properties.mirror) {
+      throw new YumError(
+        "REPO_IS_MIRROR",
+        `repository ${repository} is a mirror: its content comes from its upstream only`,
+      );
+    }
+    if (repo.deleting) throw new YumError("REPO_BEING_DELETED", `repository ${repository} is being deleted`);
+    return index;
   }
 
   /** Removes a package; returns once the index no longer has it (the publish follows right after). */

@@ -39,8 +39,10 @@ export interface RepoIndex {
   countPackages(): number;
   /** Fragments in location order, without loading every row into memory at once. */
   iterateFragments(kind: FragmentKind): IterableIterator<string>;
-  /** Digests still referenced by a package. */
+  /** Digests still referenced by a package or an extra metadata file. */
   referencedDigests(): Set<string>;
+  /** Extra metadata files (comps, updateinfo, modules, ...) listed in repomd.xml beside ours. */
+  listExtraMetadata(): ExtraMetadataRecord[];
 
   addLog(level: LogLevel, message: string, now: number): void;
   listLogs(): LogRecord[];
@@ -75,6 +77,8 @@ export type RepoEvent =
       verified: boolean;
     }
   | { action: "delete"; tag: string }
+  | { action: "extra-put"; record: ExtraMetadataRecord }
+  | { action: "extra-delete"; dataType: string }
   | { action: "publish" };
 
 export interface StoredEvent {
@@ -94,6 +98,24 @@ export interface IndexTransaction {
   getPackageByTag(tag: string): PackageRecord | undefined;
   upsertPackage(record: PackageRecord): void;
   deletePackage(tag: string): void;
+  getExtraMetadata(dataType: string): ExtraMetadataRecord | undefined;
+  upsertExtraMetadata(record: ExtraMetadataRecord): void;
+  deleteExtraMetadata(dataType: string): void;
+}
+
+/** A metadata file stored as uploaded (possibly compressed) and listed in repomd.xml as `<data type=...>`. */
+export interface ExtraMetadataRecord {
+  /** repomd `<data type>`, e.g. "group", "updateinfo", "modules". */
+  dataType: string;
+  /** File name in repodata/ after the checksum prefix, e.g. "comps.xml.gz". */
+  fileName: string;
+  /** sha256 of the file as stored; also its blob digest. */
+  digest: string;
+  size: number;
+  /** sha256 and size of the uncompressed content, when we could compute them. */
+  openDigest?: string;
+  openSize?: number;
+  timestamp: number;
 }
 
 export interface PackageRecord {

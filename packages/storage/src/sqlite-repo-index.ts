@@ -2,6 +2,7 @@ import { YumError } from "@beskar-yum/errors";
 import Database from "better-sqlite3";
 import type {
   EventResult,
+  ExtraMetadataRecord,
   FragmentKind,
   IndexTransaction,
   LogLevel,
@@ -55,6 +56,11 @@ CREATE TABLE IF NOT EXISTS packages (
 CREATE INDEX IF NOT EXISTS packages_id ON packages (id);
 CREATE INDEX IF NOT EXISTS packages_file_name ON packages (file_name);
 CREATE INDEX IF NOT EXISTS packages_href ON packages (href);
+CREATE TABLE IF NOT EXISTS extra_metadata (
+  data_type TEXT PRIMARY KEY,
+  digest TEXT NOT NULL,
+  record TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS logs (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   level TEXT NOT NULL,
@@ -208,6 +214,15 @@ export class SqliteRepoIndex implements RepoIndex {
       deletePackage: (tag) => {
         this.db.prepare("DELETE FROM packages WHERE tag = ?").run(tag);
       },
+      getExtraMetadata: (dataType) => this.listExtraMetadata().find((r) => r.dataType === dataType),
+      upsertExtraMetadata: (record) => {
+        this.db
+          .prepare("INSERT OR REPLACE INTO extra_metadata (data_type, digest, record) VALUES (?, ?, ?)")
+          .run(record.dataType, record.digest, JSON.stringify(record));
+      },
+      deleteExtraMetadata: (dataType) => {
+        this.db.prepare("DELETE FROM extra_metadata WHERE data_type = ?").run(dataType);
+      },
     };
     return this.db
       .transaction(() => {
@@ -307,7 +322,20 @@ export class SqliteRepoIndex implements RepoIndex {
   }
 
   referencedDigests(): Set<string> {
-    return new Set(this.db.prepare("SELECT DISTINCT id FROM packages").pluck().all() as string[]);
+    return new Set(
+      this.db
+        .prepare("SELECT id FROM packages UNION SELECT digest FROM extra_metadata")
+        .pluck()
+        .all() as string[],
+    );
+  }
+
+  listExtraMetadata(): ExtraMetadataRecord[] {
+    const rows = this.db
+      .prepare("SELECT record FROM extra_metadata ORDER BY data_type")
+      .pluck()
+      .all() as string[];
+    return rows.map((r) => JSON.parse(r) as ExtraMetadataRecord);
   }
 
   addLog(level: LogLevel, message: string, now: number): void {

@@ -18,7 +18,7 @@ export async function contentRoutes(app: FastifyInstance, deps: AppDeps): Promis
 
   app.get("/artifacts/yum/*", async (request, reply) => {
     const path = parseContentPath(request.url.split("?")[0]!);
-    if (!path) throw new YumError("NOT_FOUND", `no such path: ${request.url}`);
+    if (!path || path.kind === "extra") throw new YumError("NOT_FOUND", `no such path: ${request.url}`);
     const index = deps.storage.openIndex(path.repository);
     if (!index?.getRepository())
       throw new YumError("REPO_NOT_FOUND", `repository ${path.repository} not found`);
@@ -70,15 +70,31 @@ export async function contentRoutes(app: FastifyInstance, deps: AppDeps): Promis
   });
 
   app.put("/artifacts/yum/*", async (request, reply) => {
+    /** 202 at once, or with `?wait=true` 201 once the change is in the published repodata. */
+    const accepted = async <T extends { seq: number }>(repository: string, result: T, wait: boolean) => {
+      const { seq, ...body } = result;
+      if (!wait) return reply.code(202).send(body);
+      await deps.service.waitFor(repository, seq, "published");
+      return reply.code(201).send(body);
+    };
     requireAdmin(request, deps.adminToken);
     const path = parseContentPath(request.url.split("?")[0]!);
+    const query = request.query as Record<string, string | undefined>;
+    if (path?.kind === "extra") {
+      const result = await deps.service.putExtraMetadata(
+        path.repository,
+        path.dataType,
+        query.filename,
+        request.raw,
+      );
+      return accepted(path.repository, result, query.wait === "true");
+    }
     if (path?.kind !== "package") {
       throw new YumError(
         "NOT_FOUND",
-        `uploads go to /artifacts/yum/<name>/repo/Packages/<file>.rpm, not ${request.url}`,
+        `uploads go to /artifacts/yum/<name>/repo/Packages/<file>.rpm or .../repo/repodata/extra/<type>, not ${request.url}`,
       );
     }
-    const wait = (request.query as Record<string, string>).wait === "true";
     let result: Awaited<ReturnType<typeof deps.service.upload>>;
     try {
       result = await deps.service.upload(path.repository, path.file, request.raw);
@@ -90,9 +106,14 @@ export async function contentRoutes(app: FastifyInstance, deps: AppDeps): Promis
     }
     deps.metrics.uploads.inc({ outcome: "accepted" });
     request.log.info({ repository: path.repository, id: result.id, file: path.file }, "package uploaded");
-    const { seq, ...body } = result;
-    if (!wait) return reply.code(202).send(body);
-    await deps.service.waitFor(path.repository, seq, "published");
-    return reply.code(201).send(body);
+    return accepted(path.repository, result, query.wait === "true");
+  });
+
+  app.delete("/artifacts/yum/*", async (request, reply) => {
+    requireAdmin(request, deps.adminToken);
+    const path = parseContentPath(request.url.split("?")[0]!);
+    if (path?.kind !== "extra") throw new YumError("NOT_FOUND", `no such path: ${request.url}`);
+    await deps.service.deleteExtraMetadata(path.repository, path.dataType);
+    return reply.code(200).send({});
   });
 }
