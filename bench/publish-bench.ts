@@ -5,28 +5,17 @@
  *   npm run bench                       # N = 2000
  *   BENCH_PACKAGES=20000 npm run bench
  */
-import { copyFileSync, readFileSync } from "node:fs";
+import { copyFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { fetchPrimary } from "../test/harness/repodata-client.js";
 import { startStack } from "../test/harness/stack.js";
 import { manyFixtures } from "../test/support/rpm-fixtures.js";
 import { runOk } from "../test/support/run.js";
 import { cleanupTempDirs, makeTempDir } from "../test/support/tmp.js";
+import { peakRssMiB, timed } from "./bench-util.js";
 
 const count = Number(process.env.BENCH_PACKAGES ?? 2000);
 const uploadConcurrency = Number(process.env.BENCH_CONCURRENCY ?? 8);
-
-async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
-  const t0 = performance.now();
-  const value = await fn();
-  return { ms: performance.now() - t0, value };
-}
-
-/** Peak resident set size of a process, from the kernel (VmHWM), in MiB. */
-function peakRssMiB(pid: number): number {
-  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return match ? Number(match[1]) / 1024 : Number.NaN;
-}
 
 async function pool<T>(items: T[], size: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;

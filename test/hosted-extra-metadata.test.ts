@@ -27,7 +27,7 @@ async function putExtra(stack: Stack, repo: string, type: string, body: Buffer, 
     headers: { authorization: `Bearer ${stack.token}` },
     body,
   });
-  return { status: response.status, json: await response.json() };
+  return { status: response.status, json: (await response.json()) as any };
 }
 
 async function repomd(stack: Stack, repo: string) {

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createRedis, RepoLock } from "@beskar-yum/queue";
+import { createRedis, RepoLock, RepoTrigger, SyncQueue } from "@beskar-yum/queue";
 import { RepositoryService } from "@beskar-yum/repository";
 import { RepositoryStorage } from "@beskar-yum/storage";
 import type { FastifyInstance } from "fastify";
@@ -20,7 +20,6 @@ describe("API (in-process, no worker)", () => {
   let dir: string;
   let redis: Redis;
   let storage: RepositoryStorage;
-  const triggered: string[] = [];
   const prefix = `bytest-api-${randomBytes(4).toString("hex")}`;
 
   beforeAll(async () => {
@@ -29,8 +28,9 @@ describe("API (in-process, no worker)", () => {
     storage = new RepositoryStorage(dir);
     const service = new RepositoryService({
       storage,
-      // Records what the worker would be asked to do; these tests stop before the worker's part.
-      trigger: { trigger: async (repository: string) => void triggered.push(repository) },
+      // Real queues under a prefix of this test's own; no worker consumes them here.
+      trigger: new RepoTrigger(redis, prefix),
+      syncs: new SyncQueue(redis, prefix),
       lock: new RepoLock(redis, prefix),
       maxUploadBytes: 400_000,
       waitTimeoutMs: 1000,
@@ -50,6 +50,8 @@ describe("API (in-process, no worker)", () => {
   afterAll(async () => {
     await app.close();
     storage.close();
+    const keys = await redis.keys(`${prefix}:*`);
+    if (keys.length > 0) await redis.del(...keys);
     redis.disconnect();
     rmSync(dir, { recursive: true, force: true });
   });

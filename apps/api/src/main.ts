@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { type Config, runService, type StopService } from "@beskar-yum/config";
-import { createRedis, RepoLock, RepoTrigger } from "@beskar-yum/queue";
+import { createRedis, RepoLock, RepoTrigger, SyncQueue } from "@beskar-yum/queue";
 import { RepositoryService } from "@beskar-yum/repository";
 import { RepositoryStorage } from "@beskar-yum/storage";
 import { pino } from "pino";
@@ -18,6 +18,7 @@ async function main(config: Config): Promise<StopService> {
   const redis = createRedis(config.redis.url, "beskar-yum-api");
   const storage = new RepositoryStorage(config.storage.filesystem.directory, config.storage.prefix);
   const trigger = new RepoTrigger(redis, config.redis.prefix);
+  const syncs = new SyncQueue(redis, config.redis.prefix);
   const service = new RepositoryService({
     storage,
     trigger,
@@ -25,6 +26,7 @@ async function main(config: Config): Promise<StopService> {
     maxUploadBytes: config.upload.maxBytes,
     waitTimeoutMs: config.upload.waitTimeoutMs,
     graceSeconds: config.publish.graceSeconds,
+    syncs,
   });
   const app = buildApp(
     {
@@ -53,6 +55,7 @@ async function main(config: Config): Promise<StopService> {
     logger.info({ signal }, "api stopping");
     await app.close();
     await trigger.close();
+    await syncs.close();
     storage.close();
     redis.disconnect();
   };

@@ -18,6 +18,19 @@ function need(args: string[], count: number, usage: string): void {
 
 export class UsageError extends Error {}
 
+/** A sync that ended with an error; its message is the server's `sync_error`. */
+export class SyncFailed extends Error {}
+
+interface SyncStatus {
+  syncing: boolean;
+  phase: string;
+  total_packages: number;
+  synced_packages: number;
+  downloaded_packages: number;
+  downloaded_bytes: number;
+  sync_error: string;
+}
+
 const json = (value: unknown) => JSON.stringify(value, null, 2);
 
 function properties(flags: Record<string, string | boolean>): Record<string, unknown> {
@@ -34,7 +47,7 @@ function properties(flags: Record<string, string | boolean>): Record<string, unk
 function progressBar(sent: number, total: number): string {
   const width = 30;
   const done = total === 0 ? width : Math.round((sent / total) * width);
-  return `[${"#".repeat(done)}${".".repeat(width - done)}] ${((sent / Math.max(total, 1)) * 100).toFixed(0).padStart(3)}% ${sent}/${total} bytes`;
+  return `[${"#".repeat(done)}${".".repeat(width - done)}] ${((sent / Math.max(total, 1)) * 100).toFixed(0).padStart(3)}% ${sent}/${total}`;
 }
 
 /** Every admin command, by its words. */
@@ -73,7 +86,7 @@ export const commands: Record<string, Command> = {
     for (const file of args.slice(1)) {
       const result = await client.push(repository, file, {
         wait: flags["no-wait"] !== true,
-        onProgress: (sent, total) => progress(`${file} ${progressBar(sent, total)}`),
+        onProgress: (sent, total) => progress(`${file} ${progressBar(sent, total)} bytes`),
       });
       out(
         `${file}: ${result.name}-${result.version}-${result.release}.${result.architecture} id=${result.id} tag=${result.tag}`,
@@ -111,6 +124,44 @@ export const commands: Record<string, Command> = {
       [byTag ? "tag" : "id"]: args[1],
     });
     out(`removed ${args[1]}`);
+  },
+  sync: async ({ client, args, flags, out, progress }) => {
+    need(args, 1, "sync <repo> [--mirror-url U] [--wait]");
+    const repository = fullRepositoryName(args[0]!);
+    const url = typeof flags["mirror-url"] === "string" ? flags["mirror-url"] : undefined;
+    // `--mirror-url`: the upstream for this sync only (Beskar's sync:url), not stored.
+    await client.call("GET", url ? "/repository/sync:url" : "/repository/sync", {
+      repository,
+      ...(url ? { mirror_url: url } : {}),
+    });
+    if (flags.wait !== true) {
+      out(`sync of ${repository} started; follow it with: beskar-yum status ${args[0]}`);
+      return;
+    }
+    for (;;) {
+      const { sync_status: s } = await client.call<{ sync_status: SyncStatus }>(
+        "GET",
+        "/repository/sync:status",
+        { repository },
+      );
+      progress(
+        `${s.phase || "starting"} ${progressBar(s.synced_packages, s.total_packages)} packages, ${(s.downloaded_bytes / 1e6).toFixed(1)} MB downloaded`,
+      );
+      if (!s.syncing) {
+        if (s.sync_error) throw new SyncFailed(s.sync_error);
+        out(
+          `synced ${repository}: ${s.synced_packages}/${s.total_packages} packages, ${s.downloaded_packages} downloaded (${(s.downloaded_bytes / 1e6).toFixed(1)} MB)`,
+        );
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  },
+  status: async ({ client, args, out }) => {
+    need(args, 1, "status <repo>");
+    out(
+      json(await client.call("GET", "/repository/sync:status", { repository: fullRepositoryName(args[0]!) })),
+    );
   },
   logs: async ({ client, args, out }) => {
     need(args, 1, "logs <repo>");

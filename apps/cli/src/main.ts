@@ -1,11 +1,14 @@
 import { parseArgs } from "node:util";
 import { AdminClient, ServerError } from "./admin-client.js";
-import { commands, UsageError } from "./commands.js";
+import { commands, SyncFailed, UsageError } from "./commands.js";
 
 const usage = `beskar-yum — admin client for a beskar-yum server
 
 usage: beskar-yum <command> [args] [--url URL] [--token TOKEN]
 
+  createrepo <dir> [--update] [--checksum sha256|sha1|sha512] [--compress gz|xz|zstd] [--workers N]
+                                             offline, no server: write <dir>/repodata like createrepo_c
+                                             (beskar-yum createrepo --help for every option)
   repo create <repo> [--mirror] [--mirror-url U[,U]] [--gpg-key FILE]
   repo update <repo> [--mirror|--no-mirror] [--mirror-url U[,U]] [--gpg-key FILE]
   repo get <repo>
@@ -14,12 +17,18 @@ usage: beskar-yum <command> [args] [--url URL] [--token TOKEN]
   packages <repo>                            list packages
   package get <repo> <id> [--tag]            one package, by id (sha256) or by --tag
   package rm <repo> <id> [--tag]
+  sync <repo> [--mirror-url U] [--wait]       sync a mirror (from U this time only); --wait shows progress
+  status <repo>                              sync status of a mirror
   logs <repo>
 
 <repo> is "name" or "artifacts/yum/name". The server is $BESKARYUM_URL (default
 http://127.0.0.1:5200) and the admin token $BESKARYUM_TOKEN (or --token).`;
 
 async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  if (argv[0] === "createrepo") {
+    const { runCreaterepo } = await import("./createrepo/run-createrepo.js");
+    return runCreaterepo(argv.slice(1));
+  }
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -33,6 +42,7 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
       "delete-packages": { type: "boolean" },
       tag: { type: "boolean" },
       "no-wait": { type: "boolean" },
+      wait: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -71,6 +81,7 @@ main(process.argv.slice(2), process.env).then(
   (code) => process.exit(code),
   (err) => {
     if (err instanceof UsageError) process.stderr.write(`${err.message}\n`);
+    else if (err instanceof SyncFailed) process.stderr.write(`beskar-yum: sync failed: ${err.message}\n`);
     else if (err instanceof ServerError)
       process.stderr.write(`beskar-yum: ${err.code} (HTTP ${err.status}): ${err.message}\n`);
     else process.stderr.write(`beskar-yum: ${(err as Error).message}\n`);

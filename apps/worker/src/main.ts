@@ -1,10 +1,20 @@
 import { type Config, runService, type StopService } from "@beskar-yum/config";
-import { createRedis, type RepoJobData, RepoLock, RepoTrigger, repoEventsQueueName } from "@beskar-yum/queue";
+import {
+  createRedis,
+  type RepoJobData,
+  RepoLock,
+  RepoTrigger,
+  repoEventsQueueName,
+  type SyncJobData,
+  SyncQueue,
+  syncQueueName,
+} from "@beskar-yum/queue";
 import { processRepository } from "@beskar-yum/repository";
 import { RepositoryStorage } from "@beskar-yum/storage";
 import { Worker } from "bullmq";
 import { pino } from "pino";
 import { reconcile } from "./reconciler.js";
+import { processSync } from "./sync-processor.js";
 
 async function main(config: Config): Promise<StopService> {
   const logger = pino({ level: config.log.level, base: { service: "beskar-yum-worker", pid: process.pid } });
@@ -12,6 +22,7 @@ async function main(config: Config): Promise<StopService> {
   const storage = new RepositoryStorage(config.storage.filesystem.directory, config.storage.prefix);
   const lock = new RepoLock(redis, config.redis.prefix, { ttlMs: config.worker.lockTtlMs });
   const trigger = new RepoTrigger(redis, config.redis.prefix);
+  const syncs = new SyncQueue(redis, config.redis.prefix);
   const processorOptions = {
     storage,
     lock,
@@ -30,6 +41,27 @@ async function main(config: Config): Promise<StopService> {
       concurrency: config.worker.concurrency,
     },
   );
+  const syncWorker = new Worker<SyncJobData>(
+    syncQueueName,
+    async (job) =>
+      processSync(job, {
+        storage,
+        lock,
+        graceSeconds: config.publish.graceSeconds,
+        concurrency: config.sync.concurrency,
+        timeoutMs: config.sync.timeoutMs,
+        logger,
+      }),
+    {
+      connection: createRedis(config.redis.url, "beskar-yum-sync-blocking"),
+      prefix: config.redis.prefix,
+      concurrency: config.worker.concurrency,
+      // A sync holds its job for minutes: a crashed worker's job must come back as fast as its lock does.
+      lockDuration: config.worker.lockTtlMs,
+      stalledInterval: config.worker.lockTtlMs,
+    },
+  );
+  syncWorker.on("error", (err) => logger.error({ err }, "sync worker error"));
   worker.on("failed", (job, err) =>
     logger.error(
       { err, repository: job?.data.repository, attempt: job?.attemptsMade },
@@ -38,10 +70,11 @@ async function main(config: Config): Promise<StopService> {
   );
   worker.on("error", (err) => logger.error({ err }, "worker error"));
   await worker.waitUntilReady();
+  await syncWorker.waitUntilReady();
 
   const runReconcile = async () => {
     try {
-      const triggered = await reconcile(storage, trigger);
+      const triggered = await reconcile(storage, trigger, syncs);
       if (triggered.length > 0)
         logger.info({ repositories: triggered }, "reconciled pending work from storage");
     } catch (err) {
@@ -56,6 +89,8 @@ async function main(config: Config): Promise<StopService> {
     logger.info({ signal }, "worker stopping");
     clearInterval(timer);
     await worker.close();
+    await syncWorker.close();
+    await syncs.close();
     await trigger.close();
     storage.close();
     redis.disconnect();

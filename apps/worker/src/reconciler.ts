@@ -1,19 +1,28 @@
-import type { RepoTrigger } from "@beskar-yum/queue";
+import type { RepoTrigger, SyncQueue } from "@beskar-yum/queue";
 import type { RepositoryStorage } from "@beskar-yum/storage";
 
 /**
- * Finds repositories whose storage says there is work (pending events, or changes not yet
- * published) and triggers them. Triggers live in Redis and can be lost (a flush, a crash between
- * storing an event and enqueueing it); the storage cannot, so this closes the gap.
+ * Finds repositories whose storage says there is work (pending events, changes not yet published,
+ * a sync marked running) and queues it again, and re-creates sync schedules. Queues live in Redis
+ * and can be lost (a flush, a crash between storing an event and enqueueing it); the storage
+ * cannot, so this closes the gap.
  */
 export async function reconcile(
   storage: RepositoryStorage,
   trigger: Pick<RepoTrigger, "trigger">,
+  syncs: Pick<SyncQueue, "enqueue" | "schedule">,
 ): Promise<string[]> {
   const triggered: string[] = [];
   for (const repository of await storage.listRepositories()) {
     const index = storage.openIndex(repository);
     if (!index) continue;
+    // A sync marked running whose job was lost: enqueue it again (same job id, so a live job wins).
+    const sync = index.getSyncState();
+    if (sync.syncing) await syncs.enqueue({ repository, startTime: sync.startTime });
+    const { properties } = index.getRepository() ?? { properties: undefined };
+    if (properties?.mirror && typeof properties.sync_schedule === "string" && properties.sync_schedule) {
+      await syncs.schedule(repository, properties.sync_schedule);
+    }
     const state = index.getState();
     if (index.hasPendingEvents() || state.dirty || state.publishedSeq < state.appliedSeq) {
       await trigger.trigger(repository);

@@ -34,6 +34,11 @@ export interface Config {
    * `reconcile_interval_ms` (default 30000): how often storage is scanned for work whose trigger was lost.
    */
   worker: { concurrency: number; lockTtlMs: number; reconcileIntervalMs: number };
+  /**
+   * `sync`: mirror downloads. `concurrency` (default 10) parallel package downloads per sync;
+   * `timeout_ms` (default 30000): an upstream that sends no headers or no bytes for this long has stalled.
+   */
+  sync: { concurrency: number; timeoutMs: number };
   /** Added by load-config: the absolute path of the YAML file read (`--config` / `BESKARYUM_CONFIG`), if any. */
   configFile?: string;
 }

@@ -48,6 +48,8 @@ const fields = {
   "worker.concurrency": parseInteger(1),
   "worker.lock_ttl_ms": parseInteger(1000),
   "worker.reconcile_interval_ms": parseInteger(100),
+  "sync.concurrency": parseInteger(1),
+  "sync.timeout_ms": parseInteger(100),
 } as const satisfies Record<string, Parser<unknown>>;
 
 /** Beskar keys accepted for compatibility and not used (yet). */
@@ -145,6 +147,10 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
       concurrency: values["worker.concurrency"] ?? 4,
       lockTtlMs: values["worker.lock_ttl_ms"] ?? 30_000,
       reconcileIntervalMs: values["worker.reconcile_interval_ms"] ?? 30_000,
+    },
+    sync: {
+      concurrency: values["sync.concurrency"] ?? 10,
+      timeoutMs: values["sync.timeout_ms"] ?? 30_000,
     },
   };
   if (source !== undefined) config.configFile = source.file;

@@ -31,6 +31,15 @@ export const errorCodes = {
   RPM_SIGNATURE_INVALID: { httpStatus: 400, beskarCode: "InvalidArgument" },
   // Repodata / upstream metadata
   REPODATA_INVALID: { httpStatus: 400, beskarCode: "InvalidArgument" },
+  // Mirror sync
+  REPO_NOT_MIRROR: { httpStatus: 400, beskarCode: "FailedPrecondition" },
+  SYNC_IN_PROGRESS: { httpStatus: 409, beskarCode: "AlreadyExists" },
+  SYNC_FAILED: { httpStatus: 500, beskarCode: "Internal" },
+  UPSTREAM_UNAVAILABLE: { httpStatus: 502, beskarCode: "Unavailable" },
+  UPSTREAM_BAD_HREF: { httpStatus: 502, beskarCode: "Unavailable" },
+  UPSTREAM_CHECKSUM_MISMATCH: { httpStatus: 502, beskarCode: "Unavailable" },
+  UPSTREAM_SIZE_MISMATCH: { httpStatus: 502, beskarCode: "Unavailable" },
+  UPSTREAM_SIGNATURE_INVALID: { httpStatus: 502, beskarCode: "Unavailable" },
   // Infrastructure
   LOCK_LOST: { httpStatus: 503, beskarCode: "Unavailable" },
   UNAVAILABLE: { httpStatus: 503, beskarCode: "Unavailable" },

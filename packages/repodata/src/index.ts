@@ -1,10 +1,28 @@
 export { renderFilelistsPackage } from "./filelists-xml.js";
+export { compressMember, type GzipMember, gzipMember, readGzipMembers } from "./gzip-members.js";
 export { type MetadataKind, metadataFooter, metadataHeader, metadataKinds } from "./metadata-kinds.js";
 export { renderOtherPackage } from "./other-xml.js";
+export {
+  fragmentPkgid,
+  type PkgidFragment,
+  type PrimaryFragment,
+  type PrimaryFragmentInfo,
+  packageFragments,
+  pkgidFragments,
+  primaryFragmentInfo,
+  primaryFragments,
+  visitPrimaryFragments,
+} from "./package-fragments.js";
 export type { PackageLocation } from "./package-location.js";
 export { parseRepomd } from "./parse-repomd.js";
 export { primaryFiles, renderPrimaryPackage } from "./primary-xml.js";
 export type { Repomd, RepomdChecksum, RepomdDistroTag, RepomdRecord, RepomdTags } from "./repomd-record.js";
 export { type RenderRepomdOptions, renderRepomd } from "./repomd-xml.js";
-export { type WriteMetadataFileOptions, writeMetadataFile } from "./write-metadata-file.js";
+export { readUpstreamPrimary, type UpstreamPackage } from "./upstream-primary-reader.js";
+export {
+  type MetadataCompressor,
+  type WriteMetadataFileOptions,
+  writeMetadataFile,
+} from "./write-metadata-file.js";
 export { escapeAttr, escapeText } from "./xml-escape.js";
+export { unescapeXml } from "./xml-unescape.js";

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { gunzipSync } from "node:zlib";
+import { brotliDecompressSync, createBrotliCompress, gunzipSync } from "node:zlib";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { tempDir } from "../../rpm/src/test-support/fixtures.js";
 import { metadataFooter, metadataHeader } from "./metadata-kinds.js";
@@ -56,6 +56,25 @@ describe("writeMetadataFile", () => {
     expect(record.location).toMatch(/^repodata\/[0-9a-f]{128}-updateinfo\.xml$/);
     expect(readFileSync(join(dir, record.location.slice("repodata/".length)), "utf8")).toBe("<a></a>");
     expect(record.openChecksum).toBeUndefined();
+  });
+
+  it("writes through a compressor the caller brings, from string and byte parts", async () => {
+    const parts = ["<a>", Buffer.from("ünï"), new Uint8Array([0x3c, 0x2f, 0x61, 0x3e])];
+    const record = await writeMetadataFile({
+      dir,
+      kind: "other",
+      parts,
+      timestamp: 2,
+      compress: { suffix: ".br", createStream: () => createBrotliCompress() },
+    });
+    const name = record.location.slice("repodata/".length);
+    expect(name).toBe(`${record.checksum.value}-other.xml.br`);
+    const stored = readFileSync(join(dir, name));
+    const open = brotliDecompressSync(stored);
+    expect(open.toString("utf8")).toBe("<a>ünï</a>");
+    expect(record.openChecksum).toEqual({ type: "sha256", value: sha256(open) });
+    expect(record.openSize).toBe(open.length);
+    expect(record.checksum.value).toBe(sha256(stored));
   });
 
   it("leaves nothing behind when aborted or when the parts fail", async () => {

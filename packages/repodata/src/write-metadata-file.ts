@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { type FileHandle, open, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
+import type { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { constants, createGzip } from "node:zlib";
 import type { RepomdRecord } from "./repomd-record.js";
@@ -12,13 +13,16 @@ export interface WriteMetadataFileOptions {
   kind: string;
   /**
    * The complete document, written verbatim and in order: the caller includes
-   * `metadataHeader(kind, n)` first and `metadataFooter(kind)` last.
+   * `metadataHeader(kind, n)` first and `metadataFooter(kind)` last. Byte parts are UTF-8.
    */
-  parts: Iterable<string> | AsyncIterable<string>;
+  parts: Iterable<string | Uint8Array> | AsyncIterable<string | Uint8Array>;
   /** Default "sha256". */
   checksumType?: "sha256" | "sha512" | "sha1";
-  /** Default "gz"; "none" writes plain `.xml`. */
-  compress?: "gz" | "none";
+  /**
+   * Default "gz"; "none" writes plain `.xml`; a `MetadataCompressor` adds another format (xz,
+   * zstd, ...) whose implementation the caller brings.
+   */
+  compress?: "gz" | "none" | MetadataCompressor;
   /** Unix seconds for the record's `<timestamp>`. */
   timestamp: number;
   /** Location prefix of the record; default "repodata/". */
@@ -26,24 +30,44 @@ export interface WriteMetadataFileOptions {
   signal?: AbortSignal;
 }
 
-/** Groups small strings into ~64 KiB buffers, hashing and counting the open data on the way. */
+/** A compression format for `writeMetadataFile`, e.g. xz from a native binding. */
+export interface MetadataCompressor {
+  /** File name suffix with its dot: ".xz", ".zst". */
+  suffix: string;
+  /** A fresh stream turning the open document into the compressed file. */
+  createStream(): Transform;
+}
+
+/** Groups small parts into ~64 KiB buffers, hashing and counting the open data on the way. */
 async function* encode(
-  parts: Iterable<string> | AsyncIterable<string>,
+  parts: Iterable<string | Uint8Array> | AsyncIterable<string | Uint8Array>,
   openHash: ReturnType<typeof createHash>,
   counter: { size: number },
 ): AsyncGenerator<Buffer> {
-  let pending: string[] = [];
+  let strings: string[] = [];
+  let buffers: Buffer[] = [];
   let pendingLength = 0;
+  const settleStrings = () => {
+    if (strings.length === 0) return;
+    buffers.push(Buffer.from(strings.join(""), "utf8"));
+    strings = [];
+  };
   const flush = () => {
-    const buf = Buffer.from(pending.join(""), "utf8");
-    pending = [];
+    settleStrings();
+    const buf = buffers.length === 1 ? buffers[0]! : Buffer.concat(buffers);
+    buffers = [];
     pendingLength = 0;
     openHash.update(buf);
     counter.size += buf.length;
     return buf;
   };
   for await (const part of parts) {
-    pending.push(part);
+    if (typeof part === "string") {
+      strings.push(part);
+    } else {
+      settleStrings();
+      buffers.push(Buffer.from(part.buffer, part.byteOffset, part.byteLength));
+    }
     pendingLength += part.length;
     if (pendingLength >= 65536) yield flush();
   }
@@ -75,18 +99,19 @@ export async function writeMetadataFile(opts: WriteMetadataFileOptions): Promise
       }
     };
     const source = encode(opts.parts, openHash, open_);
-    if (compress === "gz") {
-      await pipeline(source, createGzip({ level: constants.Z_DEFAULT_COMPRESSION }), sink, {
-        signal: opts.signal,
-      });
-    } else {
+    if (compress === "none") {
       await pipeline(source, sink, { signal: opts.signal });
+    } else {
+      const stream =
+        compress === "gz" ? createGzip({ level: constants.Z_DEFAULT_COMPRESSION }) : compress.createStream();
+      await pipeline(source, stream, sink, { signal: opts.signal });
     }
     await handle.sync();
     await handle.close();
     handle = undefined;
     const checksum = fileHash.digest("hex");
-    const name = `${checksum}-${opts.kind}.xml${compress === "gz" ? ".gz" : ""}`;
+    const suffix = compress === "none" ? "" : compress === "gz" ? ".gz" : compress.suffix;
+    const name = `${checksum}-${opts.kind}.xml${suffix}`;
     await rename(tmp, join(opts.dir, name));
     await syncDirectory(opts.dir);
     const record: RepomdRecord = {
@@ -96,7 +121,7 @@ export async function writeMetadataFile(opts: WriteMetadataFileOptions): Promise
       timestamp: opts.timestamp,
       size,
     };
-    if (compress === "gz") {
+    if (compress !== "none") {
       record.openChecksum = { type: checksumType, value: openHash.digest("hex") };
       record.openSize = open_.size;
     }

@@ -1,6 +1,6 @@
 import { stat, utimes } from "node:fs/promises";
 import { renderFilelistsPackage, renderOtherPackage, renderPrimaryPackage } from "@beskar-yum/repodata";
-import { readRpm, rpmFileName } from "@beskar-yum/rpm";
+import { readRpm, rpmFileName, verifyRpmSignature } from "@beskar-yum/rpm";
 import type {
   EventResult,
   FsBlobStore,
@@ -14,12 +14,16 @@ import { packageHref, packageTag } from "./package-view.js";
 /** Parses a stored RPM blob into the index record, with its XML fragments rendered once, here. */
 export async function buildPackageRecord(
   blobs: FsBlobStore,
-  event: { digest: string; uploadTime: number; verified: boolean },
+  event: { digest: string; uploadTime: number; verified: boolean; gpgKey?: string },
+  /** Where primary.xml places it: a mirror keeps upstream's href; hosted packages get ours. */
+  placement?: { href: string },
 ): Promise<PackageRecord> {
   const path = blobs.pathOf(event.digest);
-  const { pkg } = await readRpm(path);
+  const parsed = await readRpm(path);
+  const { pkg } = parsed;
+  if (event.gpgKey) await verifyRpmSignature(parsed, event.gpgKey);
   const fileName = rpmFileName(pkg);
-  const href = packageHref(fileName);
+  const href = placement?.href ?? packageHref(fileName);
   const { size: fileSize } = await stat(path);
   const location = {
     href,
@@ -48,7 +52,7 @@ export async function buildPackageRecord(
     uploadTime: event.uploadTime,
     size: pkg.installedSize,
     fileSize,
-    verified: event.verified,
+    verified: event.verified || event.gpgKey !== undefined,
     gpgSignature: pkg.signature.description ?? "",
     primaryXml: renderPrimaryPackage(pkg, location),
     filelistsXml: renderFilelistsPackage(pkg, location),

@@ -1,5 +1,6 @@
 import { readdir, rm, stat, utimes } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, join } from "node:path";
+import { parseRepomd } from "@beskar-yum/repodata";
 import type { FsBlobStore, RepoIndex } from "@beskar-yum/storage";
 
 /**
@@ -43,7 +44,17 @@ export async function collectBlobGarbage(
   graceSeconds: number,
 ): Promise<number> {
   const keep = index.referencedDigests();
-  for (const { event } of index.pendingEvents(1_000_000)) if (event.action === "put") keep.add(event.digest);
+  for (const { event } of index.pendingEvents(1_000_000)) {
+    if (event.action === "put") keep.add(event.digest);
+    if (event.action === "extra-put") keep.add(event.record.digest);
+  }
+  // A mirror's metadata files are blobs too: keep those the served repomd.xml names.
+  const { repomd } = index.getState();
+  for (const record of repomd ? parseRepomd(repomd).records : []) {
+    keep.add(record.checksum.value);
+    const prefix = /^([0-9a-f]{64})-/.exec(basename(record.location));
+    if (prefix) keep.add(prefix[1]!);
+  }
   const now = Date.now();
   let removed = 0;
   for (const name of await readdir(join(blobs.root, "tmp")).catch(() => [] as string[])) {

@@ -1,4 +1,4 @@
-import { copyFile, link, mkdir, rename, stat } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { basename } from "node:path";
 import {
   metadataFooter,
@@ -14,7 +14,6 @@ import {
   FsBlobStore,
   type RepoIndex,
   type RepositoryPaths,
-  tempPathFor,
   writeFileAtomic,
 } from "@beskar-yum/storage";
 import { collectRepodataGarbage } from "./garbage-collector.js";
@@ -95,29 +94,10 @@ export async function publishRepodata(
   return { revision, packages, seq };
 }
 
-/**
- * Puts an extra metadata file into repodata/ under its checksum-prefixed name: a hard link to the
- * stored blob (same filesystem), or a copy renamed into place.
- */
+/** Puts an extra metadata file into repodata/ under its checksum-prefixed name. */
 async function placeExtraMetadata(extra: ExtraMetadataRecord, paths: RepositoryPaths): Promise<RepomdRecord> {
   const name = `${extra.digest}-${extra.fileName}`;
-  const target = `${paths.repodata}/${name}`;
-  const exists = await stat(target).then(
-    () => true,
-    () => false,
-  );
-  if (!exists) {
-    const blob = new FsBlobStore(paths.blobs).pathOf(extra.digest);
-    try {
-      await link(blob, target);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") {
-        const temp = tempPathFor(target);
-        await copyFile(blob, temp);
-        await rename(temp, target);
-      }
-    }
-  }
+  await new FsBlobStore(paths.blobs).placeAt(extra.digest, `${paths.repodata}/${name}`);
   return {
     type: extra.dataType,
     checksum: { type: "sha256", value: extra.digest },

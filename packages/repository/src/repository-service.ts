@@ -1,6 +1,6 @@
 import type { Readable } from "node:stream";
 import { YumError } from "@beskar-yum/errors";
-import type { RepoLock, RepoTrigger } from "@beskar-yum/queue";
+import type { RepoLock, RepoTrigger, SyncQueue } from "@beskar-yum/queue";
 import { readRpm, rpmFileName, verifyRpmSignature } from "@beskar-yum/rpm";
 import type {
   ExtraMetadataRecord,
@@ -8,6 +8,7 @@ import type {
   PackageRecord,
   RepoEvent,
   RepoIndex,
+  RepositoryProperties,
   RepositoryStorage,
 } from "@beskar-yum/storage";
 import { readKeys } from "openpgp";
@@ -18,7 +19,7 @@ import {
   inspectExtraFile,
   sniffCompression,
 } from "./extra-metadata.js";
-import { packageTag, type RepositoryPackageView, toPackageView } from "./package-view.js";
+import { formatTime, packageTag, type RepositoryPackageView, toPackageView } from "./package-view.js";
 import { publishRepodata } from "./publisher.js";
 import { defaultProperties, mergeProperties, propertiesView } from "./repository-properties.js";
 
@@ -32,6 +33,8 @@ export interface RepositoryServiceOptions {
   waitTimeoutMs: number;
   /** How long files of a superseded repodata generation stay readable. */
   graceSeconds: number;
+  /** Where sync requests and schedules go. */
+  syncs: Pick<SyncQueue, "enqueue" | "schedule">;
   now?: () => number;
 }
 
@@ -79,6 +82,7 @@ export class RepositoryService {
     }
     const merged = mergeProperties(defaultProperties, properties);
     await validateGpgKey(merged.gpg_key);
+    await this.applySchedule(repository, merged);
     const index = await this.storage.createIndex(repository);
     if (index.getRepository())
       throw new YumError("REPO_ALREADY_EXISTS", `repository ${repository} already exists`);
@@ -104,7 +108,76 @@ export class RepositoryService {
       throw new YumError("REPO_BEING_DELETED", `repository ${repository} is being deleted`);
     const merged = mergeProperties(current.properties, properties ?? {});
     await validateGpgKey(merged.gpg_key);
+    await this.applySchedule(repository, merged);
     index.updateRepository(merged);
+  }
+
+  /** Creates, changes or removes the repository's sync schedule; a bad cron pattern is a 400. */
+  private async applySchedule(repository: string, properties: RepositoryProperties): Promise<void> {
+    const pattern =
+      typeof properties.sync_schedule === "string" && properties.sync_schedule !== ""
+        ? properties.sync_schedule
+        : undefined;
+    if (pattern !== undefined && !properties.mirror) {
+      throw new YumError("INVALID_ARGUMENT", "properties.sync_schedule: only mirror repositories sync");
+    }
+    try {
+      await this.options.syncs.schedule(repository, pattern);
+    } catch (err) {
+      throw new YumError(
+        "INVALID_ARGUMENT",
+        `properties.sync_schedule: invalid cron pattern ${JSON.stringify(pattern)}: ${(err as Error).message}`,
+      );
+    }
+  }
+
+  /**
+   * Starts a mirror sync (Beskar's `sync` and `sync:url`), refused while one runs. With `wait`,
+   * returns when it ends, and fails with its error.
+   */
+  async startSync(repository: string, options: { url?: string; wait: boolean }): Promise<void> {
+    const index = this.existing(repository);
+    const repo = index.getRepository()!;
+    if (!repo.properties.mirror)
+      throw new YumError("REPO_NOT_MIRROR", `repository ${repository} is not a mirror`);
+    if (repo.deleting) throw new YumError("REPO_BEING_DELETED", `repository ${repository} is being deleted`);
+    if (options.url === undefined && repo.properties.mirror_urls.length === 0) {
+      throw new YumError("REPO_NOT_MIRROR", `repository ${repository} has no mirror URL to sync from`);
+    }
+    if (options.url !== undefined) mergeProperties(defaultProperties, { mirror_urls: [options.url] });
+    const startTime = this.now();
+    if (!index.beginSync(startTime))
+      throw new YumError("SYNC_IN_PROGRESS", "a repository sync is already running");
+    try {
+      await this.options.syncs.enqueue({
+        repository,
+        startTime,
+        ...(options.url !== undefined ? { urls: [options.url] } : {}),
+      });
+    } catch (err) {
+      index.endSync(this.now(), `could not queue the sync: ${(err as Error).message}`);
+      throw err;
+    }
+    if (!options.wait) return;
+    for (let delay = 20; index.getSyncState().syncing; delay = Math.min(delay * 2, 250)) await sleep(delay);
+    const { syncError } = index.getSyncState();
+    if (syncError) throw new YumError("SYNC_FAILED", `synchronization failed: ${syncError}`);
+  }
+
+  /** Beskar's sync status, plus our phase and byte counters. */
+  syncStatus(repository: string): Record<string, unknown> {
+    const state = this.existing(repository).getSyncState();
+    return {
+      syncing: state.syncing,
+      start_time: formatTime(state.startTime),
+      end_time: formatTime(state.endTime),
+      total_packages: state.totalPackages,
+      synced_packages: state.syncedPackages,
+      sync_error: state.syncError,
+      phase: state.phase,
+      downloaded_packages: state.downloadedPackages,
+      downloaded_bytes: state.downloadedBytes,
+    };
   }
 
   get(repository: string): { properties: Record<string, unknown> } {
@@ -116,6 +189,8 @@ export class RepositoryService {
     const current = index.getRepository()!;
     if (current.deleting)
       throw new YumError("REPO_BEING_DELETED", `repository ${repository} is being deleted`);
+    if (index.getSyncState().syncing)
+      throw new YumError("SYNC_IN_PROGRESS", `repository ${repository} is syncing`);
     const count = index.countPackages();
     if (count > 0 && !deletePackages) {
       throw new YumError(
@@ -132,6 +207,7 @@ export class RepositoryService {
       throw err;
     }
     try {
+      await this.options.syncs.schedule(repository, undefined);
       await this.storage.deleteRepository(repository);
     } finally {
       await held.release();

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdir, open, rename, rm, stat } from "node:fs/promises";
+import { copyFile, link, mkdir, open, rename, rm, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -19,6 +19,13 @@ export interface IngestedBlob {
 export interface IngestOptions {
   /** Refuse bodies larger than this many bytes (PAYLOAD_TOO_LARGE), checked while streaming. */
   maxBytes?: number;
+  /** Sees every chunk, then the end; throwing from either aborts the ingest (e.g. a checksum check). */
+  inspect?: { update(chunk: Buffer): void; finish(): void };
+  /**
+   * fsync the blob before returning (default true). A caller that stores many blobs and then
+   * records them all at once skips it here and calls `syncAll` once, before recording.
+   */
+  durable?: boolean;
   signal?: AbortSignal;
 }
 
@@ -53,15 +60,19 @@ export class FsBlobStore {
             if (size > maxBytes) {
               throw new YumError("PAYLOAD_TOO_LARGE", `body exceeds the limit of ${maxBytes} bytes`);
             }
+            options.inspect?.update(chunk);
             hash.update(chunk);
             yield chunk;
           }
+          options.inspect?.finish();
         },
         output.createWriteStream(),
         { signal: options.signal },
       );
-      const handle = await open(tempPath, "r+");
-      await handle.sync().finally(() => handle.close());
+      if (options.durable !== false) {
+        const handle = await open(tempPath, "r+");
+        await handle.sync().finally(() => handle.close());
+      }
     } catch (err) {
       await output.close().catch(() => undefined);
       await rm(tempPath, { force: true });
@@ -71,7 +82,7 @@ export class FsBlobStore {
   }
 
   /** Moves an ingested blob into place. Identical content already stored is kept as it is. */
-  async commit(blob: IngestedBlob): Promise<string> {
+  async commit(blob: IngestedBlob, options: { durable?: boolean } = {}): Promise<string> {
     const target = this.pathOf(blob.digest);
     if (await this.has(blob.digest)) {
       await rm(blob.tempPath, { force: true });
@@ -79,8 +90,28 @@ export class FsBlobStore {
     }
     await mkdir(dirname(target), { recursive: true });
     await rename(blob.tempPath, target);
-    await fsyncDir(dirname(target));
+    if (options.durable !== false) await fsyncDir(dirname(target));
     return target;
+  }
+
+  /**
+   * Makes blobs stored with `durable: false` durable: every file and its directory fsynced, many at
+   * once, so that the filesystem can fold them into a few journal commits instead of one each.
+   */
+  async syncAll(digests: Iterable<string>, parallel = 32): Promise<void> {
+    const files = [...new Set(digests)].map((d) => this.pathOf(d));
+    const dirs = [...new Set(files.map((f) => dirname(f)))];
+    for (const batch of [files, dirs]) {
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: Math.min(parallel, batch.length) }, async () => {
+          while (next < batch.length) {
+            const handle = await open(batch[next++]!, "r");
+            await handle.sync().finally(() => handle.close());
+          }
+        }),
+      );
+    }
   }
 
   async discard(blob: IngestedBlob): Promise<void> {
@@ -97,6 +128,23 @@ export class FsBlobStore {
 
   async delete(digest: string): Promise<void> {
     await rm(this.pathOf(digest), { force: true });
+  }
+
+  /**
+   * Makes the blob readable at `target` too (a repodata file named by checksum): a hard link on the
+   * same filesystem, else a copy renamed into place. An existing `target` is kept.
+   */
+  async placeAt(digest: string, target: string): Promise<void> {
+    try {
+      await link(this.pathOf(digest), target);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "EEXIST") return;
+      if (code !== "EXDEV" && code !== "EPERM") throw err;
+      const temp = tempPathFor(target);
+      await copyFile(this.pathOf(digest), temp);
+      await rename(temp, target);
+    }
   }
 
   createReadStream(digest: string, range?: { start: number; end: number }): Readable {

@@ -44,6 +44,17 @@ export interface RepoIndex {
   /** Extra metadata files (comps, updateinfo, modules, ...) listed in repomd.xml beside ours. */
   listExtraMetadata(): ExtraMetadataRecord[];
 
+  getSyncState(): SyncState;
+  /** Marks a sync as started, unless one is running already (then returns false and changes nothing). */
+  beginSync(now: number): boolean;
+  updateSyncState(patch: Partial<Omit<SyncState, "syncing" | "startTime">>): void;
+  endSync(now: number, error: string): void;
+  /**
+   * Switches a mirror to a new generation in one fenced transaction: its package rows and the
+   * upstream repomd.xml (and signature) that lists them.
+   */
+  commitMirrorGeneration(fence: number, generation: MirrorGeneration): void;
+
   addLog(level: LogLevel, message: string, now: number): void;
   listLogs(): LogRecord[];
 
@@ -141,6 +152,8 @@ export interface PackageRecord {
   fileSize: number;
   verified: boolean;
   gpgSignature: string;
+  /** Mirrors: the checksum upstream's primary.xml gives, as "<type>:<hex>", to detect changes. */
+  upstreamChecksum?: string;
   primaryXml: string;
   filelistsXml: string;
   otherXml: string;
@@ -154,6 +167,32 @@ export interface PublishState {
   revision: number;
   /** The repomd.xml of the current generation, if any. */
   repomd: string | undefined;
+  /** Its detached signature, when upstream (or we) signed it. */
+  repomdAsc: string | undefined;
+}
+
+/** Progress and outcome of a repository's mirror sync (Beskar's reposync row, plus our detail). */
+export interface SyncState {
+  syncing: boolean;
+  /** Unix seconds; 0 when never. */
+  startTime: number;
+  endTime: number;
+  totalPackages: number;
+  syncedPackages: number;
+  syncError: string;
+  /** "metadata", "packages", "publish", "" when idle. */
+  phase: string;
+  downloadedBytes: number;
+  /** Packages fetched from upstream in this sync (the rest were already stored). */
+  downloadedPackages: number;
+}
+
+export interface MirrorGeneration {
+  upsert: PackageRecord[];
+  deleteTags: string[];
+  revision: number;
+  repomd: string;
+  repomdAsc: string | undefined;
 }
 
 export interface LogRecord {

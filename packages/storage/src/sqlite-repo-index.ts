@@ -7,6 +7,7 @@ import type {
   IndexTransaction,
   LogLevel,
   LogRecord,
+  MirrorGeneration,
   PackageRecord,
   PublishState,
   RepoEvent,
@@ -14,6 +15,7 @@ import type {
   RepositoryProperties,
   RepositoryRecord,
   StoredEvent,
+  SyncState,
 } from "./repo-index.js";
 
 const schema = `
@@ -30,7 +32,8 @@ CREATE TABLE IF NOT EXISTS state (
   published_seq INTEGER NOT NULL DEFAULT 0,
   dirty INTEGER NOT NULL DEFAULT 1,
   revision INTEGER NOT NULL DEFAULT 0,
-  repomd TEXT
+  repomd TEXT,
+  repomd_asc TEXT
 );
 INSERT OR IGNORE INTO state (id) VALUES (1);
 CREATE TABLE IF NOT EXISTS events (
@@ -61,6 +64,19 @@ CREATE TABLE IF NOT EXISTS extra_metadata (
   digest TEXT NOT NULL,
   record TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS sync_state (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  syncing INTEGER NOT NULL DEFAULT 0,
+  start_time INTEGER NOT NULL DEFAULT 0,
+  end_time INTEGER NOT NULL DEFAULT 0,
+  total_packages INTEGER NOT NULL DEFAULT 0,
+  synced_packages INTEGER NOT NULL DEFAULT 0,
+  sync_error TEXT NOT NULL DEFAULT '',
+  phase TEXT NOT NULL DEFAULT '',
+  downloaded_bytes INTEGER NOT NULL DEFAULT 0,
+  downloaded_packages INTEGER NOT NULL DEFAULT 0
+);
+INSERT OR IGNORE INTO sync_state (id) VALUES (1);
 CREATE TABLE IF NOT EXISTS logs (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   level TEXT NOT NULL,
@@ -200,17 +216,7 @@ export class SqliteRepoIndex implements RepoIndex {
   applyEvent(seq: number, fence: number, apply: (tx: IndexTransaction) => EventResult): EventResult {
     const tx: IndexTransaction = {
       getPackageByTag: (tag) => this.getPackageByTag(tag),
-      upsertPackage: (record) => {
-        this.db
-          .prepare(
-            `INSERT INTO packages (tag, id, file_name, href, meta, primary_xml, filelists_xml, other_xml)
-             VALUES (@tag, @id, @fileName, @href, @meta, @primaryXml, @filelistsXml, @otherXml)
-             ON CONFLICT (tag) DO UPDATE SET id = excluded.id, file_name = excluded.file_name, href = excluded.href,
-               meta = excluded.meta, primary_xml = excluded.primary_xml, filelists_xml = excluded.filelists_xml,
-               other_xml = excluded.other_xml`,
-          )
-          .run({ ...record, meta: JSON.stringify(toMeta(record)) });
-      },
+      upsertPackage: (record) => this.upsertPackage(record),
       deletePackage: (tag) => {
         this.db.prepare("DELETE FROM packages WHERE tag = ?").run(tag);
       },
@@ -242,15 +248,94 @@ export class SqliteRepoIndex implements RepoIndex {
       .immediate();
   }
 
+  private upsertPackage(record: PackageRecord): void {
+    this.db
+      .prepare(
+        `INSERT INTO packages (tag, id, file_name, href, meta, primary_xml, filelists_xml, other_xml)
+         VALUES (@tag, @id, @fileName, @href, @meta, @primaryXml, @filelistsXml, @otherXml)
+         ON CONFLICT (tag) DO UPDATE SET id = excluded.id, file_name = excluded.file_name, href = excluded.href,
+           meta = excluded.meta, primary_xml = excluded.primary_xml, filelists_xml = excluded.filelists_xml,
+           other_xml = excluded.other_xml`,
+      )
+      .run({ ...record, meta: JSON.stringify(toMeta(record)) });
+  }
+
+  getSyncState(): SyncState {
+    const row = this.db.prepare("SELECT * FROM sync_state WHERE id = 1").get() as Record<
+      string,
+      number | string
+    >;
+    return {
+      syncing: row.syncing === 1,
+      startTime: Number(row.start_time),
+      endTime: Number(row.end_time),
+      totalPackages: Number(row.total_packages),
+      syncedPackages: Number(row.synced_packages),
+      syncError: String(row.sync_error),
+      phase: String(row.phase),
+      downloadedBytes: Number(row.downloaded_bytes),
+      downloadedPackages: Number(row.downloaded_packages),
+    };
+  }
+
+  beginSync(now: number): boolean {
+    const result = this.db
+      .prepare(
+        `UPDATE sync_state SET syncing = 1, start_time = ?, end_time = 0, sync_error = '', phase = 'queued',
+           downloaded_bytes = 0, downloaded_packages = 0, synced_packages = 0 WHERE id = 1 AND syncing = 0`,
+      )
+      .run(now);
+    return result.changes === 1;
+  }
+
+  updateSyncState(patch: Partial<Omit<SyncState, "syncing" | "startTime">>): void {
+    const columns: Record<string, string> = {
+      endTime: "end_time",
+      totalPackages: "total_packages",
+      syncedPackages: "synced_packages",
+      syncError: "sync_error",
+      phase: "phase",
+      downloadedBytes: "downloaded_bytes",
+      downloadedPackages: "downloaded_packages",
+    };
+    const entries = Object.entries(patch).filter(([key]) => columns[key] !== undefined);
+    if (entries.length === 0) return;
+    const sets = entries.map(([key]) => `${columns[key]} = @${key}`).join(", ");
+    this.db.prepare(`UPDATE sync_state SET ${sets} WHERE id = 1`).run(Object.fromEntries(entries));
+  }
+
+  endSync(now: number, error: string): void {
+    this.db
+      .prepare("UPDATE sync_state SET syncing = 0, end_time = ?, sync_error = ?, phase = '' WHERE id = 1")
+      .run(now, error);
+  }
+
+  commitMirrorGeneration(fence: number, generation: MirrorGeneration): void {
+    this.db
+      .transaction(() => {
+        this.checkFence(fence);
+        for (const tag of generation.deleteTags)
+          this.db.prepare("DELETE FROM packages WHERE tag = ?").run(tag);
+        for (const record of generation.upsert) this.upsertPackage(record);
+        this.db
+          .prepare("UPDATE state SET revision = ?, repomd = ?, repomd_asc = ?, dirty = 0 WHERE id = 1")
+          .run(generation.revision, generation.repomd, generation.repomdAsc ?? null);
+      })
+      .immediate();
+  }
+
   getState(): PublishState {
     const row = this.db
-      .prepare("SELECT applied_seq, published_seq, dirty, revision, repomd FROM state WHERE id = 1")
+      .prepare(
+        "SELECT applied_seq, published_seq, dirty, revision, repomd, repomd_asc FROM state WHERE id = 1",
+      )
       .get() as {
       applied_seq: number;
       published_seq: number;
       dirty: number;
       revision: number;
       repomd: string | null;
+      repomd_asc: string | null;
     };
     return {
       appliedSeq: row.applied_seq,
@@ -258,6 +343,7 @@ export class SqliteRepoIndex implements RepoIndex {
       dirty: row.dirty === 1,
       revision: row.revision,
       repomd: row.repomd ?? undefined,
+      repomdAsc: row.repomd_asc ?? undefined,
     };
   }
 
@@ -268,7 +354,7 @@ export class SqliteRepoIndex implements RepoIndex {
         // Events applied while the files were written keep the repository dirty.
         this.db
           .prepare(
-            `UPDATE state SET published_seq = MAX(published_seq, ?), revision = ?, repomd = ?,
+            `UPDATE state SET published_seq = MAX(published_seq, ?), revision = ?, repomd = ?, repomd_asc = NULL,
                dirty = CASE WHEN applied_seq > ? THEN dirty ELSE 0 END WHERE id = 1`,
           )
           .run(publish.seq, publish.revision, publish.repomd, publish.seq);

@@ -92,4 +92,24 @@ export async function adminRoutes(app: FastifyInstance, deps: AppDeps): Promise<
         .map((l) => ({ level: l.level, date: formatTime(l.date), message: l.message })),
     };
   });
+
+  app.get(`${base}/repository/sync`, async (request) => {
+    const { fields, repository } = await prepare(request);
+    await service.startSync(repository, { wait: fields.wait === true });
+    return {};
+  });
+
+  app.get(`${base}/repository/sync::url`, async (request) => {
+    const { fields, repository } = await prepare(request);
+    await service.startSync(repository, {
+      url: stringField(fields, "mirror_url"),
+      wait: fields.wait === true,
+    });
+    return {};
+  });
+
+  app.get(`${base}/repository/sync::status`, async (request) => {
+    const { repository } = await prepare(request);
+    return { sync_status: service.syncStatus(repository) };
+  });
 }

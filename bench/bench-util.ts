@@ -1,0 +1,40 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { run } from "../test/support/run.js";
+import { makeTempDir } from "../test/support/tmp.js";
+
+/** One measured run of a command. */
+export interface Measure {
+  /** Wall time, ms. */
+  ms: number;
+  /** User + system CPU, ms. */
+  cpuMs: number;
+  /** Peak resident set size, MiB. */
+  rssMiB: number;
+}
+
+/** Runs one command under /usr/bin/time (Debian package `time`): wall time here, CPU and peak RSS from the kernel. */
+export async function measure(cmd: string, args: string[], options: { cwd?: string } = {}): Promise<Measure> {
+  const report = join(makeTempDir("bench-time-"), "time");
+  const t0 = performance.now();
+  const r = await run("/usr/bin/time", ["-f", "%U %S %M", "-o", report, cmd, ...args], {
+    timeoutMs: 1_800_000,
+    ...(options.cwd ? { cwd: options.cwd } : {}),
+  });
+  const ms = performance.now() - t0;
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(" ")} exited ${r.code}\n${r.stderr}`);
+  const [user, sys, rssKiB] = readFileSync(report, "utf8").trim().split("\n").pop()!.split(" ").map(Number);
+  return { ms, cpuMs: (user! + sys!) * 1000, rssMiB: rssKiB! / 1024 };
+}
+
+/** Peak resident set size of a running process (VmHWM), MiB. */
+export function peakRssMiB(pid: number): number {
+  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return match ? Number(match[1]) / 1024 : Number.NaN;
+}
+
+export async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
+  const t0 = performance.now();
+  const value = await fn();
+  return { ms: performance.now() - t0, value };
+}

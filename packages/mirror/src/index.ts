@@ -1,0 +1,8 @@
+export {
+  type MirrorSyncLog,
+  type MirrorSyncOptions,
+  type MirrorSyncResult,
+  runMirrorSync,
+} from "./mirror-sync.js";
+export { assertSafeHref, type MirrorEndpoint, parseMirrorUrl, redact } from "./mirror-url.js";
+export { UpstreamClient, type UpstreamClientOptions } from "./upstream-client.js";

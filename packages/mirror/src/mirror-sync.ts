@@ -1,0 +1,275 @@
+import { mkdir } from "node:fs/promises";
+import { basename } from "node:path";
+import { YumError } from "@beskar-yum/errors";
+import {
+  parseRepomd,
+  type RepomdRecord,
+  readUpstreamPrimary,
+  renderRepomd,
+  type UpstreamPackage,
+} from "@beskar-yum/repodata";
+import { buildPackageRecord, collectBlobGarbage, collectRepodataGarbage } from "@beskar-yum/repository";
+import { type PackageRecord, type RepositoryStorage, writeFileAtomic } from "@beskar-yum/storage";
+import { openMetadata } from "./decompress.js";
+import { assertSafeHref } from "./mirror-url.js";
+import { verifyRepomdSignature } from "./repomd-signature.js";
+import { UpstreamClient } from "./upstream-client.js";
+
+export interface MirrorSyncLog {
+  info(message: string): void;
+  error(message: string): void;
+}
+
+export interface MirrorSyncOptions {
+  repository: string;
+  storage: RepositoryStorage;
+  /** The mirror URLs of this sync (the repository's, or the one `sync:url` gave). */
+  urls: string[];
+  /** Armored public key(s): when set, repomd.xml.asc (if upstream has one) and every RPM must verify. */
+  gpgKey: string;
+  /** Fencing token of the repository lock held for the whole sync. */
+  fence: number;
+  signal: AbortSignal;
+  graceSeconds: number;
+  log: MirrorSyncLog;
+  /** Parallel package downloads. Default 10 (as Beskar). */
+  concurrency?: number;
+  /** Stall timeout for upstream requests. Default 30 s. */
+  timeoutMs?: number;
+  /** Largest package accepted. Default 4 GiB. */
+  maxPackageBytes?: number;
+}
+
+export interface MirrorSyncResult {
+  total: number;
+  downloaded: number;
+  removed: number;
+  /** False when upstream had not changed: nothing was published. */
+  published: boolean;
+}
+
+const progressEveryMs = 500;
+const now = () => Math.floor(Date.now() / 1000);
+
+async function pool<T>(
+  items: T[],
+  size: number,
+  signal: AbortSignal,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  let failed = false;
+  await Promise.all(
+    Array.from({ length: Math.min(size, items.length) }, async () => {
+      while (!failed && next < items.length) {
+        signal.throwIfAborted();
+        const item = items[next++]!;
+        try {
+          await work(item);
+        } catch (err) {
+          failed = true;
+          throw err;
+        }
+      }
+    }),
+  );
+}
+
+/** Upstream names its data files `repodata/<checksum>-<name>`: we can then serve its repomd.xml (and signature) verbatim. */
+function servableVerbatim(records: RepomdRecord[]): boolean {
+  return records.every((r) => {
+    const name = r.location.slice("repodata/".length);
+    return (
+      r.location.startsWith("repodata/") && !name.includes("/") && name.startsWith(`${r.checksum.value}-`)
+    );
+  });
+}
+
+/**
+ * One mirror sync, run by the worker while it holds the repository lock. Plans from upstream's
+ * repomd.xml and primary.xml, downloads only what is not stored yet (verified while streaming),
+ * then switches to the new generation in one transaction. Until then the previous generation is
+ * what clients get; a crash anywhere leaves it in place, and the next run reuses every blob stored.
+ */
+export async function runMirrorSync(options: MirrorSyncOptions): Promise<MirrorSyncResult> {
+  const { storage, repository, signal, log } = options;
+  const index = storage.openIndex(repository);
+  if (!index) throw new YumError("REPO_NOT_FOUND", `repository ${repository} not found`);
+  const blobs = storage.blobs(repository);
+  const paths = storage.paths(repository);
+  const client = new UpstreamClient({
+    urls: options.urls,
+    log: log.info,
+    signal,
+    timeoutMs: options.timeoutMs,
+  });
+
+  let downloadedBytes = 0;
+  let downloadedPackages = 0;
+  let lastProgress = 0;
+  const progress = (synced: number, force = false) => {
+    if (!force && Date.now() - lastProgress < progressEveryMs) return;
+    lastProgress = Date.now();
+    index.updateSyncState({ syncedPackages: synced, downloadedBytes, downloadedPackages });
+  };
+
+  try {
+    // 1. Metadata: repomd.xml (+ signature), then every data file it lists, verified.
+    index.updateSyncState({ phase: "metadata" });
+    const repomdText = (await client.text("repodata/repomd.xml", { maxBytes: 16 * 1024 ** 2 }))!;
+    const asc = await client.text("repodata/repomd.xml.asc", { maxBytes: 1024 ** 2, optional: true });
+    if (options.gpgKey && asc !== undefined) await verifyRepomdSignature(repomdText, asc, options.gpgKey);
+    const repomd = parseRepomd(repomdText);
+    const digests = new Map<RepomdRecord, string>();
+    for (const record of repomd.records) {
+      assertSafeHref(record.location, "repomd.xml");
+      if (record.locationBase !== undefined) {
+        throw new YumError(
+          "UPSTREAM_BAD_HREF",
+          `repomd.xml: ${record.type} lives at xml:base ${record.locationBase}, which mirrors do not follow`,
+        );
+      }
+      if (record.checksum.type === "sha256" && (await blobs.has(record.checksum.value))) {
+        digests.set(record, record.checksum.value);
+        continue;
+      }
+      const blob = await client.download(
+        record.location,
+        blobs,
+        { size: record.size, checksum: record.checksum },
+        4 * 1024 ** 3,
+      );
+      await blobs.commit(blob);
+      digests.set(record, blob.digest);
+      downloadedBytes += blob.size;
+    }
+
+    // 2. Plan: stream primary.xml and compare with what the index holds.
+    const primary = repomd.records.find((r) => r.type === "primary");
+    if (!primary) throw new YumError("REPODATA_INVALID", "repomd.xml lists no primary metadata");
+    const upstream: UpstreamPackage[] = [];
+    const hrefs = new Set<string>();
+    for await (const pkg of readUpstreamPrimary(
+      openMetadata(blobs.pathOf(digests.get(primary)!), primary.location, primary),
+    )) {
+      assertSafeHref(pkg.href, `primary.xml (${pkg.name})`);
+      if (pkg.base !== undefined)
+        throw new YumError(
+          "UPSTREAM_BAD_HREF",
+          `primary.xml: ${pkg.name} lives at xml:base ${pkg.base}, which mirrors do not follow`,
+        );
+      if (hrefs.has(pkg.href)) throw new YumError("REPODATA_INVALID", `primary.xml lists ${pkg.href} twice`);
+      hrefs.add(pkg.href);
+      upstream.push(pkg);
+    }
+    const existing = new Map(index.listPackages().map((p) => [p.href, p]));
+    const todo = upstream.filter((u) => {
+      const have = existing.get(u.href);
+      return !(have && have.upstreamChecksum === `${u.checksum.type}:${u.checksum.value}`);
+    });
+    const removed = [...existing.values()].filter((p) => !hrefs.has(p.href)).map((p) => p.tag);
+    let synced = upstream.length - todo.length;
+    index.updateSyncState({ phase: "packages", totalPackages: upstream.length, syncedPackages: synced });
+
+    // 3. Packages: only what is missing; a blob stored by an interrupted run is reused as it is.
+    const records: PackageRecord[] = [];
+    const uploadTime = now();
+    await pool(todo, options.concurrency ?? 10, signal, async (u) => {
+      let digest = u.checksum.type === "sha256" ? u.checksum.value : undefined;
+      if (!digest || !(await blobs.has(digest))) {
+        const blob = await client.download(
+          u.href,
+          blobs,
+          { size: u.size, checksum: u.checksum },
+          options.maxPackageBytes ?? 4 * 1024 ** 3,
+        );
+        await blobs.commit(blob);
+        digest = blob.digest;
+        downloadedBytes += blob.size;
+        downloadedPackages++;
+      }
+      let record: PackageRecord;
+      try {
+        record = await buildPackageRecord(
+          blobs,
+          { digest, uploadTime, verified: false, ...(options.gpgKey ? { gpgKey: options.gpgKey } : {}) },
+          { href: u.href },
+        );
+      } catch (err) {
+        const code = err instanceof YumError ? `${err.code}: ` : "";
+        throw new YumError(
+          "REPODATA_INVALID",
+          `${u.href}: ${code}${(err as Error).message}`,
+          {},
+          { cause: err },
+        );
+      }
+      records.push({ ...record, upstreamChecksum: `${u.checksum.type}:${u.checksum.value}` });
+      progress(++synced);
+    });
+    progress(synced, true);
+
+    // 4. Publish: data files in place first, then the new generation in one transaction.
+    const verbatim = servableVerbatim(repomd.records);
+    const served = verbatim
+      ? repomdText
+      : renderRepomd({
+          revision: repomd.revision ?? now(),
+          ...(repomd.tags ? { tags: repomd.tags } : {}),
+          records: repomd.records.map((r) => ({
+            ...r,
+            location: `repodata/${digests.get(r)}-${basename(r.location)}`,
+          })),
+        });
+    const servedAsc = verbatim ? asc : undefined;
+    const before = index.getState();
+    if (
+      records.length === 0 &&
+      removed.length === 0 &&
+      before.repomd === served &&
+      before.repomdAsc === servedAsc
+    ) {
+      return { total: upstream.length, downloaded: 0, removed: 0, published: false };
+    }
+    index.updateSyncState({ phase: "publish" });
+    await blobs.syncAll(records.map((r) => r.id));
+    await mkdir(paths.repodata, { recursive: true });
+    const servedRecords = parseRepomd(served).records;
+    for (const [record, digest] of digests) {
+      const name = verbatim ? basename(record.location) : `${digest}-${basename(record.location)}`;
+      await blobs.placeAt(digest, `${paths.repodata}/${name}`);
+    }
+    signal.throwIfAborted();
+    index.commitMirrorGeneration(options.fence, {
+      upsert: records,
+      deleteTags: removed,
+      revision: Math.max(now(), before.revision + 1),
+      repomd: served,
+      repomdAsc: servedAsc,
+    });
+    await writeFileAtomic(`${paths.repodata}/repomd.xml`, served);
+    const previous = new Set(
+      before.repomd ? parseRepomd(before.repomd).records.map((r) => basename(r.location)) : [],
+    );
+    await collectRepodataGarbage(
+      paths.repodata,
+      previous,
+      new Set(servedRecords.map((r) => basename(r.location))),
+      options.graceSeconds,
+    );
+    await collectBlobGarbage(index, blobs, options.graceSeconds);
+    if (!verbatim)
+      log.info(
+        "upstream data files are not checksum-named: repomd.xml was rewritten (and any upstream signature dropped)",
+      );
+    return {
+      total: upstream.length,
+      downloaded: downloadedPackages,
+      removed: removed.length,
+      published: true,
+    };
+  } finally {
+    index.updateSyncState({ downloadedBytes, downloadedPackages });
+    await client.close();
+  }
+}

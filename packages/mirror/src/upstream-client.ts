@@ -1,0 +1,205 @@
+import type { Readable } from "node:stream";
+import { isYumError, YumError } from "@beskar-yum/errors";
+import type { FsBlobStore, IngestedBlob } from "@beskar-yum/storage";
+import { Agent, request } from "undici";
+import { hrefUrl, type MirrorEndpoint, parseMirrorUrl } from "./mirror-url.js";
+import { type Expected, Verification } from "./verifier.js";
+
+export interface UpstreamClientOptions {
+  /** Mirror base URLs, tried in order (failover). Credentials in a URL become basic auth. */
+  urls: string[];
+  /** Where failovers and retries are reported (credentials already redacted). */
+  log: (message: string) => void;
+  /** Time to wait for response headers, and between two body chunks (a stalled server). Default 30 s. */
+  timeoutMs?: number;
+  /** Attempts per mirror for transient failures (resets, timeouts, 5xx). Default 3. */
+  attempts?: number;
+  /** First retry delay, doubled each time. Default 500 ms. */
+  backoffMs?: number;
+  /** Keep-alive connections per upstream host. Default 16. */
+  connections?: number;
+  signal?: AbortSignal;
+}
+
+interface Attempt {
+  endpoint: MirrorEndpoint;
+  body: Readable;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Errors worth retrying on the same mirror: the network hiccupped or the server is overloaded. */
+function isTransient(err: unknown): boolean {
+  if (isYumError(err)) return false;
+  const code = (err as { code?: string }).code ?? "";
+  return [
+    "ECONNRESET",
+    "EPIPE",
+    "ETIMEDOUT",
+    "UND_ERR_SOCKET",
+    "UND_ERR_HEADERS_TIMEOUT",
+    "UND_ERR_BODY_TIMEOUT",
+  ].includes(code);
+}
+
+function describe(err: unknown): string {
+  const e = err as { code?: string; message?: string };
+  return e.code && !isYumError(err) ? `${e.code}: ${e.message}` : (e.message ?? String(err));
+}
+
+/**
+ * Fetches files of one upstream repository over HTTP(S) with keep-alive, failover across its
+ * mirror URLs and retries with backoff. Downloads are verified while they stream.
+ */
+export class UpstreamClient {
+  private readonly endpoints: MirrorEndpoint[];
+  private readonly agent: Agent;
+  private readonly timeoutMs: number;
+  private readonly attempts: number;
+  private readonly backoffMs: number;
+
+  constructor(private readonly options: UpstreamClientOptions) {
+    if (options.urls.length === 0) throw new YumError("INVALID_ARGUMENT", "no mirror URL to sync from");
+    this.endpoints = options.urls.map(parseMirrorUrl);
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.attempts = options.attempts ?? 3;
+    this.backoffMs = options.backoffMs ?? 500;
+    this.agent = new Agent({
+      connections: options.connections ?? 16,
+      keepAliveTimeout: 10_000,
+      headersTimeout: this.timeoutMs,
+      bodyTimeout: this.timeoutMs,
+    });
+  }
+
+  /** The mirror that answered last, for logs. */
+  get current(): string {
+    return this.endpoints[0]!.display;
+  }
+
+  /**
+   * Opens `href` on the first mirror that serves it. A mirror that fails (refused, 404, 5xx after
+   * retries) is moved behind the others for the rest of this client's life, and the log says so.
+   * Returns undefined when `optional` and every mirror answered 404.
+   */
+  private async open(href: string, optional: boolean): Promise<Attempt | undefined> {
+    let lastError: unknown;
+    let notFound = false;
+    for (const endpoint of [...this.endpoints]) {
+      let failed = false;
+      for (let attempt = 1; attempt <= this.attempts; attempt++) {
+        this.options.signal?.throwIfAborted();
+        try {
+          const response = await request(hrefUrl(endpoint, href), {
+            dispatcher: this.agent,
+            method: "GET",
+            headers: endpoint.authorization ? { authorization: endpoint.authorization } : {},
+            signal: this.options.signal,
+          });
+          if (response.statusCode === 200) return { endpoint, body: response.body };
+          await response.body.dump();
+          lastError = new YumError(
+            "UPSTREAM_UNAVAILABLE",
+            `${endpoint.display}: ${href}: HTTP ${response.statusCode}`,
+          );
+          if (response.statusCode === 404) notFound = true;
+          else failed = true;
+          if (response.statusCode < 500) break;
+        } catch (err) {
+          lastError = err;
+          failed = true;
+          if (!isTransient(err)) break;
+        }
+        if (attempt < this.attempts) {
+          this.options.log(`retrying ${href} on ${endpoint.display} after: ${describe(lastError)}`);
+          await sleep(this.backoffMs * 2 ** (attempt - 1));
+        }
+      }
+      // A mirror that is down goes behind the others; one that lacks a file is only skipped for it.
+      if (failed) this.demote(endpoint, lastError);
+    }
+    // Optional files (repomd.xml.asc) are absent when a reachable mirror says so.
+    if (optional && notFound) return undefined;
+    throw new YumError(
+      "UPSTREAM_UNAVAILABLE",
+      `no mirror could serve ${href}: ${describe(lastError)}`,
+      {},
+      { cause: lastError },
+    );
+  }
+
+  private demote(endpoint: MirrorEndpoint, err: unknown): void {
+    const index = this.endpoints.indexOf(endpoint);
+    if (index === -1 || this.endpoints.length === 1) return;
+    this.endpoints.splice(index, 1);
+    this.endpoints.push(endpoint);
+    this.options.log(
+      `mirror ${endpoint.display} failed (${describe(err)}); using ${this.endpoints[0]!.display}`,
+    );
+  }
+
+  /** A small text file (repomd.xml, its signature), capped at `maxBytes`. */
+  async text(href: string, options: { maxBytes: number; optional?: boolean }): Promise<string | undefined> {
+    const opened = await this.open(href, options.optional ?? false);
+    if (!opened) return undefined;
+    const chunks: Buffer[] = [];
+    const check = new Verification({}, options.maxBytes, href);
+    try {
+      for await (const chunk of opened.body as AsyncIterable<Buffer>) {
+        check.update(chunk);
+        chunks.push(chunk);
+      }
+    } catch (err) {
+      opened.body.destroy();
+      throw isYumError(err)
+        ? err
+        : new YumError(
+            "UPSTREAM_UNAVAILABLE",
+            `${opened.endpoint.display}: ${href}: ${describe(err)}`,
+            {},
+            { cause: err },
+          );
+    }
+    return Buffer.concat(chunks).toString("utf8");
+  }
+
+  /**
+   * Downloads `href` into `blobs` (not yet committed), verified against `expected` while streaming.
+   * A file that fails verification on one mirror is tried on the next before the error is final.
+   */
+  async download(
+    href: string,
+    blobs: FsBlobStore,
+    expected: Expected,
+    maxBytes: number,
+    /** False: the caller fsyncs many blobs at once later (`FsBlobStore.syncAll`). */
+    durable = true,
+  ): Promise<IngestedBlob> {
+    let lastError: unknown;
+    for (let round = 0; round < this.endpoints.length; round++) {
+      const opened = await this.open(href, false);
+      const { endpoint, body } = opened!;
+      try {
+        return await blobs.ingest(body, {
+          maxBytes,
+          inspect: new Verification(expected, maxBytes, href),
+          durable,
+          signal: this.options.signal,
+        });
+      } catch (err) {
+        body.destroy();
+        lastError = err;
+        if (!isYumError(err) && !isTransient(err)) throw err;
+        if (this.endpoints.length === 1) break;
+        this.demote(endpoint, err);
+      }
+    }
+    throw isYumError(lastError)
+      ? lastError
+      : new YumError("UPSTREAM_UNAVAILABLE", `${href}: ${describe(lastError)}`, {}, { cause: lastError });
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+}

@@ -1,0 +1,65 @@
+import { createHash, type Hash } from "node:crypto";
+import { YumError } from "@beskar-yum/errors";
+
+export interface Expected {
+  /** Exact size in bytes, when upstream declares it. */
+  size?: number;
+  /** Checksum as upstream declares it (`sha`, `sha1`, `sha256`, `sha512`, ...). */
+  checksum?: { type: string; value: string };
+}
+
+/** Node's name of an upstream checksum type ("sha" is createrepo's old spelling of sha1). */
+export function hashName(type: string): string {
+  return type === "sha" ? "sha1" : type;
+}
+
+/**
+ * Checks size and checksum while the bytes stream: more bytes than declared (or than `maxBytes`)
+ * fail at once; a short body or a wrong digest fails at `finish`. So nothing unverified is ever
+ * committed.
+ */
+export class Verification {
+  private readonly limit: number;
+  private readonly hash: Hash | undefined;
+  private size = 0;
+
+  constructor(
+    private readonly expected: Expected,
+    private readonly maxBytes: number,
+    private readonly what: string,
+  ) {
+    this.limit = Math.min(expected.size ?? maxBytes, maxBytes);
+    this.hash = expected.checksum ? createHash(hashName(expected.checksum.type)) : undefined;
+  }
+
+  update(chunk: Buffer): void {
+    this.size += chunk.length;
+    if (this.size > this.limit) {
+      const declared =
+        this.expected.size !== undefined
+          ? `declared ${this.expected.size} bytes`
+          : `the limit of ${this.maxBytes} bytes`;
+      throw new YumError("UPSTREAM_SIZE_MISMATCH", `${this.what}: upstream sent more than ${declared}`);
+    }
+    this.hash?.update(chunk);
+  }
+
+  finish(): void {
+    const { size, checksum } = this.expected;
+    if (size !== undefined && this.size !== size) {
+      throw new YumError(
+        "UPSTREAM_SIZE_MISMATCH",
+        `${this.what}: upstream sent ${this.size} bytes, ${size} declared`,
+      );
+    }
+    if (this.hash && checksum) {
+      const actual = this.hash.digest("hex");
+      if (actual !== checksum.value) {
+        throw new YumError(
+          "UPSTREAM_CHECKSUM_MISMATCH",
+          `${this.what}: ${checksum.type} is ${actual}, upstream metadata says ${checksum.value}`,
+        );
+      }
+    }
+  }
+}

@@ -1,0 +1,10 @@
+export { type BeskarMeta, emptyBeskarMeta, InstanceType } from "./beskar-meta.js";
+export { type CaState, decodeCaState, encodeCaState } from "./ca-state.js";
+export { isPluginSdkError, PluginSdkError, type PluginSdkErrorCode, pluginSdkErrorCodes } from "./errors.js";
+export { type DecodeBeskarMetaOptions, decodeBeskarMeta, encodeBeskarMeta } from "./gob.js";
+export { BESKAR_DEFAULT_GOSSIP_KEY, Keyring } from "./memberlist/keyring.js";
+export { type GossipLogger, silentLogger } from "./memberlist/logger.js";
+export { META_MAX_SIZE, Member, type MemberEvents } from "./memberlist/member.js";
+export type { MemberNode, NodeState } from "./memberlist/member-node.js";
+export { BeskarStateDelegate, type MemberOptions, type StateDelegate } from "./memberlist/member-options.js";
+export { TypedEmitter } from "./typed-emitter.js";
