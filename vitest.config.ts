@@ -7,9 +7,18 @@ export default defineConfig({
   resolve: {
     // Tests import workspace packages from source; the apps spawned as processes run the built JS.
     alias: Object.fromEntries(
-      ["errors", "config", "rpm", "repodata", "storage", "queue", "repository", "mirror", "plugin-sdk"].map(
-        (n) => [`@beskar-yum/${n}`, pkg(n)],
-      ),
+      [
+        "errors",
+        "config",
+        "rpm",
+        "repodata",
+        "storage",
+        "queue",
+        "repository",
+        "mirror",
+        "plugin-sdk",
+        "router",
+      ].map((n) => [`@beskar-yum/${n}`, pkg(n)]),
     ),
   },
   test: {

@@ -9,6 +9,7 @@ import {
   type UpstreamPackage,
 } from "@beskar-yum/repodata";
 import { buildPackageRecord, collectBlobGarbage, collectRepodataGarbage } from "@beskar-yum/repository";
+import { parseRpm, type ReadRpmResult } from "@beskar-yum/rpm";
 import { type PackageRecord, type RepositoryStorage, writeFileAtomic } from "@beskar-yum/storage";
 import { openMetadata } from "./decompress.js";
 import { assertSafeHref } from "./mirror-url.js";
@@ -49,6 +50,32 @@ export interface MirrorSyncResult {
 }
 
 const progressEveryMs = 500;
+/** How much of each download is kept to parse its headers from memory; bigger headers are read from disk. */
+const headCaptureBytes = 1024 * 1024;
+
+/** The first bytes of a stream, for parsing an RPM's headers without reading the stored file again. */
+class HeadCapture {
+  private readonly chunks: Buffer[] = [];
+  private length = 0;
+
+  constructor(private readonly limit: number) {}
+
+  add(chunk: Buffer): void {
+    if (this.length >= this.limit) return;
+    this.chunks.push(chunk);
+    this.length += chunk.length;
+  }
+
+  /** The parsed headers, or undefined when they did not fit (the caller reads the file instead). */
+  parse(fileName: string, fileSize: number): ReadRpmResult | undefined {
+    try {
+      return parseRpm(Buffer.concat(this.chunks), { fileName, fileSize });
+    } catch (err) {
+      if (err instanceof YumError && err.code === "RPM_TRUNCATED" && this.length < fileSize) return undefined;
+      throw err;
+    }
+  }
+}
 const now = () => Math.floor(Date.now() / 1000);
 
 async function pool<T>(
@@ -176,17 +203,24 @@ export async function runMirrorSync(options: MirrorSyncOptions): Promise<MirrorS
     const uploadTime = now();
     await pool(todo, options.concurrency ?? 10, signal, async (u) => {
       let digest = u.checksum.type === "sha256" ? u.checksum.value : undefined;
+      let parsed: ReadRpmResult | undefined;
       if (!digest || !(await blobs.has(digest))) {
+        // Keep the start of the download: the headers parse from memory, without reading the file again.
+        const head = new HeadCapture(headCaptureBytes);
+        // Made durable all at once before the generation is recorded (step 4), not one fsync each.
         const blob = await client.download(
           u.href,
           blobs,
           { size: u.size, checksum: u.checksum },
           options.maxPackageBytes ?? 4 * 1024 ** 3,
+          false,
+          (chunk) => head.add(chunk),
         );
-        await blobs.commit(blob);
+        await blobs.commit(blob, { durable: false });
         digest = blob.digest;
         downloadedBytes += blob.size;
         downloadedPackages++;
+        parsed = head.parse(u.href, blob.size);
       }
       let record: PackageRecord;
       try {
@@ -194,6 +228,7 @@ export async function runMirrorSync(options: MirrorSyncOptions): Promise<MirrorS
           blobs,
           { digest, uploadTime, verified: false, ...(options.gpgKey ? { gpgKey: options.gpgKey } : {}) },
           { href: u.href },
+          parsed,
         );
       } catch (err) {
         const code = err instanceof YumError ? `${err.code}: ` : "";

@@ -174,18 +174,34 @@ export class UpstreamClient {
     maxBytes: number,
     /** False: the caller fsyncs many blobs at once later (`FsBlobStore.syncAll`). */
     durable = true,
+    /** Also sees the verified bytes as they stream (e.g. to keep an RPM's headers). */
+    tap?: (chunk: Buffer) => void,
   ): Promise<IngestedBlob> {
     let lastError: unknown;
     for (let round = 0; round < this.endpoints.length; round++) {
       const opened = await this.open(href, false);
       const { endpoint, body } = opened!;
       try {
-        return await blobs.ingest(body, {
+        const verification = new Verification(expected, maxBytes, href);
+        const blob = await blobs.ingest(body, {
           maxBytes,
-          inspect: new Verification(expected, maxBytes, href),
+          inspect: {
+            update: (chunk) => {
+              verification.update(chunk);
+              tap?.(chunk);
+            },
+            finish: () => verification.finish(),
+          },
           durable,
           signal: this.options.signal,
         });
+        try {
+          verification.checkSha256(blob.digest);
+        } catch (err) {
+          await blobs.discard(blob);
+          throw err;
+        }
+        return blob;
       } catch (err) {
         body.destroy();
         lastError = err;

@@ -29,7 +29,20 @@ export class Verification {
     private readonly what: string,
   ) {
     this.limit = Math.min(expected.size ?? maxBytes, maxBytes);
-    this.hash = expected.checksum ? createHash(hashName(expected.checksum.type)) : undefined;
+    // sha256 is what the blob store computes anyway: `checkSha256` compares that instead of hashing twice.
+    const type = expected.checksum?.type;
+    this.hash = type && type !== "sha256" ? createHash(hashName(type)) : undefined;
+  }
+
+  /** For sha256 checksums: compares the digest the blob store computed. */
+  checkSha256(digest: string): void {
+    const { checksum } = this.expected;
+    if (checksum?.type === "sha256" && digest !== checksum.value) {
+      throw new YumError(
+        "UPSTREAM_CHECKSUM_MISMATCH",
+        `${this.what}: sha256 is ${digest}, upstream metadata says ${checksum.value}`,
+      );
+    }
   }
 
   update(chunk: Buffer): void {
@@ -52,7 +65,7 @@ export class Verification {
         `${this.what}: upstream sent ${this.size} bytes, ${size} declared`,
       );
     }
-    if (this.hash && checksum) {
+    if (this.hash && checksum && checksum.type !== "sha256") {
       const actual = this.hash.digest("hex");
       if (actual !== checksum.value) {
         throw new YumError(

@@ -1,6 +1,6 @@
-import { stat, utimes } from "node:fs/promises";
+import { utimes } from "node:fs/promises";
 import { renderFilelistsPackage, renderOtherPackage, renderPrimaryPackage } from "@beskar-yum/repodata";
-import { readRpm, rpmFileName, verifyRpmSignature } from "@beskar-yum/rpm";
+import { type ReadRpmResult, readRpm, rpmFileName, verifyRpmSignature } from "@beskar-yum/rpm";
 import type {
   EventResult,
   FsBlobStore,
@@ -15,16 +15,20 @@ import { packageHref, packageTag } from "./package-view.js";
 export async function buildPackageRecord(
   blobs: FsBlobStore,
   event: { digest: string; uploadTime: number; verified: boolean; gpgKey?: string },
-  /** Where primary.xml places it: a mirror keeps upstream's href; hosted packages get ours. */
-  placement?: { href: string },
+  /**
+   * A mirror's package: upstream's href, and no fragments of ours (a mirror serves upstream's
+   * metadata verbatim). Hosted packages get our href and their fragments.
+   */
+  mirrored?: { href: string },
+  /** The RPM already parsed (a mirror parses what it downloads while it streams). */
+  preparsed?: ReadRpmResult,
 ): Promise<PackageRecord> {
-  const path = blobs.pathOf(event.digest);
-  const parsed = await readRpm(path);
+  const parsed = preparsed ?? (await readRpm(blobs.pathOf(event.digest)));
   const { pkg } = parsed;
   if (event.gpgKey) await verifyRpmSignature(parsed, event.gpgKey);
   const fileName = rpmFileName(pkg);
-  const href = placement?.href ?? packageHref(fileName);
-  const { size: fileSize } = await stat(path);
+  const href = mirrored?.href ?? packageHref(fileName);
+  const fileSize = parsed.fileSize;
   const location = {
     href,
     pkgid: event.digest,
@@ -54,9 +58,9 @@ export async function buildPackageRecord(
     fileSize,
     verified: event.verified || event.gpgKey !== undefined,
     gpgSignature: pkg.signature.description ?? "",
-    primaryXml: renderPrimaryPackage(pkg, location),
-    filelistsXml: renderFilelistsPackage(pkg, location),
-    otherXml: renderOtherPackage(pkg, location),
+    primaryXml: mirrored ? "" : renderPrimaryPackage(pkg, location),
+    filelistsXml: mirrored ? "" : renderFilelistsPackage(pkg, location),
+    otherXml: mirrored ? "" : renderOtherPackage(pkg, location),
   };
 }
 

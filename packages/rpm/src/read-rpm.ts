@@ -139,7 +139,8 @@ export async function readRpm(path: string, opts: ReadRpmOptions = {}): Promise<
       return buf.subarray(0, done);
     };
     // Grow the prefix header by header; each length is capped by rpm's limits and the file size.
-    let prefix = await readAt(LEAD_SIZE + HEADER_INTRO_SIZE, 0);
+    // The first read takes 64 KiB: both headers of most packages, in one system call.
+    let prefix = await readAt(Math.max(LEAD_SIZE + HEADER_INTRO_SIZE, 64 * 1024), 0);
     const more = async (total: number) => {
       if (total > prefix.length && prefix.length < size) {
         const rest = await readAt(total - prefix.length, prefix.length);

@@ -3,7 +3,6 @@ import { createReadStream } from "node:fs";
 import { copyFile, link, mkdir, open, rename, rm, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import { YumError } from "@beskar-yum/errors";
 import { fsyncDir, tempPathFor } from "./atomic-file.js";
 
@@ -34,6 +33,8 @@ export interface IngestOptions {
  * file, fsynced and renamed into place, so a crash leaves either nothing or the whole blob.
  */
 export class FsBlobStore {
+  private readonly createdDirs = new Set<string>();
+
   constructor(readonly root: string) {}
 
   pathOf(digest: string): string {
@@ -44,7 +45,7 @@ export class FsBlobStore {
   /** Streams `body` to a temporary file beside the store, hashing it on the way. Call `commit` or `discard` next. */
   async ingest(body: Readable, options: IngestOptions = {}): Promise<IngestedBlob> {
     const tmpDir = join(this.root, "tmp");
-    await mkdir(tmpDir, { recursive: true });
+    await this.ensureDir(tmpDir);
     const tempPath = tempPathFor(join(tmpDir, "upload"));
     const hash = createHash("sha256");
     let size = 0;
@@ -52,28 +53,21 @@ export class FsBlobStore {
     // Create the file before streaming, so that a failed stream can always be cleaned up after.
     const output = await open(tempPath, "wx", 0o644);
     try {
-      await pipeline(
-        body,
-        async function* (source: AsyncIterable<Buffer>) {
-          for await (const chunk of source) {
-            size += chunk.length;
-            if (size > maxBytes) {
-              throw new YumError("PAYLOAD_TOO_LARGE", `body exceeds the limit of ${maxBytes} bytes`);
-            }
-            options.inspect?.update(chunk);
-            hash.update(chunk);
-            yield chunk;
-          }
-          options.inspect?.finish();
-        },
-        output.createWriteStream(),
-        { signal: options.signal },
-      );
-      if (options.durable !== false) {
-        const handle = await open(tempPath, "r+");
-        await handle.sync().finally(() => handle.close());
+      options.signal?.throwIfAborted();
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        size += chunk.length;
+        if (size > maxBytes)
+          throw new YumError("PAYLOAD_TOO_LARGE", `body exceeds the limit of ${maxBytes} bytes`);
+        options.inspect?.update(chunk);
+        hash.update(chunk);
+        await output.write(chunk);
+        options.signal?.throwIfAborted();
       }
+      options.inspect?.finish();
+      if (options.durable !== false) await output.sync();
+      await output.close();
     } catch (err) {
+      body.destroy();
       await output.close().catch(() => undefined);
       await rm(tempPath, { force: true });
       throw err;
@@ -81,14 +75,20 @@ export class FsBlobStore {
     return { digest: hash.digest("hex"), size, tempPath };
   }
 
-  /** Moves an ingested blob into place. Identical content already stored is kept as it is. */
+  /** mkdir -p, once per directory and store instance. */
+  private async ensureDir(dir: string): Promise<void> {
+    if (this.createdDirs.has(dir)) return;
+    await mkdir(dir, { recursive: true });
+    this.createdDirs.add(dir);
+  }
+
+  /**
+   * Moves an ingested blob into place. Content already stored is replaced by the same bytes
+   * (rename is atomic), which is cheaper than checking first.
+   */
   async commit(blob: IngestedBlob, options: { durable?: boolean } = {}): Promise<string> {
     const target = this.pathOf(blob.digest);
-    if (await this.has(blob.digest)) {
-      await rm(blob.tempPath, { force: true });
-      return target;
-    }
-    await mkdir(dirname(target), { recursive: true });
+    await this.ensureDir(dirname(target));
     await rename(blob.tempPath, target);
     if (options.durable !== false) await fsyncDir(dirname(target));
     return target;
