@@ -1,5 +1,9 @@
 import { YumError } from "@beskar-yum/errors";
-import { createMessage, type Key, readKeys, readSignature, verify } from "openpgp";
+import type { Key } from "openpgp";
+
+/** openpgp is large: loaded on the first verification, so commands that never verify start faster. */
+const openpgp = () => import("openpgp");
+
 import { parsePgpSignature } from "./pgp-signature-info.js";
 import type { ReadRpmResult } from "./read-rpm.js";
 import { rpmFileName } from "./rpm-file-name.js";
@@ -31,6 +35,7 @@ async function loadKeys(armoredPublicKeys: string): Promise<Key[]> {
   const blocks = armoredPublicKeys.match(ARMORED_BLOCK) ?? [armoredPublicKeys];
   try {
     const keys: Key[] = [];
+    const { readKeys } = await openpgp();
     for (const block of blocks) keys.push(...(await readKeys({ armoredKeys: block })));
     return keys;
   } catch (err) {
@@ -66,13 +71,14 @@ export async function verifyRpmSignature(
   }
   const keys = await loadKeys(armoredPublicKeys);
   const known = new Set(keyIdsOf(keys));
+  const { createMessage, readSignature, verify } = await openpgp();
   const message = await createMessage({ binary: result.headerBytes });
   let verifiedKeyId: string | undefined;
   const foreign: string[] = [];
   for (const { tag, packet } of candidates) {
     const tagName = describeTag(tag, "signature");
     const info = parsePgpSignature(packet);
-    let signature: Awaited<ReturnType<typeof readSignature>>;
+    let signature: Awaited<ReturnType<Awaited<ReturnType<typeof openpgp>>["readSignature"]>>;
     try {
       signature = await readSignature({ binarySignature: packet });
     } catch (err) {
