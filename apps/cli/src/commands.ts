@@ -38,6 +38,7 @@ function properties(flags: Record<string, string | boolean>): Record<string, unk
   if (flags.mirror === true) props.mirror = true;
   if (flags["no-mirror"] === true) props.mirror = false;
   if (typeof flags["mirror-url"] === "string") props.mirror_urls = flags["mirror-url"].split(",");
+  if (typeof flags["sync-schedule"] === "string") props.sync_schedule = flags["sync-schedule"];
   if (typeof flags["gpg-key"] === "string") {
     props.gpg_key = Buffer.from(readFileSync(flags["gpg-key"], "utf8")).toString("base64");
   }
@@ -61,7 +62,11 @@ export const commands: Record<string, Command> = {
     out(`created ${fullRepositoryName(args[0]!)}`);
   },
   "repo update": async ({ client, args, flags, out }) => {
-    need(args, 1, "repo update <repo> [--mirror|--no-mirror] [--mirror-url U[,U]] [--gpg-key FILE]");
+    need(
+      args,
+      1,
+      "repo update <repo> [--mirror|--no-mirror] [--mirror-url U[,U]] [--gpg-key FILE] [--sync-schedule CRON]",
+    );
     await client.call("PUT", "/repository", {
       repository: fullRepositoryName(args[0]!),
       properties: properties(flags),

@@ -10,7 +10,7 @@ usage: beskar-yum <command> [args] [--url URL] [--token TOKEN]
                                              offline, no server: write <dir>/repodata like createrepo_c
                                              (beskar-yum createrepo --help for every option)
   repo create <repo> [--mirror] [--mirror-url U[,U]] [--gpg-key FILE]
-  repo update <repo> [--mirror|--no-mirror] [--mirror-url U[,U]] [--gpg-key FILE]
+  repo update <repo> [--mirror|--no-mirror] [--mirror-url U[,U]] [--gpg-key FILE] [--sync-schedule CRON]
   repo get <repo>
   repo delete <repo> [--delete-packages]
   push <repo> <file.rpm>... [--no-wait]      upload, waiting until each is published
@@ -39,6 +39,7 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
       "no-mirror": { type: "boolean" },
       "mirror-url": { type: "string" },
       "gpg-key": { type: "string" },
+      "sync-schedule": { type: "string" },
       "delete-packages": { type: "boolean" },
       tag: { type: "boolean" },
       "no-wait": { type: "boolean" },
