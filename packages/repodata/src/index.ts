@@ -21,6 +21,7 @@ export { type RenderRepomdOptions, renderRepomd } from "./repomd-xml.js";
 export { readUpstreamPrimary, type UpstreamPackage } from "./upstream-primary-reader.js";
 export {
   type MetadataCompressor,
+  syncDirectory,
   type WriteMetadataFileOptions,
   writeMetadataFile,
 } from "./write-metadata-file.js";

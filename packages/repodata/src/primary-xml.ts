@@ -1,29 +1,13 @@
-import { isPrimaryFile, type RpmDependency, type RpmPackage } from "@beskar-yum/rpm";
+import {
+  type DependencyKind,
+  dependencyKinds,
+  isPrimaryFile,
+  type RpmDependency,
+  type RpmPackage,
+} from "@beskar-yum/rpm";
 import type { PackageLocation } from "./package-location.js";
 import { fileElement } from "./package-xml-parts.js";
 import { escapeAttr, escapeText } from "./xml-escape.js";
-
-type DependencyList =
-  | "provides"
-  | "requires"
-  | "conflicts"
-  | "obsoletes"
-  | "suggests"
-  | "enhances"
-  | "recommends"
-  | "supplements";
-
-/** createrepo_c's order of dependency lists in `<format>`. */
-const dependencyLists: DependencyList[] = [
-  "provides",
-  "requires",
-  "conflicts",
-  "obsoletes",
-  "suggests",
-  "enhances",
-  "recommends",
-  "supplements",
-];
 
 function element(indent: string, name: string, value: string): string {
   return `${indent}<${name}>${escapeText(value, name)}</${name}>\n`;
@@ -41,7 +25,7 @@ function entry(dep: RpmDependency, withPre: boolean): string {
   return `${s}/>\n`;
 }
 
-function dependencies(kind: DependencyList, deps: RpmDependency[]): string {
+function dependencies(kind: DependencyKind, deps: RpmDependency[]): string {
   if (deps.length === 0) return "";
   const entries = deps
     .filter((d) => d.name !== "")
@@ -79,7 +63,7 @@ export function renderPrimaryPackage(pkg: RpmPackage, loc: PackageLocation): str
   s += element("    ", "rpm:buildhost", pkg.buildhost);
   s += element("    ", "rpm:sourcerpm", pkg.sourceRpm);
   s += `    <rpm:header-range start="${pkg.headerStart}" end="${pkg.headerEnd}"/>\n`;
-  for (const kind of dependencyLists) s += dependencies(kind, pkg[kind]);
+  for (const kind of dependencyKinds) s += dependencies(kind, pkg[kind]);
   for (const f of primaryFiles(pkg)) s += fileElement("    ", f.path, f.type);
   s += "  </format>\n</package>\n";
   return s;

@@ -133,7 +133,8 @@ export async function writeMetadataFile(opts: WriteMetadataFileOptions): Promise
   }
 }
 
-async function syncDirectory(dir: string): Promise<void> {
+/** fsync a directory after renames in it; filesystems that refuse are tolerated (the renames stay atomic). */
+export async function syncDirectory(dir: string): Promise<void> {
   let handle: FileHandle | undefined;
   try {
     handle = await open(dir, "r");

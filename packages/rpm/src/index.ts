@@ -1,4 +1,5 @@
 export { DEFAULT_CHANGELOG_LIMIT } from "./changelogs.js";
+export { type DependencyKind, dependencyKinds } from "./dependencies.js";
 export { type DependencyFlag, flagToString, RpmSense } from "./dependency-flags.js";
 export { type Evr, splitEvr } from "./evr.js";
 export { type HeaderEntry, type HeaderKind, RpmHeader } from "./header-reader.js";

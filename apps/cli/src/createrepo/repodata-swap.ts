@@ -1,22 +1,10 @@
-import { type FileHandle, open, readdir, readFile, rename, rm, unlink } from "node:fs/promises";
+import { readdir, readFile, rename, rm, unlink } from "node:fs/promises";
 import { join } from "node:path";
-import { parseRepomd, type RepomdRecord } from "@beskar-yum/repodata";
+import { parseRepomd, type RepomdRecord, syncDirectory } from "@beskar-yum/repodata";
 
 /** Names of metadata files createrepo tools generate: `<hex checksum>-<kind>.<xml|sqlite>[.<compression>]`. */
 const GENERATED =
   /^[0-9a-f]{32,128}-(primary|filelists|other)(\.xml|\.sqlite)(\.gz|\.bz2|\.xz|\.zst|\.zck)?$/;
-
-export async function syncDirectory(dir: string): Promise<void> {
-  let handle: FileHandle | undefined;
-  try {
-    handle = await open(dir, "r");
-    await handle.sync();
-  } catch {
-    // Some filesystems refuse to fsync a directory; the renames are still atomic.
-  } finally {
-    await handle?.close().catch(() => {});
-  }
-}
 
 export interface SwapResult {
   /** Files removed from repodata/ because nothing references them any more. */
