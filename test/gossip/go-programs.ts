@@ -15,10 +15,10 @@ const GOCACHE = path.join(os.tmpdir(), "beskar-yum-gocache");
 
 export type GoProgram = "beskar-peer" | "go-codec";
 
-/** Builds `test/gossip/<program>/main.go` into `outDir`; returns the binary path. */
+/** Builds the package in `test/gossip/<program>/` into `outDir`; returns the binary path. */
 export async function buildGoProgram(program: GoProgram, outDir: string): Promise<string> {
   const out = path.join(outDir, program);
-  await runOk("go", ["build", "-o", out, "main.go"], {
+  await runOk("go", ["build", "-o", out, "."], {
     cwd: path.join(here, program),
     env: { GO111MODULE: "off", GOPATH: "/usr/share/gocode", GOCACHE, GOFLAGS: "" },
     timeoutMs: 120_000,
@@ -59,6 +59,13 @@ export interface GoEvent {
   [key: string]: unknown;
 }
 
+/** What beskar-peer's control API answers: the plugin's status and body (base64), or why it failed. */
+export interface ControlReply {
+  status?: number;
+  body?: string | null;
+  error?: string;
+}
+
 /** A running beskar-peer: Beskar's gossip side, played by Go memberlist. */
 export class GoPeer {
   private constructor(
@@ -66,6 +73,10 @@ export class GoPeer {
     /** Its node name (a random UUID, as Beskar's). */
     readonly name: string,
     readonly port: number,
+    /** With `-ca -control 127.0.0.1:0`: the control API's port. */
+    readonly controlPort: number | undefined,
+    /** `BeskarMeta.RegistryPort` (with `-registry`: the registry stand-in's port). */
+    readonly registryPort: number | undefined,
   ) {}
 
   static async start(binary: string, args: readonly string[] = []): Promise<GoPeer> {
@@ -76,7 +87,18 @@ export class GoPeer {
     const started = parseEvents(proc.output()).find((e) => e.event === "started");
     if (!started?.name || !started.port)
       throw new Error(`beskar-peer did not report its name and port:\n${proc.output()}`);
-    return new GoPeer(proc, started.name, started.port);
+    const num = (v: unknown) => (typeof v === "number" ? v : undefined);
+    return new GoPeer(proc, started.name, started.port, num(started.controlPort), num(started.registryPort));
+  }
+
+  /** Calls the control API (`-ca -control`): `/event` or `/request`; returns its JSON answer. */
+  async control(path: "/event" | "/request", body: Record<string, unknown>): Promise<ControlReply> {
+    if (!this.controlPort) throw new Error("beskar-peer was started without -control");
+    const res = await fetch(`http://127.0.0.1:${this.controlPort}${path}`, {
+      method: "POST",
+      body: JSON.stringify(body),
+    });
+    return (await res.json()) as ControlReply;
   }
 
   get address(): string {

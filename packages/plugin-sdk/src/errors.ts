@@ -27,6 +27,17 @@ export const pluginSdkErrorCodes = [
   "SHUT_DOWN",
   // Beskar's CA push/pull state
   "CA_STATE_INVALID",
+  // mTLS material (CA, leaf certificates)
+  "CA_INVALID",
+  "CERTIFICATE_INVALID",
+  // protobuf messages (Info, EventPayload)
+  "PROTO_MALFORMED",
+  // repository handlers
+  "HANDLER_STOPPED",
+  // plugin server startup
+  "NO_BESKAR_INSTANCE",
+  "NO_CA",
+  "SERVER_FAILED",
 ] as const;
 
 export type PluginSdkErrorCode = (typeof pluginSdkErrorCodes)[number];

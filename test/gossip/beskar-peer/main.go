@@ -6,9 +6,18 @@
 // Every NodeJoin/NodeUpdate/NodeLeave (with the meta decoded by encoding/gob), every push/pull state
 // received, every completed probe and the join result are printed to stdout as JSON lines.
 //
-// Build (GOPATH mode, Debian's golang-github-hashicorp-memberlist-dev):
+// With -ca it shares a fresh P-384 CA (mtls.go) instead of the fake -state, registers Ready plugins by
+// fetching their /info over mTLS (plugins.go); -control serves an API the tests use to make it post
+// events to a plugin; -registry stands in for Beskar's registry port (mTLS) and records plugin requests.
 //
-//	GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE=$TMP/gocache go build -o beskar-peer main.go
+// Subcommands for the certificate tests: `beskar-peer ca` prints a fresh CA as the JSON state;
+// `beskar-peer check-cert` reads {caCert, caKey, leaf, leafKey, ip, dns} (PEM texts) on stdin and prints
+// what crypto/x509 and crypto/tls make of them.
+//
+// Build (GOPATH mode, Debian's golang-github-hashicorp-memberlist-dev, which brings
+// google.golang.org/protobuf along):
+//
+//	GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE=$TMP/gocache go build -o beskar-peer .
 package main
 
 import (
@@ -21,6 +30,7 @@ import (
 	"fmt"
 	"io/ioutil"
 	"log"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -65,6 +75,7 @@ func (p *printer) print(v map[string]interface{}) {
 
 type delegate struct {
 	out         *printer
+	hook        func(kind string, n *memberlist.Node)
 	mu          sync.Mutex
 	meta        []byte
 	localState  []byte
@@ -91,9 +102,16 @@ func nodeEvent(kind string, n *memberlist.Node) map[string]interface{} {
 	return ev
 }
 
-func (d *delegate) NotifyJoin(n *memberlist.Node)   { d.out.print(nodeEvent("join", n)) }
-func (d *delegate) NotifyLeave(n *memberlist.Node)  { d.out.print(nodeEvent("leave", n)) }
-func (d *delegate) NotifyUpdate(n *memberlist.Node) { d.out.print(nodeEvent("update", n)) }
+func (d *delegate) notify(kind string, n *memberlist.Node) {
+	d.out.print(nodeEvent(kind, n))
+	if d.hook != nil {
+		d.hook(kind, n)
+	}
+}
+
+func (d *delegate) NotifyJoin(n *memberlist.Node)   { d.notify("join", n) }
+func (d *delegate) NotifyLeave(n *memberlist.Node)  { d.notify("leave", n) }
+func (d *delegate) NotifyUpdate(n *memberlist.Node) { d.notify("update", n) }
 
 func (d *delegate) NodeMeta(limit int) []byte {
 	d.mu.Lock()
@@ -152,6 +170,9 @@ func uuid() string {
 const beskarDefaultKey = "XD1IOhcp0HWFgZJ/HAaARqMKJwfMWtz284Yj7wxmerA="
 
 func main() {
+	if len(os.Args) > 1 && runTool(os.Args[1]) {
+		return
+	}
 	bind := flag.String("bind", "127.0.0.1", "bind and advertise address")
 	port := flag.Int("port", 0, "gossip port (0: any)")
 	key := flag.String("key", beskarDefaultKey, "gossip key, base64 (empty: no encryption)")
@@ -164,9 +185,38 @@ func main() {
 	state := flag.String("state", `{"cert":"LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCmZha2UKLS0tLS1FTkQgQ0VSVElGSUNBVEUtLS0tLQo=","key":"LS0tLS1CRUdJTiBFQyBQUklWQVRFIEtFWS0tLS0tCmZha2UKLS0tLS1FTkQgRUMgUFJJVkFURSBLRVktLS0tLQo="}`, "local push/pull state (Beskar: the CA JSON)")
 	logs := flag.Bool("log", false, "memberlist logs to stderr")
 	membersEvery := flag.Duration("members-every", 0, "print the member list this often")
+	freshCA := flag.Bool("ca", false, "share a fresh P-384 CA as state and register Ready plugins as Beskar does")
+	control := flag.String("control", "", "with -ca: address of the control API (host:port)")
+	registry := flag.Bool("registry", false, "with -ca: serve a registry stand-in on -bind, its port as RegistryPort")
 	flag.Parse()
 
 	out := &printer{}
+	var plugins *pluginManager
+	started := map[string]interface{}{"event": "started"}
+	if *freshCA {
+		ca := generateCA()
+		*state = string(ca.marshal())
+		started["caCert"] = string(ca.Cert)
+		plugins = newPluginManager(out, ca)
+		if *control != "" {
+			ln, err := net.Listen("tcp", *control)
+			if err != nil {
+				out.print(map[string]interface{}{"event": "fatal", "error": err.Error()})
+				os.Exit(1)
+			}
+			started["controlPort"] = ln.Addr().(*net.TCPAddr).Port
+			go plugins.serveControl(ln)
+		}
+		if *registry {
+			ln, err := net.Listen("tcp", net.JoinHostPort(*bind, "0"))
+			if err != nil {
+				out.print(map[string]interface{}{"event": "fatal", "error": err.Error()})
+				os.Exit(1)
+			}
+			*registryPort = ln.Addr().(*net.TCPAddr).Port
+			go plugins.serveRegistry(ln, *hostname)
+		}
+	}
 	meta := &BeskarMeta{
 		InstanceType: 1,
 		Ready:        *ready,
@@ -175,6 +225,9 @@ func main() {
 		Hostname:     *hostname,
 	}
 	d := &delegate{out: out, meta: meta.encode(), localState: []byte(*state)}
+	if plugins != nil {
+		d.hook = plugins.onNode
+	}
 
 	cfg := memberlist.DefaultLANConfig()
 	cfg.Name = uuid()
@@ -216,7 +269,11 @@ func main() {
 		os.Exit(1)
 	}
 	self := ml.LocalNode()
-	out.print(map[string]interface{}{"event": "started", "name": self.Name, "addr": self.Addr.String(), "port": self.Port})
+	started["name"] = self.Name
+	started["addr"] = self.Addr.String()
+	started["port"] = self.Port
+	started["registryPort"] = *registryPort
+	out.print(started)
 
 	if *join != "" {
 		n, err := ml.Join(strings.Split(*join, ","))
