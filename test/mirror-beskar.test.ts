@@ -51,6 +51,12 @@ describe("Beskar's mirror scenario", () => {
     status = (await stack.call("GET", "/repository/sync:status", { repository })).json.sync_status;
     expect(status).toMatchObject({ syncing: false, sync_error: "", total_packages: 27, synced_packages: 27 });
     expect(status.start_time).not.toBe("");
+    expect(status).toMatchObject({
+      phase: "",
+      downloaded_packages: 27,
+      downloaded_bytes: expect.any(Number),
+      bytes_per_second: expect.any(Number),
+    });
     expect(status.end_time).not.toBe("");
   });
 

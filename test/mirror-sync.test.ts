@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rewriteMetadata } from "./harness/craft-repo.js";
 import { fetchPrimary, missingRepodataFiles } from "./harness/repodata-client.js";
 import { type Stack, startStack } from "./harness/stack.js";
+import { makeTlsMaterial, startTlsUpstream } from "./harness/tls-upstream.js";
 import { rockyTestdata, startUpstream, type Upstream } from "./harness/upstream.js";
 import { createrepoC } from "./support/createrepo.js";
 import { makeDnf } from "./support/dnf.js";
@@ -122,6 +123,76 @@ describe("mirror sync", () => {
       synced_packages: 6,
       downloaded_packages: 2,
     });
+  });
+
+  it("with sync_policy on_demand, publishes at once and fetches each package on its first request", async () => {
+    const repo = "artifacts/yum/m-ondemand";
+    const { status: created } = await stack.call("POST", "/repository", {
+      repository: repo,
+      properties: { mirror: true, mirror_urls: [upstream.url("rocky")], sync_policy: "on_demand" },
+    });
+    expect(created).toBe(200);
+    const before = upstream.server.requests.length;
+    expect((await sync(repo)).status).toBe(200);
+    expect(upstream.server.requests.slice(before).filter((r) => r.path.endsWith(".rpm"))).toEqual([]);
+    expect(await status(repo)).toMatchObject({
+      total_packages: 27,
+      synced_packages: 27,
+      downloaded_packages: 0,
+    });
+
+    const file = "booth-debugsource-1.0-6.ac1d34c.git.el8.2.x86_64.rpm";
+    const expected = readFileSync(join(rockyTestdata, "Packages", file));
+    const head = await fetch(`${stack.repoUrl(repo)}Packages/b/${file}`, { method: "HEAD" });
+    expect(Number(head.headers.get("content-length"))).toBe(expected.length);
+    const mark = upstream.server.requests.length;
+    const requestsForFile = () =>
+      upstream.server.requests.slice(mark).filter((r) => r.path.endsWith(`/${file}`));
+    const first = Buffer.from(await (await fetch(`${stack.repoUrl(repo)}Packages/b/${file}`)).arrayBuffer());
+    expect(first.equals(expected)).toBe(true);
+    expect(requestsForFile()).toHaveLength(1);
+    // Stored now: the second request is served locally, with byte ranges.
+    await new Promise((r) => setTimeout(r, 200));
+    const ranged = await fetch(`${stack.repoUrl(repo)}Packages/b/${file}`, {
+      headers: { range: "bytes=0-95" },
+    });
+    expect(ranged.status).toBe(206);
+    expect(requestsForFile()).toHaveLength(1);
+
+    const dnf = makeDnf(stack.repoUrl(repo), { gpgkey: `file://${rockyKey}` });
+    await dnf.install(["clufter-debugsource"]);
+    expect(await dnf.installed()).toContain("clufter-debugsource-0.77.1-5.el8.x86_64");
+  });
+
+  it("syncs from an HTTPS upstream with its own CA that requires a client certificate", async () => {
+    const tls = await makeTlsMaterial();
+    const server = await startTlsUpstream(join(upstream.root, "small"), tls);
+    try {
+      const repository = "artifacts/yum/m-tls";
+      const base = { mirror: true, mirror_urls: [server.url], tls_ca: tls.ca };
+      await stack.call("POST", "/repository", {
+        repository,
+        properties: { ...base, tls_cert: tls.strangerCert, tls_key: tls.strangerKey },
+      });
+      const refused = await sync(repository);
+      expect(refused.status).toBe(500);
+      expect((await status(repository)).sync_error).toMatch(/no mirror could serve repodata\/repomd\.xml/);
+      const updated = await stack.call("PUT", "/repository", {
+        repository,
+        properties: { tls_cert: tls.clientCert, tls_key: tls.clientKey },
+      });
+      expect(updated.status).toBe(200);
+      const good = await sync(repository);
+      expect(good.status, JSON.stringify(good.json)).toBe(200);
+      expect((await status(repository)).sync_error).toBe("");
+      const { properties } = (await stack.call("GET", "/repository", { repository })).json;
+      expect(properties.tls_key).toBe("(set)");
+      expect(JSON.stringify(properties)).not.toContain("PRIVATE KEY");
+      const bad = await stack.call("PUT", "/repository", { repository, properties: { tls_ca: "not pem" } });
+      expect(bad.json.error.message).toBe("properties.tls_ca: expected PEM text");
+    } finally {
+      await server.close();
+    }
   });
 
   it("is driven by the CLI: create a mirror, sync with --wait, see the status", async () => {

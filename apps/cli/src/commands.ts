@@ -28,6 +28,7 @@ interface SyncStatus {
   synced_packages: number;
   downloaded_packages: number;
   downloaded_bytes: number;
+  bytes_per_second: number;
   sync_error: string;
 }
 

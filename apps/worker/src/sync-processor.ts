@@ -1,4 +1,4 @@
-import { runMirrorSync } from "@beskar-yum/mirror";
+import { runMirrorSync, upstreamTls } from "@beskar-yum/mirror";
 import type { RepoLock, SyncJobData } from "@beskar-yum/queue";
 import type { RepositoryStorage } from "@beskar-yum/storage";
 import type { Job } from "bullmq";
@@ -52,6 +52,8 @@ export async function processSync(job: Job<SyncJobData>, options: SyncProcessorO
       signal: held.signal,
       graceSeconds: options.graceSeconds,
       concurrency: options.concurrency,
+      policy: repo.properties.sync_policy === "on_demand" ? "on_demand" : "immediate",
+      tls: upstreamTls(repo.properties),
       timeoutMs: options.timeoutMs,
       log: { info: repoLog("INFO"), error: repoLog("ERROR") },
     });

@@ -8,7 +8,12 @@ import {
   renderRepomd,
   type UpstreamPackage,
 } from "@beskar-yum/repodata";
-import { buildPackageRecord, collectBlobGarbage, collectRepodataGarbage } from "@beskar-yum/repository";
+import {
+  buildPackageRecord,
+  collectBlobGarbage,
+  collectRepodataGarbage,
+  packageTag,
+} from "@beskar-yum/repository";
 import { parseRpm, type ReadRpmResult } from "@beskar-yum/rpm";
 import { type PackageRecord, type RepositoryStorage, writeFileAtomic } from "@beskar-yum/storage";
 import { openMetadata } from "./decompress.js";
@@ -37,8 +42,15 @@ export interface MirrorSyncOptions {
   concurrency?: number;
   /** Stall timeout for upstream requests. Default 30 s. */
   timeoutMs?: number;
+  /** Upstream TLS: CA and client certificate (PEM). */
+  tls?: { ca?: string; cert?: string; key?: string };
   /** Largest package accepted. Default 4 GiB. */
   maxPackageBytes?: number;
+  /**
+   * `on_demand`: publish upstream's metadata without downloading packages (sha256-checksummed
+   * upstreams); each is fetched on its first request (`streamOnDemand`). Default `immediate`.
+   */
+  policy?: "immediate" | "on_demand";
 }
 
 export interface MirrorSyncResult {
@@ -102,6 +114,42 @@ async function pool<T>(
   );
 }
 
+/**
+ * The index row of a package not downloaded yet (`on_demand`): what upstream's primary.xml says,
+ * enough to serve it by file name and verify it when it is fetched. Header-only fields stay empty.
+ */
+function lazyRecord(u: UpstreamPackage, uploadTime: number): PackageRecord {
+  const arch = u.arch;
+  const rpmName = `${u.name}-${u.version}-${u.release}.${arch}.rpm`;
+  return {
+    tag: packageTag(rpmName),
+    id: u.checksum.value,
+    fileName: basename(u.href),
+    href: u.href,
+    name: u.name,
+    epoch: Number(u.epoch) || 0,
+    version: u.version,
+    release: u.release,
+    arch,
+    summary: "",
+    description: "",
+    license: "",
+    vendor: "",
+    groups: "",
+    sourceRpm: "",
+    buildTime: 0,
+    uploadTime,
+    size: 0,
+    fileSize: u.size,
+    verified: false,
+    gpgSignature: "",
+    upstreamChecksum: `${u.checksum.type}:${u.checksum.value}`,
+    primaryXml: "",
+    filelistsXml: "",
+    otherXml: "",
+  };
+}
+
 /** Upstream names its data files `repodata/<checksum>-<name>`: we can then serve its repomd.xml (and signature) verbatim. */
 function servableVerbatim(records: RepomdRecord[]): boolean {
   return records.every((r) => {
@@ -129,6 +177,7 @@ export async function runMirrorSync(options: MirrorSyncOptions): Promise<MirrorS
     log: log.info,
     signal,
     timeoutMs: options.timeoutMs,
+    tls: options.tls,
   });
 
   let downloadedBytes = 0;
@@ -201,7 +250,14 @@ export async function runMirrorSync(options: MirrorSyncOptions): Promise<MirrorS
     // 3. Packages: only what is missing; a blob stored by an interrupted run is reused as it is.
     const records: PackageRecord[] = [];
     const uploadTime = now();
+    const onDemand = options.policy === "on_demand";
+    const downloaded: string[] = [];
     await pool(todo, options.concurrency ?? 10, signal, async (u) => {
+      if (onDemand && u.checksum.type === "sha256" && !(await blobs.has(u.checksum.value))) {
+        records.push(lazyRecord(u, uploadTime));
+        progress(++synced);
+        return;
+      }
       let digest = u.checksum.type === "sha256" ? u.checksum.value : undefined;
       let parsed: ReadRpmResult | undefined;
       if (!digest || !(await blobs.has(digest))) {
@@ -217,6 +273,7 @@ export async function runMirrorSync(options: MirrorSyncOptions): Promise<MirrorS
           (chunk) => head.add(chunk),
         );
         await blobs.commit(blob, { durable: false });
+        downloaded.push(blob.digest);
         digest = blob.digest;
         downloadedBytes += blob.size;
         downloadedPackages++;
@@ -267,7 +324,7 @@ export async function runMirrorSync(options: MirrorSyncOptions): Promise<MirrorS
       return { total: upstream.length, downloaded: 0, removed: 0, published: false };
     }
     index.updateSyncState({ phase: "publish" });
-    await blobs.syncAll(records.map((r) => r.id));
+    await blobs.syncAll(downloaded);
     await mkdir(paths.repodata, { recursive: true });
     const servedRecords = parseRepomd(served).records;
     for (const [record, digest] of digests) {

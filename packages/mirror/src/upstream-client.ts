@@ -18,6 +18,8 @@ export interface UpstreamClientOptions {
   backoffMs?: number;
   /** Keep-alive connections per upstream host. Default 16. */
   connections?: number;
+  /** PEM: the CA that signs upstream's certificate (instead of the system's), and a client certificate + key. */
+  tls?: { ca?: string; cert?: string; key?: string };
   signal?: AbortSignal;
 }
 
@@ -69,6 +71,11 @@ export class UpstreamClient {
       keepAliveTimeout: 10_000,
       headersTimeout: this.timeoutMs,
       bodyTimeout: this.timeoutMs,
+      connect: {
+        ...(options.tls?.ca ? { ca: options.tls.ca } : {}),
+        ...(options.tls?.cert ? { cert: options.tls.cert } : {}),
+        ...(options.tls?.key ? { key: options.tls.key } : {}),
+      },
     });
   }
 
@@ -136,6 +143,11 @@ export class UpstreamClient {
     this.options.log(
       `mirror ${endpoint.display} failed (${describe(err)}); using ${this.endpoints[0]!.display}`,
     );
+  }
+
+  /** The body of `href` from the first mirror that serves it; the caller consumes or destroys it. */
+  async stream(href: string): Promise<Readable> {
+    return (await this.open(href, false))!.body;
   }
 
   /** A small text file (repomd.xml, its signature), capped at `maxBytes`. */

@@ -1,4 +1,5 @@
 import { utimes } from "node:fs/promises";
+import { basename } from "node:path";
 import { renderFilelistsPackage, renderOtherPackage, renderPrimaryPackage } from "@beskar-yum/repodata";
 import { type ReadRpmResult, readRpm, rpmFileName, verifyRpmSignature } from "@beskar-yum/rpm";
 import type {
@@ -39,7 +40,8 @@ export async function buildPackageRecord(
   return {
     tag: packageTag(fileName),
     id: event.digest,
-    fileName,
+    // Packages are served by file name: a mirror's is whatever upstream named it.
+    fileName: mirrored ? basename(mirrored.href) : fileName,
     href,
     name: pkg.name,
     epoch: pkg.epoch,

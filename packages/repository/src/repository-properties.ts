@@ -2,7 +2,23 @@ import { YumError } from "@beskar-yum/errors";
 import type { RepositoryProperties } from "@beskar-yum/storage";
 
 /** Keys Beskar defines plus our own; anything else is a typo the user wants to hear about. */
-const knownKeys = new Set(["mirror", "mirror_urls", "gpg_key", "sync_schedule", "sync_policy"]);
+const knownKeys = new Set([
+  "mirror",
+  "mirror_urls",
+  "gpg_key",
+  "sync_schedule",
+  "sync_policy",
+  "tls_ca",
+  "tls_cert",
+  "tls_key",
+]);
+
+/** PEM blocks the TLS properties must hold (upstream CA, client certificate, client key). */
+const pemKinds: Record<string, RegExp> = {
+  tls_ca: /-----BEGIN CERTIFICATE-----/,
+  tls_cert: /-----BEGIN CERTIFICATE-----/,
+  tls_key: /-----BEGIN (RSA |EC |ENCRYPTED )?PRIVATE KEY-----/,
+};
 
 export const defaultProperties: RepositoryProperties = { mirror: false, mirror_urls: [], gpg_key: "" };
 
@@ -42,6 +58,14 @@ export function mergeProperties(base: RepositoryProperties, input: unknown): Rep
         }
         merged.sync_policy = value;
         break;
+      case "tls_ca":
+      case "tls_cert":
+      case "tls_key":
+        if (typeof value !== "string" || (value !== "" && !pemKinds[key]!.test(value))) {
+          throw new YumError("INVALID_ARGUMENT", `properties.${key}: expected PEM text`);
+        }
+        merged[key] = value;
+        break;
       case "sync_schedule":
         if (typeof value !== "string")
           throw new YumError("INVALID_ARGUMENT", "properties.sync_schedule: expected a cron string");
@@ -78,5 +102,7 @@ export function propertiesView(properties: RepositoryProperties): Record<string,
   return {
     ...properties,
     gpg_key: properties.gpg_key ? Buffer.from(properties.gpg_key, "utf8").toString("base64") : "",
+    // A private key is written, never read back.
+    ...(properties.tls_key ? { tls_key: "(set)" } : {}),
   };
 }

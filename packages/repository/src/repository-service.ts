@@ -177,6 +177,10 @@ export class RepositoryService {
       phase: state.phase,
       downloaded_packages: state.downloadedPackages,
       downloaded_bytes: state.downloadedBytes,
+      bytes_per_second: Math.round(
+        state.downloadedBytes /
+          Math.max(1, (state.syncing || !state.endTime ? this.now() : state.endTime) - state.startTime),
+      ),
     };
   }
 
