@@ -8,16 +8,14 @@ import {
   renderRepomd,
   type UpstreamPackage,
 } from "@beskar-yum/repodata";
-import {
-  buildPackageRecord,
-  collectBlobGarbage,
-  collectRepodataGarbage,
-  packageTag,
-} from "@beskar-yum/repository";
-import { parseRpm, type ReadRpmResult } from "@beskar-yum/rpm";
+import { buildPackageRecord, collectBlobGarbage, collectRepodataGarbage } from "@beskar-yum/repository";
+import type { ReadRpmResult } from "@beskar-yum/rpm";
 import { type PackageRecord, type RepositoryStorage, writeFileAtomic } from "@beskar-yum/storage";
 import { openMetadata } from "./decompress.js";
+import { HeadCapture, headCaptureBytes } from "./head-capture.js";
+import { lazyRecord } from "./lazy-record.js";
 import { assertSafeHref } from "./mirror-url.js";
+import { pool } from "./pool.js";
 import { verifyRepomdSignature } from "./repomd-signature.js";
 import { UpstreamClient } from "./upstream-client.js";
 
@@ -62,93 +60,7 @@ export interface MirrorSyncResult {
 }
 
 const progressEveryMs = 500;
-/** How much of each download is kept to parse its headers from memory; bigger headers are read from disk. */
-const headCaptureBytes = 1024 * 1024;
-
-/** The first bytes of a stream, for parsing an RPM's headers without reading the stored file again. */
-class HeadCapture {
-  private readonly chunks: Buffer[] = [];
-  private length = 0;
-
-  constructor(private readonly limit: number) {}
-
-  add(chunk: Buffer): void {
-    if (this.length >= this.limit) return;
-    this.chunks.push(chunk);
-    this.length += chunk.length;
-  }
-
-  /** The parsed headers, or undefined when they did not fit (the caller reads the file instead). */
-  parse(fileName: string, fileSize: number): ReadRpmResult | undefined {
-    try {
-      return parseRpm(Buffer.concat(this.chunks), { fileName, fileSize });
-    } catch (err) {
-      if (err instanceof YumError && err.code === "RPM_TRUNCATED" && this.length < fileSize) return undefined;
-      throw err;
-    }
-  }
-}
 const now = () => Math.floor(Date.now() / 1000);
-
-async function pool<T>(
-  items: T[],
-  size: number,
-  signal: AbortSignal,
-  work: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  let failed = false;
-  await Promise.all(
-    Array.from({ length: Math.min(size, items.length) }, async () => {
-      while (!failed && next < items.length) {
-        signal.throwIfAborted();
-        const item = items[next++]!;
-        try {
-          await work(item);
-        } catch (err) {
-          failed = true;
-          throw err;
-        }
-      }
-    }),
-  );
-}
-
-/**
- * The index row of a package not downloaded yet (`on_demand`): what upstream's primary.xml says,
- * enough to serve it by file name and verify it when it is fetched. Header-only fields stay empty.
- */
-function lazyRecord(u: UpstreamPackage, uploadTime: number): PackageRecord {
-  const arch = u.arch;
-  const rpmName = `${u.name}-${u.version}-${u.release}.${arch}.rpm`;
-  return {
-    tag: packageTag(rpmName),
-    id: u.checksum.value,
-    fileName: basename(u.href),
-    href: u.href,
-    name: u.name,
-    epoch: Number(u.epoch) || 0,
-    version: u.version,
-    release: u.release,
-    arch,
-    summary: "",
-    description: "",
-    license: "",
-    vendor: "",
-    groups: "",
-    sourceRpm: "",
-    buildTime: 0,
-    uploadTime,
-    size: 0,
-    fileSize: u.size,
-    verified: false,
-    gpgSignature: "",
-    upstreamChecksum: `${u.checksum.type}:${u.checksum.value}`,
-    primaryXml: "",
-    filelistsXml: "",
-    otherXml: "",
-  };
-}
 
 /** Upstream names its data files `repodata/<checksum>-<name>`: we can then serve its repomd.xml (and signature) verbatim. */
 function servableVerbatim(records: RepomdRecord[]): boolean {
