@@ -35,7 +35,7 @@ export interface Config {
    */
   worker: { concurrency: number; lockTtlMs: number; reconcileIntervalMs: number };
   /**
-   * `sync`: mirror downloads. `concurrency` (default 10) parallel package downloads per sync;
+   * `sync`: mirror downloads. `concurrency` (default 32) parallel package downloads per sync;
    * `timeout_ms` (default 30000): an upstream that sends no headers or no bytes for this long has stalled.
    */
   sync: { concurrency: number; timeoutMs: number };

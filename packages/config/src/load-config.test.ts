@@ -59,7 +59,7 @@ describe("loadConfig", () => {
       publish: { debounceMs: 200, maxDelayMs: 2000, graceSeconds: 300 },
       upload: { maxBytes: 4 * 1024 ** 3, waitTimeoutMs: 60_000 },
       worker: { concurrency: 4, lockTtlMs: 30_000, reconcileIntervalMs: 30_000 },
-      sync: { concurrency: 10, timeoutMs: 30_000 },
+      sync: { concurrency: 32, timeoutMs: 30_000 },
     });
   });
 
@@ -106,7 +106,7 @@ worker: { concurrency: 8 }
       publish: { debounceMs: 0, maxDelayMs: 500, graceSeconds: 10 },
       upload: { maxBytes: 1024, waitTimeoutMs: 5000 },
       worker: { concurrency: 8, lockTtlMs: 30_000, reconcileIntervalMs: 30_000 },
-      sync: { concurrency: 10, timeoutMs: 30_000 },
+      sync: { concurrency: 32, timeoutMs: 30_000 },
       configFile: path.join(cwd, "beskar-yum.yaml"),
     });
   });

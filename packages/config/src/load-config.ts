@@ -149,7 +149,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
       reconcileIntervalMs: values["worker.reconcile_interval_ms"] ?? 30_000,
     },
     sync: {
-      concurrency: values["sync.concurrency"] ?? 10,
+      concurrency: values["sync.concurrency"] ?? 32,
       timeoutMs: values["sync.timeout_ms"] ?? 30_000,
     },
   };

@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { mkdir } from "node:fs/promises";
 import { basename } from "node:path";
 import { YumError } from "@beskar-yum/errors";
@@ -36,7 +37,7 @@ export interface MirrorSyncOptions {
   signal: AbortSignal;
   graceSeconds: number;
   log: MirrorSyncLog;
-  /** Parallel package downloads. Default 10 (as Beskar). */
+  /** Parallel package downloads (and keep-alive connections). Default 32: small packages are latency-bound. */
   concurrency?: number;
   /** Stall timeout for upstream requests. Default 30 s. */
   timeoutMs?: number;
@@ -84,7 +85,11 @@ export async function runMirrorSync(options: MirrorSyncOptions): Promise<MirrorS
   if (!index) throw new YumError("REPO_NOT_FOUND", `repository ${repository} not found`);
   const blobs = storage.blobs(repository);
   const paths = storage.paths(repository);
+  const concurrency = options.concurrency ?? 32;
+  // Every in-flight download listens on the lock's signal.
+  setMaxListeners(concurrency * 4 + 16, signal);
   const client = new UpstreamClient({
+    connections: concurrency,
     urls: options.urls,
     log: log.info,
     signal,
@@ -164,7 +169,7 @@ export async function runMirrorSync(options: MirrorSyncOptions): Promise<MirrorS
     const uploadTime = now();
     const onDemand = options.policy === "on_demand";
     const downloaded: string[] = [];
-    await pool(todo, options.concurrency ?? 10, signal, async (u) => {
+    await pool(todo, concurrency, signal, async (u) => {
       if (onDemand && u.checksum.type === "sha256" && !(await blobs.has(u.checksum.value))) {
         records.push(lazyRecord(u, uploadTime));
         progress(++synced);
