@@ -7,6 +7,7 @@ import { RepositoryStorage } from "@beskar-yum/storage";
 import { pino } from "pino";
 import { buildApp } from "./app.js";
 import { ApiMetrics } from "./metrics.js";
+import { startPluginMode } from "./plugin/start-plugin-mode.js";
 
 const version = (
   JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }
@@ -45,14 +46,28 @@ async function main(config: Config): Promise<StopService> {
   if (typeof source === "object") {
     logger.info({ file: source.file, generated: source.generated }, "admin token read from file");
   }
-  const address = await app.listen({ host: config.addr.host, port: config.addr.port });
+  // Beskar plugin mode: the plugin server listens on `addr` (plain HTTP and TLS) and serves the app.
+  const pluginMode =
+    config.gossip.peers.length > 0
+      ? await startPluginMode({ config, app, service, storage, version, logger })
+      : undefined;
+  const address = pluginMode
+    ? `http://${config.addr.host.includes(":") ? `[${config.addr.host}]` : config.addr.host}:${pluginMode.port}`
+    : await app.listen({ host: config.addr.host, port: config.addr.port });
   logger.info(
-    { address, version, storage: config.storage.filesystem.directory, redisPrefix: config.redis.prefix },
+    {
+      address,
+      version,
+      storage: config.storage.filesystem.directory,
+      redisPrefix: config.redis.prefix,
+      plugin: pluginMode !== undefined,
+    },
     "api listening",
   );
 
   return async (signal) => {
     logger.info({ signal }, "api stopping");
+    await pluginMode?.stop();
     await app.close();
     await trigger.close();
     await syncs.close();

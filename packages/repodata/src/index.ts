@@ -1,6 +1,26 @@
 export { renderFilelistsPackage } from "./filelists-xml.js";
 export { compressMember, type GzipMember, gzipMember, readGzipMembers } from "./gzip-members.js";
+export {
+  type DecompressOptions,
+  decompressMetadataStream,
+  type MetadataCompression,
+  type MetadataSource,
+  sniffCompression,
+} from "./metadata-decompress.js";
 export { type MetadataKind, metadataFooter, metadataHeader, metadataKinds } from "./metadata-kinds.js";
+export { readFilelists, readOther, readPrimary } from "./metadata-readers.js";
+export type {
+  ChangelogRecord,
+  FilelistsRecord,
+  OtherRecord,
+  PrimaryRecord,
+  RecordDependency,
+  RecordDependencyKind,
+  RecordFile,
+  RecordFileType,
+  RecordVersion,
+} from "./metadata-records.js";
+export type { ReadMetadataOptions } from "./metadata-stream.js";
 export { renderOtherPackage } from "./other-xml.js";
 export {
   fragmentPkgid,
@@ -18,6 +38,9 @@ export { parseRepomd } from "./parse-repomd.js";
 export { primaryFiles, renderPrimaryPackage } from "./primary-xml.js";
 export type { Repomd, RepomdChecksum, RepomdDistroTag, RepomdRecord, RepomdTags } from "./repomd-record.js";
 export { type RenderRepomdOptions, renderRepomd } from "./repomd-xml.js";
+export { type WriteDatabasesOptions, writeSqliteDatabases } from "./sqlite-databases.js";
+export { filelistRows } from "./sqlite-rows.js";
+export { DATABASE_VERSION, type DatabaseKind, databaseSchema } from "./sqlite-schema.js";
 export { readUpstreamPrimary, type UpstreamPackage } from "./upstream-primary-reader.js";
 export {
   type MetadataCompressor,

@@ -147,6 +147,8 @@ type controlRequest struct {
 	Client string `json:"client"`
 	// Scheme: "https" or "http".
 	Scheme string `json:"scheme"`
+	// ContentType of the body (default application/octet-stream, as Beskar's /info and /event requests).
+	ContentType string `json:"contentType"`
 }
 
 func (pm *pluginManager) send(cr *controlRequest) map[string]interface{} {
@@ -185,7 +187,11 @@ func (pm *pluginManager) send(cr *controlRequest) map[string]interface{} {
 	if err != nil {
 		return map[string]interface{}{"error": err.Error()}
 	}
-	req.Header.Set("Content-Type", "application/octet-stream")
+	contentType := cr.ContentType
+	if contentType == "" {
+		contentType = "application/octet-stream"
+	}
+	req.Header.Set("Content-Type", contentType)
 	resp, err := client.Do(req)
 	if err != nil {
 		return map[string]interface{}{"error": err.Error()}
@@ -246,6 +252,9 @@ func (pm *pluginManager) serveRegistry(ln net.Listener, hostname string) {
 				}
 			}
 			pm.out.print(ev)
+			if serveRegistryBlob(w, r) {
+				return
+			}
 			w.Header().Set("Content-Type", "application/json")
 			_, _ = w.Write([]byte("{}"))
 		}),

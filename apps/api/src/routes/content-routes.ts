@@ -1,7 +1,9 @@
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { basename, join } from "node:path";
+import { Readable } from "node:stream";
 import { YumError } from "@beskar-yum/errors";
+import { streamOnDemand, upstreamTls } from "@beskar-yum/mirror";
 import { parseContentPath } from "@beskar-yum/repository";
 import type { FastifyInstance } from "fastify";
 import type { AppDeps } from "../app-deps.js";
@@ -56,8 +58,26 @@ export async function contentRoutes(app: FastifyInstance, deps: AppDeps): Promis
       if (!record) throw new YumError("NOT_FOUND", `package ${path.file} not found in ${path.repository}`);
       const blobs = deps.storage.blobs(path.repository);
       const info = await stat(blobs.pathOf(record.id)).catch(() => undefined);
-      if (!info)
-        throw new YumError("STORAGE_CORRUPT", `package ${path.file}: blob sha256:${record.id} is missing`);
+      if (!info) {
+        const { properties } = index.getRepository()!;
+        if (!properties.mirror) {
+          throw new YumError("STORAGE_CORRUPT", `package ${path.file}: blob sha256:${record.id} is missing`);
+        }
+        // A mirror package not fetched yet (sync_policy on_demand, or lost): fetch it from upstream now.
+        reply
+          .header("content-type", contentTypeOf(path.file))
+          .header("content-length", record.fileSize)
+          .header("etag", etagOf(record.id));
+        // HEAD answers from the metadata; an empty stream keeps our Content-Length (a buffer would reset it).
+        if (request.method === "HEAD") return reply.send(Readable.from([]));
+        return reply.send(
+          await streamOnDemand(record, blobs, {
+            urls: properties.mirror_urls,
+            log: (message) => request.log.warn({ repository: path.repository }, message),
+            tls: upstreamTls(properties),
+          }),
+        );
+      }
       content = {
         size: info.size,
         mtime: new Date(record.uploadTime * 1000),

@@ -11,6 +11,7 @@ describe("parseCreaterepoArgs", () => {
       changelogLimit: 10,
       skipInvalid: false,
       keepAllMetadata: false,
+      database: false,
       setTimestampToRevision: false,
     });
   });
@@ -31,6 +32,7 @@ describe("parseCreaterepoArgs", () => {
         "--changelog-limit=-1",
         "--skip-invalid",
         "--keep-all-metadata",
+        "--database",
         "-q",
         "--json",
         "r",
@@ -46,6 +48,7 @@ describe("parseCreaterepoArgs", () => {
       changelogLimit: -1,
       skipInvalid: true,
       keepAllMetadata: true,
+      database: true,
       quiet: true,
       json: true,
     });

@@ -24,6 +24,11 @@ export interface CreaterepoOptions {
   changelogLimit: number;
   /** Leave out RPMs that cannot be read, with a warning, as createrepo_c does. Default: fail. */
   skipInvalid: boolean;
+  /**
+   * Also write primary_db, filelists_db and other_db (createrepo_c's sqlite databases, version
+   * 10), xz-compressed. Default false (createrepo_c's default is on, bz2).
+   */
+  database: boolean;
   /** With `update`: keep the old repomd.xml's other records (comps, updateinfo, modules, ...). */
   keepAllMetadata: boolean;
   /** No progress, no summary. */
@@ -38,7 +43,8 @@ export class CreaterepoUsageError extends Error {
 
 export const createrepoUsage = `usage: beskar-yum createrepo <dir> [options]
 
-Scans <dir> for *.rpm and writes <dir>/repodata/ as createrepo_c --no-database does.
+Scans <dir> for *.rpm and writes <dir>/repodata/ as createrepo_c --no-database does
+(as createrepo_c --xz does with --database).
 
   --update                 reuse the metadata of RPMs whose location, size and mtime are unchanged
   --checksum TYPE          sha256 (default), sha1 or sha512
@@ -50,6 +56,8 @@ Scans <dir> for *.rpm and writes <dir>/repodata/ as createrepo_c --no-database d
   --changelog-limit N      changelog entries per package (default 10, --changelog-limit=-1 keeps all)
   --skip-invalid           warn about unreadable RPMs and leave them out (createrepo_c's way)
                            instead of failing
+  --database               also write the sqlite databases (primary_db, filelists_db, other_db)
+                           as <checksum>-<kind>.sqlite.xz
   --keep-all-metadata      with --update, keep updateinfo, comps, modules, ... of the old
                            repomd.xml (without it they are dropped, as by createrepo_c)
   -q, --quiet              no progress, no summary
@@ -105,6 +113,7 @@ export function parseCreaterepoArgs(argv: string[]): CreaterepoOptions | "help" 
         ? 10
         : integer(values["changelog-limit"], "changelog-limit", -1),
     skipInvalid: values["skip-invalid"] ?? false,
+    database: values.database ?? false,
     keepAllMetadata: values["keep-all-metadata"] ?? false,
     quiet: values.quiet ?? false,
     json: values.json ?? false,
@@ -127,6 +136,7 @@ function parse(argv: string[]) {
       "set-timestamp-to-revision": { type: "boolean" },
       "changelog-limit": { type: "string" },
       "skip-invalid": { type: "boolean" },
+      database: { type: "boolean" },
       "keep-all-metadata": { type: "boolean" },
       quiet: { type: "boolean", short: "q" },
       json: { type: "boolean" },

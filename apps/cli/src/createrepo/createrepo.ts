@@ -1,7 +1,12 @@
 import { open, rm } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { isYumError } from "@beskar-yum/errors";
-import { type MetadataKind, type RepomdRecord, renderRepomd } from "@beskar-yum/repodata";
+import {
+  type MetadataKind,
+  type RepomdRecord,
+  renderRepomd,
+  writeSqliteDatabases,
+} from "@beskar-yum/repodata";
 import type { CreaterepoOptions } from "./createrepo-options.js";
 import { planPackages } from "./createrepo-plan.js";
 import { type StartedRun, startCreaterepo, THREADS_FROM } from "./createrepo-start.js";
@@ -94,6 +99,25 @@ async function parseTasks(run: StartedRun, tasks: ParseTask[], workers: number, 
     return batch;
   };
   return parseInline(take, parsePackage, callbacks);
+}
+
+/** `--database`: the sqlite databases, built from the XML documents just written to `work`. */
+async function writeDatabases(
+  work: string,
+  xmlRecords: RepomdRecord[],
+  checksum: CreaterepoOptions["checksum"],
+  timestamp: number,
+): Promise<RepomdRecord[]> {
+  const xml = Object.fromEntries(
+    kinds.map((kind) => {
+      const record = xmlRecords.find((r) => r.type === kind)!;
+      return [kind, { source: join(work, basename(record.location)), record }];
+    }),
+  ) as Parameters<typeof writeSqliteDatabases>[0]["xml"];
+  // xz -2: on 2,000 packages' databases (1.8 MB) 0.1 s and 335 KB, where -6 takes 0.3 s more
+  // (and a 94 MB encoder) for 281 KB; createrepo_c's bz2 writes 451 KB.
+  const compress = await xzCompressor(2);
+  return writeSqliteDatabases({ dir: work, xml, checksumType: checksum, compress, timestamp });
 }
 
 async function writeSynced(path: string, text: string): Promise<void> {
@@ -229,6 +253,8 @@ export async function createrepo(
     const records: RepomdRecord[] = [];
     if (compressor) for (const kind of kinds) records.push(await docs[kind].write(work, written));
     else records.push(...(await Promise.all(kinds.map((kind) => docs[kind].write(work!, written)))));
+    if (opts.database) records.push(...(await writeDatabases(work, records, opts.checksum, timestamp)));
+    trace("databases written");
     if (opts.keepAllMetadata && old) records.push(...keptRecords(old));
     await writeSynced(join(work, "repomd.xml"), renderRepomd({ revision, records }));
     trace("written");

@@ -9,11 +9,11 @@ import type { MetadataCompressor } from "@beskar-yum/repodata";
  * loaded only when a repository uses them, so a gz run starts no native code but zlib.
  */
 
-/** xz preset 6 (xz's and createrepo_c's default level). */
-export async function xzCompressor(): Promise<MetadataCompressor> {
+/** xz, by default preset 6 (xz's and createrepo_c's default level). */
+export async function xzCompressor(preset = 6): Promise<MetadataCompressor> {
   const { createXz } = await import("node-liblzma");
   // Xz is a Transform whose typings narrow `on()` to its own events.
-  return { suffix: ".xz", createStream: () => createXz({ preset: 6 }) as unknown as Transform };
+  return { suffix: ".xz", createStream: () => createXz({ preset }) as unknown as Transform };
 }
 
 /**

@@ -1,0 +1,312 @@
+import { createHash } from "node:crypto";
+import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildGoProgram, type ControlReply, GoPeer } from "../gossip/go-programs.js";
+import { fetchPrimary } from "../harness/repodata-client.js";
+import { type Stack, startStack } from "../harness/stack.js";
+import { makeDnf } from "../support/dnf.js";
+import { stopAll } from "../support/processes.js";
+import { cleanupTempDirs, makeTempDir } from "../support/tmp.js";
+
+// beskar-yum in plugin mode (API + worker processes, Redis) against Go playing Beskar: registration
+// through /info, a package PUT event whose RPM layer we fetch from Beskar's registry (stand-in) over
+// mTLS, the package published and installable with dnf from the same port, then a DELETE event.
+
+const RPM =
+  "/work/shared/testdata/rocky-8.3-ha-debug/Packages/booth-debugsource-1.0-6.ac1d34c.git.el8.2.x86_64.rpm";
+const PACKAGE_CONFIG = "application/vnd.ciq.rpm.package.v1.config+json";
+const EXTRA_CONFIG = "application/vnd.ciq.rpm.repomd.extra.v1.config+xml";
+const EMPTY_SHA256 = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+const sha256 = (bytes: Buffer) => createHash("sha256").update(bytes).digest("hex");
+
+/** A package manifest as `beskarctl yum push` makes it (BESKAR.md §3.1). */
+function packageManifest(rpm: Buffer, title: string): Buffer {
+  return Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: "application/vnd.oci.image.manifest.v1+json",
+      config: { mediaType: PACKAGE_CONFIG, digest: EMPTY_SHA256, size: 0 },
+      layers: [
+        {
+          mediaType: "application/vnd.ciq.rpm.package.v1.rpm",
+          digest: `sha256:${sha256(rpm)}`,
+          size: rpm.length,
+          annotations: { "org.opencontainers.image.title": title },
+          platform: { architecture: "x86_64", os: "linux" },
+        },
+      ],
+    }),
+  );
+}
+
+let go: GoPeer;
+let stack: Stack;
+let blobs: string;
+
+beforeAll(async () => {
+  blobs = makeTempDir("registry-blobs-");
+  const binary = await buildGoProgram("beskar-peer", makeTempDir("beskar-peer-"));
+  go = await GoPeer.start(binary, [
+    "-ca",
+    "-control",
+    "127.0.0.1:0",
+    "-registry",
+    "-registry-blobs",
+    blobs,
+    "-hostname",
+    "localhost",
+  ]);
+  stack = await startStack({
+    name: "yum-plugin",
+    env: { BESKARYUM_GOSSIP_PEERS: go.address, BESKARYUM_GOSSIP_ADDR: "127.0.0.1:0" },
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await stack?.stop();
+  await go?.stop();
+  await stopAll();
+  await cleanupTempDirs();
+});
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${stack.api.output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe("beskar-yum as Beskar's yum plugin", () => {
+  it("is registered, takes a package from a PUT event, serves it to dnf, removes it on DELETE", async () => {
+    const registered = await go.waitForEvent(
+      (e) => e.event === "pluginRegistered" || e.event === "pluginRegisterError",
+    );
+    expect(registered).toMatchObject({
+      event: "pluginRegistered",
+      info: {
+        name: "yum",
+        version: "0.1.0",
+        mediatypes: [PACKAGE_CONFIG, "application/vnd.ciq.rpm.repomd.extra.v1.config+xml"],
+        hasRouter: true,
+      },
+    });
+    expect(String(registered.info && (registered.info as { rego: string }).rego)).toMatch(/^package router/m);
+    const node = String(registered.name);
+    const port = Number(String(registered.hostport).split(":")[1]);
+    expect(stack.url).toBe(`http://127.0.0.1:${port}`);
+
+    // The admin API is TLS only on the plugin port; over mTLS, Beskar's certificate is the credential.
+    const plain = await fetch(`${stack.url}/artifacts/yum/api/v1/repository/package:list`, {
+      headers: { authorization: `Bearer ${stack.token}` },
+    });
+    expect(plain.status).toBe(401);
+    const repository = "artifacts/yum/plugin-test";
+    const admin = async (method: string, path: string, body: unknown): Promise<ControlReply> =>
+      go.control("/request", {
+        node,
+        method,
+        path: `/artifacts/yum/api/v1${path}`,
+        contentType: "application/json",
+        body: Buffer.from(JSON.stringify(body)).toString("base64"),
+      });
+    const decode = (reply: ControlReply) =>
+      JSON.parse(Buffer.from(reply.body ?? "", "base64").toString("utf8"));
+
+    // PUT event: the RPM layer is fetched from Beskar's registry with our plugin certificate.
+    const rpm = readFileSync(RPM);
+    const title = basename(RPM);
+    const layerHex = sha256(rpm);
+    copyFileSync(RPM, join(blobs, layerHex));
+    const manifest = packageManifest(rpm, title);
+    const event = {
+      node,
+      repository: `${repository}/packages`,
+      digest: `sha256:${sha256(manifest)}`,
+      mediatype: PACKAGE_CONFIG,
+      payload: manifest.toString("base64"),
+    };
+    expect(await go.control("/event", { ...event, action: 1, origin: 1 })).toMatchObject({ status: 200 });
+    const blobRequest = await go.waitForEvent(
+      (e) => e.event === "registryRequest" && String(e.path).includes("/blobs/"),
+    );
+    expect(blobRequest).toMatchObject({
+      method: "GET",
+      path: `/v2/${repository}/packages/blobs/sha256:${layerHex}`,
+      plugin: true,
+    });
+    const published = await until("the package in the published repodata", async () => {
+      const primary = await fetchPrimary(stack.repoUrl(repository));
+      return primary.packages.length === 1 ? primary.packages : undefined;
+    });
+    expect(published[0]).toMatchObject({
+      name: "booth-debugsource",
+      pkgid: layerHex,
+      href: `Packages/b/${title}`,
+    });
+    const listed = await admin("GET", "/repository/package:list", { repository });
+    expect(listed.status).toBe(200);
+    expect(decode(listed).repository_packages).toEqual([
+      expect.objectContaining({
+        id: layerHex,
+        name: "booth-debugsource",
+        tag: createHash("md5").update(title).digest("hex"),
+      }),
+    ]);
+
+    const dnf = makeDnf(stack.repoUrl(repository));
+    await dnf.install(["booth-debugsource"]);
+    expect(await dnf.installed()).toContain("booth-debugsource-1.0-6.ac1d34c.git.el8.2.x86_64");
+
+    // DELETE event (payload: the manifest as it was before deletion) → gone from the repodata.
+    expect(await go.control("/event", { ...event, action: 2, origin: 1 })).toMatchObject({ status: 200 });
+    await until("the package removed from the repodata", async () => {
+      const primary = await fetchPrimary(stack.repoUrl(repository));
+      return primary.packages.length === 0 ? true : undefined;
+    });
+    const logs = decode(await admin("GET", "/repository/logs", { repository }));
+    expect((logs.logs ?? []).filter((l: { level: string }) => l.level === "ERROR")).toEqual([]);
+  }, 40_000);
+
+  it("takes extra metadata from a PUT event into repomd.xml and drops it on DELETE", async () => {
+    const registered = await go.waitForEvent((e) => e.event === "pluginRegistered");
+    const node = String(registered.name);
+    const repository = "artifacts/yum/plugin-extra";
+    const created = await go.control("/request", {
+      node,
+      method: "POST",
+      path: "/artifacts/yum/api/v1/repository",
+      contentType: "application/json",
+      body: Buffer.from(JSON.stringify({ repository, properties: {} })).toString("base64"),
+    });
+    expect(created.status).toBe(200);
+    const xml = Buffer.from('<?xml version="1.0" encoding="UTF-8"?>\n<updates></updates>\n');
+    const hex = sha256(xml);
+    writeFileSync(join(blobs, hex), xml);
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: "application/vnd.oci.image.manifest.v1+json",
+        config: { mediaType: EXTRA_CONFIG, digest: EMPTY_SHA256, size: 0 },
+        layers: [
+          {
+            mediaType: "application/vnd.ciq.rpm.repomd.extra.v1.updateinfo",
+            digest: `sha256:${hex}`,
+            size: xml.length,
+            annotations: { "org.opencontainers.image.title": "updateinfo.xml" },
+          },
+        ],
+      }),
+    );
+    const event = {
+      node,
+      repository: `${repository}/repodata`,
+      digest: `sha256:${sha256(manifest)}`,
+      mediatype: EXTRA_CONFIG,
+      payload: manifest.toString("base64"),
+      origin: 1,
+    };
+    const repomd = async () => {
+      const res = await fetch(`${stack.repoUrl(repository)}repodata/repomd.xml`);
+      return res.status === 200 ? res.text() : undefined;
+    };
+    expect(await go.control("/event", { ...event, action: 1 })).toMatchObject({ status: 200 });
+    const withExtra = await until("updateinfo in repomd.xml", async () => {
+      const text = await repomd();
+      return text?.includes('<data type="updateinfo">') ? text : undefined;
+    });
+    expect(withExtra).toContain(`${hex}-updateinfo.xml`);
+    expect(await go.control("/event", { ...event, action: 2 })).toMatchObject({ status: 200 });
+    await until("updateinfo gone from repomd.xml", async () => {
+      const text = await repomd();
+      return text !== undefined && !text.includes('<data type="updateinfo">') ? true : undefined;
+    });
+  }, 20_000);
+
+  it("logs a failed PUT in the repository log and deletes its manifest from Beskar, as Beskar", async () => {
+    const registered = await go.waitForEvent((e) => e.event === "pluginRegistered");
+    const node = String(registered.name);
+    const repository = "artifacts/yum/plugin-failures";
+    const created = await go.control("/request", {
+      node,
+      method: "POST",
+      path: "/artifacts/yum/api/v1/repository",
+      contentType: "application/json",
+      body: Buffer.from(JSON.stringify({ repository, properties: {} })).toString("base64"),
+    });
+    expect(created.status).toBe(200);
+    // A layer the registry does not have.
+    const missing = Buffer.from("not in the registry");
+    const manifest = packageManifest(missing, "missing-1.0-1.noarch.rpm");
+    const digest = `sha256:${sha256(manifest)}`;
+    const reply = await go.control("/event", {
+      node,
+      repository: `${repository}/packages`,
+      digest,
+      mediatype: PACKAGE_CONFIG,
+      payload: manifest.toString("base64"),
+      action: 1,
+      origin: 1,
+    });
+    expect(reply.status).toBe(200);
+    const deleted = await go.waitForEvent(
+      (e) => e.event === "registryRequest" && e.method === "DELETE" && String(e.path).includes(repository),
+    );
+    expect(deleted).toMatchObject({ path: `/v2/${repository}/packages/manifests/${digest}`, plugin: true });
+    const logs = await until("the error in the repository log", async () => {
+      const r = await go.control("/request", {
+        node,
+        path: "/artifacts/yum/api/v1/repository/logs",
+        contentType: "application/json",
+        body: Buffer.from(JSON.stringify({ repository })).toString("base64"),
+      });
+      const list = JSON.parse(Buffer.from(r.body ?? "", "base64").toString("utf8")).logs as
+        | { level: string; message: string }[]
+        | null;
+      return list?.length ? list : undefined;
+    });
+    expect(logs).toEqual([
+      expect.objectContaining({ level: "ERROR", message: expect.stringMatching(/HTTP 404/) }),
+    ]);
+  }, 20_000);
+
+  it("refuses events that did not come from the plugin for a mirror repository, as Beskar", async () => {
+    const registered = await go.waitForEvent((e) => e.event === "pluginRegistered");
+    const node = String(registered.name);
+    const repository = "artifacts/yum/plugin-mirror";
+    const created = await go.control("/request", {
+      node,
+      method: "POST",
+      path: "/artifacts/yum/api/v1/repository",
+      contentType: "application/json",
+      body: Buffer.from(
+        JSON.stringify({ repository, properties: { mirror: true, mirror_urls: ["http://127.0.0.1:1/"] } }),
+      ).toString("base64"),
+    });
+    expect(created.status, Buffer.from(created.body ?? "", "base64").toString()).toBe(200);
+    const rpm = readFileSync(RPM);
+    const manifest = packageManifest(rpm, basename(RPM));
+    const event = {
+      node,
+      repository: `${repository}/packages`,
+      digest: `sha256:${sha256(manifest)}`,
+      mediatype: PACKAGE_CONFIG,
+      payload: manifest.toString("base64"),
+      action: 1,
+    };
+    expect(await go.control("/event", { ...event, origin: 1 })).toMatchObject({ status: 500 });
+    await stack.api.waitFor(/operation not supported for repository configured as mirror/, 5000);
+    // Its own echo (origin PLUGIN) is accepted.
+    expect(await go.control("/event", { ...event, origin: 2 })).toMatchObject({ status: 200 });
+  }, 20_000);
+
+  it("leaves the cluster on SIGTERM and exits 0", async () => {
+    const registered = await go.waitForEvent((e) => e.event === "pluginRegistered");
+    expect(await stack.api.stop("SIGTERM", 10_000)).toEqual({ code: 0, signal: null });
+    await go.waitForEvent((e) => e.event === "leave" && e.name === registered.name, 3000);
+    await go.waitForEvent((e) => e.event === "pluginUnregistered" && e.name === registered.name, 1000);
+  }, 20_000);
+});
