@@ -195,6 +195,23 @@ describe("mirror sync", () => {
     }
   });
 
+  it("reads upstream metadata compressed with xz and bzip2", async () => {
+    for (const compression of ["xz", "bz2"]) {
+      const name = `small-${compression}`;
+      const dir = join(upstream.root, name);
+      cpSync(join(upstream.root, "small"), dir, { recursive: true });
+      rmSync(join(dir, "repodata"), { recursive: true });
+      await createrepoC(dir, [`--general-compress-type=${compression}`]);
+      const repo = `artifacts/yum/m-${compression}`;
+      await createMirror(repo, [upstream.url(name)], false);
+      const { status: code, json } = await sync(repo);
+      expect(code, JSON.stringify(json)).toBe(200);
+      expect((await status(repo)).total_packages).toBe(readdirSync(join(dir, "Packages")).length);
+      const repomd = await (await fetch(`${stack.repoUrl(repo)}repodata/repomd.xml`)).text();
+      expect(repomd).toContain(`-primary.xml.${compression}`);
+    }
+  });
+
   it("is driven by the CLI: create a mirror, sync with --wait, see the status", async () => {
     const cli = fileURLToPath(new URL("../apps/cli/bin/beskar-yum.js", import.meta.url));
     const env = { BESKARYUM_URL: stack.url, BESKARYUM_TOKEN: stack.token };
