@@ -1,3 +1,4 @@
+import { StringDecoder } from "node:string_decoder";
 import { YumError } from "@beskar-yum/errors";
 import { SaxesParser, type SaxesTagPlain } from "saxes";
 
@@ -83,11 +84,14 @@ export async function* readUpstreamPrimary(
     element = "";
   });
 
+  // A multi-byte character may be split across chunks: decode with state, not chunk by chunk.
+  const decoder = new StringDecoder("utf8");
   for await (const chunk of source) {
-    parser.write(typeof chunk === "string" ? chunk : chunk.toString("utf8"));
+    parser.write(typeof chunk === "string" ? chunk : decoder.write(chunk));
     if (failure) throw failure;
     yield* ready.splice(0);
   }
+  parser.write(decoder.end());
   parser.close();
   if (failure) throw failure;
   yield* ready.splice(0);
