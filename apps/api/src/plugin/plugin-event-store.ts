@@ -45,7 +45,14 @@ export class PluginEventStore {
     const dir = this.repositoryDir(repository);
     const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith(SUFFIX)).sort();
     const events: EventPayload[] = [];
-    for (const name of names) events.push(decodeEventPayload(await readFile(join(dir, name))));
+    for (const name of names) {
+      // Processed (or replaced by a newer copy) between readdir and now: nothing to replay.
+      const bytes = await readFile(join(dir, name)).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === "ENOENT") return undefined;
+        throw err;
+      });
+      if (bytes) events.push(decodeEventPayload(bytes));
+    }
     return events;
   }
 

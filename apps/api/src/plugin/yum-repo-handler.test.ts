@@ -72,7 +72,6 @@ describe("YumRepoHandler", () => {
     const handler = manager.get("artifacts/yum/r");
     // The same event arriving live while the handler starts is processed once.
     await handler.queueEvent(deleteEvent("b-1-1.noarch.rpm"), true);
-    await new Promise((resolve) => setTimeout(resolve, 50));
     await handler.idle();
     expect(removed).toHaveLength(2);
     expect(await events.list("artifacts/yum/r")).toEqual([]);

@@ -47,6 +47,8 @@ export abstract class RepoHandler extends TypedEmitter<RepoHandlerEvents> implem
     return this.abort.signal;
   }
 
+  private startup: Promise<void> | undefined;
+
   get stopped(): boolean {
     return this.state === "stopping" || this.state === "stopped";
   }
@@ -56,8 +58,13 @@ export abstract class RepoHandler extends TypedEmitter<RepoHandlerEvents> implem
     return this.queue.length;
   }
 
-  async start(): Promise<void> {
-    if (this.state !== "new") return;
+  start(): Promise<void> {
+    if (this.state !== "new") return this.startup ?? Promise.resolve();
+    this.startup = this.doStart();
+    return this.startup;
+  }
+
+  private async doStart(): Promise<void> {
     this.state = "starting";
     try {
       await this.onStart(this.signal);
@@ -86,9 +93,13 @@ export abstract class RepoHandler extends TypedEmitter<RepoHandlerEvents> implem
     return this.stopping;
   }
 
-  /** Resolves once the queue is empty and no batch is being processed (or the handler stopped). */
-  idle(): Promise<void> {
-    if (this.isIdle()) return Promise.resolve();
+  /**
+   * Resolves once the handler has started (its replay queued), the queue is empty and no batch is
+   * being processed — or the handler stopped.
+   */
+  async idle(): Promise<void> {
+    await this.startup?.catch(() => undefined);
+    if (this.isIdle()) return;
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
