@@ -1,4 +1,4 @@
-import { createReadStream, readFileSync, statSync } from "node:fs";
+import { createReadStream, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import { join, normalize } from "node:path";
@@ -21,15 +21,12 @@ export async function makeTlsMaterial(): Promise<TlsMaterial> {
   const dir = makeTempDir("tls");
   const f = (name: string) => join(dir, name);
   const ssl = (...args: string[]) => runOk("openssl", args, { cwd: dir });
+  const newKey = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
   for (const ca of ["ca", "other-ca"]) {
     await ssl(
       "req",
       "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
+      ...newKey,
       "-keyout",
       f(`${ca}.key`),
       "-out",
@@ -40,14 +37,12 @@ export async function makeTlsMaterial(): Promise<TlsMaterial> {
       `/CN=${ca}`,
     );
   }
-  const issue = async (name: string, ca: string, ext: string) => {
+  /** A certificate `name` signed by `ca`, with the given X.509 v3 extensions. */
+  const issue = async (name: string, ca: string, extensions: string) => {
+    writeFileSync(f(`${name}.ext`), extensions);
     await ssl(
       "req",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
+      ...newKey,
       "-keyout",
       f(`${name}.key`),
       "-out",
@@ -72,15 +67,10 @@ export async function makeTlsMaterial(): Promise<TlsMaterial> {
       "-extfile",
       f(`${name}.ext`),
     );
-    void ext;
   };
-  const { writeFileSync } = await import("node:fs");
-  writeFileSync(f("server.ext"), "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
-  writeFileSync(f("client.ext"), "extendedKeyUsage=clientAuth\n");
-  writeFileSync(f("stranger.ext"), "extendedKeyUsage=clientAuth\n");
-  await issue("server", "ca", "server.ext");
-  await issue("client", "ca", "client.ext");
-  await issue("stranger", "other-ca", "stranger.ext");
+  await issue("server", "ca", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
+  await issue("client", "ca", "extendedKeyUsage=clientAuth\n");
+  await issue("stranger", "other-ca", "extendedKeyUsage=clientAuth\n");
   const read = (name: string) => readFileSync(f(name), "utf8");
   return {
     ca: read("ca.crt"),

@@ -215,7 +215,7 @@ describe("readPrimary, readFilelists, readOther", () => {
     const wrong = await collect(readOther(file("gz", "filelists"))).catch((e: unknown) => e);
     expect((wrong as Error).message).toMatch(/<otherdata> expected, got <filelists>/);
     const bz = readFileSync(file("bz2", "other"));
-    bz[bz.length >> 1] ^= 0xff;
+    bz[bz.length >> 1] = bz[bz.length >> 1]! ^ 0xff;
     const corrupt = await collect(readOther([bz])).catch((e: unknown) => e);
     expect(isYumError(corrupt, "REPODATA_INVALID")).toBe(true);
   });

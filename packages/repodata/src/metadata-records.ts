@@ -1,3 +1,4 @@
+import { type DependencyKind, dependencyKinds } from "@beskar-yum/rpm";
 /** `<version epoch ver rel>` as written (createrepo_c always writes all three). */
 export interface RecordVersion {
   epoch: string;
@@ -24,17 +25,9 @@ export interface RecordDependency {
   pre?: boolean;
 }
 
-export const dependencyKinds = [
-  "provides",
-  "requires",
-  "conflicts",
-  "obsoletes",
-  "suggests",
-  "enhances",
-  "recommends",
-  "supplements",
-] as const;
-export type RecordDependencyKind = (typeof dependencyKinds)[number];
+/** The dependency kinds, in createrepo_c's order (the rpm package's list). */
+export { dependencyKinds };
+export type RecordDependencyKind = DependencyKind;
 
 /** One `<package>` of primary.xml, every field createrepo_c writes. */
 export interface PrimaryRecord {

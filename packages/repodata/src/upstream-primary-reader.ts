@@ -31,7 +31,7 @@ function invalid(message: string): YumError {
  * `onCount` receives the `packages` attribute of `<metadata>` when it is seen.
  */
 export async function* readUpstreamPrimary(
-  source: AsyncIterable<Buffer | string>,
+  source: AsyncIterable<Buffer | string> | Iterable<Buffer | string>,
   onCount?: (count: number) => void,
 ): AsyncGenerator<UpstreamPackage> {
   const parser = new SaxesParser({ xmlns: false, position: true });
