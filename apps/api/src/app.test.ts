@@ -189,6 +189,12 @@ describe("API (in-process, no worker)", () => {
     });
     expect(refused.statusCode).toBe(409);
     expect(refused.json().error.reason).toBe("REPO_IS_MIRROR");
+    const badUrl = await api("GET", "/repository/sync:url", { repository: mirror, mirror_url: "ftp://x/y" });
+    expect(badUrl.statusCode).toBe(400);
+    expect(badUrl.json().error.message).toBe("mirror_url: expected an http(s) URL");
+    const notMirror = await api("GET", "/repository/sync", { repository: "artifacts/yum/api-crud" });
+    expect(notMirror.statusCode).toBe(400);
+    expect(notMirror.json().error).toMatchObject({ code: "FailedPrecondition", reason: "REPO_NOT_MIRROR" });
 
     const waited = await app.inject({
       method: "PUT",

@@ -76,7 +76,8 @@ export function mergeProperties(base: RepositoryProperties, input: unknown): Rep
   return merged;
 }
 
-function isHttpUrl(value: string): boolean {
+/** Whether `value` is an http(s) URL, as mirror URLs must be. */
+export function isHttpUrl(value: string): boolean {
   try {
     const url = new URL(value);
     return url.protocol === "http:" || url.protocol === "https:";

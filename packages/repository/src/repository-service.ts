@@ -21,7 +21,7 @@ import {
 } from "./extra-metadata.js";
 import { formatTime, packageTag, type RepositoryPackageView, toPackageView } from "./package-view.js";
 import { publishRepodata } from "./publisher.js";
-import { defaultProperties, mergeProperties, propertiesView } from "./repository-properties.js";
+import { defaultProperties, isHttpUrl, mergeProperties, propertiesView } from "./repository-properties.js";
 
 export interface RepositoryServiceOptions {
   storage: RepositoryStorage;
@@ -144,7 +144,9 @@ export class RepositoryService {
     if (options.url === undefined && repo.properties.mirror_urls.length === 0) {
       throw new YumError("REPO_NOT_MIRROR", `repository ${repository} has no mirror URL to sync from`);
     }
-    if (options.url !== undefined) mergeProperties(defaultProperties, { mirror_urls: [options.url] });
+    if (options.url !== undefined && !isHttpUrl(options.url)) {
+      throw new YumError("INVALID_ARGUMENT", "mirror_url: expected an http(s) URL");
+    }
     const startTime = this.now();
     if (!index.beginSync(startTime))
       throw new YumError("SYNC_IN_PROGRESS", "a repository sync is already running");
