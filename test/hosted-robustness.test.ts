@@ -172,6 +172,27 @@ describe("hosted repository under bad input, concurrency and a Redis flush", () 
     expect(count).toBe(fixtures.length);
   });
 
+  it("keeps a removed package fetchable for clients still on the previous repodata generation", async () => {
+    const repo = "artifacts/yum/robust-retire";
+    const up = await stack.upload(repo, fixtures[2]!, { wait: true });
+    expect(up.status).toBe(201);
+    const [pkg] = (await fetchPrimary(stack.repoUrl(repo))).packages;
+    const removed = await stack.call("DELETE", "/repository/package:bytag", {
+      repository: repo,
+      tag: up.json.tag,
+    });
+    expect(removed.status).toBe(200);
+    const deadline = Date.now() + 10_000;
+    while ((await fetchPrimary(stack.repoUrl(repo))).packages.length > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect((await fetchPrimary(stack.repoUrl(repo))).packages).toEqual([]);
+    const old = await fetch(`${stack.repoUrl(repo)}${pkg!.href}`);
+    expect(old.status).toBe(200);
+    expect(old.headers.get("etag")).toBe(`"${pkg!.pkgid}"`);
+    expect((await fetch(`${stack.repoUrl(repo)}Packages/n/never-1-1.noarch.rpm`)).status).toBe(404);
+  });
+
   it("rejects uploads without the admin token", async () => {
     const response = await fetch(`${stack.url}/artifacts/yum/robust-auth/repo/Packages/x.rpm`, {
       method: "PUT",

@@ -56,6 +56,7 @@ export async function collectBlobGarbage(
     if (prefix) keep.add(prefix[1]!);
   }
   const now = Date.now();
+  index.pruneRetiredPackages(Math.floor(now / 1000) - graceSeconds);
   let removed = 0;
   for (const name of await readdir(join(blobs.root, "tmp")).catch(() => [] as string[])) {
     const path = join(blobs.root, "tmp", name);

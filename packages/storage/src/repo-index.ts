@@ -39,6 +39,13 @@ export interface RepoIndex {
   countPackages(): number;
   /** Fragments in location order, without loading every row into memory at once. */
   iterateFragments(kind: FragmentKind): IterableIterator<string>;
+  /**
+   * A package removed or replaced by an applied event, by file name: clients still reading the
+   * previous repodata generation may ask for it. Its blob lives for the grace period.
+   */
+  getRetiredPackage(fileName: string): { id: string } | undefined;
+  /** Forgets packages retired before `before` (unix seconds). */
+  pruneRetiredPackages(before: number): void;
   /** Digests still referenced by a package or an extra metadata file. */
   referencedDigests(): Set<string>;
   /** Extra metadata files (comps, updateinfo, modules, ...) listed in repomd.xml beside ours. */

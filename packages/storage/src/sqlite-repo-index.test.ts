@@ -122,4 +122,24 @@ describe("SqliteRepoIndex", () => {
     expect(index.getPackageByFileName("a.rpm")?.href).toBe("Packages/a/a.rpm");
     expect(index.listPackages()).toHaveLength(1);
   });
+
+  it("remembers removed and replaced packages by file name until pruned", () => {
+    const first = index.appendEvent({ action: "publish" }, 1);
+    index.applyEvent(first, 1, (tx) => {
+      tx.upsertPackage(record("a", "1".repeat(64)));
+      tx.upsertPackage(record("b", "2".repeat(64)));
+      return { changed: true };
+    });
+    const second = index.appendEvent({ action: "publish" }, 1);
+    index.applyEvent(second, 1, (tx) => {
+      tx.deletePackage("a");
+      tx.upsertPackage(record("b", "3".repeat(64)));
+      return { changed: true };
+    });
+    expect(index.getPackageByFileName("a.rpm")).toBeUndefined();
+    expect(index.getRetiredPackage("a.rpm")).toEqual({ id: "1".repeat(64) });
+    expect(index.getRetiredPackage("b.rpm")).toEqual({ id: "2".repeat(64) });
+    index.pruneRetiredPackages(Math.floor(Date.now() / 1000) + 1);
+    expect(index.getRetiredPackage("a.rpm")).toBeUndefined();
+  });
 });

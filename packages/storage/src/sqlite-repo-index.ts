@@ -59,6 +59,12 @@ CREATE TABLE IF NOT EXISTS packages (
 CREATE INDEX IF NOT EXISTS packages_id ON packages (id);
 CREATE INDEX IF NOT EXISTS packages_file_name ON packages (file_name);
 CREATE INDEX IF NOT EXISTS packages_href ON packages (href);
+CREATE TABLE IF NOT EXISTS retired_packages (
+  file_name TEXT NOT NULL,
+  id TEXT NOT NULL,
+  retired_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS retired_packages_file_name ON retired_packages (file_name);
 CREATE TABLE IF NOT EXISTS extra_metadata (
   data_type TEXT PRIMARY KEY,
   digest TEXT NOT NULL,
@@ -217,9 +223,7 @@ export class SqliteRepoIndex implements RepoIndex {
     const tx: IndexTransaction = {
       getPackageByTag: (tag) => this.getPackageByTag(tag),
       upsertPackage: (record) => this.upsertPackage(record),
-      deletePackage: (tag) => {
-        this.db.prepare("DELETE FROM packages WHERE tag = ?").run(tag);
-      },
+      deletePackage: (tag) => this.retirePackage(tag),
       getExtraMetadata: (dataType) => this.listExtraMetadata().find((r) => r.dataType === dataType),
       upsertExtraMetadata: (record) => {
         this.db
@@ -248,7 +252,38 @@ export class SqliteRepoIndex implements RepoIndex {
       .immediate();
   }
 
+  /**
+   * Removes a package row but remembers its file for `getRetiredPackage`: clients still reading the
+   * previous repodata generation can fetch it until its blob is collected.
+   */
+  private retirePackage(tag: string): void {
+    this.db
+      .prepare(
+        "INSERT INTO retired_packages (file_name, id, retired_at) SELECT file_name, id, CAST(strftime('%s','now') AS INTEGER) FROM packages WHERE tag = ?",
+      )
+      .run(tag);
+    this.db.prepare("DELETE FROM packages WHERE tag = ?").run(tag);
+  }
+
+  getRetiredPackage(fileName: string): { id: string } | undefined {
+    return this.db
+      .prepare("SELECT id FROM retired_packages WHERE file_name = ? ORDER BY retired_at DESC LIMIT 1")
+      .get(fileName) as { id: string } | undefined;
+  }
+
+  pruneRetiredPackages(before: number): void {
+    this.db.prepare("DELETE FROM retired_packages WHERE retired_at < ?").run(before);
+  }
+
   private upsertPackage(record: PackageRecord): void {
+    // A different file under the same tag replaces the old one, which stays fetchable for a while.
+    this.db
+      .prepare(
+        `INSERT INTO retired_packages (file_name, id, retired_at)
+         SELECT file_name, id, CAST(strftime('%s','now') AS INTEGER) FROM packages
+         WHERE tag = @tag AND (id != @id OR file_name != @fileName)`,
+      )
+      .run({ tag: record.tag, id: record.id, fileName: record.fileName });
     this.db
       .prepare(
         `INSERT INTO packages (tag, id, file_name, href, meta, primary_xml, filelists_xml, other_xml)
@@ -314,8 +349,7 @@ export class SqliteRepoIndex implements RepoIndex {
     this.db
       .transaction(() => {
         this.checkFence(fence);
-        for (const tag of generation.deleteTags)
-          this.db.prepare("DELETE FROM packages WHERE tag = ?").run(tag);
+        for (const tag of generation.deleteTags) this.retirePackage(tag);
         for (const record of generation.upsert) this.upsertPackage(record);
         this.db
           .prepare("UPDATE state SET revision = ?, repomd = ?, repomd_asc = ?, dirty = 0 WHERE id = 1")

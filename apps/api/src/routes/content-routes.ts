@@ -54,9 +54,22 @@ export async function contentRoutes(app: FastifyInstance, deps: AppDeps): Promis
         };
       }
     } else {
-      const record = index.getPackageByFileName(basename(path.file));
-      if (!record) throw new YumError("NOT_FOUND", `package ${path.file} not found in ${path.repository}`);
       const blobs = deps.storage.blobs(path.repository);
+      const record = index.getPackageByFileName(basename(path.file));
+      if (!record) {
+        // Removed or replaced, but clients on the previous repodata generation may still ask for it.
+        const retired = index.getRetiredPackage(basename(path.file));
+        const info = retired && (await stat(blobs.pathOf(retired.id)).catch(() => undefined));
+        if (!retired || !info)
+          throw new YumError("NOT_FOUND", `package ${path.file} not found in ${path.repository}`);
+        return sendContent(request, reply, {
+          size: info.size,
+          mtime: info.mtime,
+          etag: etagOf(retired.id),
+          contentType: contentTypeOf(path.file),
+          open: (range) => blobs.createReadStream(retired.id, range),
+        });
+      }
       const info = await stat(blobs.pathOf(record.id)).catch(() => undefined);
       if (!info) {
         const { properties } = index.getRepository()!;
