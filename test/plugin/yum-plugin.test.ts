@@ -80,6 +80,22 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
   }
 }
 
+/** An admin API call as Beskar forwards it to the plugin node: over mTLS, with a JSON body. */
+function adminThroughBeskar(
+  node: string,
+  method: string,
+  path: string,
+  body: unknown,
+): Promise<ControlReply> {
+  return go.control("/request", {
+    node,
+    method,
+    path: `/artifacts/yum/api/v1${path}`,
+    contentType: "application/json",
+    body: Buffer.from(JSON.stringify(body)).toString("base64"),
+  });
+}
+
 describe("beskar-yum as Beskar's yum plugin", () => {
   it("is registered, takes a package from a PUT event, serves it to dnf, removes it on DELETE", async () => {
     const registered = await go.waitForEvent(
@@ -105,14 +121,8 @@ describe("beskar-yum as Beskar's yum plugin", () => {
     });
     expect(plain.status).toBe(401);
     const repository = "artifacts/yum/plugin-test";
-    const admin = async (method: string, path: string, body: unknown): Promise<ControlReply> =>
-      go.control("/request", {
-        node,
-        method,
-        path: `/artifacts/yum/api/v1${path}`,
-        contentType: "application/json",
-        body: Buffer.from(JSON.stringify(body)).toString("base64"),
-      });
+    const admin = (method: string, path: string, body: unknown) =>
+      adminThroughBeskar(node, method, path, body);
     const decode = (reply: ControlReply) =>
       JSON.parse(Buffer.from(reply.body ?? "", "base64").toString("utf8"));
 
@@ -175,13 +185,7 @@ describe("beskar-yum as Beskar's yum plugin", () => {
     const registered = await go.waitForEvent((e) => e.event === "pluginRegistered");
     const node = String(registered.name);
     const repository = "artifacts/yum/plugin-extra";
-    const created = await go.control("/request", {
-      node,
-      method: "POST",
-      path: "/artifacts/yum/api/v1/repository",
-      contentType: "application/json",
-      body: Buffer.from(JSON.stringify({ repository, properties: {} })).toString("base64"),
-    });
+    const created = await adminThroughBeskar(node, "POST", "/repository", { repository, properties: {} });
     expect(created.status).toBe(200);
     const xml = Buffer.from('<?xml version="1.0" encoding="UTF-8"?>\n<updates></updates>\n');
     const hex = sha256(xml);
@@ -230,13 +234,7 @@ describe("beskar-yum as Beskar's yum plugin", () => {
     const registered = await go.waitForEvent((e) => e.event === "pluginRegistered");
     const node = String(registered.name);
     const repository = "artifacts/yum/plugin-failures";
-    const created = await go.control("/request", {
-      node,
-      method: "POST",
-      path: "/artifacts/yum/api/v1/repository",
-      contentType: "application/json",
-      body: Buffer.from(JSON.stringify({ repository, properties: {} })).toString("base64"),
-    });
+    const created = await adminThroughBeskar(node, "POST", "/repository", { repository, properties: {} });
     expect(created.status).toBe(200);
     // A layer the registry does not have.
     const missing = Buffer.from("not in the registry");
@@ -277,14 +275,9 @@ describe("beskar-yum as Beskar's yum plugin", () => {
     const registered = await go.waitForEvent((e) => e.event === "pluginRegistered");
     const node = String(registered.name);
     const repository = "artifacts/yum/plugin-mirror";
-    const created = await go.control("/request", {
-      node,
-      method: "POST",
-      path: "/artifacts/yum/api/v1/repository",
-      contentType: "application/json",
-      body: Buffer.from(
-        JSON.stringify({ repository, properties: { mirror: true, mirror_urls: ["http://127.0.0.1:1/"] } }),
-      ).toString("base64"),
+    const created = await adminThroughBeskar(node, "POST", "/repository", {
+      repository,
+      properties: { mirror: true, mirror_urls: ["http://127.0.0.1:1/"] },
     });
     expect(created.status, Buffer.from(created.body ?? "", "base64").toString()).toBe(200);
     const rpm = readFileSync(RPM);
