@@ -55,6 +55,14 @@ export async function contentRoutes(app: FastifyInstance, deps: AppDeps): Promis
       }
     } else {
       const blobs = deps.storage.blobs(path.repository);
+      /** A stored package blob, served with its digest as ETag. */
+      const packageContent = (id: string, size: number, mtime: Date): Content => ({
+        size,
+        mtime,
+        etag: etagOf(id),
+        contentType: contentTypeOf(path.file),
+        open: (range) => blobs.createReadStream(id, range),
+      });
       const record = index.getPackageByFileName(basename(path.file));
       if (!record) {
         // Removed or replaced, but clients on the previous repodata generation may still ask for it.
@@ -62,13 +70,7 @@ export async function contentRoutes(app: FastifyInstance, deps: AppDeps): Promis
         const info = retired && (await stat(blobs.pathOf(retired.id)).catch(() => undefined));
         if (!retired || !info)
           throw new YumError("NOT_FOUND", `package ${path.file} not found in ${path.repository}`);
-        return sendContent(request, reply, {
-          size: info.size,
-          mtime: info.mtime,
-          etag: etagOf(retired.id),
-          contentType: contentTypeOf(path.file),
-          open: (range) => blobs.createReadStream(retired.id, range),
-        });
+        return sendContent(request, reply, packageContent(retired.id, info.size, info.mtime));
       }
       const info = await stat(blobs.pathOf(record.id)).catch(() => undefined);
       if (!info) {
@@ -91,13 +93,7 @@ export async function contentRoutes(app: FastifyInstance, deps: AppDeps): Promis
           }),
         );
       }
-      content = {
-        size: info.size,
-        mtime: new Date(record.uploadTime * 1000),
-        etag: etagOf(record.id),
-        contentType: contentTypeOf(path.file),
-        open: (range) => blobs.createReadStream(record.id, range),
-      };
+      content = packageContent(record.id, info.size, new Date(record.uploadTime * 1000));
     }
     return sendContent(request, reply, content);
   });
