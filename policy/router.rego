@@ -62,6 +62,11 @@ decision(i) := result if {
 	is_object(body)
 	repository := string_or_empty(object.get(body, route.body_key, ""))
 	result := {"repository": repository, "redirect_url": "", "found": repository != ""}
+} else := result if {
+	# A write route (uploads) names its repository in the path: the write reaches its node.
+	route := data.routes[i]
+	route.path_repository == true
+	result := {"repository": matches[i][1], "redirect_url": "", "found": true}
 } else := {"repository": "", "redirect_url": "", "found": true}
 
 # Packages: the manifest is tagged with the MD5 of the file name; its layer holds the RPM.

@@ -123,7 +123,7 @@ describe("policy/cases.json", () => {
     const outcomes = new Set(
       decisions.map((d) => {
         if (d.kind === "blob") return `route ${d.route} blob ${d.digest === "" ? "absent" : "present"}`;
-        if (d.kind === "body" || d.kind === "match") return `route ${d.route} ${d.kind}`;
+        if (d.kind === "body" || d.kind === "match" || d.kind === "path") return `route ${d.route} ${d.kind}`;
         return d.kind;
       }),
     );
@@ -133,6 +133,7 @@ describe("policy/cases.json", () => {
         wanted.push(`route ${route.index} blob present`, `route ${route.index} blob absent`);
       if (route.kind === "body") wanted.push(`route ${route.index} body`, `route ${route.index} match`);
       if (route.kind === "plain") wanted.push(`route ${route.index} match`);
+      if (route.kind === "path") wanted.push(`route ${route.index} path`);
     }
     expect([...outcomes].sort()).toEqual([...new Set(wanted)].sort());
     // Every content route's wrong-method case, and the repodata route for each of its three lookups.

@@ -43,6 +43,8 @@ export type RouteDecision =
   | { readonly kind: "blob"; readonly route: number; readonly lookup: BlobLookup; readonly digest: string }
   /** An API route read the repository from a JSON object body. */
   | { readonly kind: "body"; readonly route: number }
+  /** A write route named its repository in the path. */
+  | { readonly kind: "path"; readonly route: number }
   /** A route applied without naming a repository (the doc route, an API request without JSON object body). */
   | { readonly kind: "match"; readonly route: number }
   /** Patterns matched but no route accepts the method: forwarded to the plugin without a repository. */
@@ -125,6 +127,12 @@ async function decide(
         decision: { kind: "body", route: route.index },
       };
     }
+  }
+  if (route.kind === "path") {
+    return {
+      output: { repository: submatches[1]!, redirect_url: "", found: true },
+      decision: { kind: "path", route: route.index },
+    };
   }
   return { output: forwarded, decision: { kind: "match", route: route.index } };
 }

@@ -13,13 +13,14 @@ describe("loadRouteTable", () => {
     expect(table.routes.map((r) => [r.kind, r.methods])).toEqual([
       ["blob", ["GET", "HEAD"]],
       ["blob", ["GET", "HEAD"]],
+      ["path", ["PUT", "DELETE"]],
       ["plain", undefined],
       ["body", undefined],
     ]);
     expect(table.repomdTag).toBe("repomdxml");
     expect(table.titleAnnotation).toBe("org.opencontainers.image.title");
-    expect(loadRouteTable(dataText).routes).toHaveLength(4);
-    expect(loadRouteTable(new TextEncoder().encode(dataText)).routes).toHaveLength(4);
+    expect(loadRouteTable(dataText).routes).toHaveLength(5);
+    expect(loadRouteTable(new TextEncoder().encode(dataText)).routes).toHaveLength(5);
   });
 
   it("names repositories with Beskar's RepositoryRegex in every content route", () => {
@@ -44,13 +45,13 @@ describe("loadRouteTable", () => {
     ],
     [
       "a body route without key",
-      (d) => delete d.routes[3]!.body_key,
-      "routes[3].body_key must be a non-empty string",
+      (d) => delete d.routes[4]!.body_key,
+      "routes[4].body_key must be a non-empty string",
     ],
     [
       "a body key without body",
-      (d) => (d.routes[2]!.body_key = "x"),
-      "routes[2].body_key must be absent unless",
+      (d) => (d.routes[3]!.body_key = "x"),
+      "routes[3].body_key must be absent unless",
     ],
     [
       "methods not strings",

@@ -27,12 +27,17 @@ export interface BodyRoute extends RouteBase {
   readonly bodyKey: string;
 }
 
+/** Write route (uploads): group 1 is the repository, so the write reaches the node that owns it. */
+export interface PathRoute extends RouteBase {
+  readonly kind: "path";
+}
+
 /** Route that is found without a repository (the API documentation). */
 export interface PlainRoute extends RouteBase {
   readonly kind: "plain";
 }
 
-export type Route = BlobRoute | BodyRoute | PlainRoute;
+export type Route = BlobRoute | BodyRoute | PathRoute | PlainRoute;
 
 /** policy/data.json, validated and compiled. */
 export interface RouteTable {
@@ -45,7 +50,7 @@ export interface RouteTable {
   readonly titleAnnotation: string;
 }
 
-const routeKeys = new Set(["pattern", "blobtype", "methods", "body", "body_key"]);
+const routeKeys = new Set(["pattern", "blobtype", "methods", "body", "body_key", "path_repository"]);
 
 /**
  * Validates and compiles the data document of router.rego (policy/data.json, parsed or as JSON
@@ -82,6 +87,10 @@ function loadRoute(value: unknown, index: number): Route {
   const base = { index, pattern, regexp, methods };
   if (route.body !== undefined && typeof route.body !== "boolean")
     invalid(`${at}.body`, "a boolean", route.body);
+  if (route.path_repository !== undefined && typeof route.path_repository !== "boolean")
+    invalid(`${at}.path_repository`, "a boolean", route.path_repository);
+  if (route.path_repository === true && (route.blobtype !== undefined || route.body === true))
+    invalid(`${at}.path_repository`, "absent on a blob or body route", route.path_repository);
 
   if (route.blobtype !== undefined) {
     const blobtype = route.blobtype;
@@ -95,6 +104,10 @@ function loadRoute(value: unknown, index: number): Route {
     return { ...base, kind: "body", bodyKey: stringAt(route.body_key, `${at}.body_key`) };
   }
   if (route.body_key !== undefined) invalid(`${at}.body_key`, "absent unless body is true", route.body_key);
+  if (route.path_repository === true) {
+    if (captureGroupCount(regexp) < 1) invalid(`${at}.pattern`, "a group (repository)", pattern);
+    return { ...base, kind: "path" };
+  }
   return { ...base, kind: "plain" };
 }
 

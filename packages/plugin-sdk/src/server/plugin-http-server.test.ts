@@ -122,6 +122,42 @@ describe("PluginHttpServer", () => {
     expect((await request(server.port, "/", { tls: clientTlsOptions(ca, clientCert) })).status).toBe(200);
   });
 
+  it("reads a body that keeps flowing past the headers timeout, and drops one that goes silent", async () => {
+    const server = new PluginHttpServer({
+      headersTimeoutMs: 200,
+      idleTimeoutMs: 300,
+      handler: (req, res) => {
+        let size = 0;
+        req.on("data", (chunk: Buffer) => (size += chunk.length));
+        req.on("end", () => res.end(String(size)));
+      },
+    });
+    servers.push(server);
+    await server.listen("127.0.0.1", 0);
+    const upload = (chunks: number, pauseMs: number) =>
+      new Promise<string>((resolve, reject) => {
+        const req = http.request(
+          { host: "127.0.0.1", port: server.port, method: "PUT", path: "/x", agent: false },
+          (res) => {
+            let body = "";
+            res.on("data", (c: Buffer) => (body += c));
+            res.on("end", () => resolve(body));
+          },
+        );
+        req.on("error", reject);
+        let sent = 0;
+        const next = () => {
+          if (sent++ === chunks) return req.end();
+          req.write(Buffer.alloc(1000));
+          setTimeout(next, pauseMs);
+        };
+        next();
+      });
+    // 8 chunks 100 ms apart: 800 ms in all, four times the headers timeout, never 300 ms silent.
+    expect(await upload(8, 100)).toBe("8000");
+    await expect(upload(2, 1000)).rejects.toThrow(/socket hang up|ECONNRESET/);
+  });
+
   it("closes open keep-alive connections on close()", async () => {
     const server = await startServer(echo);
     const agent = new http.Agent({ keepAlive: true });

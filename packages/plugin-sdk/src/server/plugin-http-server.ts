@@ -13,8 +13,14 @@ export interface PluginHttpServerOptions {
   handler: http.RequestListener;
   /** How long to wait for a connection's first byte before dropping it (Beskar's cmux: 100 ms). */
   detectTimeoutMs?: number;
-  /** Time allowed to receive a whole request, headers included (Beskar: ReadTimeout 5 s). Default 5000. */
-  requestTimeoutMs?: number;
+  /** Time allowed to receive a request's headers (Beskar: ReadTimeout 5 s). Default 5000. */
+  headersTimeoutMs?: number;
+  /**
+   * How long a connection may stay silent while a request body is read. Not a limit on the whole
+   * request (Beskar's ReadTimeout is): uploads forwarded by Beskar take as long as they take, a
+   * stalled one is dropped. Default 60000.
+   */
+  idleTimeoutMs?: number;
   logger?: Logger;
 }
 
@@ -30,13 +36,15 @@ export class PluginHttpServer {
   private readonly sockets = new Set<net.Socket>();
   private readonly logger: Logger;
   private readonly detectTimeoutMs: number;
-  private readonly requestTimeoutMs: number;
+  private readonly headersTimeoutMs: number;
+  private readonly idleTimeoutMs: number;
   private closed = false;
 
   constructor(private readonly options: PluginHttpServerOptions) {
     this.logger = options.logger ?? silentLogger;
     this.detectTimeoutMs = options.detectTimeoutMs ?? 100;
-    this.requestTimeoutMs = options.requestTimeoutMs ?? 5000;
+    this.headersTimeoutMs = options.headersTimeoutMs ?? 5000;
+    this.idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
     this.plain = this.configure(http.createServer(options.handler));
     this.net = net.createServer((socket) => this.accept(socket));
   }
@@ -96,8 +104,10 @@ export class PluginHttpServer {
   }
 
   private configure<S extends http.Server>(server: S): S {
-    server.requestTimeout = this.requestTimeoutMs;
-    server.headersTimeout = this.requestTimeoutMs;
+    server.headersTimeout = this.headersTimeoutMs;
+    server.requestTimeout = 0;
+    // Without a 'timeout' listener Node destroys the silent socket.
+    server.timeout = this.idleTimeoutMs;
     server.on("clientError", (err, socket) => {
       this.logger.debug({ err: describeError(err) }, "bad HTTP request");
       socket.destroy();
