@@ -30,13 +30,27 @@ export type Attrs = Record<string, string>;
  * `decompressMetadataStream`) with memory bounded by one package and one decompressed chunk. A
  * DOCTYPE is refused, so no entity is ever declared; saxes expands only XML's own five.
  */
-export async function* readPackageRecords<T>(
+export function readPackageRecords<T>(
   source: MetadataSource,
   root: string,
   builder: (attrs: Attrs) => RecordBuilder<T>,
   opts: ReadMetadataOptions = {},
 ): AsyncGenerator<T> {
   const name = opts.name ?? (typeof source === "string" ? source : root);
+  return parsePackageRecords(decompressMetadataStream(source, opts), root, builder, { ...opts, name });
+}
+
+/**
+ * `readPackageRecords` over bytes already decompressed (and counted) by the caller: a mirror
+ * decompresses upstream's files itself, checking their declared open-size and open-checksum.
+ */
+export async function* parsePackageRecords<T>(
+  chunks: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>,
+  root: string,
+  builder: (attrs: Attrs) => RecordBuilder<T>,
+  opts: Omit<ReadMetadataOptions, keyof DecompressOptions> & { name?: string } = {},
+): AsyncGenerator<T> {
+  const name = opts.name ?? root;
   const maxText = opts.maxTextLength ?? 4 * 1024 * 1024;
   const maxElements = opts.maxElementsPerPackage ?? 4 * 1024 * 1024;
   const parser = new SaxesParser({ xmlns: false, position: true });
@@ -102,8 +116,8 @@ export async function* readPackageRecords<T>(
   });
 
   const decoder = new StringDecoder("utf8");
-  for await (const chunk of decompressMetadataStream(source, opts)) {
-    parser.write(decoder.write(chunk));
+  for await (const chunk of chunks) {
+    parser.write(typeof chunk === "string" ? chunk : decoder.write(chunk));
     if (failure) throw failure;
     if (ready.length > 0) yield* ready.splice(0);
   }

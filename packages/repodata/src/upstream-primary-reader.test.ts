@@ -41,10 +41,10 @@ describe("readUpstreamPrimary", () => {
   it("refuses a DOCTYPE and malformed entries with precise errors", async () => {
     const withDoctype = doc("x").replace("<metadata", '<!DOCTYPE m [<!ENTITY a "b">]><metadata');
     await expect(collect([Buffer.from(withDoctype)])).rejects.toThrow(
-      "primary.xml: DOCTYPE declarations are not accepted",
+      /^primary\.xml: line 2: DOCTYPE declarations are not accepted$/,
     );
     await expect(collect([Buffer.from(doc("x").replace(/<location[^>]*>/, ""))])).rejects.toThrow(
-      /primary\.xml: package ending at line \d+ \(x\): missing <location href>/,
+      /^primary\.xml: line 5: x: missing <location href>$/,
     );
     await expect(collect([Buffer.from(doc("x").replace('type="sha256"', 'type="crc32"'))])).rejects.toThrow(
       /unsupported checksum type "crc32"/,
