@@ -96,6 +96,15 @@ function adminThroughBeskar(
   });
 }
 
+/** The registered plugin node, and `repository` created on it through Beskar (200 expected). */
+async function createThroughBeskar(repository: string, properties: Record<string, unknown> = {}) {
+  const registered = await go.waitForEvent((e) => e.event === "pluginRegistered");
+  const node = String(registered.name);
+  const created = await adminThroughBeskar(node, "POST", "/repository", { repository, properties });
+  expect(created.status, Buffer.from(created.body ?? "", "base64").toString()).toBe(200);
+  return node;
+}
+
 describe("beskar-yum as Beskar's yum plugin", () => {
   it("is registered, takes a package from a PUT event, serves it to dnf, removes it on DELETE", async () => {
     const registered = await go.waitForEvent(
@@ -182,11 +191,8 @@ describe("beskar-yum as Beskar's yum plugin", () => {
   }, 40_000);
 
   it("takes extra metadata from a PUT event into repomd.xml and drops it on DELETE", async () => {
-    const registered = await go.waitForEvent((e) => e.event === "pluginRegistered");
-    const node = String(registered.name);
     const repository = "artifacts/yum/plugin-extra";
-    const created = await adminThroughBeskar(node, "POST", "/repository", { repository, properties: {} });
-    expect(created.status).toBe(200);
+    const node = await createThroughBeskar(repository);
     const xml = Buffer.from('<?xml version="1.0" encoding="UTF-8"?>\n<updates></updates>\n');
     const hex = sha256(xml);
     writeFileSync(join(blobs, hex), xml);
@@ -231,11 +237,8 @@ describe("beskar-yum as Beskar's yum plugin", () => {
   }, 20_000);
 
   it("logs a failed PUT in the repository log and deletes its manifest from Beskar, as Beskar", async () => {
-    const registered = await go.waitForEvent((e) => e.event === "pluginRegistered");
-    const node = String(registered.name);
     const repository = "artifacts/yum/plugin-failures";
-    const created = await adminThroughBeskar(node, "POST", "/repository", { repository, properties: {} });
-    expect(created.status).toBe(200);
+    const node = await createThroughBeskar(repository);
     // A layer the registry does not have.
     const missing = Buffer.from("not in the registry");
     const manifest = packageManifest(missing, "missing-1.0-1.noarch.rpm");
@@ -272,14 +275,11 @@ describe("beskar-yum as Beskar's yum plugin", () => {
   }, 20_000);
 
   it("refuses events that did not come from the plugin for a mirror repository, as Beskar", async () => {
-    const registered = await go.waitForEvent((e) => e.event === "pluginRegistered");
-    const node = String(registered.name);
     const repository = "artifacts/yum/plugin-mirror";
-    const created = await adminThroughBeskar(node, "POST", "/repository", {
-      repository,
-      properties: { mirror: true, mirror_urls: ["http://127.0.0.1:1/"] },
+    const node = await createThroughBeskar(repository, {
+      mirror: true,
+      mirror_urls: ["http://127.0.0.1:1/"],
     });
-    expect(created.status, Buffer.from(created.body ?? "", "base64").toString()).toBe(200);
     const rpm = readFileSync(RPM);
     const manifest = packageManifest(rpm, basename(RPM));
     const event = {
