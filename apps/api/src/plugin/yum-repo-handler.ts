@@ -1,5 +1,14 @@
 import { YumError } from "@beskar-yum/errors";
 import {
+  artifactLayer,
+  EXTRA_CONFIG_MEDIATYPE,
+  EXTRA_LAYER_MEDIATYPE_PREFIX,
+  type OciManifest,
+  PACKAGE_CONFIG_MEDIATYPE,
+  PACKAGE_LAYER_MEDIATYPE,
+  parseOciManifest,
+} from "@beskar-yum/oci";
+import {
   Action,
   actionName,
   type BeskarTransport,
@@ -10,17 +19,8 @@ import {
 } from "@beskar-yum/plugin-sdk";
 import { assertRepositoryName, packageTag, type RepositoryService } from "@beskar-yum/repository";
 import type { RepositoryStorage } from "@beskar-yum/storage";
-import {
-  artifactLayer,
-  EXTRA_CONFIG_MEDIATYPE,
-  EXTRA_LAYER_MEDIATYPE_PREFIX,
-  type OciManifest,
-  PACKAGE_CONFIG_MEDIATYPE,
-  PACKAGE_LAYER_MEDIATYPE,
-  parseOciManifest,
-} from "./oci-manifest.js";
+import { beskarRegistry } from "./beskar-registry.js";
 import type { PluginEventStore } from "./plugin-event-store.js";
-import { openRegistryBlob } from "./registry-blob.js";
 
 /** Beskar's refusal of a non-plugin event for a mirror repository (yumrepository/handler.go). */
 export const MIRROR_REFUSAL = "operation not supported for repository configured as mirror";
@@ -156,11 +156,11 @@ export class YumRepoHandler extends RepoHandler {
   private async download(event: EventPayload, layer: { digest: string; size: number }, signal: AbortSignal) {
     const transport = this.options.transport();
     if (!transport) throw new Error("no transport to Beskar's registry yet");
-    return openRegistryBlob(transport, event.repository, {
-      digest: layer.digest,
-      size: typeof layer.size === "number" ? layer.size : undefined,
-      signal,
-    });
+    return beskarRegistry(transport).openBlob(
+      event.repository,
+      { digest: layer.digest, size: typeof layer.size === "number" ? layer.size : undefined },
+      { signal },
+    );
   }
 
   /** Beskar's processing error path: log, repository log, and the manifest deleted from the registry. */
