@@ -8,6 +8,7 @@ import { pino } from "pino";
 import { buildApp } from "./app.js";
 import { ApiMetrics } from "./metrics.js";
 import { startPluginMode } from "./plugin/start-plugin-mode.js";
+import { RegistryEvents } from "./registry/registry-events.js";
 
 const version = (
   JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }
@@ -29,6 +30,10 @@ async function main(config: Config): Promise<StopService> {
     graceSeconds: config.publish.graceSeconds,
     syncs,
   });
+  // The registry replica's webhook: notifications are stored, then processed in the background.
+  const registryEvents = config.registry
+    ? new RegistryEvents({ service, storage, registry: config.registry, datadir: config.datadir, logger })
+    : undefined;
   const app = buildApp(
     {
       service,
@@ -38,6 +43,9 @@ async function main(config: Config): Promise<StopService> {
       metrics: new ApiMetrics({ defaultMetrics: true }),
       waitTimeoutMs: config.upload.waitTimeoutMs,
       version,
+      ...(registryEvents && config.registry
+        ? { registryEvents: { token: config.registry.notificationsToken, events: registryEvents } }
+        : {}),
     },
     { loggerInstance: logger },
   );
@@ -51,6 +59,7 @@ async function main(config: Config): Promise<StopService> {
     config.gossip.peers.length > 0
       ? await startPluginMode({ config, app, service, storage, version, logger })
       : undefined;
+  await registryEvents?.start();
   const address = pluginMode
     ? `http://${config.addr.host.includes(":") ? `[${config.addr.host}]` : config.addr.host}:${pluginMode.port}`
     : await app.listen({ host: config.addr.host, port: config.addr.port });
@@ -61,6 +70,7 @@ async function main(config: Config): Promise<StopService> {
       storage: config.storage.filesystem.directory,
       redisPrefix: config.redis.prefix,
       plugin: pluginMode !== undefined,
+      registry: config.registry?.url,
     },
     "api listening",
   );
@@ -69,6 +79,7 @@ async function main(config: Config): Promise<StopService> {
     logger.info({ signal }, "api stopping");
     await pluginMode?.stop();
     await app.close();
+    await registryEvents?.stop();
     await trigger.close();
     await syncs.close();
     storage.close();
