@@ -92,6 +92,8 @@ export class RegistryRepoHandler extends RepoHandler {
         await this.putPackage(event, manifest, signal);
       else if (kind === "repodata" && mediatype === EXTRA_CONFIG_MEDIATYPE)
         await this.putExtra(event, manifest, signal);
+      else if (mediatype === REPOMD_CONFIG_MEDIATYPE)
+        this.logger.debug({ digest: event.digest }, "our own repomd.xml push: nothing to do");
       else
         this.logger.info(
           { digest: event.digest, mediatype },
