@@ -41,6 +41,12 @@ describe("Debian's docker-registry as the OCI storage replica, with notification
   let registry: ProcessHandle;
   let registryUrl: string;
   const hookToken = randomBytes(16).toString("hex");
+  let registryConfig: string;
+  const startRegistry = () =>
+    startProcess("docker-registry", ["serve", registryConfig], {
+      readyLine: /listening on/,
+      timeoutMs: 20_000,
+    });
 
   const manifest = async (repo: string, reference: string) => {
     const res = await fetch(`${registryUrl}/v2/${repo}/manifests/${reference}`, {
@@ -60,7 +66,12 @@ describe("Debian's docker-registry as the OCI storage replica, with notification
     registryUrl = `http://127.0.0.1:${port}`;
     stack = await startStack({
       name: "registry-storage",
-      env: { BESKARYUM_REGISTRY_URL: registryUrl, BESKARYUM_REGISTRY_NOTIFICATIONS_TOKEN: hookToken },
+      env: {
+        BESKARYUM_REGISTRY_URL: registryUrl,
+        BESKARYUM_REGISTRY_NOTIFICATIONS_TOKEN: hookToken,
+        // The retry of a failed push comes with the reconciler's next scan.
+        BESKARYUM_WORKER_RECONCILE_INTERVAL_MS: "1000",
+      },
     });
     const dir = makeTempDir("registry-");
     const config = join(dir, "config.yml");
@@ -88,14 +99,10 @@ describe("Debian's docker-registry as the OCI storage replica, with notification
         "",
       ].join("\n"),
     );
-    registry = await startProcess("docker-registry", ["serve", config], {
-      readyLine: /listening on/,
-      timeoutMs: 20_000,
-    });
+    registryConfig = config;
+    registry = await startRegistry();
   });
   afterAll(async () => {
-    if (process.env.SHOW_LOGS)
-      console.log(stack.api.output(), stack.workers[0]?.output(), registry.output().slice(-3000));
     await registry?.stop();
     await stack?.stop();
     await cleanupTempDirs();
@@ -256,5 +263,24 @@ describe("Debian's docker-registry as the OCI storage replica, with notification
     });
     expect(ok.status).toBe(200);
     expect(await ok.json()).toEqual({ accepted: 0 });
+  });
+
+  it("retries a push that failed while the registry was down", async () => {
+    const repo = "artifacts/yum/oci-retry";
+    await registry.stop();
+    const [rpm] = await buildRpms([{ name: "ociretry", arch: "noarch" }], makeTempDir("retry-"));
+    const { status, json } = await stack.upload(repo, rpm!, { wait: true });
+    expect(status, JSON.stringify(json)).toBe(201);
+    // Published and served from local storage although the registry is down.
+    expect((await fetchPrimary(stack.repoUrl(repo))).packages.map((p) => p.name)).toEqual(["ociretry"]);
+    await stack.workers[0]!.waitFor(/registry replica: push failed, retried on the next round/, 20_000);
+
+    registry = await startRegistry();
+    await eventually("the package pushed once the registry is back", async () =>
+      (await tags(`${repo}/packages`)).includes(md5(basename(rpm!))) ? true : undefined,
+    );
+    await eventually("repomdxml pushed once the registry is back", async () =>
+      manifest(`${repo}/repodata`, "repomdxml"),
+    );
   });
 });
