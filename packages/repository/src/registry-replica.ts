@@ -21,7 +21,7 @@ import { FsBlobStore } from "@beskar-yum/storage";
 import type { ProcessorLog } from "./repository-processor.js";
 
 export interface RegistryReplicaOptions {
-  client: RegistryClient;
+  client: Pick<RegistryClient, "pushBlob" | "putManifest" | "deleteManifest">;
   log: ProcessorLog;
   signal?: AbortSignal;
 }
@@ -209,7 +209,7 @@ async function syncKind(
 
 /** Deletes a manifest by digest; one already gone is fine. */
 async function deleteQuietly(
-  client: RegistryClient,
+  client: RegistryReplicaOptions["client"],
   ociRepository: string,
   digest: string,
   options: RegistryReplicaOptions,
