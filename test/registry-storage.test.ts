@@ -137,6 +137,30 @@ describe("Debian's docker-registry as the OCI storage replica, with notification
       });
     }
 
+    // User extra metadata: repodata:<type>.
+    const updateinfo = Buffer.from('<?xml version="1.0"?>\n<updates/>\n');
+    const extra = await fetch(
+      `${stack.repoUrl(repo)}repodata/extra/updateinfo?filename=updateinfo.xml&wait=true`,
+      {
+        method: "PUT",
+        headers: { authorization: `Bearer ${stack.token}` },
+        body: updateinfo,
+      },
+    );
+    expect(extra.status, await extra.text()).toBeLessThan(300);
+    const extraManifest = await eventually("repodata:updateinfo", async () =>
+      manifest(`${repo}/repodata`, "updateinfo"),
+    );
+    expect(extraManifest.json.config.mediaType).toBe("application/vnd.ciq.rpm.repomd.extra.v1.config+xml");
+    expect(extraManifest.json.layers).toEqual([
+      {
+        mediaType: "application/vnd.ciq.rpm.repomd.extra.v1.updateinfo",
+        digest: sha256(updateinfo),
+        size: updateinfo.length,
+        annotations: { "org.opencontainers.image.title": "updateinfo.xml" },
+      },
+    ]);
+
     // repodata:repomdxml follows the served repomd.xml (the replica is pushed after each publish).
     const served = await eventually("repomdxml manifest matching the served repomd.xml", async () => {
       const text = await (await fetch(`${stack.repoUrl(repo)}repodata/repomd.xml`)).text();
