@@ -140,16 +140,19 @@ describe("replicateToRegistry", () => {
   it("records a failure, keeps replication pending and pushes everything on the next round", async () => {
     const registry = fakeRegistry();
     put(record("a", "a".repeat(64)));
+    put(record("b", "b".repeat(64)));
     registry.state.down = true;
     expect(await replicateToRegistry(repository, index, paths, { client: registry.client, log })).toBe(false);
     const failed = index.registry.state();
     expect(failed.replicated).toBeLessThan(failed.generation);
     expect(failed.error).toMatch(/connection refused/);
+    // A registry that is down ends the round at the first failure.
+    expect(failed.error.split("; ")).toHaveLength(1);
     expect(index.registry.list("packages")).toEqual([]);
 
     registry.state.down = false;
     expect(await replicateToRegistry(repository, index, paths, { client: registry.client, log })).toBe(true);
-    expect(index.registry.list("packages")).toHaveLength(1);
+    expect(index.registry.list("packages")).toHaveLength(2);
     expect(index.registry.state()).toMatchObject({ error: "", replicated: failed.generation });
   });
 });

@@ -60,13 +60,18 @@ export async function replicateToRegistry(
   }
   const blobs = new FsBlobStore(paths.blobs);
   const errors: string[] = [];
+  // A registry that is down (or times out) ends the round at once: the lock is not held for a
+  // timeout per manifest, and the next round starts over.
+  let unavailable = false;
   const attempt = async (what: string, step: () => Promise<void>) => {
     options.signal?.throwIfAborted();
+    if (unavailable) return;
     try {
       await step();
     } catch (err) {
       if (options.signal?.aborted) throw err;
       errors.push(`${what}: ${(err as Error).message}`);
+      if (isYumError(err, "REGISTRY_UNAVAILABLE")) unavailable = true;
     }
   };
 

@@ -125,12 +125,13 @@ export class RegistryRepoHandler extends RepoHandler {
     }
     const body = await this.open(event.repository, layer, signal);
     const result = await this.options.service.upload(this.repository, layer.title, body);
-    this.options.storage
-      .openIndex(this.repository)
-      ?.registry.put(
-        { kind: "packages", tag: result.tag, layerDigest: layer.digest, manifestDigest: event.digest },
-        { external: true },
-      );
+    const records = this.options.storage.openIndex(this.repository)?.registry;
+    const previous = records?.get("packages", result.tag);
+    records?.put(
+      { kind: "packages", tag: result.tag, layerDigest: layer.digest, manifestDigest: event.digest },
+      { external: true },
+    );
+    await this.retire(event, previous?.manifestDigest);
     this.logger.info(
       { file: layer.title, id: result.id, tag: result.tag },
       "package pushed to the registry queued",
@@ -151,13 +152,29 @@ export class RegistryRepoHandler extends RepoHandler {
     }
     const body = await this.open(event.repository, layer, signal);
     await this.options.service.putExtraMetadata(this.repository, dataType, layer.title, body);
-    this.options.storage
-      .openIndex(this.repository)
-      ?.registry.put(
-        { kind: "repodata", tag: dataType, layerDigest: layer.digest, manifestDigest: event.digest },
-        { external: true },
-      );
+    const records = this.options.storage.openIndex(this.repository)?.registry;
+    const previous = records?.get("repodata", dataType);
+    records?.put(
+      { kind: "repodata", tag: dataType, layerDigest: layer.digest, manifestDigest: event.digest },
+      { external: true },
+    );
+    await this.retire(event, previous?.manifestDigest);
     this.logger.info({ type: dataType, file: layer.title }, "extra metadata pushed to the registry queued");
+  }
+
+  /**
+   * Deletes the manifest a push replaced under the same tag (now untagged). Its delete notification
+   * then finds no record (the tag records the new digest) and changes nothing.
+   */
+  private async retire(event: EventPayload, previous: string | undefined): Promise<void> {
+    if (!previous || previous === event.digest) return;
+    await this.options.client.deleteManifest(event.repository, previous).catch((err: unknown) => {
+      if (!isYumError(err, "REGISTRY_NOT_FOUND"))
+        this.logger.warn(
+          { digest: previous, err: (err as Error).message },
+          "cannot delete the replaced manifest",
+        );
+    });
   }
 
   private async deleteKnown(kind: RegistryKind, tag: string, layerDigest: string): Promise<void> {
