@@ -117,7 +117,13 @@ export class YumRepoHandler extends RepoHandler {
     if (event.action === Action.PUT && mediatype === PACKAGE_CONFIG_MEDIATYPE) {
       await this.putPackage(event, manifest, signal);
     } else if (event.action === Action.DELETE && mediatype === PACKAGE_CONFIG_MEDIATYPE) {
-      const { title } = artifactLayer(manifest, PACKAGE_LAYER_MEDIATYPE);
+      const { title, digest } = artifactLayer(manifest, PACKAGE_LAYER_MEDIATYPE);
+      const current = this.options.storage.openIndex(this.repository)?.getPackageByTag(packageTag(title));
+      if (current && `sha256:${current.id}` !== digest) {
+        // The delete of a manifest replaced since (e.g. our replica deleting the old one): not this package.
+        this.logger.info({ file: title, digest }, "delete of a replaced package manifest ignored");
+        return;
+      }
       try {
         await this.options.service.removePackage(this.repository, { tag: packageTag(title) });
         this.logger.info({ file: title }, "package removed");
@@ -148,6 +154,12 @@ export class YumRepoHandler extends RepoHandler {
 
   private async putPackage(event: EventPayload, manifest: OciManifest, signal: AbortSignal): Promise<void> {
     const layer = artifactLayer(manifest, PACKAGE_LAYER_MEDIATYPE);
+    const current = this.options.storage.openIndex(this.repository)?.getPackageByTag(packageTag(layer.title));
+    if (current && `sha256:${current.id}` === layer.digest) {
+      // Beskar's echo of our own push (or a repeated push): the package is there already.
+      this.logger.debug({ file: layer.title }, "package manifest for a package we have: nothing to do");
+      return;
+    }
     const body = await this.download(event, layer, signal);
     const result = await this.options.service.upload(this.repository, layer.title, body);
     this.logger.info({ file: layer.title, id: result.id, tag: result.tag }, "package queued");
