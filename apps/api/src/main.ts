@@ -14,6 +14,9 @@ const version = (
   JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }
 ).version;
 
+/** How often plugin mode looks for repository changes to push to Beskar's registry. */
+const PLUGIN_REPLICA_INTERVAL_MS = 1000;
+
 async function main(config: Config): Promise<StopService> {
   const logger = pino({ level: config.log.level, base: { service: "beskar-yum-api" } });
   await mkdir(config.storage.filesystem.directory, { recursive: true });
@@ -21,10 +24,11 @@ async function main(config: Config): Promise<StopService> {
   const storage = new RepositoryStorage(config.storage.filesystem.directory, config.storage.prefix);
   const trigger = new RepoTrigger(redis, config.redis.prefix);
   const syncs = new SyncQueue(redis, config.redis.prefix);
+  const lock = new RepoLock(redis, config.redis.prefix);
   const service = new RepositoryService({
     storage,
     trigger,
-    lock: new RepoLock(redis, config.redis.prefix),
+    lock,
     maxUploadBytes: config.upload.maxBytes,
     waitTimeoutMs: config.upload.waitTimeoutMs,
     graceSeconds: config.publish.graceSeconds,
@@ -57,7 +61,16 @@ async function main(config: Config): Promise<StopService> {
   // Beskar plugin mode: the plugin server listens on `addr` (plain HTTP and TLS) and serves the app.
   const pluginMode =
     config.gossip.peers.length > 0
-      ? await startPluginMode({ config, app, service, storage, version, logger })
+      ? await startPluginMode({
+          config,
+          app,
+          service,
+          storage,
+          version,
+          logger,
+          // Our writes go to Beskar's registry, unless a registry replica of our own is configured.
+          ...(config.registry ? {} : { replica: { lock, intervalMs: PLUGIN_REPLICA_INTERVAL_MS } }),
+        })
       : undefined;
   await registryEvents?.start();
   const address = pluginMode

@@ -74,6 +74,11 @@ export class YumService implements Service<YumRepoHandler> {
     );
   }
 
+  /** The transport to Beskar's registry, once started. */
+  get registryTransport(): BeskarTransport | undefined {
+    return this.transport;
+  }
+
   /** The Beskar instance found at start, once started. */
   get beskarMeta(): BeskarMeta | undefined {
     return this.beskar;
