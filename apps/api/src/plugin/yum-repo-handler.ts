@@ -163,14 +163,12 @@ export class YumRepoHandler extends RepoHandler {
     const body = await this.download(event, layer, signal);
     const result = await this.options.service.upload(this.repository, layer.title, body);
     // Beskar's registry holds this manifest for the package: our replica (PluginReplica) pushes no other.
-    this.options.storage
-      .openIndex(this.repository)
-      ?.registry.put({
-        kind: "packages",
-        tag: result.tag,
-        layerDigest: layer.digest,
-        manifestDigest: event.digest,
-      });
+    this.options.storage.openIndex(this.repository)?.registry.put({
+      kind: "packages",
+      tag: result.tag,
+      layerDigest: layer.digest,
+      manifestDigest: event.digest,
+    });
     this.logger.info({ file: layer.title, id: result.id, tag: result.tag }, "package queued");
   }
 
