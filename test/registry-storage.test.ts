@@ -192,15 +192,12 @@ describe("Debian's docker-registry as the OCI storage replica, with notification
     }
   });
 
-  it("takes an RPM pushed straight to the registry (as beskarctl yum push does), then its delete", async () => {
+  it("takes an RPM pushed straight to the registry (as beskarctl yum push does), its replacement, then its delete", async () => {
     const repo = "artifacts/yum/oci-pushed";
-    const [rpm] = await buildRpms(
-      [{ name: "ocipushed", version: "3.1", release: "2", arch: "noarch" }],
-      makeTempDir("pushed-"),
-    );
-    const bytes = readFileSync(rpm!);
-    const fileName = basename(rpm!);
     const ociRepo = `${repo}/packages`;
+    const spec = { name: "ocipushed", version: "3.1", release: "2", arch: "noarch" as const };
+    const [rpm] = await buildRpms([spec], makeTempDir("pushed-"));
+    const fileName = basename(rpm!);
     const pushBlob = async (body: Buffer) => {
       const start = await fetch(`${registryUrl}/v2/${ociRepo}/blobs/uploads/`, { method: "POST" });
       expect(start.status).toBe(202);
@@ -211,36 +208,43 @@ describe("Debian's docker-registry as the OCI storage replica, with notification
       });
       expect(put.status).toBe(201);
     };
-    await pushBlob(bytes);
-    await pushBlob(Buffer.alloc(0));
-    const body = JSON.stringify({
-      schemaVersion: 2,
-      mediaType: OCI_MANIFEST,
-      config: { mediaType: "application/vnd.ciq.rpm.package.v1.config+json", digest: EMPTY, size: 0 },
-      layers: [
-        {
-          mediaType: "application/vnd.ciq.rpm.package.v1.rpm",
-          digest: sha256(bytes),
-          size: bytes.length,
-          annotations: { "org.opencontainers.image.title": fileName },
-          platform: { architecture: "noarch", os: "linux" },
-        },
-      ],
-      annotations: { "org.opencontainers.image.created": "2024-01-01T00:00:00Z" },
-    });
-    const put = await fetch(`${registryUrl}/v2/${ociRepo}/manifests/${md5(fileName)}`, {
-      method: "PUT",
-      headers: { "content-type": OCI_MANIFEST },
-      body,
-    });
-    expect(put.status).toBe(201);
-    const digest = put.headers.get("docker-content-digest")!;
+    /** Pushes an RPM as beskarctl does: the layer, the empty config, the manifest tagged md5(file name). */
+    const push = async (bytes: Buffer): Promise<string> => {
+      await pushBlob(bytes);
+      await pushBlob(Buffer.alloc(0));
+      const body = JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI_MANIFEST,
+        config: { mediaType: "application/vnd.ciq.rpm.package.v1.config+json", digest: EMPTY, size: 0 },
+        layers: [
+          {
+            mediaType: "application/vnd.ciq.rpm.package.v1.rpm",
+            digest: sha256(bytes),
+            size: bytes.length,
+            annotations: { "org.opencontainers.image.title": fileName },
+            platform: { architecture: "noarch", os: "linux" },
+          },
+        ],
+        annotations: { "org.opencontainers.image.created": "2024-01-01T00:00:00Z" },
+      });
+      const put = await fetch(`${registryUrl}/v2/${ociRepo}/manifests/${md5(fileName)}`, {
+        method: "PUT",
+        headers: { "content-type": OCI_MANIFEST },
+        body,
+      });
+      expect(put.status).toBe(201);
+      return put.headers.get("docker-content-digest")!;
+    };
+    const listedWith = (bytes: Buffer) =>
+      eventually("the pushed package in our repodata", async () => {
+        const { packages } = await fetchPrimary(stack.repoUrl(repo));
+        const found = packages.find((p) => p.name === "ocipushed");
+        return found?.pkgid === sha256(bytes).slice("sha256:".length) ? found : undefined;
+      });
 
-    const listed = await eventually("the pushed package in our repodata", async () => {
-      const { packages } = await fetchPrimary(stack.repoUrl(repo));
-      return packages.find((p) => p.name === "ocipushed");
-    });
-    expect(listed.pkgid).toBe(sha256(bytes).slice("sha256:".length));
+    const bytes = readFileSync(rpm!);
+    const digest = await push(bytes);
+    await listedWith(bytes);
     const dnf = makeDnf(stack.repoUrl(repo));
     const installed = await dnf.install(["ocipushed"]);
     expect(installed.stdout).toMatch(/Complete!/);
@@ -248,7 +252,23 @@ describe("Debian's docker-registry as the OCI storage replica, with notification
     // Our replica keeps the client's manifest: the same layer is not pushed again under another digest.
     expect((await manifest(ociRepo, md5(fileName)))?.digest).toBe(digest);
 
-    const deleted = await fetch(`${registryUrl}/v2/${ociRepo}/manifests/${digest}`, { method: "DELETE" });
+    // The same file name with other bytes: the package is replaced, the manifest it replaced deleted.
+    const [rebuilt] = await buildRpms(
+      [{ ...spec, files: { "/usr/share/ocipushed/README": "rebuilt\n" } }],
+      makeTempDir("rebuilt-"),
+    );
+    const rebuiltBytes = readFileSync(rebuilt!);
+    expect(sha256(rebuiltBytes)).not.toBe(sha256(bytes));
+    const rebuiltDigest = await push(rebuiltBytes);
+    await listedWith(rebuiltBytes);
+    await eventually("the replaced manifest deleted from the registry", async () =>
+      (await manifest(ociRepo, digest)) === undefined ? true : undefined,
+    );
+    expect((await manifest(ociRepo, md5(fileName)))?.digest).toBe(rebuiltDigest);
+
+    const deleted = await fetch(`${registryUrl}/v2/${ociRepo}/manifests/${rebuiltDigest}`, {
+      method: "DELETE",
+    });
     expect(deleted.status).toBe(202);
     await eventually("the deleted package gone from our repodata", async () => {
       const { packages } = await fetchPrimary(stack.repoUrl(repo));
