@@ -1,4 +1,5 @@
 import { YumError } from "@beskar-yum/errors";
+import { Action } from "@beskar-yum/plugin-sdk";
 import type { FastifyInstance } from "fastify";
 import type { AppDeps } from "../app-deps.js";
 import { requireToken } from "../auth.js";
@@ -40,7 +41,8 @@ export async function registryRoutes(app: FastifyInstance, deps: AppDeps): Promi
       request.log.info(
         {
           events: notices.map(
-            (n) => `${n.event.action === 1 ? "push" : "delete"} ${n.event.repository}@${n.event.digest}`,
+            (n) =>
+              `${n.event.action === Action.PUT ? "push" : "delete"} ${n.event.repository}@${n.event.digest}`,
           ),
         },
         "registry notifications queued",
