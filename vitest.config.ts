@@ -9,6 +9,7 @@ export default defineConfig({
     alias: Object.fromEntries(
       [
         "errors",
+        "oci",
         "config",
         "rpm",
         "repodata",

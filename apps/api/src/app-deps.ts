@@ -2,6 +2,7 @@ import type { RepositoryService } from "@beskar-yum/repository";
 import type { RepositoryStorage } from "@beskar-yum/storage";
 import type { Redis } from "ioredis";
 import type { ApiMetrics } from "./metrics.js";
+import type { RegistryEvents } from "./registry/registry-events.js";
 
 /** Everything the routes need, built once by main.ts (or by a test) and passed in. */
 export interface AppDeps {
@@ -13,4 +14,6 @@ export interface AppDeps {
   /** Longest `?wait=true` wait, in ms. */
   waitTimeoutMs: number;
   version: string;
+  /** The registry's webhook (`config.registry`): its token and where notifications go. */
+  registryEvents?: { token: string; events: Pick<RegistryEvents, "accept"> };
 }

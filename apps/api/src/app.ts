@@ -4,6 +4,7 @@ import type { AppDeps } from "./app-deps.js";
 import { adminRoutes } from "./routes/admin-routes.js";
 import { contentRoutes } from "./routes/content-routes.js";
 import { opsRoutes } from "./routes/ops-routes.js";
+import { registryRoutes } from "./routes/registry-routes.js";
 
 /** Turns whatever a handler threw into a YumError: ours as they are, fastify's by their status. */
 function asYumError(err: unknown): YumError {
@@ -53,5 +54,6 @@ export function buildApp(deps: AppDeps, options: FastifyServerOptions = {}): Fas
   app.register(async (scope) => opsRoutes(scope, deps));
   app.register(async (scope) => adminRoutes(scope, deps));
   app.register(async (scope) => contentRoutes(scope, deps));
+  app.register(async (scope) => registryRoutes(scope, deps));
   return app;
 }

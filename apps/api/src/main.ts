@@ -8,10 +8,14 @@ import { pino } from "pino";
 import { buildApp } from "./app.js";
 import { ApiMetrics } from "./metrics.js";
 import { startPluginMode } from "./plugin/start-plugin-mode.js";
+import { RegistryEvents } from "./registry/registry-events.js";
 
 const version = (
   JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }
 ).version;
+
+/** How often plugin mode looks for repository changes to push to Beskar's registry. */
+const PLUGIN_REPLICA_INTERVAL_MS = 1000;
 
 async function main(config: Config): Promise<StopService> {
   const logger = pino({ level: config.log.level, base: { service: "beskar-yum-api" } });
@@ -20,15 +24,20 @@ async function main(config: Config): Promise<StopService> {
   const storage = new RepositoryStorage(config.storage.filesystem.directory, config.storage.prefix);
   const trigger = new RepoTrigger(redis, config.redis.prefix);
   const syncs = new SyncQueue(redis, config.redis.prefix);
+  const lock = new RepoLock(redis, config.redis.prefix);
   const service = new RepositoryService({
     storage,
     trigger,
-    lock: new RepoLock(redis, config.redis.prefix),
+    lock,
     maxUploadBytes: config.upload.maxBytes,
     waitTimeoutMs: config.upload.waitTimeoutMs,
     graceSeconds: config.publish.graceSeconds,
     syncs,
   });
+  // The registry replica's webhook: notifications are stored, then processed in the background.
+  const registryEvents = config.registry
+    ? new RegistryEvents({ service, storage, registry: config.registry, datadir: config.datadir, logger })
+    : undefined;
   const app = buildApp(
     {
       service,
@@ -38,6 +47,9 @@ async function main(config: Config): Promise<StopService> {
       metrics: new ApiMetrics({ defaultMetrics: true }),
       waitTimeoutMs: config.upload.waitTimeoutMs,
       version,
+      ...(registryEvents && config.registry
+        ? { registryEvents: { token: config.registry.notificationsToken, events: registryEvents } }
+        : {}),
     },
     { loggerInstance: logger },
   );
@@ -49,8 +61,18 @@ async function main(config: Config): Promise<StopService> {
   // Beskar plugin mode: the plugin server listens on `addr` (plain HTTP and TLS) and serves the app.
   const pluginMode =
     config.gossip.peers.length > 0
-      ? await startPluginMode({ config, app, service, storage, version, logger })
+      ? await startPluginMode({
+          config,
+          app,
+          service,
+          storage,
+          version,
+          logger,
+          // Our writes go to Beskar's registry, unless a registry replica of our own is configured.
+          ...(config.registry ? {} : { replica: { lock, intervalMs: PLUGIN_REPLICA_INTERVAL_MS } }),
+        })
       : undefined;
+  await registryEvents?.start();
   const address = pluginMode
     ? `http://${config.addr.host.includes(":") ? `[${config.addr.host}]` : config.addr.host}:${pluginMode.port}`
     : await app.listen({ host: config.addr.host, port: config.addr.port });
@@ -61,6 +83,7 @@ async function main(config: Config): Promise<StopService> {
       storage: config.storage.filesystem.directory,
       redisPrefix: config.redis.prefix,
       plugin: pluginMode !== undefined,
+      registry: config.registry?.url,
     },
     "api listening",
   );
@@ -69,6 +92,7 @@ async function main(config: Config): Promise<StopService> {
     logger.info({ signal }, "api stopping");
     await pluginMode?.stop();
     await app.close();
+    await registryEvents?.stop();
     await trigger.close();
     await syncs.close();
     storage.close();

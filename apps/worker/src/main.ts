@@ -1,4 +1,5 @@
 import { type Config, runService, type StopService } from "@beskar-yum/config";
+import { RegistryClient } from "@beskar-yum/oci";
 import {
   createRedis,
   type RepoJobData,
@@ -23,6 +24,15 @@ async function main(config: Config): Promise<StopService> {
   const lock = new RepoLock(redis, config.redis.prefix, { ttlMs: config.worker.lockTtlMs });
   const trigger = new RepoTrigger(redis, config.redis.prefix);
   const syncs = new SyncQueue(redis, config.redis.prefix);
+  // The OCI registry replica (SPEC §7): every repository pushed there in Beskar's layout.
+  const registry = config.registry
+    ? new RegistryClient({
+        baseUrl: config.registry.url,
+        ...(config.registry.username !== undefined ? { username: config.registry.username } : {}),
+        ...(config.registry.password !== undefined ? { password: config.registry.password } : {}),
+        ...(config.registry.token !== undefined ? { token: config.registry.token } : {}),
+      })
+    : undefined;
   const processorOptions = {
     storage,
     lock,
@@ -30,6 +40,7 @@ async function main(config: Config): Promise<StopService> {
     maxDelayMs: config.publish.maxDelayMs,
     graceSeconds: config.publish.graceSeconds,
     log: logger,
+    ...(registry ? { registry } : {}),
   };
 
   const worker = new Worker<RepoJobData>(
@@ -74,7 +85,7 @@ async function main(config: Config): Promise<StopService> {
 
   const runReconcile = async () => {
     try {
-      const triggered = await reconcile(storage, trigger, syncs);
+      const triggered = await reconcile(storage, trigger, syncs, { registry: registry !== undefined });
       if (triggered.length > 0)
         logger.info({ repositories: triggered }, "reconciled pending work from storage");
     } catch (err) {
@@ -83,7 +94,14 @@ async function main(config: Config): Promise<StopService> {
   };
   await runReconcile();
   const timer = setInterval(runReconcile, config.worker.reconcileIntervalMs);
-  logger.info({ concurrency: config.worker.concurrency, redisPrefix: config.redis.prefix }, "worker ready");
+  logger.info(
+    {
+      concurrency: config.worker.concurrency,
+      redisPrefix: config.redis.prefix,
+      registry: config.registry?.url,
+    },
+    "worker ready",
+  );
 
   return async (signal) => {
     logger.info({ signal }, "worker stopping");
@@ -92,6 +110,7 @@ async function main(config: Config): Promise<StopService> {
     await syncWorker.close();
     await syncs.close();
     await trigger.close();
+    registry?.close();
     storage.close();
     redis.disconnect();
   };

@@ -5,12 +5,14 @@ import type { RepositoryStorage } from "@beskar-yum/storage";
  * Finds repositories whose storage says there is work (pending events, changes not yet published,
  * a sync marked running) and queues it again, and re-creates sync schedules. Queues live in Redis
  * and can be lost (a flush, a crash between storing an event and enqueueing it); the storage
- * cannot, so this closes the gap.
+ * cannot, so this closes the gap. With a registry replica, a repository whose replica lags behind
+ * (a failed push) is queued again too, so the push is retried.
  */
 export async function reconcile(
   storage: RepositoryStorage,
   trigger: Pick<RepoTrigger, "trigger">,
   syncs: Pick<SyncQueue, "enqueue" | "schedule">,
+  options: { registry?: boolean } = {},
 ): Promise<string[]> {
   const triggered: string[] = [];
   for (const repository of await storage.listRepositories()) {
@@ -24,7 +26,9 @@ export async function reconcile(
       await syncs.schedule(repository, properties.sync_schedule);
     }
     const state = index.getState();
-    if (index.hasPendingEvents() || state.dirty || state.publishedSeq < state.appliedSeq) {
+    const replica = options.registry ? index.registry.state() : undefined;
+    const replicaPending = replica !== undefined && replica.generation > replica.replicated;
+    if (index.hasPendingEvents() || state.dirty || state.publishedSeq < state.appliedSeq || replicaPending) {
       await trigger.trigger(repository);
       triggered.push(repository);
     }

@@ -39,8 +39,29 @@ export interface Config {
    * `timeout_ms` (default 30000): an upstream that sends no headers or no bytes for this long has stalled.
    */
   sync: { concurrency: number; timeoutMs: number };
+  /**
+   * `registry`: an OCI registry replica (SPEC §7), off unless `url` is set. The worker pushes every
+   * repository there in Beskar's layout; the API takes the registry's webhook notifications at
+   * `POST /artifacts/yum/registry/events`.
+   */
+  registry?: RegistryConfig;
   /** Added by load-config: the absolute path of the YAML file read (`--config` / `BESKARYUM_CONFIG`), if any. */
   configFile?: string;
+}
+
+export interface RegistryConfig {
+  /** `registry.url`: `http(s)://host:port` of the registry. */
+  url: string;
+  /** `registry.username` / `registry.password`: basic auth to the registry, when it wants it. */
+  username?: string;
+  password?: string;
+  /** `registry.token`: a bearer token to the registry (wins over basic auth). */
+  token?: string;
+  /**
+   * `registry.notifications_token`: the bearer token the registry's notification endpoint sends
+   * (`Authorization: Bearer <token>` in its `headers`). Defaults to the admin token.
+   */
+  notificationsToken: string;
 }
 
 export interface HostPort {

@@ -265,3 +265,34 @@ describe("loadConfig admin token", () => {
     expect(fs.existsSync(path.join(cwd, "data"))).toBe(false);
   });
 });
+
+describe("loadConfig registry", () => {
+  it("is off without registry.url", () => {
+    expect(load().registry).toBeUndefined();
+  });
+
+  it("reads the registry block, with environment overrides and the admin token as notification token", () => {
+    const dir = tempDir();
+    const file = writeYaml(
+      dir,
+      "version: 1.0\nregistry:\n  url: http://127.0.0.1:5000/ignored\n  username: alice\n",
+    );
+    const config = load({ argv: ["--config", file], env: { BESKARYUM_REGISTRY_PASSWORD: "s3cret pw" } });
+    expect(config.registry).toEqual({
+      url: "http://127.0.0.1:5000",
+      username: "alice",
+      password: "s3cret pw",
+      notificationsToken: "t0ken",
+    });
+    const withToken = load({
+      env: { BESKARYUM_REGISTRY_URL: "https://reg.example", BESKARYUM_REGISTRY_NOTIFICATIONS_TOKEN: "hook" },
+    });
+    expect(withToken.registry).toEqual({ url: "https://reg.example", notificationsToken: "hook" });
+  });
+
+  it("refuses a registry URL that is not http(s)", () => {
+    expect(configError(() => load({ env: { BESKARYUM_REGISTRY_URL: "ftp://x" } }))).toMatch(
+      /BESKARYUM_REGISTRY_URL: expected an http:\/\/ or https:\/\/ URL/,
+    );
+  });
+});

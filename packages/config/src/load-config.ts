@@ -50,6 +50,11 @@ const fields = {
   "worker.reconcile_interval_ms": parseInteger(100),
   "sync.concurrency": parseInteger(1),
   "sync.timeout_ms": parseInteger(100),
+  "registry.url": parseRegistryUrl,
+  "registry.username": parseToken,
+  "registry.password": parseSecret,
+  "registry.token": parseToken,
+  "registry.notifications_token": parseToken,
 } as const satisfies Record<string, Parser<unknown>>;
 
 /** Beskar keys accepted for compatibility and not used (yet). */
@@ -153,6 +158,16 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
       timeoutMs: values["sync.timeout_ms"] ?? 30_000,
     },
   };
+  const registryUrl = values["registry.url"];
+  if (registryUrl !== undefined) {
+    config.registry = {
+      url: registryUrl,
+      ...(values["registry.username"] !== undefined ? { username: values["registry.username"] } : {}),
+      ...(values["registry.password"] !== undefined ? { password: values["registry.password"] } : {}),
+      ...(values["registry.token"] !== undefined ? { token: values["registry.token"] } : {}),
+      notificationsToken: values["registry.notifications_token"] ?? token.token,
+    };
+  }
   if (source !== undefined) config.configFile = source.file;
   return config;
 }
@@ -380,6 +395,28 @@ function parseStoragePrefix(value: unknown): string {
 function parsePath(value: unknown): string {
   const text = expectString(value, "a path");
   if (text.trim() === "") throw new Invalid("expected a path, got an empty string");
+  return text;
+}
+
+/** An http:// or https:// URL of an OCI registry (its origin; a path is not used). */
+function parseRegistryUrl(value: unknown): string {
+  const text = expectString(value, "an http:// or https:// URL");
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== "http:" && url.protocol !== "https:") || url.hostname === "") {
+    throw new Invalid(`expected an http:// or https:// URL, got ${show(value)}`);
+  }
+  return url.origin;
+}
+
+/** Any non-empty string (passwords may hold spaces). */
+function parseSecret(value: unknown): string {
+  const text = expectString(value);
+  if (text === "") throw new Invalid("expected a non-empty string");
   return text;
 }
 

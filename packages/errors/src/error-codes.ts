@@ -40,6 +40,12 @@ export const errorCodes = {
   UPSTREAM_CHECKSUM_MISMATCH: { httpStatus: 502, beskarCode: "Unavailable" },
   UPSTREAM_SIZE_MISMATCH: { httpStatus: 502, beskarCode: "Unavailable" },
   UPSTREAM_SIGNATURE_INVALID: { httpStatus: 502, beskarCode: "Unavailable" },
+  // OCI registry (storage replica, webhook notifications, Beskar's registry)
+  REGISTRY_UNAVAILABLE: { httpStatus: 503, beskarCode: "Unavailable" },
+  REGISTRY_REJECTED: { httpStatus: 500, beskarCode: "Internal" },
+  REGISTRY_NOT_FOUND: { httpStatus: 404, beskarCode: "NotFound" },
+  REGISTRY_DIGEST_MISMATCH: { httpStatus: 500, beskarCode: "Internal" },
+  REGISTRY_EVENT_INVALID: { httpStatus: 400, beskarCode: "InvalidArgument" },
   // Infrastructure
   LOCK_LOST: { httpStatus: 503, beskarCode: "Unavailable" },
   UNAVAILABLE: { httpStatus: 503, beskarCode: "Unavailable" },

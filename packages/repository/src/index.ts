@@ -8,6 +8,7 @@ export {
   toPackageView,
 } from "./package-view.js";
 export { type PublishOptions, type PublishResult, publishRepodata } from "./publisher.js";
+export { type RegistryReplicaOptions, replicateToRegistry } from "./registry-replica.js";
 export { assertRepositoryName, type ContentPath, parseContentPath } from "./repository-name.js";
 export { type ProcessorLog, type ProcessorOptions, processRepository } from "./repository-processor.js";
 export { defaultProperties, mergeProperties, propertiesView } from "./repository-properties.js";

@@ -1,8 +1,10 @@
+import type { RegistryClient } from "@beskar-yum/oci";
 import type { HeldLock, RepoLock } from "@beskar-yum/queue";
 import type { RepositoryStorage } from "@beskar-yum/storage";
 import { applyStoredEvent } from "./event-applier.js";
 import { collectBlobGarbage } from "./garbage-collector.js";
 import { publishRepodata } from "./publisher.js";
+import { replicateToRegistry } from "./registry-replica.js";
 
 export interface ProcessorOptions {
   storage: RepositoryStorage;
@@ -13,6 +15,8 @@ export interface ProcessorOptions {
   maxDelayMs: number;
   graceSeconds: number;
   log: ProcessorLog;
+  /** The OCI registry replica (SPEC §7): pushed to after each round when configured. */
+  registry?: RegistryClient;
 }
 
 export interface ProcessorLog {
@@ -36,11 +40,33 @@ export async function processRepository(repository: string, options: ProcessorOp
     if (!held) return;
     try {
       await drainAndPublish(repository, held, options);
+      await replicate(repository, held, options);
     } finally {
       await held.release();
     }
     const index = options.storage.openIndex(repository);
     if (!index?.hasPendingEvents()) return;
+  }
+}
+
+/**
+ * Pushes what the registry replica lacks, under the lock (the replica follows the published
+ * generation). A failure is recorded in the index and retried on the next round; it never blocks
+ * publishing.
+ */
+async function replicate(repository: string, held: HeldLock, options: ProcessorOptions): Promise<void> {
+  if (!options.registry) return;
+  const index = options.storage.openIndex(repository);
+  if (!index) return;
+  try {
+    await replicateToRegistry(repository, index, options.storage.paths(repository), {
+      client: options.registry,
+      log: options.log,
+      signal: held.signal,
+    });
+  } catch (err) {
+    if (held.signal.aborted) throw err;
+    options.log.error({ repository, err: (err as Error).message }, "registry replica: round failed");
   }
 }
 

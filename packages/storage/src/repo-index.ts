@@ -1,3 +1,5 @@
+import type { RegistryRecords } from "./registry-records.js";
+
 /**
  * The durable state of one repository: its properties, its queue of pending events, its packages
  * (with their pre-rendered XML fragments), its publish state and its logs. Redis holds none of this.
@@ -7,6 +9,8 @@
  */
 export interface RepoIndex {
   readonly path: string;
+  /** What the repository has in the OCI registry replica, when one is configured. */
+  readonly registry: RegistryRecords;
 
   getRepository(): RepositoryRecord | undefined;
   createRepository(properties: RepositoryProperties, now: number): void;

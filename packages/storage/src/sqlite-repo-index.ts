@@ -17,6 +17,7 @@ import type {
   StoredEvent,
   SyncState,
 } from "./repo-index.js";
+import { registrySchema, SqliteRegistryRecords } from "./sqlite-registry-records.js";
 
 const schema = `
 CREATE TABLE IF NOT EXISTS repository (
@@ -133,12 +134,14 @@ function toMeta(record: PackageRecord): PackageMeta {
  */
 export class SqliteRepoIndex implements RepoIndex {
   private readonly db: Database.Database;
+  readonly registry: SqliteRegistryRecords;
 
   private constructor(
     readonly path: string,
     db: Database.Database,
   ) {
     this.db = db;
+    this.registry = new SqliteRegistryRecords(db);
   }
 
   /** Opens the index at `path`; with `create: false` a missing file is an error instead of a new index. */
@@ -148,6 +151,7 @@ export class SqliteRepoIndex implements RepoIndex {
     db.pragma("synchronous = FULL");
     db.pragma("busy_timeout = 10000");
     db.exec(schema);
+    db.exec(registrySchema);
     return new SqliteRepoIndex(path, db);
   }
 
@@ -392,6 +396,8 @@ export class SqliteRepoIndex implements RepoIndex {
                dirty = CASE WHEN applied_seq > ? THEN dirty ELSE 0 END WHERE id = 1`,
           )
           .run(publish.seq, publish.revision, publish.repomd, publish.seq);
+        // A new generation for the registry replica to push (when one is configured).
+        this.registry.requestReplication();
         this.db
           .prepare("DELETE FROM event_failures WHERE created_at < ?")
           .run(Math.floor(Date.now() / 1000) - 86_400);

@@ -252,7 +252,7 @@ func (pm *pluginManager) serveRegistry(ln net.Listener, hostname string) {
 				}
 			}
 			pm.out.print(ev)
-			if serveRegistryBlob(w, r) {
+			if serveRegistryBlob(w, r) || proxyRegistry(w, r) {
 				return
 			}
 			w.Header().Set("Content-Type", "application/json")

@@ -1,11 +1,14 @@
 import { join } from "node:path";
 import type { Config } from "@beskar-yum/config";
 import { type Logger, type RunningPlugin, startPlugin } from "@beskar-yum/plugin-sdk";
+import type { RepoLock } from "@beskar-yum/queue";
 import type { RepositoryService } from "@beskar-yum/repository";
 import { readRouterPolicy } from "@beskar-yum/router";
 import type { RepositoryStorage } from "@beskar-yum/storage";
 import type { FastifyInstance } from "fastify";
+import { beskarRegistry } from "./beskar-registry.js";
 import { PluginEventStore } from "./plugin-event-store.js";
+import { PluginReplica } from "./plugin-replica.js";
 import { YumService } from "./yum-service.js";
 
 export interface PluginModeOptions {
@@ -16,6 +19,11 @@ export interface PluginModeOptions {
   storage: RepositoryStorage;
   version: string;
   logger: Logger;
+  /**
+   * With it, our writes are pushed to Beskar's registry (`PluginReplica`), under this lock. Left out
+   * when a registry replica of our own is configured (the worker pushes there instead).
+   */
+  replica?: { lock: RepoLock; intervalMs: number };
   /** `BeskarMeta.Hostname` and a DNS SAN of our certificate. Default `os.hostname()`. */
   hostname?: string;
 }
@@ -57,10 +65,24 @@ export async function startPluginMode(options: PluginModeOptions): Promise<Plugi
     addr: hostPort(config.addr),
     ...(options.hostname === undefined ? {} : { hostname: options.hostname }),
   });
+  const replica = options.replica
+    ? new PluginReplica({
+        storage: options.storage,
+        lock: options.replica.lock,
+        client: () => {
+          const transport = service.registryTransport;
+          return transport ? beskarRegistry(transport) : undefined;
+        },
+        intervalMs: options.replica.intervalMs,
+        logger,
+      })
+    : undefined;
+  replica?.start();
   return {
     port: plugin.port,
     plugin,
     stop: async () => {
+      await replica?.stop();
       abort.abort();
       await plugin.stop();
     },

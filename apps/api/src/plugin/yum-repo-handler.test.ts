@@ -38,21 +38,26 @@ const deleteEvent = (title: string, origin: Origin = Origin.EXTERNAL) =>
     origin,
   });
 
-function setup(mirror = false) {
+function setup(mirror = false, currentId?: string) {
   const dir = mkdtempSync(join(tmpdir(), "yum-handler-"));
   dirs.push(dir);
   const removed: string[] = [];
+  const logs: string[] = [];
   const service = {
     removePackage: async (_repo: string, by: { tag: string }) => void removed.push(by.tag),
   } as unknown as RepositoryService;
   const storage = {
-    openIndex: () => ({ getRepository: () => ({ properties: { mirror } }), addLog: () => {} }),
+    openIndex: () => ({
+      getRepository: () => ({ properties: { mirror } }),
+      getPackageByTag: () => (currentId ? { id: currentId } : undefined),
+      addLog: (_level: string, message: string) => void logs.push(message),
+    }),
   } as unknown as RepositoryStorage;
   const events = new PluginEventStore(dir);
   const manager = new RepositoryManager(
     (ctx) => new YumRepoHandler(ctx, { service, storage, transport: () => undefined, events }),
   );
-  return { manager, events, removed };
+  return { manager, events, removed, logs };
 }
 
 describe("YumRepoHandler", () => {
@@ -84,5 +89,23 @@ describe("YumRepoHandler", () => {
     await expect(
       handler.queueEvent(deleteEvent("a-1-1.noarch.rpm", Origin.PLUGIN), true),
     ).resolves.toBeUndefined();
+  });
+
+  it("ignores the DELETE of a manifest whose layer is not the package's current one (replaced since)", async () => {
+    const { manager, removed } = setup(false, "ef".repeat(32));
+    const handler = manager.get("artifacts/yum/r");
+    await handler.queueEvent(deleteEvent("a-1-1.noarch.rpm"), true);
+    await handler.idle();
+    expect(removed).toEqual([]);
+  });
+
+  it("does not fetch the layer of a PUT for a package it has (Beskar's echo of our own push)", async () => {
+    const { manager, events, logs } = setup(false, "cd".repeat(32));
+    const handler = manager.get("artifacts/yum/r");
+    // No transport: a download would fail and be logged as an error, not silently pass.
+    await handler.queueEvent({ ...deleteEvent("a-1-1.noarch.rpm"), action: Action.PUT }, true);
+    await handler.idle();
+    expect(logs).toEqual([]);
+    expect(await events.list("artifacts/yum/r")).toEqual([]);
   });
 });

@@ -1,5 +1,14 @@
 import { YumError } from "@beskar-yum/errors";
 import {
+  artifactLayer,
+  EXTRA_CONFIG_MEDIATYPE,
+  EXTRA_LAYER_MEDIATYPE_PREFIX,
+  type OciManifest,
+  PACKAGE_CONFIG_MEDIATYPE,
+  PACKAGE_LAYER_MEDIATYPE,
+  parseOciManifest,
+} from "@beskar-yum/oci";
+import {
   Action,
   actionName,
   type BeskarTransport,
@@ -10,17 +19,8 @@ import {
 } from "@beskar-yum/plugin-sdk";
 import { assertRepositoryName, packageTag, type RepositoryService } from "@beskar-yum/repository";
 import type { RepositoryStorage } from "@beskar-yum/storage";
-import {
-  artifactLayer,
-  EXTRA_CONFIG_MEDIATYPE,
-  EXTRA_LAYER_MEDIATYPE_PREFIX,
-  type OciManifest,
-  PACKAGE_CONFIG_MEDIATYPE,
-  PACKAGE_LAYER_MEDIATYPE,
-  parseOciManifest,
-} from "./oci-manifest.js";
+import { beskarRegistry } from "./beskar-registry.js";
 import type { PluginEventStore } from "./plugin-event-store.js";
-import { openRegistryBlob } from "./registry-blob.js";
 
 /** Beskar's refusal of a non-plugin event for a mirror repository (yumrepository/handler.go). */
 export const MIRROR_REFUSAL = "operation not supported for repository configured as mirror";
@@ -117,7 +117,13 @@ export class YumRepoHandler extends RepoHandler {
     if (event.action === Action.PUT && mediatype === PACKAGE_CONFIG_MEDIATYPE) {
       await this.putPackage(event, manifest, signal);
     } else if (event.action === Action.DELETE && mediatype === PACKAGE_CONFIG_MEDIATYPE) {
-      const { title } = artifactLayer(manifest, PACKAGE_LAYER_MEDIATYPE);
+      const { title, digest } = artifactLayer(manifest, PACKAGE_LAYER_MEDIATYPE);
+      const current = this.options.storage.openIndex(this.repository)?.getPackageByTag(packageTag(title));
+      if (current && `sha256:${current.id}` !== digest) {
+        // The delete of a manifest replaced since (e.g. our replica deleting the old one): not this package.
+        this.logger.info({ file: title, digest }, "delete of a replaced package manifest ignored");
+        return;
+      }
       try {
         await this.options.service.removePackage(this.repository, { tag: packageTag(title) });
         this.logger.info({ file: title }, "package removed");
@@ -148,19 +154,32 @@ export class YumRepoHandler extends RepoHandler {
 
   private async putPackage(event: EventPayload, manifest: OciManifest, signal: AbortSignal): Promise<void> {
     const layer = artifactLayer(manifest, PACKAGE_LAYER_MEDIATYPE);
+    const current = this.options.storage.openIndex(this.repository)?.getPackageByTag(packageTag(layer.title));
+    if (current && `sha256:${current.id}` === layer.digest) {
+      // Beskar's echo of our own push (or a repeated push): the package is there already.
+      this.logger.debug({ file: layer.title }, "package manifest for a package we have: nothing to do");
+      return;
+    }
     const body = await this.download(event, layer, signal);
     const result = await this.options.service.upload(this.repository, layer.title, body);
+    // Beskar's registry holds this manifest for the package: our replica (PluginReplica) pushes no other.
+    this.options.storage.openIndex(this.repository)?.registry.put({
+      kind: "packages",
+      tag: result.tag,
+      layerDigest: layer.digest,
+      manifestDigest: event.digest,
+    });
     this.logger.info({ file: layer.title, id: result.id, tag: result.tag }, "package queued");
   }
 
   private async download(event: EventPayload, layer: { digest: string; size: number }, signal: AbortSignal) {
     const transport = this.options.transport();
     if (!transport) throw new Error("no transport to Beskar's registry yet");
-    return openRegistryBlob(transport, event.repository, {
-      digest: layer.digest,
-      size: typeof layer.size === "number" ? layer.size : undefined,
-      signal,
-    });
+    return beskarRegistry(transport).openBlob(
+      event.repository,
+      { digest: layer.digest, size: typeof layer.size === "number" ? layer.size : undefined },
+      { signal },
+    );
   }
 
   /** Beskar's processing error path: log, repository log, and the manifest deleted from the registry. */

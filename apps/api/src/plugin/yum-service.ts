@@ -1,3 +1,4 @@
+import { YUM_EVENT_MEDIATYPES } from "@beskar-yum/oci";
 import {
   type BeskarMeta,
   type BeskarTransport,
@@ -13,7 +14,6 @@ import type { RepositoryService } from "@beskar-yum/repository";
 import type { RouterPolicy } from "@beskar-yum/router";
 import type { RepositoryStorage } from "@beskar-yum/storage";
 import type { FastifyInstance } from "fastify";
-import { YUM_EVENT_MEDIATYPES } from "./oci-manifest.js";
 import type { PluginEventStore } from "./plugin-event-store.js";
 import { pluginListener } from "./plugin-listener.js";
 import { YumRepoHandler } from "./yum-repo-handler.js";
@@ -72,6 +72,11 @@ export class YumService implements Service<YumRepoHandler> {
         }),
       { logger: options.logger },
     );
+  }
+
+  /** The transport to Beskar's registry, once started. */
+  get registryTransport(): BeskarTransport | undefined {
+    return this.transport;
   }
 
   /** The Beskar instance found at start, once started. */

@@ -1,11 +1,16 @@
 /**
- * The OCI manifests Beskar sends as event payloads (BESKAR.md §3.1): package manifests (config
- * `rpm.package.v1.config+json`, one `rpm.package.v1.rpm` layer titled with the RPM file name) and user
- * extra metadata manifests (config `rpm.repomd.extra.v1.config+xml`, one `repomd.extra.v1.<type>` layer).
+ * Beskar's OCI layout for yum artifacts (BESKAR.md §3.1): the mediatypes, the manifests Beskar sends as
+ * event payloads or a registry serves (package manifests: config `rpm.package.v1.config+json`, one
+ * `rpm.package.v1.rpm` layer titled with the RPM file name; user extra metadata manifests: config
+ * `rpm.repomd.extra.v1.config+xml`, one `repomd.extra.v1.<type>` layer), and how to read them.
  */
 
+export const OCI_MANIFEST_MEDIATYPE = "application/vnd.oci.image.manifest.v1+json";
 export const PACKAGE_CONFIG_MEDIATYPE = "application/vnd.ciq.rpm.package.v1.config+json";
 export const PACKAGE_LAYER_MEDIATYPE = "application/vnd.ciq.rpm.package.v1.rpm";
+export const REPOMD_CONFIG_MEDIATYPE = "application/vnd.ciq.rpm.repomd.v1.config+json";
+export const REPOMD_LAYER_MEDIATYPE = "application/vnd.ciq.rpm.repomd.v1.xml";
+export const REPOMD_ASC_LAYER_MEDIATYPE = "application/vnd.ciq.rpm.repomd.v1.xml.asc";
 export const EXTRA_CONFIG_MEDIATYPE = "application/vnd.ciq.rpm.repomd.extra.v1.config+xml";
 export const EXTRA_LAYER_MEDIATYPE_PREFIX = "application/vnd.ciq.rpm.repomd.extra.v1.";
 export const TITLE_ANNOTATION = "org.opencontainers.image.title";
@@ -20,10 +25,21 @@ export interface OciDescriptor {
   annotations?: Record<string, string>;
 }
 
+export interface OciPlatform {
+  architecture: string;
+  os: string;
+}
+
+export interface OciLayer extends OciDescriptor {
+  platform?: OciPlatform;
+}
+
 export interface OciManifest {
+  schemaVersion?: number;
   mediaType?: string;
   config: OciDescriptor;
-  layers: OciDescriptor[];
+  layers: OciLayer[];
+  annotations?: Record<string, string>;
 }
 
 /** The one layer of a yum artifact manifest, with its title. */

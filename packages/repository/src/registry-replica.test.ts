@@ -1,0 +1,158 @@
+import { createHash } from "node:crypto";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { YumError } from "@beskar-yum/errors";
+import { manifestDigest, packageManifest, type RegistryClient } from "@beskar-yum/oci";
+import { FsBlobStore, type PackageRecord, type RepositoryPaths, SqliteRepoIndex } from "@beskar-yum/storage";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { packageTag } from "./package-view.js";
+import { replicateToRegistry } from "./registry-replica.js";
+
+type Client = Pick<RegistryClient, "pushBlob" | "putManifest" | "deleteManifest">;
+
+/** An in-memory registry: manifests by digest, tags, blobs; `down` makes every call fail. */
+function fakeRegistry() {
+  const blobs = new Set<string>();
+  const manifests = new Map<string, Buffer>();
+  const tags = new Map<string, string>();
+  const calls: string[] = [];
+  const state = { down: false };
+  const check = () => {
+    if (state.down) throw new YumError("REGISTRY_UNAVAILABLE", "connection refused");
+  };
+  const client: Client = {
+    async pushBlob(repo, blob) {
+      check();
+      if (blobs.has(`${repo}@${blob.digest}`)) return false;
+      calls.push(`blob ${repo}@${blob.digest}`);
+      blobs.add(`${repo}@${blob.digest}`);
+      return true;
+    },
+    async putManifest(repo, reference, bytes) {
+      check();
+      const digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+      calls.push(`put ${repo}:${reference}`);
+      manifests.set(`${repo}@${digest}`, bytes);
+      tags.set(`${repo}:${reference}`, digest);
+      return { digest };
+    },
+    async deleteManifest(repo, digest) {
+      check();
+      calls.push(`delete ${repo}@${digest}`);
+      if (!manifests.delete(`${repo}@${digest}`)) throw new YumError("REGISTRY_NOT_FOUND", "gone");
+      for (const [tag, d] of tags) if (d === digest && tag.startsWith(`${repo}:`)) tags.delete(tag);
+    },
+  };
+  return { client, calls, tags, state };
+}
+
+function record(name: string, id: string): PackageRecord {
+  const fileName = `${name}-1.0-1.noarch.rpm`;
+  return {
+    tag: packageTag(fileName),
+    id,
+    fileName,
+    href: `Packages/${fileName}`,
+    name,
+    epoch: 0,
+    version: "1.0",
+    release: "1",
+    arch: "noarch",
+    summary: "",
+    description: "",
+    license: "",
+    vendor: "",
+    groups: "",
+    sourceRpm: "",
+    buildTime: 0,
+    uploadTime: 0,
+    size: 1,
+    fileSize: 3,
+    verified: false,
+    gpgSignature: "",
+    primaryXml: "",
+    filelistsXml: "",
+    otherXml: "",
+  };
+}
+
+const log = { info: () => {}, error: () => {} };
+const repository = "artifacts/yum/replica";
+
+describe("replicateToRegistry", () => {
+  let dir: string;
+  let index: SqliteRepoIndex;
+  let paths: RepositoryPaths;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "byreplica-"));
+    paths = {
+      root: dir,
+      index: join(dir, "index.db"),
+      blobs: join(dir, "blobs"),
+      repodata: join(dir, "repodata"),
+    };
+    index = SqliteRepoIndex.open(join(dir, "index.db"), { create: true });
+    index.createRepository({ mirror: false, mirror_urls: [], gpg_key: "" }, 0);
+  });
+  afterEach(() => {
+    index.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const put = (pkg: PackageRecord) => {
+    const blobs = new FsBlobStore(paths.blobs);
+    mkdirSync(join(paths.blobs, "sha256", pkg.id.slice(0, 2)), { recursive: true });
+    writeFileSync(blobs.pathOf(pkg.id), "rpm");
+    const seq = index.appendEvent({ action: "publish" }, 0);
+    index.applyEvent(seq, 0, (tx) => {
+      tx.upsertPackage(pkg);
+      return { changed: true };
+    });
+    index.registry.requestReplication();
+  };
+
+  it("pushes packages once, replaces a re-pointed tag and deletes the old manifest by digest", async () => {
+    const registry = fakeRegistry();
+    const a = record("a", "a".repeat(64));
+    put(a);
+    expect(await replicateToRegistry(repository, index, paths, { client: registry.client, log })).toBe(true);
+    const expected = manifestDigest(
+      packageManifest({ digest: `sha256:${a.id}`, size: 3, fileName: a.fileName, arch: "noarch" }),
+    );
+    expect(registry.tags.get(`${repository}/packages:${a.tag}`)).toBe(expected);
+    expect(index.registry.byManifestDigest("packages", expected)?.tag).toBe(a.tag);
+    const state = index.registry.state();
+    expect(state.replicated).toBe(state.generation);
+
+    // Nothing pending: no call at all.
+    registry.calls.length = 0;
+    await replicateToRegistry(repository, index, paths, { client: registry.client, log });
+    expect(registry.calls).toEqual([]);
+
+    // The same file name, other bytes: the tag moves, the previous manifest is deleted.
+    put({ ...a, id: "b".repeat(64) });
+    await replicateToRegistry(repository, index, paths, { client: registry.client, log });
+    expect(registry.calls).toContain(`delete ${repository}/packages@${expected}`);
+    expect(registry.tags.get(`${repository}/packages:${a.tag}`)).not.toBe(expected);
+  });
+
+  it("records a failure, keeps replication pending and pushes everything on the next round", async () => {
+    const registry = fakeRegistry();
+    put(record("a", "a".repeat(64)));
+    put(record("b", "b".repeat(64)));
+    registry.state.down = true;
+    expect(await replicateToRegistry(repository, index, paths, { client: registry.client, log })).toBe(false);
+    const failed = index.registry.state();
+    expect(failed.replicated).toBeLessThan(failed.generation);
+    expect(failed.error).toMatch(/connection refused/);
+    // A registry that is down ends the round at the first failure.
+    expect(failed.error.split("; ")).toHaveLength(1);
+    expect(index.registry.list("packages")).toEqual([]);
+
+    registry.state.down = false;
+    expect(await replicateToRegistry(repository, index, paths, { client: registry.client, log })).toBe(true);
+    expect(index.registry.list("packages")).toHaveLength(2);
+    expect(index.registry.state()).toMatchObject({ error: "", replicated: failed.generation });
+  });
+});

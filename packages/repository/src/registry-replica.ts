@@ -1,0 +1,227 @@
+import { createReadStream } from "node:fs";
+import { basename, join } from "node:path";
+import { isYumError } from "@beskar-yum/errors";
+import {
+  type BlobRef,
+  type BlobSource,
+  EMPTY_BLOB_DIGEST,
+  extraMetadataManifest,
+  type OciManifest,
+  packageManifest,
+  REPOMD_TAG,
+  type RegistryClient,
+  type RepodataFile,
+  repomdManifest,
+  serializeManifest,
+  sha256Digest,
+} from "@beskar-yum/oci";
+import { parseRepomd } from "@beskar-yum/repodata";
+import type { RegistryKind, RepoIndex, RepositoryPaths } from "@beskar-yum/storage";
+import { FsBlobStore } from "@beskar-yum/storage";
+import type { ProcessorLog } from "./repository-processor.js";
+
+export interface RegistryReplicaOptions {
+  client: Pick<RegistryClient, "pushBlob" | "putManifest" | "deleteManifest">;
+  log: ProcessorLog;
+  signal?: AbortSignal;
+}
+
+/** A manifest the registry should hold: its tag, content layer and the blobs to upload first. */
+interface Wanted {
+  tag: string;
+  layerDigest: string;
+  manifest: OciManifest;
+  blobs: { ref: BlobRef; source: BlobSource }[];
+}
+
+/**
+ * Brings the OCI registry replica of `repository` in line with its index (Beskar's layout, BESKAR.md
+ * §3.1): a manifest per package in `<repository>/packages` (tag md5 of the file name), user extra
+ * metadata and `repomdxml` in `<repository>/repodata`, removed or replaced manifests deleted by digest.
+ *
+ * It diffs the index against the manifests recorded in the index (`RegistryRecords`), so a round that
+ * fails midway loses nothing: what was pushed is recorded, the rest stays pending and the next round
+ * (the next publish, or the reconciler) pushes it. Blobs the registry has are not sent again.
+ * Mirror repositories are not replicated.
+ * @returns false when something failed (logged and recorded as the replica's error)
+ */
+export async function replicateToRegistry(
+  repository: string,
+  index: RepoIndex,
+  paths: RepositoryPaths,
+  options: RegistryReplicaOptions,
+): Promise<boolean> {
+  const state = index.registry.state();
+  if (state.generation <= state.replicated) return true;
+  const repo = index.getRepository();
+  if (!repo || repo.deleting || repo.properties.mirror) {
+    index.registry.recordReplication(state.generation, "");
+    return true;
+  }
+  const blobs = new FsBlobStore(paths.blobs);
+  const errors: string[] = [];
+  // A registry that is down (or times out) ends the round at once: the lock is not held for a
+  // timeout per manifest, and the next round starts over.
+  let unavailable = false;
+  const attempt = async (what: string, step: () => Promise<void>) => {
+    options.signal?.throwIfAborted();
+    if (unavailable) return;
+    try {
+      await step();
+    } catch (err) {
+      if (options.signal?.aborted) throw err;
+      errors.push(`${what}: ${(err as Error).message}`);
+      if (isYumError(err, "REGISTRY_UNAVAILABLE")) unavailable = true;
+    }
+  };
+
+  const packages: Wanted[] = index.listPackages().map((pkg) => ({
+    tag: pkg.tag,
+    layerDigest: `sha256:${pkg.id}`,
+    manifest: packageManifest({
+      digest: `sha256:${pkg.id}`,
+      size: pkg.fileSize,
+      fileName: pkg.fileName,
+      arch: pkg.arch,
+    }),
+    blobs: [
+      {
+        ref: { digest: `sha256:${pkg.id}`, size: pkg.fileSize },
+        source: () => createReadStream(blobs.pathOf(pkg.id)),
+      },
+    ],
+  }));
+  const extras: Wanted[] = index.listExtraMetadata().map((extra) => {
+    const ref = { digest: `sha256:${extra.digest}`, size: extra.size };
+    return {
+      tag: extra.dataType,
+      layerDigest: ref.digest,
+      manifest: extraMetadataManifest({ ...ref, dataType: extra.dataType, fileName: extra.fileName }),
+      blobs: [{ ref, source: () => createReadStream(blobs.pathOf(extra.digest)) }],
+    };
+  });
+  const repomd = repomdWanted(index, paths);
+
+  await syncKind(repository, index, "packages", packages, attempt, options);
+  await syncKind(repository, index, "repodata", [...extras, ...(repomd ? [repomd] : [])], attempt, options);
+
+  const error = errors.join("; ");
+  index.registry.recordReplication(state.generation, error);
+  if (error) {
+    options.log.error(
+      { repository, failures: errors.length, err: error },
+      "registry replica: push failed, retried on the next round",
+    );
+    return false;
+  }
+  return true;
+}
+
+function repomdWanted(index: RepoIndex, paths: RepositoryPaths): Wanted | undefined {
+  const { repomd, repomdAsc } = index.getState();
+  if (!repomd) return undefined;
+  const repomdBytes = Buffer.from(repomd, "utf8");
+  const repomdRef = { digest: sha256Digest(repomdBytes), size: repomdBytes.length };
+  const files: (RepodataFile & { path: string })[] = [];
+  for (const record of parseRepomd(repomd).records) {
+    if (record.checksum.type !== "sha256") continue;
+    const fileName = basename(record.location);
+    files.push({
+      dataType: record.type,
+      fileName,
+      digest: `sha256:${record.checksum.value}`,
+      size: record.size,
+      path: join(paths.repodata, fileName),
+    });
+  }
+  const ascBytes = repomdAsc ? Buffer.from(repomdAsc, "utf8") : undefined;
+  const ascRef = ascBytes ? { digest: sha256Digest(ascBytes), size: ascBytes.length } : undefined;
+  return {
+    tag: REPOMD_TAG,
+    layerDigest: repomdRef.digest,
+    manifest: repomdManifest(repomdRef, files, ascRef),
+    blobs: [
+      { ref: repomdRef, source: () => repomdBytes },
+      ...(ascRef && ascBytes ? [{ ref: ascRef, source: () => ascBytes }] : []),
+      ...files.map((f) => ({
+        ref: { digest: f.digest, size: f.size },
+        source: () => createReadStream(f.path),
+      })),
+    ],
+  };
+}
+
+async function syncKind(
+  repository: string,
+  index: RepoIndex,
+  kind: RegistryKind,
+  wanted: Wanted[],
+  attempt: (what: string, step: () => Promise<void>) => Promise<void>,
+  options: RegistryReplicaOptions,
+): Promise<void> {
+  const ociRepository = `${repository}/${kind}`;
+  const { client } = options;
+  let configPushed = false;
+  for (const want of wanted) {
+    const current = index.registry.get(kind, want.tag);
+    if (current?.layerDigest === want.layerDigest) continue;
+    await attempt(`${ociRepository}:${want.tag}`, async () => {
+      if (!configPushed) {
+        await client.pushBlob(
+          ociRepository,
+          { digest: EMPTY_BLOB_DIGEST, size: 0, source: () => Buffer.alloc(0) },
+          options,
+        );
+        configPushed = true;
+      }
+      for (const blob of want.blobs) {
+        await client.pushBlob(ociRepository, { ...blob.ref, source: blob.source }, options);
+      }
+      const pushed = await client.putManifest(
+        ociRepository,
+        want.tag,
+        serializeManifest(want.manifest),
+        undefined,
+        options,
+      );
+      index.registry.put({
+        kind,
+        tag: want.tag,
+        layerDigest: want.layerDigest,
+        manifestDigest: pushed.digest,
+      });
+      options.log.info(
+        { repository: ociRepository, tag: want.tag, digest: pushed.digest },
+        "registry replica: manifest pushed",
+      );
+      if (current && current.manifestDigest !== pushed.digest)
+        await deleteQuietly(client, ociRepository, current.manifestDigest, options);
+    });
+  }
+  const keep = new Set(wanted.map((w) => w.tag));
+  for (const record of index.registry.list(kind)) {
+    if (keep.has(record.tag)) continue;
+    await attempt(`${ociRepository}@${record.manifestDigest}`, async () => {
+      await deleteQuietly(client, ociRepository, record.manifestDigest, options);
+      index.registry.remove(kind, record.tag);
+      options.log.info(
+        { repository: ociRepository, tag: record.tag, digest: record.manifestDigest },
+        "registry replica: manifest deleted",
+      );
+    });
+  }
+}
+
+/** Deletes a manifest by digest; one already gone is fine. */
+async function deleteQuietly(
+  client: RegistryReplicaOptions["client"],
+  ociRepository: string,
+  digest: string,
+  options: RegistryReplicaOptions,
+): Promise<void> {
+  try {
+    await client.deleteManifest(ociRepository, digest, options);
+  } catch (err) {
+    if (!isYumError(err, "REGISTRY_NOT_FOUND")) throw err;
+  }
+}

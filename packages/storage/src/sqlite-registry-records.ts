@@ -1,0 +1,105 @@
+import type Database from "better-sqlite3";
+import type {
+  RegistryKind,
+  RegistryManifestRecord,
+  RegistryRecords,
+  RegistryReplicaState,
+} from "./registry-records.js";
+
+export const registrySchema = `
+CREATE TABLE IF NOT EXISTS registry_manifests (
+  kind TEXT NOT NULL,
+  tag TEXT NOT NULL,
+  layer_digest TEXT NOT NULL,
+  manifest_digest TEXT NOT NULL,
+  PRIMARY KEY (kind, tag)
+);
+CREATE INDEX IF NOT EXISTS registry_manifests_digest ON registry_manifests (kind, manifest_digest);
+CREATE TABLE IF NOT EXISTS registry_state (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  generation INTEGER NOT NULL DEFAULT 1,
+  replicated INTEGER NOT NULL DEFAULT 0,
+  error TEXT NOT NULL DEFAULT ''
+);
+INSERT OR IGNORE INTO registry_state (id) VALUES (1);
+`;
+
+interface Row {
+  kind: RegistryKind;
+  tag: string;
+  layer_digest: string;
+  manifest_digest: string;
+}
+
+const toRecord = (row: Row): RegistryManifestRecord => ({
+  kind: row.kind,
+  tag: row.tag,
+  layerDigest: row.layer_digest,
+  manifestDigest: row.manifest_digest,
+});
+
+/** `RegistryRecords` in the repository's SQLite index (tables created with the index's schema). */
+export class SqliteRegistryRecords implements RegistryRecords {
+  constructor(private readonly db: Database.Database) {}
+
+  get(kind: RegistryKind, tag: string): RegistryManifestRecord | undefined {
+    const row = this.db
+      .prepare("SELECT * FROM registry_manifests WHERE kind = ? AND tag = ?")
+      .get(kind, tag) as Row | undefined;
+    return row ? toRecord(row) : undefined;
+  }
+
+  byManifestDigest(kind: RegistryKind, manifestDigest: string): RegistryManifestRecord | undefined {
+    const row = this.db
+      .prepare("SELECT * FROM registry_manifests WHERE kind = ? AND manifest_digest = ? LIMIT 1")
+      .get(kind, manifestDigest) as Row | undefined;
+    return row ? toRecord(row) : undefined;
+  }
+
+  list(kind: RegistryKind): RegistryManifestRecord[] {
+    const rows = this.db
+      .prepare("SELECT * FROM registry_manifests WHERE kind = ? ORDER BY tag")
+      .all(kind) as Row[];
+    return rows.map(toRecord);
+  }
+
+  put(record: RegistryManifestRecord, options: { external?: boolean } = {}): void {
+    this.db
+      .transaction(() => {
+        this.db
+          .prepare(
+            "INSERT OR REPLACE INTO registry_manifests (kind, tag, layer_digest, manifest_digest) VALUES (?, ?, ?, ?)",
+          )
+          .run(record.kind, record.tag, record.layerDigest, record.manifestDigest);
+        if (options.external) this.requestReplication();
+      })
+      .immediate();
+  }
+
+  remove(kind: RegistryKind, tag: string, options: { external?: boolean } = {}): void {
+    this.db
+      .transaction(() => {
+        this.db.prepare("DELETE FROM registry_manifests WHERE kind = ? AND tag = ?").run(kind, tag);
+        if (options.external) this.requestReplication();
+      })
+      .immediate();
+  }
+
+  state(): RegistryReplicaState {
+    return this.db
+      .prepare("SELECT generation, replicated, error FROM registry_state WHERE id = 1")
+      .get() as RegistryReplicaState;
+  }
+
+  requestReplication(): void {
+    this.db.prepare("UPDATE registry_state SET generation = generation + 1 WHERE id = 1").run();
+  }
+
+  recordReplication(generation: number, error: string): void {
+    if (error) this.db.prepare("UPDATE registry_state SET error = ? WHERE id = 1").run(error);
+    else
+      this.db
+        .prepare("UPDATE registry_state SET replicated = MAX(replicated, ?), error = '' WHERE id = 1")
+        .run(generation);
+  }
+}

@@ -1,0 +1,124 @@
+import { createHash } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildGoProgram, GoPeer } from "../gossip/go-programs.js";
+import { type Stack, startStack } from "../harness/stack.js";
+import { freePort, type ProcessHandle, startProcess, stopAll } from "../support/processes.js";
+import { buildRpms } from "../support/rpm-fixtures.js";
+import { cleanupTempDirs, makeTempDir } from "../support/tmp.js";
+
+// Plugin mode writes to Beskar's registry: Go plays Beskar and proxies its registry port (mTLS) to a
+// real docker-registry; an RPM uploaded to us ends up there in Beskar's layout, pushed with our
+// plugin certificate, and so does repomdxml.
+
+const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
+const md5 = (text: string) => createHash("md5").update(text).digest("hex");
+const sha256 = (bytes: Buffer) => `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+
+let go: GoPeer;
+let stack: Stack;
+let registry: ProcessHandle;
+let registryUrl: string;
+
+beforeAll(async () => {
+  const port = await freePort();
+  registryUrl = `http://127.0.0.1:${port}`;
+  const dir = makeTempDir("plugin-registry-");
+  const config = join(dir, "config.yml");
+  writeFileSync(
+    config,
+    [
+      "version: 0.1",
+      "log: { level: info }",
+      "storage:",
+      `  filesystem: { rootdirectory: ${join(dir, "data")} }`,
+      "  delete: { enabled: true }",
+      "http:",
+      `  addr: 127.0.0.1:${port}`,
+      "",
+    ].join("\n"),
+  );
+  registry = await startProcess("docker-registry", ["serve", config], {
+    readyLine: /listening on/,
+    timeoutMs: 20_000,
+  });
+  const binary = await buildGoProgram("beskar-peer", makeTempDir("beskar-peer-"));
+  go = await GoPeer.start(binary, [
+    "-ca",
+    "-control",
+    "127.0.0.1:0",
+    "-registry",
+    "-registry-upstream",
+    registryUrl,
+    "-hostname",
+    "localhost",
+  ]);
+  stack = await startStack({
+    name: "plugin-registry",
+    env: { BESKARYUM_GOSSIP_PEERS: go.address, BESKARYUM_GOSSIP_ADDR: "127.0.0.1:0" },
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await stack?.stop();
+  await go?.stop();
+  await registry?.stop();
+  await stopAll();
+  await cleanupTempDirs();
+});
+
+async function eventually<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}\n${stack.api.output().slice(-4000)}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+const manifest = async (repo: string, reference: string) => {
+  const res = await fetch(`${registryUrl}/v2/${repo}/manifests/${reference}`, {
+    headers: { accept: OCI_MANIFEST },
+  });
+  return res.status === 200 ? ((await res.json()) as any) : undefined;
+};
+
+describe("beskar-yum as Beskar's yum plugin, with Beskar's registry as storage", () => {
+  it("pushes an uploaded package and repomd.xml to Beskar's registry over the plugin transport", async () => {
+    await go.waitForEvent((e) => e.event === "pluginRegistered", 30_000);
+    const repo = "artifacts/yum/plugin-push";
+    const [rpm] = await buildRpms([{ name: "pluginpushed", arch: "noarch" }], makeTempDir("rpms-"));
+    const { status, json } = await stack.upload(repo, rpm!, { wait: true });
+    expect(status, JSON.stringify(json)).toBe(201);
+
+    const fileName = basename(rpm!);
+    const pushed = await eventually("the package manifest in the registry", () =>
+      manifest(`${repo}/packages`, md5(fileName)),
+    );
+    expect(pushed.config.mediaType).toBe("application/vnd.ciq.rpm.package.v1.config+json");
+    expect(pushed.layers[0]).toMatchObject({
+      digest: sha256(readFileSync(rpm!)),
+      annotations: { "org.opencontainers.image.title": fileName },
+    });
+    await eventually("repomdxml matching the served repomd.xml", async () => {
+      const text = await (await fetch(`${stack.repoUrl(repo)}repodata/repomd.xml`)).text();
+      const repomd = await manifest(`${repo}/repodata`, "repomdxml");
+      return repomd?.layers[0].digest === sha256(Buffer.from(text)) ? true : undefined;
+    });
+    // The pushes went through Beskar's registry port with our plugin certificate.
+    const put = await go.waitForEvent(
+      (e) =>
+        e.event === "registryRequest" &&
+        (e as any).method === "PUT" &&
+        String((e as any).path).includes("/manifests/"),
+    );
+    expect((put as any).plugin).toBe(true);
+  });
+});
