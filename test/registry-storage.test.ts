@@ -327,4 +327,34 @@ describe("Debian's docker-registry as the OCI storage replica, with notification
       manifest(`${repo}/repodata`, "repomdxml"),
     );
   });
+
+  it("deletes a deleted repository's manifests from the registry", async () => {
+    const repo = "artifacts/yum/oci-deleted";
+    const rpms = await buildRpms(
+      [
+        { name: "ocidel-a", arch: "noarch" },
+        { name: "ocidel-b", arch: "noarch" },
+      ],
+      makeTempDir("deleted-"),
+    );
+    for (const rpm of rpms) expect((await stack.upload(repo, rpm, { wait: true })).status).toBe(201);
+    const repomd = await eventually("repomdxml pushed", async () =>
+      manifest(`${repo}/repodata`, "repomdxml"),
+    );
+    const packageDigests = await eventually("both packages pushed", async () => {
+      const found = await Promise.all(rpms.map((rpm) => manifest(`${repo}/packages`, md5(basename(rpm)))));
+      return found.every((m) => m !== undefined) ? found.map((m) => m!.digest) : undefined;
+    });
+
+    const deleted = await stack.call("DELETE", "/repository", { repository: repo, delete_packages: true });
+    expect(deleted.status, JSON.stringify(deleted.json)).toBe(200);
+    await eventually("the package manifests deleted", async () =>
+      (await tags(`${repo}/packages`)).length === 0 ? true : undefined,
+    );
+    for (const digest of [...packageDigests])
+      expect(await manifest(`${repo}/packages`, digest)).toBeUndefined();
+    await eventually("the repomdxml manifest deleted", async () =>
+      (await manifest(`${repo}/repodata`, repomd.digest)) === undefined ? true : undefined,
+    );
+  });
 });

@@ -6,7 +6,8 @@ import type { RepositoryStorage } from "@beskar-yum/storage";
  * a sync marked running) and queues it again, and re-creates sync schedules. Queues live in Redis
  * and can be lost (a flush, a crash between storing an event and enqueueing it); the storage
  * cannot, so this closes the gap. With a registry replica, a repository whose replica lags behind
- * (a failed push) is queued again too, so the push is retried.
+ * (a failed push) is queued again too, so the push is retried, and so is a deleted repository whose
+ * manifests are still in the registry.
  */
 export async function reconcile(
   storage: RepositoryStorage,
@@ -29,6 +30,14 @@ export async function reconcile(
     const replica = options.registry ? index.registry.state() : undefined;
     const replicaPending = replica !== undefined && replica.generation > replica.replicated;
     if (index.hasPendingEvents() || state.dirty || state.publishedSeq < state.appliedSeq || replicaPending) {
+      await trigger.trigger(repository);
+      triggered.push(repository);
+    }
+  }
+  // Deleted repositories whose manifests are still in the registry replica.
+  if (options.registry) {
+    for (const repository of await storage.listRegistryTombstones()) {
+      if (triggered.includes(repository)) continue;
       await trigger.trigger(repository);
       triggered.push(repository);
     }

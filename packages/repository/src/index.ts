@@ -8,7 +8,11 @@ export {
   toPackageView,
 } from "./package-view.js";
 export { type PublishOptions, type PublishResult, publishRepodata } from "./publisher.js";
-export { type RegistryReplicaOptions, replicateToRegistry } from "./registry-replica.js";
+export {
+  deleteTombstonedManifests,
+  type RegistryReplicaOptions,
+  replicateToRegistry,
+} from "./registry-replica.js";
 export { assertRepositoryName, type ContentPath, parseContentPath } from "./repository-name.js";
 export { type ProcessorLog, type ProcessorOptions, processRepository } from "./repository-processor.js";
 export { defaultProperties, mergeProperties, propertiesView } from "./repository-properties.js";

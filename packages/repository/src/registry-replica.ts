@@ -16,7 +16,7 @@ import {
   sha256Digest,
 } from "@beskar-yum/oci";
 import { parseRepomd } from "@beskar-yum/repodata";
-import type { RegistryKind, RepoIndex, RepositoryPaths } from "@beskar-yum/storage";
+import type { RegistryKind, RepoIndex, RepositoryPaths, RepositoryStorage } from "@beskar-yum/storage";
 import { FsBlobStore } from "@beskar-yum/storage";
 import type { ProcessorLog } from "./repository-processor.js";
 
@@ -114,6 +114,47 @@ export async function replicateToRegistry(
     );
     return false;
   }
+  return true;
+}
+
+/**
+ * Deletes from the registry the manifests a deleted repository left there (its tombstone, written by
+ * `RepositoryService.delete`), then forgets the tombstone. Run under the repository's lock, before
+ * any push: manifests the index of a repository created again under that name records stay.
+ * @returns false when a delete failed (the tombstone stays, and is tried again on the next round)
+ */
+export async function deleteTombstonedManifests(
+  repository: string,
+  storage: RepositoryStorage,
+  options: RegistryReplicaOptions,
+): Promise<boolean> {
+  const tombstone = await storage.registryTombstone(repository);
+  if (!tombstone) return true;
+  const index = storage.openIndex(repository);
+  const kept = new Set(
+    (["packages", "repodata"] as const).flatMap((kind) =>
+      (index?.registry.list(kind) ?? []).map((r) => `${kind}@${r.manifestDigest}`),
+    ),
+  );
+  try {
+    for (const { kind, manifestDigest } of tombstone.manifests) {
+      options.signal?.throwIfAborted();
+      if (kept.has(`${kind}@${manifestDigest}`)) continue;
+      await deleteQuietly(options.client, `${repository}/${kind}`, manifestDigest, options);
+    }
+  } catch (err) {
+    if (options.signal?.aborted) throw err;
+    options.log.error(
+      { repository, err: (err as Error).message },
+      "registry replica: cannot delete the manifests of the deleted repository, retried on the next round",
+    );
+    return false;
+  }
+  await storage.removeRegistryTombstone(repository);
+  options.log.info(
+    { repository, manifests: tombstone.manifests.length },
+    "registry replica: manifests of the deleted repository deleted",
+  );
   return true;
 }
 

@@ -4,7 +4,7 @@ import type { RepositoryStorage } from "@beskar-yum/storage";
 import { applyStoredEvent } from "./event-applier.js";
 import { collectBlobGarbage } from "./garbage-collector.js";
 import { publishRepodata } from "./publisher.js";
-import { replicateToRegistry } from "./registry-replica.js";
+import { deleteTombstonedManifests, replicateToRegistry } from "./registry-replica.js";
 
 export interface ProcessorOptions {
   storage: RepositoryStorage;
@@ -56,14 +56,13 @@ export async function processRepository(repository: string, options: ProcessorOp
  */
 async function replicate(repository: string, held: HeldLock, options: ProcessorOptions): Promise<void> {
   if (!options.registry) return;
-  const index = options.storage.openIndex(repository);
-  if (!index) return;
+  const replica = { client: options.registry, log: options.log, signal: held.signal };
   try {
-    await replicateToRegistry(repository, index, options.storage.paths(repository), {
-      client: options.registry,
-      log: options.log,
-      signal: held.signal,
-    });
+    // A repository deleted (and maybe created again) since the last round: its old manifests go first.
+    if (!(await deleteTombstonedManifests(repository, options.storage, replica))) return;
+    const index = options.storage.openIndex(repository);
+    if (!index) return;
+    await replicateToRegistry(repository, index, options.storage.paths(repository), replica);
   } catch (err) {
     if (held.signal.aborted) throw err;
     options.log.error({ repository, err: (err as Error).message }, "registry replica: round failed");

@@ -214,10 +214,16 @@ export class RepositoryService {
     }
     try {
       await this.options.syncs.schedule(repository, undefined);
+      // The registry replica's manifests outlive the index: the replicator deletes them later.
+      const manifests = (["packages", "repodata"] as const).flatMap((kind) =>
+        index.registry.list(kind).map(({ tag, manifestDigest }) => ({ kind, tag, manifestDigest })),
+      );
+      if (manifests.length > 0) await this.storage.addRegistryTombstone({ repository, manifests });
       await this.storage.deleteRepository(repository);
     } finally {
       await held.release();
     }
+    if (await this.storage.registryTombstone(repository)) await this.options.trigger.trigger(repository);
   }
 
   /**

@@ -41,3 +41,12 @@ export interface RegistryReplicaState {
   /** The last replication error, "" after a success. */
   error: string;
 }
+
+/**
+ * The manifests a deleted repository still has in the registry replica. The repository's index goes
+ * with the repository, so this is what remains for the replicator to delete them by digest.
+ */
+export interface RegistryTombstone {
+  repository: string;
+  manifests: { kind: RegistryKind; tag: string; manifestDigest: string }[];
+}

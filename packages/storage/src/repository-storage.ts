@@ -1,7 +1,9 @@
 import { statSync } from "node:fs";
-import { mkdir, readdir, rm } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { writeFileAtomic } from "./atomic-file.js";
 import { FsBlobStore } from "./blob-store.js";
+import type { RegistryTombstone } from "./registry-records.js";
 import { SqliteRepoIndex } from "./sqlite-repo-index.js";
 
 /** Where one repository keeps its files: `<directory>/<prefix>/<repository>/...`. */
@@ -100,6 +102,53 @@ export class RepositoryStorage {
     );
     for (const name of ["index.db", "index.db-wal", "index.db-shm"])
       await rm(join(root, name), { force: true });
+  }
+
+  /** Where the registry tombstones of deleted repositories wait (beside `artifacts/`, not inside a repository). */
+  private get tombstones(): string {
+    return join(this.directory, this.prefix, "_registry_tombstones_");
+  }
+
+  private tombstonePath(repository: string): string {
+    return join(this.tombstones, `${encodeURIComponent(repository)}.json`);
+  }
+
+  /**
+   * Records (durably) the manifests a repository about to be deleted leaves in the registry, added to
+   * those of an earlier deletion of the same name not yet cleaned up.
+   */
+  async addRegistryTombstone(tombstone: RegistryTombstone): Promise<void> {
+    const earlier = (await this.registryTombstone(tombstone.repository))?.manifests ?? [];
+    const manifests = [...earlier, ...tombstone.manifests];
+    await mkdir(this.tombstones, { recursive: true });
+    await writeFileAtomic(
+      this.tombstonePath(tombstone.repository),
+      JSON.stringify({ repository: tombstone.repository, manifests }),
+    );
+  }
+
+  async registryTombstone(repository: string): Promise<RegistryTombstone | undefined> {
+    try {
+      return JSON.parse(await readFile(this.tombstonePath(repository), "utf8")) as RegistryTombstone;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw err;
+    }
+  }
+
+  async removeRegistryTombstone(repository: string): Promise<void> {
+    await rm(this.tombstonePath(repository), { force: true });
+  }
+
+  /** The repositories with a registry tombstone. */
+  async listRegistryTombstones(): Promise<string[]> {
+    try {
+      const names = await readdir(this.tombstones);
+      return names.filter((n) => n.endsWith(".json")).map((n) => decodeURIComponent(n.slice(0, -5)));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+      throw err;
+    }
   }
 
   /** Every repository (full name) that has an index under the storage root. */

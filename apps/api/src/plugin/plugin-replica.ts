@@ -1,7 +1,7 @@
 import type { RegistryClient } from "@beskar-yum/oci";
 import type { Logger } from "@beskar-yum/plugin-sdk";
 import type { RepoLock } from "@beskar-yum/queue";
-import { replicateToRegistry } from "@beskar-yum/repository";
+import { deleteTombstonedManifests, replicateToRegistry } from "@beskar-yum/repository";
 import type { RepositoryStorage } from "@beskar-yum/storage";
 
 export interface PluginReplicaOptions {
@@ -49,6 +49,20 @@ export class PluginReplica {
     if (!client) return;
     const { storage, lock, logger } = this.options;
     try {
+      for (const repository of await storage.listRegistryTombstones()) {
+        if (this.abort.signal.aborted) return;
+        const held = await lock.tryAcquire(repository);
+        if (!held) continue;
+        try {
+          await deleteTombstonedManifests(repository, storage, {
+            client,
+            log: logger,
+            signal: AbortSignal.any([held.signal, this.abort.signal]),
+          });
+        } finally {
+          await held.release();
+        }
+      }
       for (const repository of await storage.listRepositories()) {
         if (this.abort.signal.aborted) return;
         const index = storage.openIndex(repository);
