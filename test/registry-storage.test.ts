@@ -1,13 +1,15 @@
 import { createHash, randomBytes } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { parseRepomd } from "@beskar-yum/repodata";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fetchPrimary } from "./harness/repodata-client.js";
 import { type Stack, startStack } from "./harness/stack.js";
+import { rockyTestdata } from "./harness/upstream.js";
 import { makeDnf } from "./support/dnf.js";
 import { freePort, type ProcessHandle, startProcess } from "./support/processes.js";
 import { buildRpms, standardFixtures } from "./support/rpm-fixtures.js";
+import { startStaticServer } from "./support/static-server.js";
 import { cleanupTempDirs, makeTempDir } from "./support/tmp.js";
 
 const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
@@ -326,6 +328,49 @@ describe("Debian's docker-registry as the OCI storage replica, with notification
     await eventually("repomdxml pushed once the registry is back", async () =>
       manifest(`${repo}/repodata`, "repomdxml"),
     );
+  });
+
+  it("pushes a mirror's packages and upstream's repodata as they are served", async () => {
+    const upstream = await startStaticServer(rockyTestdata);
+    try {
+      const repo = "artifacts/yum/oci-mirror";
+      const created = await stack.call("POST", "/repository", {
+        repository: repo,
+        properties: { mirror: true, mirror_urls: [upstream.url] },
+      });
+      expect(created.status, JSON.stringify(created.json)).toBe(200);
+      const synced = await stack.call("GET", "/repository/sync", { repository: repo, wait: true });
+      expect(synced.status, JSON.stringify(synced.json)).toBe(200);
+      const served = await (await fetch(`${stack.repoUrl(repo)}repodata/repomd.xml`)).text();
+      const pushed = await eventually("the mirror's repomdxml", async () => {
+        const m = await manifest(`${repo}/repodata`, "repomdxml");
+        return m?.json.layers[0].digest === sha256(Buffer.from(served)) ? m : undefined;
+      });
+      const titles = pushed.json.layers
+        .slice(1)
+        .map((l: any) => l.annotations["org.opencontainers.image.title"])
+        .sort();
+      expect(titles).toEqual(
+        parseRepomd(served)
+          .records.map((r) => basename(r.location))
+          .sort(),
+      );
+      const rpms = readdirSync(join(rockyTestdata, "Packages"), { recursive: true })
+        .map(String)
+        .filter((f) => f.endsWith(".rpm"));
+      expect(rpms).toHaveLength(27);
+      await eventually("the 27 packages pushed", async () =>
+        JSON.stringify((await tags(`${repo}/packages`)).sort()) ===
+        JSON.stringify(rpms.map((f) => md5(basename(f))).sort())
+          ? true
+          : undefined,
+      );
+      const one = rpms[0]!;
+      const layer = (await manifest(`${repo}/packages`, md5(basename(one))))!.json.layers[0];
+      expect(layer.digest).toBe(sha256(readFileSync(join(rockyTestdata, "Packages", one))));
+    } finally {
+      await upstream.close();
+    }
   });
 
   it("deletes a deleted repository's manifests from the registry", async () => {

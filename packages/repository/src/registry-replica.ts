@@ -1,4 +1,4 @@
-import { createReadStream } from "node:fs";
+import { createReadStream, existsSync } from "node:fs";
 import { basename, join } from "node:path";
 import { isYumError } from "@beskar-yum/errors";
 import {
@@ -42,7 +42,7 @@ interface Wanted {
  * It diffs the index against the manifests recorded in the index (`RegistryRecords`), so a round that
  * fails midway loses nothing: what was pushed is recorded, the rest stays pending and the next round
  * (the next publish, or the reconciler) pushes it. Blobs the registry has are not sent again.
- * Mirror repositories are not replicated.
+ * Mirrors are replicated like hosted repositories (upstream's repomd.xml and data files as they are served).
  * @returns false when something failed (logged and recorded as the replica's error)
  */
 export async function replicateToRegistry(
@@ -54,7 +54,7 @@ export async function replicateToRegistry(
   const state = index.registry.state();
   if (state.generation <= state.replicated) return true;
   const repo = index.getRepository();
-  if (!repo || repo.deleting || repo.properties.mirror) {
+  if (!repo || repo.deleting) {
     index.registry.recordReplication(state.generation, "");
     return true;
   }
@@ -75,7 +75,9 @@ export async function replicateToRegistry(
     }
   };
 
-  const packages: Wanted[] = index.listPackages().map((pkg) => ({
+  // An on-demand mirror's packages not fetched yet have no blob: pushed after a later sync finds them stored.
+  const stored = index.listPackages().filter((pkg) => existsSync(blobs.pathOf(pkg.id)));
+  const packages: Wanted[] = stored.map((pkg) => ({
     tag: pkg.tag,
     layerDigest: `sha256:${pkg.id}`,
     manifest: packageManifest({

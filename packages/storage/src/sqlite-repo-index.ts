@@ -358,6 +358,7 @@ export class SqliteRepoIndex implements RepoIndex {
         this.db
           .prepare("UPDATE state SET revision = ?, repomd = ?, repomd_asc = ?, dirty = 0 WHERE id = 1")
           .run(generation.revision, generation.repomd, generation.repomdAsc ?? null);
+        this.registry.requestReplication();
       })
       .immediate();
   }
