@@ -52,10 +52,19 @@ interface Reply {
   res: http.IncomingMessage;
 }
 
+/** A request body: bytes, or a source called once per attempt (a token challenge sends it again). */
+type Body = Buffer | BlobSource | undefined;
+
 /**
  * An OCI distribution client (the subset Beskar's layout needs): HEAD/GET/upload blobs, PUT/GET/DELETE
  * manifests, list tags. Failures are `YumError`s: `REGISTRY_UNAVAILABLE` (connection refused, timeout,
  * 5xx), `REGISTRY_NOT_FOUND` (404), `REGISTRY_REJECTED` (any other refusal), `REGISTRY_DIGEST_MISMATCH`.
+ *
+ * Authentication: a static bearer token, HTTP basic auth, or the distribution token flow most
+ * registries use (Harbor, GitLab, Docker Hub, docker-registry with `auth.token`): a 401 whose
+ * `WWW-Authenticate: Bearer realm=...,service=...,scope=...` names a token service is answered by
+ * fetching a token there (with the basic credentials, when configured) and sending the request again;
+ * tokens are kept per scope until they expire.
  */
 export class RegistryClient {
   readonly baseUrl: string;
@@ -63,7 +72,10 @@ export class RegistryClient {
   private readonly agent: http.Agent;
   private readonly ownAgent: boolean;
   private readonly authorization: string | undefined;
+  private readonly basic: string | undefined;
   private readonly timeoutMs: number;
+  /** Token-service tokens by OCI repository (the last scope granted for it). */
+  private readonly tokens = new Map<string, { token: string; expires: number; scope: string }>();
 
   constructor(private readonly options: RegistryClientOptions) {
     const base = new URL(options.baseUrl);
@@ -75,11 +87,11 @@ export class RegistryClient {
       (base.protocol === "https:"
         ? new https.Agent({ keepAlive: true, maxSockets: 16, ...options.tls })
         : new http.Agent({ keepAlive: true, maxSockets: 16 }));
-    this.authorization = options.token
-      ? `Bearer ${options.token}`
-      : options.username !== undefined
+    this.basic =
+      options.username !== undefined
         ? `Basic ${Buffer.from(`${options.username}:${options.password ?? ""}`).toString("base64")}`
         : undefined;
+    this.authorization = options.token ? `Bearer ${options.token}` : this.basic;
     this.timeoutMs = options.timeoutMs ?? 30_000;
   }
 
@@ -118,7 +130,7 @@ export class RegistryClient {
       "PUT",
       location.pathname + location.search,
       { "content-type": "application/octet-stream", "content-length": String(blob.size) },
-      blob.source(),
+      blob.source,
       options,
       location.origin,
     );
@@ -244,21 +256,91 @@ export class RegistryClient {
     return new YumError("REGISTRY_REJECTED", message, details);
   }
 
-  private send(
+  /**
+   * Sends a request; a 401 that points at a token service is answered with a token for the scope it
+   * names and the request is sent once more.
+   */
+  private async send(
     method: string,
     pathAndQuery: string,
     headers: Record<string, string>,
-    body: Readable | Buffer | undefined,
+    body: Body,
     options: RequestOptions,
     origin = this.origin,
   ): Promise<Reply> {
     const url = new URL(pathAndQuery, origin);
     const ours = url.origin === this.origin;
+    const repository = ours ? repositoryOf(url.pathname) : undefined;
+    const cached = repository ? this.tokens.get(repository) : undefined;
+    const bearer = cached && cached.expires > Date.now() ? `Bearer ${cached.token}` : undefined;
+    const first = await this.sendOnce(
+      method,
+      url,
+      headers,
+      body,
+      options,
+      ours ? (bearer ?? this.authorization) : undefined,
+    );
+    const challenge =
+      ours && first.status === 401 ? parseBearerChallenge(first.headers["www-authenticate"]) : undefined;
+    if (!challenge) return first;
+    first.res.resume();
+    const token = await this.fetchToken(challenge, options);
+    if (repository) this.tokens.set(repository, { ...token, scope: challenge.scope ?? "" });
+    return this.sendOnce(method, url, headers, body, options, `Bearer ${token.token}`);
+  }
+
+  /** A token from the registry's token service for what `challenge` asks (basic credentials when configured). */
+  private async fetchToken(
+    challenge: BearerChallenge,
+    options: RequestOptions,
+  ): Promise<{ token: string; expires: number }> {
+    const realm = new URL(challenge.realm);
+    if (challenge.service) realm.searchParams.set("service", challenge.service);
+    if (challenge.scope) realm.searchParams.set("scope", challenge.scope);
+    const where = `token service ${realm.origin}${realm.pathname}`;
+    const reply = await this.sendOnce("GET", realm, {}, undefined, options, this.basic);
+    const text = await readBody(reply.res);
+    if (reply.status !== 200) {
+      const status =
+        reply.status === 401 || reply.status === 403 ? "REGISTRY_REJECTED" : "REGISTRY_UNAVAILABLE";
+      throw new YumError(
+        status,
+        `${where} answered HTTP ${reply.status}${text ? `: ${text.trim().slice(0, 200)}` : ""}`,
+        {
+          status: reply.status,
+        },
+      );
+    }
+    let parsed: { token?: unknown; access_token?: unknown; expires_in?: unknown };
+    try {
+      parsed = JSON.parse(text) as typeof parsed;
+    } catch {
+      throw new YumError("REGISTRY_REJECTED", `${where} answered something that is not JSON`);
+    }
+    const token = typeof parsed.token === "string" ? parsed.token : parsed.access_token;
+    if (typeof token !== "string" || token === "")
+      throw new YumError("REGISTRY_REJECTED", `${where} answered without a token`);
+    // The spec's default lifetime is 60 s; renew a little early.
+    const lifetime = typeof parsed.expires_in === "number" && parsed.expires_in > 0 ? parsed.expires_in : 60;
+    return { token, expires: Date.now() + Math.max(0, lifetime - 10) * 1000 };
+  }
+
+  private sendOnce(
+    method: string,
+    url: URL,
+    headers: Record<string, string>,
+    body: Body,
+    options: RequestOptions,
+    authorization: string | undefined,
+  ): Promise<Reply> {
+    const ours = url.origin === this.origin;
+    const payload = typeof body === "function" ? body() : body;
     const requestOptions: https.RequestOptions = {
       method,
       headers: {
         ...headers,
-        ...(ours && this.authorization ? { authorization: this.authorization } : {}),
+        ...(authorization ? { authorization } : {}),
       },
       timeout: this.timeoutMs,
       ...(options.signal ? { signal: options.signal } : {}),
@@ -281,11 +363,43 @@ export class RegistryClient {
       );
       req.on("timeout", () => req.destroy(new Error("no answer for too long")));
       req.on("error", fail);
-      if (body === undefined) req.end();
-      else if (Buffer.isBuffer(body)) req.end(body);
-      else pipeline(body, req, (err) => err && req.destroy(err));
+      if (payload === undefined) req.end();
+      else if (Buffer.isBuffer(payload)) req.end(payload);
+      else pipeline(payload, req, (err) => err && req.destroy(err));
     });
   }
+}
+
+/** The OCI repository a `/v2/<name>/(blobs|manifests|tags)/...` path is about. */
+function repositoryOf(pathname: string): string | undefined {
+  return /^\/v2\/(.+?)\/(?:blobs|manifests|tags)\//.exec(pathname)?.[1];
+}
+
+interface BearerChallenge {
+  realm: string;
+  service?: string;
+  scope?: string;
+}
+
+/** `WWW-Authenticate: Bearer realm="...",service="...",scope="..."`; undefined for any other scheme. */
+export function parseBearerChallenge(header: string | string[] | undefined): BearerChallenge | undefined {
+  const value = Array.isArray(header) ? header.find((h) => /^bearer\s/i.test(h)) : header;
+  if (!value || !/^bearer\s/i.test(value)) return undefined;
+  const params: Record<string, string> = {};
+  for (const m of value.slice(value.indexOf(" ") + 1).matchAll(/([a-zA-Z_]+)="([^"]*)"/g)) {
+    params[m[1]!.toLowerCase()] = m[2]!;
+  }
+  if (!params.realm) return undefined;
+  try {
+    new URL(params.realm);
+  } catch {
+    return undefined;
+  }
+  return {
+    realm: params.realm,
+    ...(params.service !== undefined ? { service: params.service } : {}),
+    ...(params.scope !== undefined ? { scope: params.scope } : {}),
+  };
 }
 
 function readBuffer(res: http.IncomingMessage): Promise<Buffer> {
