@@ -54,15 +54,19 @@ async function main(config: Config): Promise<StopService> {
   );
   const syncWorker = new Worker<SyncJobData>(
     syncQueueName,
-    async (job) =>
-      processSync(job, {
+    async (job) => {
+      await processSync(job, {
         storage,
         lock,
         graceSeconds: config.publish.graceSeconds,
         concurrency: config.sync.concurrency,
         timeoutMs: config.sync.timeoutMs,
         logger,
-      }),
+      });
+      // A sync that published bumped the registry replica's generation: push it now, not at the
+      // reconciler's next scan (a round with nothing to push costs one index read).
+      if (registry) await trigger.trigger(job.data.repository);
+    },
     {
       connection: createRedis(config.redis.url, "beskar-yum-sync-blocking"),
       prefix: config.redis.prefix,
