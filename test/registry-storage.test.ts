@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { parseRepomd } from "@beskar-yum/repodata";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -7,7 +7,7 @@ import { fetchPrimary } from "./harness/repodata-client.js";
 import { type Stack, startStack } from "./harness/stack.js";
 import { rockyTestdata } from "./harness/upstream.js";
 import { makeDnf } from "./support/dnf.js";
-import { freePort, type ProcessHandle, startProcess } from "./support/processes.js";
+import { type DockerRegistry, dockerRegistry } from "./support/docker-registry.js";
 import { buildRpms, standardFixtures } from "./support/rpm-fixtures.js";
 import { startStaticServer } from "./support/static-server.js";
 import { cleanupTempDirs, makeTempDir } from "./support/tmp.js";
@@ -40,15 +40,9 @@ async function eventually<T>(
 
 describe("Debian's docker-registry as the OCI storage replica, with notifications", () => {
   let stack: Stack;
-  let registry: ProcessHandle;
+  let registry: DockerRegistry;
   let registryUrl: string;
   const hookToken = randomBytes(16).toString("hex");
-  let registryConfig: string;
-  const startRegistry = () =>
-    startProcess("docker-registry", ["serve", registryConfig], {
-      readyLine: /listening on/,
-      timeoutMs: 20_000,
-    });
 
   const manifest = async (repo: string, reference: string) => {
     const res = await fetch(`${registryUrl}/v2/${repo}/manifests/${reference}`, {
@@ -64,8 +58,8 @@ describe("Debian's docker-registry as the OCI storage replica, with notification
   };
 
   beforeAll(async () => {
-    const port = await freePort();
-    registryUrl = `http://127.0.0.1:${port}`;
+    registry = await dockerRegistry();
+    registryUrl = registry.url;
     stack = await startStack({
       name: "registry-storage",
       env: {
@@ -75,34 +69,18 @@ describe("Debian's docker-registry as the OCI storage replica, with notification
         BESKARYUM_WORKER_RECONCILE_INTERVAL_MS: "1000",
       },
     });
-    const dir = makeTempDir("registry-");
-    const config = join(dir, "config.yml");
-    writeFileSync(
-      config,
-      [
-        "version: 0.1",
-        "log: { level: info, fields: { service: registry } }",
-        "storage:",
-        `  filesystem: { rootdirectory: ${join(dir, "data")} }`,
-        "  delete: { enabled: true }",
-        "  cache: { blobdescriptor: inmemory }",
-        "http:",
-        `  addr: 127.0.0.1:${port}`,
-        "notifications:",
-        "  events: { includereferences: true }",
-        "  endpoints:",
-        "    - name: beskar-yum",
-        `      url: ${stack.url}/artifacts/yum/registry/events`,
-        `      headers: { Authorization: [Bearer ${hookToken}] }`,
-        "      timeout: 2s",
-        "      threshold: 3",
-        "      backoff: 1s",
-        "      ignore: { mediatypes: [application/octet-stream], actions: [pull] }",
-        "",
-      ].join("\n"),
-    );
-    registryConfig = config;
-    registry = await startRegistry();
+    await registry.start([
+      "notifications:",
+      "  events: { includereferences: true }",
+      "  endpoints:",
+      "    - name: beskar-yum",
+      `      url: ${stack.url}/artifacts/yum/registry/events`,
+      `      headers: { Authorization: [Bearer ${hookToken}] }`,
+      "      timeout: 2s",
+      "      threshold: 3",
+      "      backoff: 1s",
+      "      ignore: { mediatypes: [application/octet-stream], actions: [pull] }",
+    ]);
   });
   afterAll(async () => {
     await registry?.stop();
@@ -321,7 +299,7 @@ describe("Debian's docker-registry as the OCI storage replica, with notification
     expect((await fetchPrimary(stack.repoUrl(repo))).packages.map((p) => p.name)).toEqual(["ociretry"]);
     await stack.workers[0]!.waitFor(/registry replica: push failed, retried on the next round/, 20_000);
 
-    registry = await startRegistry();
+    await registry.start();
     await eventually("the package pushed once the registry is back", async () =>
       (await tags(`${repo}/packages`)).includes(md5(basename(rpm!))) ? true : undefined,
     );

@@ -8,7 +8,7 @@ import { isYumError } from "@beskar-yum/errors";
 import { RegistryClient } from "@beskar-yum/oci";
 import { CertificateAuthority } from "@beskar-yum/plugin-sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort, type ProcessHandle, startProcess } from "./support/processes.js";
+import { type DockerRegistry, dockerRegistry } from "./support/docker-registry.js";
 import { cleanupTempDirs, makeTempDir } from "./support/tmp.js";
 
 const SERVICE = "beskar-yum-test-registry";
@@ -83,39 +83,23 @@ async function startTokenService(dir: string) {
 }
 
 describe("the registry client against docker-registry with token authentication", () => {
-  let registry: ProcessHandle;
+  let registry: DockerRegistry;
   let tokens: Awaited<ReturnType<typeof startTokenService>>;
   let baseUrl: string;
 
   beforeAll(async () => {
     const dir = makeTempDir("registry-token-");
     tokens = await startTokenService(dir);
-    const port = await freePort();
-    baseUrl = `http://127.0.0.1:${port}`;
-    const config = join(dir, "config.yml");
-    writeFileSync(
-      config,
-      [
-        "version: 0.1",
-        "log: { level: info }",
-        "storage:",
-        `  filesystem: { rootdirectory: ${join(dir, "data")} }`,
-        "  delete: { enabled: true }",
-        "http:",
-        `  addr: 127.0.0.1:${port}`,
-        "auth:",
-        "  token:",
-        `    realm: ${tokens.realm}`,
-        `    service: ${SERVICE}`,
-        `    issuer: ${ISSUER}`,
-        `    rootcertbundle: ${tokens.bundle}`,
-        "",
-      ].join("\n"),
-    );
-    registry = await startProcess("docker-registry", ["serve", config], {
-      readyLine: /listening on/,
-      timeoutMs: 20_000,
-    });
+    registry = await dockerRegistry();
+    baseUrl = registry.url;
+    await registry.start([
+      "auth:",
+      "  token:",
+      `    realm: ${tokens.realm}`,
+      `    service: ${SERVICE}`,
+      `    issuer: ${ISSUER}`,
+      `    rootcertbundle: ${tokens.bundle}`,
+    ]);
   });
   afterAll(async () => {
     await registry?.stop();

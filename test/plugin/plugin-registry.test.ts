@@ -1,10 +1,11 @@
 import { createHash } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
-import { basename, join } from "node:path";
+import { readFileSync } from "node:fs";
+import { basename } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildGoProgram, GoPeer } from "../gossip/go-programs.js";
 import { type Stack, startStack } from "../harness/stack.js";
-import { freePort, type ProcessHandle, startProcess, stopAll } from "../support/processes.js";
+import { type DockerRegistry, dockerRegistry } from "../support/docker-registry.js";
+import { stopAll } from "../support/processes.js";
 import { buildRpms } from "../support/rpm-fixtures.js";
 import { cleanupTempDirs, makeTempDir } from "../support/tmp.js";
 
@@ -18,31 +19,13 @@ const sha256 = (bytes: Buffer) => `sha256:${createHash("sha256").update(bytes).d
 
 let go: GoPeer;
 let stack: Stack;
-let registry: ProcessHandle;
+let registry: DockerRegistry;
 let registryUrl: string;
 
 beforeAll(async () => {
-  const port = await freePort();
-  registryUrl = `http://127.0.0.1:${port}`;
-  const dir = makeTempDir("plugin-registry-");
-  const config = join(dir, "config.yml");
-  writeFileSync(
-    config,
-    [
-      "version: 0.1",
-      "log: { level: info }",
-      "storage:",
-      `  filesystem: { rootdirectory: ${join(dir, "data")} }`,
-      "  delete: { enabled: true }",
-      "http:",
-      `  addr: 127.0.0.1:${port}`,
-      "",
-    ].join("\n"),
-  );
-  registry = await startProcess("docker-registry", ["serve", config], {
-    readyLine: /listening on/,
-    timeoutMs: 20_000,
-  });
+  registry = await dockerRegistry();
+  registryUrl = registry.url;
+  await registry.start();
   const binary = await buildGoProgram("beskar-peer", makeTempDir("beskar-peer-"));
   go = await GoPeer.start(binary, [
     "-ca",
