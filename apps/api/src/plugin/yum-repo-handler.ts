@@ -15,12 +15,12 @@ import {
   type EventPayload,
   type HandlerContext,
   Origin,
-  RepoHandler,
 } from "@beskar-yum/plugin-sdk";
 import { assertRepositoryName, packageTag, type RepositoryService } from "@beskar-yum/repository";
 import type { RepositoryStorage } from "@beskar-yum/storage";
 import { beskarRegistry } from "./beskar-registry.js";
 import type { PluginEventStore } from "./plugin-event-store.js";
+import { StoredEventHandler } from "./stored-event-handler.js";
 
 /** Beskar's refusal of a non-plugin event for a mirror repository (yumrepository/handler.go). */
 export const MIRROR_REFUSAL = "operation not supported for repository configured as mirror";
@@ -34,8 +34,6 @@ export interface YumRepoHandlerOptions {
   events?: PluginEventStore;
 }
 
-const liveKey = (event: EventPayload) => `${event.digest}:${event.action}`;
-
 /**
  * The yum plugin's handler of one repository (`artifacts/yum/<name>`): turns Beskar's events into the
  * same repository events uploads produce. PUT of a package manifest → the RPM layer is streamed from
@@ -43,10 +41,7 @@ const liveKey = (event: EventPayload) => `${event.digest}:${event.action}`;
  * removed. Extra metadata manifests likewise. Events are processed in order; an error is logged, written
  * to the repository log and (as Beskar does) the manifest is deleted from the registry.
  */
-export class YumRepoHandler extends RepoHandler {
-  /** Events queued live, so the replay at start does not queue them a second time. */
-  private readonly live = new Set<string>();
-
+export class YumRepoHandler extends StoredEventHandler {
   constructor(
     context: HandlerContext,
     private readonly options: YumRepoHandlerOptions,
@@ -54,57 +49,17 @@ export class YumRepoHandler extends RepoHandler {
     super(context);
   }
 
+  protected get events(): PluginEventStore | undefined {
+    return this.options.events;
+  }
+
   override async queueEvent(event: EventPayload, store: boolean): Promise<void> {
     const repo = this.options.storage.openIndex(this.repository)?.getRepository();
     if (repo?.properties.mirror && event.origin !== Origin.PLUGIN) throw new Error(MIRROR_REFUSAL);
-    // Before storing: a replay listing the stored events meanwhile must not queue this one again.
-    this.live.add(liveKey(event));
-    try {
-      await super.queueEvent(event, store);
-    } catch (err) {
-      this.live.delete(liveKey(event));
-      throw err;
-    }
+    await super.queueEvent(event, store);
   }
 
-  protected override async storeEvent(event: EventPayload): Promise<void> {
-    await this.options.events?.store(this.repository, event);
-  }
-
-  /** Replays the events stored and not processed before a restart (Beskar's handler Start). */
-  protected override async onStart(): Promise<void> {
-    const stored = (await this.options.events?.list(this.repository)) ?? [];
-    const replay = stored.filter((event) => !this.live.has(liveKey(event)));
-    if (replay.length > 0) this.logger.info({ events: replay.length }, "replaying stored events");
-    for (const event of replay) this.enqueueEvent(event);
-  }
-
-  protected async processEvents(events: readonly EventPayload[], signal: AbortSignal): Promise<void> {
-    for (const event of events) {
-      if (signal.aborted) return;
-      try {
-        await this.processEvent(event, signal);
-      } catch (err) {
-        if (signal.aborted) {
-          // Stopping: not the event's fault, it is replayed when stored (see storeEvent).
-          this.logger.warn({ digest: event.digest, err: (err as Error)?.message }, "event interrupted");
-          return;
-        }
-        await this.fail(event, err);
-      }
-      this.live.delete(liveKey(event));
-      await this.options.events
-        ?.remove(this.repository, event)
-        .catch((err: unknown) =>
-          this.logger.warn(
-            { digest: event.digest, err: (err as Error).message },
-            "cannot forget a stored event",
-          ),
-        );
-    }
-  }
-
-  private async processEvent(event: EventPayload, signal: AbortSignal): Promise<void> {
+  protected async processEvent(event: EventPayload, signal: AbortSignal): Promise<void> {
     assertRepositoryName(this.repository);
     const repo = this.options.storage.openIndex(this.repository)?.getRepository();
     if (repo?.properties.mirror) {
@@ -183,7 +138,7 @@ export class YumRepoHandler extends RepoHandler {
   }
 
   /** Beskar's processing error path: log, repository log, and the manifest deleted from the registry. */
-  private async fail(event: EventPayload, err: unknown): Promise<void> {
+  protected async fail(event: EventPayload, err: unknown): Promise<void> {
     const message = `${actionName(event.action)} ${event.repository}@${event.digest}: ${(err as Error)?.message ?? String(err)}`;
     this.logger.error({ digest: event.digest, err: (err as Error)?.message ?? String(err) }, "event failed");
     try {

@@ -11,10 +11,11 @@ import {
   REPOMD_CONFIG_MEDIATYPE,
   type RegistryClient,
 } from "@beskar-yum/oci";
-import { Action, type EventPayload, type HandlerContext, RepoHandler } from "@beskar-yum/plugin-sdk";
+import { Action, type EventPayload, type HandlerContext } from "@beskar-yum/plugin-sdk";
 import { packageTag, type RepositoryService } from "@beskar-yum/repository";
 import type { RegistryKind, RepositoryStorage } from "@beskar-yum/storage";
 import type { PluginEventStore } from "../plugin/plugin-event-store.js";
+import { StoredEventHandler } from "../plugin/stored-event-handler.js";
 
 export interface RegistryRepoHandlerOptions {
   service: RepositoryService;
@@ -37,7 +38,7 @@ export interface RegistryRepoHandlerOptions {
  *
  * An upload refused (not an RPM, bad signature) deletes the manifest from the registry, as Beskar does.
  */
-export class RegistryRepoHandler extends RepoHandler {
+export class RegistryRepoHandler extends StoredEventHandler {
   constructor(
     context: HandlerContext,
     private readonly options: RegistryRepoHandlerOptions,
@@ -45,38 +46,11 @@ export class RegistryRepoHandler extends RepoHandler {
     super(context);
   }
 
-  protected override async storeEvent(event: EventPayload): Promise<void> {
-    await this.options.events.store(this.repository, event);
+  protected get events(): PluginEventStore {
+    return this.options.events;
   }
 
-  protected override async onStart(): Promise<void> {
-    const stored = await this.options.events.list(this.repository);
-    if (stored.length > 0)
-      this.logger.info({ events: stored.length }, "replaying stored registry notifications");
-    for (const event of stored) this.enqueueEvent(event);
-  }
-
-  protected async processEvents(events: readonly EventPayload[], signal: AbortSignal): Promise<void> {
-    for (const event of events) {
-      if (signal.aborted) return;
-      try {
-        await this.processEvent(event, signal);
-      } catch (err) {
-        if (signal.aborted) return; // stored: replayed at the next start
-        this.fail(event, err);
-      }
-      await this.options.events
-        .remove(this.repository, event)
-        .catch((err: unknown) =>
-          this.logger.warn(
-            { digest: event.digest, err: (err as Error).message },
-            "cannot forget a stored event",
-          ),
-        );
-    }
-  }
-
-  private async processEvent(event: EventPayload, signal: AbortSignal): Promise<void> {
+  protected async processEvent(event: EventPayload, signal: AbortSignal): Promise<void> {
     const kind: RegistryKind = event.repository.endsWith("/packages") ? "packages" : "repodata";
     const records = this.options.storage.openIndex(this.repository)?.registry;
     const known = records?.byManifestDigest(kind, event.digest);
@@ -213,7 +187,7 @@ export class RegistryRepoHandler extends RepoHandler {
     );
   }
 
-  private fail(event: EventPayload, err: unknown): void {
+  protected fail(event: EventPayload, err: unknown): void {
     const message = (err as Error)?.message ?? String(err);
     this.logger.error(
       { digest: event.digest, repository: event.repository, err: message },
