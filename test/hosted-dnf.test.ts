@@ -126,9 +126,11 @@ describe("hosted repository served to a real dnf", () => {
     const fixtures = await standardFixtures(makeTempDir("cli-fixtures"));
 
     expect((await beskarYum("repo", "create", "e2e-cli")).stdout).toBe("created artifacts/yum/e2e-cli\n");
+    expect((await beskarYum("repo", "list")).stdout).toContain("artifacts/yum/e2e-cli\thosted\t0 packages\n");
     const pushed = await beskarYum("push", "e2e-cli", fixtures.lib, fixtures.extra);
     expect(pushed.code, pushed.stderr).toBe(0);
     expect(pushed.stdout).toMatch(/yumtest-lib-1\.0-1\.x86_64 id=[0-9a-f]{64} tag=[0-9a-f]{32}/);
+    expect((await beskarYum("repo", "list")).stdout).toContain("artifacts/yum/e2e-cli\thosted\t2 packages\n");
     const listed = await beskarYum("packages", "e2e-cli");
     expect(listed.stdout.trim().split("\n")).toHaveLength(2);
     const id = /id=([0-9a-f]{64})/.exec(pushed.stdout)![1]!;

@@ -74,6 +74,16 @@ export const commands: Record<string, Command> = {
     });
     out(`updated ${fullRepositoryName(args[0]!)}`);
   },
+  "repo list": async ({ client, out }) => {
+    const { repositories } = await client.call<{
+      repositories: { repository: string; mirror: boolean; packages: number; syncing: boolean }[];
+    }>("GET", "/repository:list", {});
+    for (const r of repositories) {
+      out(
+        `${r.repository}\t${r.mirror ? "mirror" : "hosted"}\t${r.packages} packages${r.syncing ? "\tsyncing" : ""}`,
+      );
+    }
+  },
   "repo get": async ({ client, args, out }) => {
     need(args, 1, "repo get <repo>");
     out(json(await client.call("GET", "/repository", { repository: fullRepositoryName(args[0]!) })));

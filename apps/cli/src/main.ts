@@ -11,6 +11,7 @@ usage: beskar-yum <command> [args] [--url URL] [--token TOKEN]
                                              (beskar-yum createrepo --help for every option)
   repo create <repo> [--mirror] [--mirror-url U[,U]] [--gpg-key FILE]
   repo update <repo> [--mirror|--no-mirror] [--mirror-url U[,U]] [--gpg-key FILE] [--sync-schedule CRON]
+  repo list
   repo get <repo>
   repo delete <repo> [--delete-packages]
   push <repo> <file.rpm>... [--no-wait]      upload, waiting until each is published

@@ -16,4 +16,9 @@ export {
 export { assertRepositoryName, type ContentPath, parseContentPath } from "./repository-name.js";
 export { type ProcessorLog, type ProcessorOptions, processRepository } from "./repository-processor.js";
 export { defaultProperties, mergeProperties, propertiesView } from "./repository-properties.js";
-export { RepositoryService, type RepositoryServiceOptions, type UploadResult } from "./repository-service.js";
+export {
+  RepositoryService,
+  type RepositoryServiceOptions,
+  type RepositorySummary,
+  type UploadResult,
+} from "./repository-service.js";

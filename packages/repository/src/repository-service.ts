@@ -50,6 +50,14 @@ export interface UploadResult {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** One line of `GET /repository:list` (our addition: Beskar's API has no list of repositories). */
+export interface RepositorySummary {
+  repository: string;
+  mirror: boolean;
+  packages: number;
+  syncing: boolean;
+}
+
 /**
  * What the API does to repositories. It validates and records; the worker applies and publishes.
  * Every method takes a full, validated repository name (`artifacts/yum/<name>`).
@@ -184,6 +192,23 @@ export class RepositoryService {
           Math.max(1, (state.syncing || !state.endTime ? this.now() : state.endTime) - state.startTime),
       ),
     };
+  }
+
+  /** Every repository, by name: whether it is a mirror, how many packages it has, whether it syncs. */
+  async list(): Promise<RepositorySummary[]> {
+    const summaries: RepositorySummary[] = [];
+    for (const repository of (await this.storage.listRepositories()).sort()) {
+      const index = this.storage.openIndex(repository);
+      const repo = index?.getRepository();
+      if (!index || !repo || repo.deleting) continue;
+      summaries.push({
+        repository,
+        mirror: repo.properties.mirror,
+        packages: index.countPackages(),
+        syncing: index.getSyncState().syncing,
+      });
+    }
+    return summaries;
   }
 
   get(repository: string): { properties: Record<string, unknown> } {

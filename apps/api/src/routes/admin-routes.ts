@@ -32,6 +32,12 @@ export async function adminRoutes(app: FastifyInstance, deps: AppDeps): Promise<
     reply.type("application/yaml").send(await readFile(swaggerPath, "utf8")),
   );
 
+  // Our addition (Beskar's API has none): every repository, for `beskar-yum repo list`.
+  app.get(`${base}/repository::list`, async (request) => {
+    requireAdmin(request, deps.adminToken);
+    return { repositories: await service.list() };
+  });
+
   app.post(`${base}/repository`, async (request) => {
     const { fields, repository } = await prepare(request);
     await service.create(repository, fields.properties);
