@@ -231,10 +231,13 @@ describe("mirror sync", () => {
     expect((await beskarYum("repo", "update", "m-cli", "--sync-schedule", "")).code).toBe(0);
     const status = JSON.parse((await beskarYum("status", "m-cli")).stdout);
     expect(status.sync_status).toMatchObject({ syncing: false, sync_error: "" });
+    expect((await beskarYum("repo", "list")).stdout).toMatch(
+      /^artifacts\/yum\/m-cli\tmirror\t\d+ packages$/m,
+    );
     const failed = await beskarYum(
       "sync",
       "m-cli",
-      "--mirror-url",
+      "--url",
       `http://127.0.0.1:${await freePort()}/nothing`,
       "--wait",
     );

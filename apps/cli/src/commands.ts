@@ -142,10 +142,11 @@ export const commands: Record<string, Command> = {
     out(`removed ${args[1]}`);
   },
   sync: async ({ client, args, flags, out, progress }) => {
-    need(args, 1, "sync <repo> [--mirror-url U] [--wait]");
+    need(args, 1, "sync <repo> [--url U] [--wait]");
     const repository = fullRepositoryName(args[0]!);
-    const url = typeof flags["mirror-url"] === "string" ? flags["mirror-url"] : undefined;
-    // `--mirror-url`: the upstream for this sync only (Beskar's sync:url), not stored.
+    const given = flags.url ?? flags["mirror-url"];
+    const url = typeof given === "string" ? given : undefined;
+    // `--url` (or `--mirror-url`): the upstream for this sync only (Beskar's sync:url), not stored.
     await client.call("GET", url ? "/repository/sync:url" : "/repository/sync", {
       repository,
       ...(url ? { mirror_url: url } : {}),

@@ -4,7 +4,7 @@ import { commands, SyncFailed, UsageError } from "./commands.js";
 
 const usage = `beskar-yum — admin client for a beskar-yum server
 
-usage: beskar-yum <command> [args] [--url URL] [--token TOKEN]
+usage: beskar-yum <command> [args] [--server URL] [--token TOKEN]
 
   createrepo <dir> [--update] [--checksum sha256|sha1|sha512] [--compress gz|xz|zstd] [--workers N]
                                              offline, no server: write <dir>/repodata like createrepo_c
@@ -18,11 +18,11 @@ usage: beskar-yum <command> [args] [--url URL] [--token TOKEN]
   packages <repo>                            list packages
   package get <repo> <id> [--tag]            one package, by id (sha256) or by --tag
   package rm <repo> <id> [--tag]
-  sync <repo> [--mirror-url U] [--wait]       sync a mirror (from U this time only); --wait shows progress
+  sync <repo> [--url U] [--wait]              sync a mirror (from U this time only); --wait shows progress
   status <repo>                              sync status of a mirror
   logs <repo>
 
-<repo> is "name" or "artifacts/yum/name". The server is $BESKARYUM_URL (default
+<repo> is "name" or "artifacts/yum/name". The server is $BESKARYUM_URL or --server (default
 http://127.0.0.1:5200) and the admin token $BESKARYUM_TOKEN (or --token).`;
 
 async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
@@ -34,6 +34,7 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
     args: argv,
     allowPositionals: true,
     options: {
+      server: { type: "string" },
       url: { type: "string" },
       token: { type: "string" },
       mirror: { type: "boolean" },
@@ -54,6 +55,12 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
     process.stdout.write(`${usage}\n`);
     return values.help ? 0 : 2;
   }
+  if (values.url !== undefined && name !== "sync") {
+    process.stderr.write(
+      "beskar-yum: --url is the upstream of `sync`; the server is --server or $BESKARYUM_URL\n",
+    );
+    return 2;
+  }
   const token = values.token ?? env.BESKARYUM_TOKEN;
   if (!token) {
     process.stderr.write(
@@ -62,7 +69,7 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
     return 2;
   }
   const client = new AdminClient({
-    url: (values.url ?? env.BESKARYUM_URL ?? "http://127.0.0.1:5200").replace(/\/$/, ""),
+    url: (values.server ?? env.BESKARYUM_URL ?? "http://127.0.0.1:5200").replace(/\/$/, ""),
     token,
   });
   const interactive = process.stderr.isTTY === true;
