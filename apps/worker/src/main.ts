@@ -1,5 +1,5 @@
 import { type Config, runService, type StopService } from "@beskar-yum/config";
-import { RegistryClient } from "@beskar-yum/oci";
+import { RegistryClient, registryClientOptions } from "@beskar-yum/oci";
 import {
   createRedis,
   type RepoJobData,
@@ -25,14 +25,7 @@ async function main(config: Config): Promise<StopService> {
   const trigger = new RepoTrigger(redis, config.redis.prefix);
   const syncs = new SyncQueue(redis, config.redis.prefix);
   // The OCI registry replica (SPEC §7): every repository pushed there in Beskar's layout.
-  const registry = config.registry
-    ? new RegistryClient({
-        baseUrl: config.registry.url,
-        ...(config.registry.username !== undefined ? { username: config.registry.username } : {}),
-        ...(config.registry.password !== undefined ? { password: config.registry.password } : {}),
-        ...(config.registry.token !== undefined ? { token: config.registry.token } : {}),
-      })
-    : undefined;
+  const registry = config.registry ? new RegistryClient(registryClientOptions(config.registry)) : undefined;
   const processorOptions = {
     storage,
     lock,

@@ -41,7 +41,9 @@ export {
   type PushedManifest,
   RegistryClient,
   type RegistryClientOptions,
+  type RegistrySettings,
   type RegistryTransportOptions,
   type RequestOptions,
+  registryClientOptions,
 } from "./registry-client.js";
 export { digestVerifier } from "./verified-stream.js";

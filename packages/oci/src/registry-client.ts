@@ -28,6 +28,24 @@ export interface RegistryClientOptions extends RegistryTransportOptions {
   timeoutMs?: number;
 }
 
+/** Where a registry is and how to log in, as configuration gives it (`registry.*`). */
+export interface RegistrySettings {
+  url: string;
+  username?: string | undefined;
+  password?: string | undefined;
+  token?: string | undefined;
+}
+
+/** Client options from configured settings (credentials only when set). */
+export function registryClientOptions(settings: RegistrySettings): RegistryClientOptions {
+  return {
+    baseUrl: settings.url,
+    ...(settings.username !== undefined ? { username: settings.username } : {}),
+    ...(settings.password !== undefined ? { password: settings.password } : {}),
+    ...(settings.token !== undefined ? { token: settings.token } : {}),
+  };
+}
+
 export interface RequestOptions {
   signal?: AbortSignal;
 }

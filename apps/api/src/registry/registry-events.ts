@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { RegistryClient } from "@beskar-yum/oci";
+import { RegistryClient, type RegistrySettings, registryClientOptions } from "@beskar-yum/oci";
 import { type Logger, RepositoryManager } from "@beskar-yum/plugin-sdk";
 import type { RepositoryService } from "@beskar-yum/repository";
 import type { RepositoryStorage } from "@beskar-yum/storage";
@@ -11,7 +11,7 @@ export interface RegistryEventsOptions {
   service: RepositoryService;
   storage: RepositoryStorage;
   /** The registry's URL and credentials (`config.registry`). */
-  registry: { url: string; username?: string; password?: string; token?: string };
+  registry: RegistrySettings;
   /** Local state directory: notifications wait in `<datadir>/_registry_events_` until processed. */
   datadir: string;
   logger: Logger;
@@ -27,7 +27,7 @@ export class RegistryEvents {
   private readonly manager: RepositoryManager<RegistryRepoHandler>;
 
   constructor(options: RegistryEventsOptions) {
-    this.client = new RegistryClient({ baseUrl: options.registry.url, ...credentials(options.registry) });
+    this.client = new RegistryClient(registryClientOptions(options.registry));
     this.store = new PluginEventStore(join(options.datadir, "_registry_events_"));
     const handlerOptions = {
       service: options.service,
@@ -59,12 +59,4 @@ export class RegistryEvents {
     await this.manager.stopAll();
     this.client.close();
   }
-}
-
-function credentials(registry: RegistryEventsOptions["registry"]) {
-  return {
-    ...(registry.username !== undefined ? { username: registry.username } : {}),
-    ...(registry.password !== undefined ? { password: registry.password } : {}),
-    ...(registry.token !== undefined ? { token: registry.token } : {}),
-  };
 }
