@@ -1,91 +1,200 @@
 /**
  * Mirror benchmark: a local upstream of N generated packages (default 5,000), synced by
- * `dnf reposync` and by beskar-yum (API + one worker, checksums verified while streaming), side by
- * side in one run.
+ * `dnf reposync` and by beskar-yum (API + one worker, a fresh stack each round), side by side in
+ * each of BENCH_MIRROR_ROUNDS rounds (default 3; the order alternates); prints every round and the
+ * medians. Needs dnf + dnf-plugins-core, createrepo_c, rpmbuild, Redis and /usr/bin/time (Debian
+ * package `time`); nginx (Debian `nginx-light`) serves the upstream when installed, else the
+ * tests' Node static server in this process does.
  *
- *   npm run bench                               # all benches
+ *   npm run bench                                        # all benches
  *   BENCH_MIRROR_PACKAGES=1000 node bench/dist/bench/mirror-bench.js
+ *   BENCH_MIRROR_CACHE=/var/tmp/mirror-bench ...         # keep the generated upstream between runs
+ *   BENCH_REPOSYNC_PARALLEL=10 ...                       # reposync's max_parallel_downloads (default: dnf's, 3)
+ *   BENCH_MIRROR_UPSTREAM=node ...                       # the Node static server even if nginx is there
+ *   BENCH_PROFILE_DIR=/tmp/prof ...                      # CPU profiles of the API and worker
  */
-import { copyFileSync, mkdirSync } from "node:fs";
-import { basename, join } from "node:path";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { startStack } from "../test/harness/stack.js";
 import { createrepoC } from "../test/support/createrepo.js";
 import { manyFixtures } from "../test/support/rpm-fixtures.js";
-import { startStaticServer } from "../test/support/static-server.js";
 import { cleanupTempDirs, makeTempDir } from "../test/support/tmp.js";
-import { measure, peakRssMiB, timed } from "./bench-util.js";
+import { type Measure, measure, peakRssMiB, timed } from "./bench-util.js";
+import { startUpstream } from "./upstream-server.js";
 
 const count = Number(process.env.BENCH_MIRROR_PACKAGES ?? 5000);
+const rounds = Math.max(1, Number(process.env.BENCH_MIRROR_ROUNDS ?? 3));
+const cacheDir = process.env.BENCH_MIRROR_CACHE;
+const reposyncParallel = process.env.BENCH_REPOSYNC_PARALLEL;
+const profileDir = process.env.BENCH_PROFILE_DIR;
 
-async function main(): Promise<void> {
-  console.log(`# mirror benchmark: ${count} packages from a local upstream over HTTP`);
-  const upstreamDir = makeTempDir("bench-upstream");
-  mkdirSync(join(upstreamDir, "Packages"));
+/** The upstream tree (Packages/ + repodata/), generated once per size and kept when BENCH_MIRROR_CACHE is set. */
+async function upstreamTree(): Promise<string> {
+  const dir = cacheDir ? join(cacheDir, String(count)) : makeTempDir("bench-upstream");
+  if (cacheDir && existsSync(join(dir, ".complete"))) return dir;
+  mkdirSync(join(dir, "Packages"), { recursive: true });
   const perSpec = 2000;
   for (let done = 0; done < count; done += perSpec) {
     const rpms = await manyFixtures(makeTempDir("bench-mirror-rpms"), Math.min(perSpec, count - done), {
       prefix: `mirrorbench${done / perSpec}-`,
     });
-    for (const rpm of rpms) copyFileSync(rpm, join(upstreamDir, "Packages", basename(rpm)));
+    for (const rpm of rpms) copyFileSync(rpm, join(dir, "Packages", basename(rpm)));
   }
-  await createrepoC(upstreamDir);
-  const server = await startStaticServer(upstreamDir);
+  await createrepoC(dir);
+  if (cacheDir) writeFileSync(join(dir, ".complete"), "");
+  return dir;
+}
+
+/** User + system CPU of a running process so far, ms. */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
+function countRpms(dir: string): number {
+  let n = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile() && entry.name.endsWith(".rpm")) n++;
+  }
+  return n;
+}
+
+async function reposync(url: string): Promise<Measure> {
+  const root = makeTempDir("bench-reposync-root");
+  const out = makeTempDir("bench-reposync-out");
+  const result = await measure("dnf", [
+    `--installroot=${root}`,
+    "--releasever=1",
+    "--setopt=reposdir=/dev/null",
+    `--setopt=cachedir=${join(root, "cache")}`,
+    ...(reposyncParallel ? [`--setopt=max_parallel_downloads=${reposyncParallel}`] : []),
+    `--repofrompath=up,${url}`,
+    "--repo=up",
+    "--nogpgcheck",
+    "-q",
+    "reposync",
+    `--download-path=${out}`,
+    "--download-metadata",
+  ]);
+  const got = countRpms(out);
+  if (got !== count) throw new Error(`reposync downloaded ${got} packages, upstream has ${count}`);
+  return result;
+}
+
+interface Ours extends Measure {
+  /** The API process's CPU during the sync, ms. */
+  apiCpuMs: number;
+  /** The second sync (upstream unchanged), ms. */
+  againMs: number;
+}
+
+async function ours(url: string, upstreamDir: string, round: number): Promise<Ours> {
+  const preload = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), "cpu-profile.js")).href;
+  const stack = await startStack({
+    name: `bench-mirror-${round}`,
+    ...(profileDir ? { env: { BENCH_PROFILE_DIR: profileDir, NODE_OPTIONS: `--import=${preload}` } } : {}),
+  });
   try {
-    const root = makeTempDir("bench-reposync-root");
-    const reposync = await measure("dnf", [
-      `--installroot=${root}`,
-      "--releasever=1",
-      "--setopt=reposdir=/dev/null",
-      `--setopt=cachedir=${join(root, "cache")}`,
-      `--repofrompath=up,${server.url}`,
-      "--repo=up",
-      "--nogpgcheck",
-      "-q",
-      "reposync",
-      `--download-path=${makeTempDir("bench-reposync-out")}`,
-      "--download-metadata",
-    ]);
+    const repository = "artifacts/yum/bench-mirror";
+    await stack.call("POST", "/repository", { repository, properties: { mirror: true, mirror_urls: [url] } });
+    const worker = stack.workers[0]!.pid;
+    const [workerCpu0, apiCpu0] = [cpuMs(worker), cpuMs(stack.api.pid)];
+    const first = await timed(() => stack.call("GET", "/repository/sync", { repository, wait: true }));
+    const [workerCpu1, apiCpu1] = [cpuMs(worker), cpuMs(stack.api.pid)];
+    if (first.value.status !== 200) throw new Error(`sync failed: ${JSON.stringify(first.value.json)}`);
+    const rssMiB = peakRssMiB(worker);
+    const status = (await stack.call("GET", "/repository/sync:status", { repository })).json.sync_status;
+    if (status.synced_packages !== count || status.total_packages !== count || status.sync_error) {
+      throw new Error(`sync incomplete: ${JSON.stringify(status)}`);
+    }
+    // Same repository state: upstream's checksum-named repodata is served verbatim.
+    const served = await (await fetch(`${stack.repoUrl(repository)}repodata/repomd.xml`)).text();
+    if (served !== readFileSync(join(upstreamDir, "repodata", "repomd.xml"), "utf8")) {
+      throw new Error("the mirror serves another repomd.xml than upstream's");
+    }
+    const again = await timed(() => stack.call("GET", "/repository/sync", { repository, wait: true }));
+    return {
+      ms: first.ms,
+      cpuMs: workerCpu1 - workerCpu0,
+      rssMiB,
+      apiCpuMs: apiCpu1 - apiCpu0,
+      againMs: again.ms,
+    };
+  } finally {
+    await stack.stop();
+  }
+}
 
-    const stack = await startStack({
-      name: "bench-mirror",
-      ...(process.env.BENCH_PROFILE_DIR
-        ? { env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}` } }
-        : {}),
-    });
-    try {
-      const repository = "artifacts/yum/bench-mirror";
-      await stack.call("POST", "/repository", {
-        repository,
-        properties: { mirror: true, mirror_urls: [server.url] },
-      });
-      const ours = await timed(() => stack.call("GET", "/repository/sync", { repository, wait: true }));
-      if (ours.value.status !== 200) throw new Error(`sync failed: ${JSON.stringify(ours.value.json)}`);
-      const again = await timed(() => stack.call("GET", "/repository/sync", { repository, wait: true }));
-      const workerRss = peakRssMiB(stack.workers[0]!.pid);
-      const status = (await stack.call("GET", "/repository/sync:status", { repository })).json.sync_status;
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
 
-      console.log(
-        "\n| measure | dnf reposync | beskar-yum sync | ratio (ours / theirs) |\n|---|---|---|---|",
-      );
-      console.log(
-        `| wall time, first sync (ms) | ${reposync.ms.toFixed(0)} | ${ours.ms.toFixed(0)} | ${(ours.ms / reposync.ms).toFixed(2)}x |`,
-      );
-      console.log(
-        `| peak RSS (MiB) | ${reposync.rssMiB.toFixed(0)} | ${workerRss.toFixed(0)} (worker) | ${(workerRss / reposync.rssMiB).toFixed(2)}x |`,
-      );
-      console.log(
-        `\nbeskar-yum: ${status.synced_packages}/${status.total_packages} packages, every one checked against upstream's sha256 while streaming, RPM headers parsed and indexed.`,
-      );
-      console.log(
-        `second sync of the unchanged upstream: ${again.ms.toFixed(0)} ms (downloads repomd.xml only)`,
-      );
-    } finally {
-      await stack.stop();
+async function main(): Promise<void> {
+  console.log(`# mirror benchmark: ${count} packages from a local upstream over HTTP, ${rounds} round(s)`);
+  if (profileDir) mkdirSync(profileDir, { recursive: true });
+  const upstreamDir = await upstreamTree();
+  const upstream = await startUpstream(upstreamDir);
+  console.log(`upstream: ${upstream.description}, ${upstream.url}`);
+  const results: { theirs: Measure; ours: Ours }[] = [];
+  try {
+    for (let round = 0; round < rounds; round++) {
+      // Alternate who goes first, so that neither always gets the warmer page cache.
+      let theirs: Measure;
+      let mine: Ours;
+      if (round % 2 === 0) {
+        theirs = await reposync(upstream.url);
+        mine = await ours(upstream.url, upstreamDir, round);
+      } else {
+        mine = await ours(upstream.url, upstreamDir, round);
+        theirs = await reposync(upstream.url);
+      }
+      results.push({ theirs, ours: mine });
     }
   } finally {
-    await server.close();
+    await upstream.close();
     await cleanupTempDirs();
   }
+
+  const fixed = (n: number) => n.toFixed(0);
+  console.log(
+    "\n| round | reposync (ms) | reposync CPU (ms) | reposync peak RSS (MiB) | beskar-yum (ms) | worker CPU (ms) | API CPU (ms) | worker peak RSS (MiB) | ratio |",
+  );
+  console.log("|---|---|---|---|---|---|---|---|---|");
+  results.forEach(({ theirs, ours: o }, i) => {
+    console.log(
+      `| ${i + 1} | ${fixed(theirs.ms)} | ${fixed(theirs.cpuMs)} | ${fixed(theirs.rssMiB)} | ${fixed(o.ms)} | ${fixed(o.cpuMs)} | ${fixed(o.apiCpuMs)} | ${fixed(o.rssMiB)} | ${(o.ms / theirs.ms).toFixed(2)}x |`,
+    );
+  });
+  const theirMs = median(results.map((r) => r.theirs.ms));
+  const ourMs = median(results.map((r) => r.ours.ms));
+  const theirRss = median(results.map((r) => r.theirs.rssMiB));
+  const ourRss = median(results.map((r) => r.ours.rssMiB));
+  console.log("\n| median | dnf reposync | beskar-yum sync | ratio (ours / theirs) |\n|---|---|---|---|");
+  console.log(
+    `| wall time, first sync (ms) | ${fixed(theirMs)} | ${fixed(ourMs)} | ${(ourMs / theirMs).toFixed(2)}x |`,
+  );
+  console.log(
+    `| peak RSS (MiB) | ${fixed(theirRss)} | ${fixed(ourRss)} (worker) | ${(ourRss / theirRss).toFixed(2)}x |`,
+  );
+  console.log(
+    `| per-round ratios | | | ${results.map((r) => (r.ours.ms / r.theirs.ms).toFixed(2)).join(", ")} |`,
+  );
+  console.log(
+    [
+      "",
+      `upstream: ${upstream.description}; the same server for both.`,
+      `dnf reposync: --download-metadata, max_parallel_downloads=${reposyncParallel ?? "3 (dnf's default)"}, no GPG check; wall time, CPU and peak RSS from /usr/bin/time.`,
+      "beskar-yum: POST /repository/sync with wait=true on a fresh API + worker (time from the request to the",
+      "answer, BullMQ included); every package's size and checksum checked against upstream's primary.xml while",
+      "it streams, RPM headers parsed and indexed, every blob made durable before the new generation is",
+      "switched in, one transaction; the served repomd.xml checked equal to upstream's. Peak RSS is the",
+      "worker's VmHWM; CPU is the worker's (and the API's) user + system time during the first sync.",
+      `second sync of the unchanged upstream (downloads repomd.xml only): median ${fixed(median(results.map((r) => r.ours.againMs)))} ms`,
+    ].join("\n"),
+  );
 }
 
 main().catch((err) => {
