@@ -16,6 +16,7 @@ import { openMetadata } from "./decompress.js";
 import { HeadCapture, headCaptureBytes } from "./head-capture.js";
 import { lazyRecord } from "./lazy-record.js";
 import { assertSafeHref } from "./mirror-url.js";
+import { PackageStore } from "./package-store.js";
 import { pool } from "./pool.js";
 import { verifyRepomdSignature } from "./repomd-signature.js";
 import { UpstreamClient } from "./upstream-client.js";
@@ -50,7 +51,15 @@ export interface MirrorSyncOptions {
    * upstreams); each is fetched on its first request (`streamOnDemand`). Default `immediate`.
    */
   policy?: "immediate" | "on_demand";
+  /**
+   * Packages up to this size (as upstream declares it) are downloaded whole into memory, verified,
+   * then parsed, indexed and stored by a thread of their own; bigger ones stream to a temporary
+   * file and are parsed here. Default 1 MiB.
+   */
+  inMemoryBytes?: number;
 }
+
+const defaultInMemoryBytes = 1024 ** 2;
 
 export interface MirrorSyncResult {
   total: number;
@@ -58,6 +67,8 @@ export interface MirrorSyncResult {
   removed: number;
   /** False when upstream had not changed: nothing was published. */
   published: boolean;
+  /** Milliseconds per step (metadata, plan, packages, durable, commit, gc), for the log. */
+  phases: Record<string, number>;
 }
 
 const progressEveryMs = 500;
@@ -106,6 +117,14 @@ export async function runMirrorSync(options: MirrorSyncOptions): Promise<MirrorS
     index.updateSyncState({ syncedPackages: synced, downloadedBytes, downloadedPackages });
   };
 
+  // Milliseconds spent in each step, for the log.
+  const phases: Record<string, number> = {};
+  let phaseStart = Date.now();
+  const mark = (phase: string) => {
+    const t = Date.now();
+    phases[phase] = t - phaseStart;
+    phaseStart = t;
+  };
   try {
     // 1. Metadata: repomd.xml (+ signature), then every data file it lists, verified.
     index.updateSyncState({ phase: "metadata" });
@@ -137,6 +156,7 @@ export async function runMirrorSync(options: MirrorSyncOptions): Promise<MirrorS
       downloadedBytes += blob.size;
     }
 
+    mark("metadata");
     // 2. Plan: stream primary.xml and compare with what the index holds.
     const primary = repomd.records.find((r) => r.type === "primary");
     if (!primary) throw new YumError("REPODATA_INVALID", "repomd.xml lists no primary metadata");
@@ -164,59 +184,93 @@ export async function runMirrorSync(options: MirrorSyncOptions): Promise<MirrorS
     let synced = upstream.length - todo.length;
     index.updateSyncState({ phase: "packages", totalPackages: upstream.length, syncedPackages: synced });
 
+    mark("plan");
     // 3. Packages: only what is missing; a blob stored by an interrupted run is reused as it is.
     const records: PackageRecord[] = [];
     const uploadTime = now();
     const onDemand = options.policy === "on_demand";
     const downloaded: string[] = [];
-    await pool(todo, concurrency, signal, async (u) => {
-      if (onDemand && u.checksum.type === "sha256" && !(await blobs.has(u.checksum.value))) {
-        records.push(lazyRecord(u, uploadTime));
-        progress(++synced);
-        return;
-      }
-      let digest = u.checksum.type === "sha256" ? u.checksum.value : undefined;
-      let parsed: ReadRpmResult | undefined;
-      if (!digest || !(await blobs.has(digest))) {
-        // Keep the start of the download: the headers parse from memory, without reading the file again.
-        const head = new HeadCapture(headCaptureBytes);
-        // Made durable all at once before the generation is recorded (step 4), not one fsync each.
-        const blob = await client.download(
-          u.href,
-          blobs,
-          { size: u.size, checksum: u.checksum },
-          options.maxPackageBytes ?? 4 * 1024 ** 3,
-          false,
-          (chunk) => head.add(chunk),
-        );
-        await blobs.commit(blob, { durable: false });
-        downloaded.push(blob.digest);
-        digest = blob.digest;
-        downloadedBytes += blob.size;
-        downloadedPackages++;
-        parsed = head.parse(u.href, blob.size);
-      }
-      let record: PackageRecord;
-      try {
-        record = await buildPackageRecord(
-          blobs,
-          { digest, uploadTime, verified: false, ...(options.gpgKey ? { gpgKey: options.gpgKey } : {}) },
-          { href: u.href },
-          parsed,
-        );
-      } catch (err) {
-        const code = err instanceof YumError ? `${err.code}: ` : "";
-        throw new YumError(
-          "REPODATA_INVALID",
-          `${u.href}: ${code}${(err as Error).message}`,
-          {},
-          { cause: err },
-        );
-      }
+    // What is stored, read once: the lock keeps garbage collection away until the sync ends.
+    const stored = todo.length > 0 ? await blobs.list() : new Set<string>();
+    const maxPackageBytes = options.maxPackageBytes ?? 4 * 1024 ** 3;
+    const wholeBelow = Math.min(options.inMemoryBytes ?? defaultInMemoryBytes, maxPackageBytes);
+    const fetched = (u: UpstreamPackage) =>
+      u.checksum.type !== "sha256" || !(onDemand || stored.has(u.checksum.value));
+    const thread = todo.some((u) => u.size <= wholeBelow && fetched(u))
+      ? PackageStore.start(blobs)
+      : undefined;
+    const gpg = options.gpgKey ? { gpgKey: options.gpgKey } : {};
+    const finish = (u: UpstreamPackage, record: PackageRecord) => {
       records.push({ ...record, upstreamChecksum: `${u.checksum.type}:${u.checksum.value}` });
       progress(++synced);
-    });
+    };
+    try {
+      await pool(todo, concurrency, signal, async (u) => {
+        if (onDemand && u.checksum.type === "sha256" && !stored.has(u.checksum.value)) {
+          records.push(lazyRecord(u, uploadTime));
+          progress(++synced);
+          return;
+        }
+        let digest = u.checksum.type === "sha256" ? u.checksum.value : undefined;
+        let parsed: ReadRpmResult | undefined;
+        if (!digest || !stored.has(digest)) {
+          // Blobs are made durable all at once before the generation is recorded (step 4), not one fsync each.
+          if (thread && u.size <= wholeBelow) {
+            // A small package arrives whole in memory, verified; the package thread parses, indexes and stores it.
+            const { data, digest: sha256 } = await client.fetchVerified(
+              u.href,
+              { size: u.size, checksum: u.checksum },
+              wholeBelow,
+            );
+            const record = await thread.store({ href: u.href, digest: sha256, data, uploadTime, ...gpg });
+            downloaded.push(sha256);
+            stored.add(sha256);
+            downloadedBytes += data.length;
+            downloadedPackages++;
+            return finish(u, record);
+          }
+          // Keep the start of the download: the headers parse from memory, without reading the file again.
+          const head = new HeadCapture(headCaptureBytes);
+          const blob = await client.download(
+            u.href,
+            blobs,
+            { size: u.size, checksum: u.checksum },
+            maxPackageBytes,
+            false,
+            (chunk) => head.add(chunk),
+          );
+          await blobs.commit(blob, { durable: false });
+          digest = blob.digest;
+          downloaded.push(digest);
+          stored.add(digest);
+          downloadedBytes += blob.size;
+          downloadedPackages++;
+          parsed = head.parse(u.href, blob.size);
+        }
+        let record: PackageRecord;
+        try {
+          record = await buildPackageRecord(
+            blobs,
+            { digest, uploadTime, verified: false, ...gpg },
+            { href: u.href },
+            parsed,
+          );
+        } catch (err) {
+          const code = err instanceof YumError ? `${err.code}: ` : "";
+          throw new YumError(
+            "REPODATA_INVALID",
+            `${u.href}: ${code}${(err as Error).message}`,
+            {},
+            { cause: err },
+          );
+        }
+        finish(u, record);
+      });
+    } finally {
+      await thread?.close();
+    }
     progress(synced, true);
+    mark("packages");
 
     // 4. Publish: data files in place first, then the new generation in one transaction.
     const verbatim = servableVerbatim(repomd.records);
@@ -238,10 +292,12 @@ export async function runMirrorSync(options: MirrorSyncOptions): Promise<MirrorS
       before.repomd === served &&
       before.repomdAsc === servedAsc
     ) {
-      return { total: upstream.length, downloaded: 0, removed: 0, published: false };
+      return { total: upstream.length, downloaded: 0, removed: 0, published: false, phases };
     }
     index.updateSyncState({ phase: "publish" });
-    await blobs.syncAll(downloaded);
+    // Every blob of the new generation is durable before anything refers to it.
+    await blobs.syncMany(downloaded);
+    mark("durable");
     await mkdir(paths.repodata, { recursive: true });
     const servedRecords = parseRepomd(served).records;
     for (const [record, digest] of digests) {
@@ -256,6 +312,7 @@ export async function runMirrorSync(options: MirrorSyncOptions): Promise<MirrorS
       repomd: served,
       repomdAsc: servedAsc,
     });
+    mark("commit");
     await writeFileAtomic(`${paths.repodata}/repomd.xml`, served);
     const previous = new Set(
       before.repomd ? parseRepomd(before.repomd).records.map((r) => basename(r.location)) : [],
@@ -267,6 +324,7 @@ export async function runMirrorSync(options: MirrorSyncOptions): Promise<MirrorS
       options.graceSeconds,
     );
     await collectBlobGarbage(index, blobs, options.graceSeconds);
+    mark("gc");
     if (!verbatim)
       log.info(
         "upstream data files are not checksum-named: repomd.xml was rewritten (and any upstream signature dropped)",
@@ -276,6 +334,7 @@ export async function runMirrorSync(options: MirrorSyncOptions): Promise<MirrorS
       downloaded: downloadedPackages,
       removed: removed.length,
       published: true,
+      phases,
     };
   } finally {
     index.updateSyncState({ downloadedBytes, downloadedPackages });

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
 import { isYumError, YumError } from "@beskar-yum/errors";
 import type { FsBlobStore, IngestedBlob } from "@beskar-yum/storage";
@@ -184,36 +185,68 @@ export class UpstreamClient {
     blobs: FsBlobStore,
     expected: Expected,
     maxBytes: number,
-    /** False: the caller fsyncs many blobs at once later (`FsBlobStore.syncAll`). */
+    /** False: the caller fsyncs many blobs at once later (`FsBlobStore.syncMany`). */
     durable = true,
     /** Also sees the verified bytes as they stream (e.g. to keep an RPM's headers). */
     tap?: (chunk: Buffer) => void,
   ): Promise<IngestedBlob> {
+    return this.withFailover(href, async (body) => {
+      const verification = new Verification(expected, maxBytes, href);
+      const blob = await blobs.ingest(body, {
+        maxBytes,
+        inspect: {
+          update: (chunk) => {
+            verification.update(chunk);
+            tap?.(chunk);
+          },
+          finish: () => verification.finish(),
+        },
+        durable,
+        signal: this.options.signal,
+      });
+      try {
+        verification.checkSha256(blob.digest);
+      } catch (err) {
+        await blobs.discard(blob);
+        throw err;
+      }
+      return blob;
+    });
+  }
+
+  /**
+   * Downloads `href` whole into memory (a small file: `maxBytes` bounds it), verified against
+   * `expected` as it arrives and at the end; returns the bytes and their sha256. Failover as `download`.
+   */
+  async fetchVerified(
+    href: string,
+    expected: Expected,
+    maxBytes: number,
+  ): Promise<{ data: Buffer; digest: string }> {
+    return this.withFailover(href, async (body) => {
+      const verification = new Verification(expected, maxBytes, href);
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        verification.update(chunk);
+        chunks.push(chunk);
+        size += chunk.length;
+      }
+      verification.finish();
+      const data = Buffer.concat(chunks, size);
+      const digest = createHash("sha256").update(data).digest("hex");
+      verification.checkSha256(digest);
+      return { data, digest };
+    });
+  }
+
+  /** Runs `receive` on the body of `href`; a mirror whose body fails (verification, reset) is demoted and the next one tried. */
+  private async withFailover<T>(href: string, receive: (body: Readable) => Promise<T>): Promise<T> {
     let lastError: unknown;
     for (let round = 0; round < this.endpoints.length; round++) {
-      const opened = await this.open(href, false);
-      const { endpoint, body } = opened!;
+      const { endpoint, body } = (await this.open(href, false))!;
       try {
-        const verification = new Verification(expected, maxBytes, href);
-        const blob = await blobs.ingest(body, {
-          maxBytes,
-          inspect: {
-            update: (chunk) => {
-              verification.update(chunk);
-              tap?.(chunk);
-            },
-            finish: () => verification.finish(),
-          },
-          durable,
-          signal: this.options.signal,
-        });
-        try {
-          verification.checkSha256(blob.digest);
-        } catch (err) {
-          await blobs.discard(blob);
-          throw err;
-        }
-        return blob;
+        return await receive(body);
       } catch (err) {
         body.destroy();
         lastError = err;
