@@ -108,6 +108,16 @@ export async function runMirrorSync(options: MirrorSyncOptions): Promise<MirrorS
     tls: options.tls,
   });
 
+  // Parses, indexes and stores small packages: started when upstream changed (it loads its modules
+  // meanwhile) or with the first one to download; undefined when running from TypeScript sources.
+  let thread: PackageStore | undefined;
+  let threadStarted = false;
+  const packageThread = () => {
+    if (!threadStarted) thread = PackageStore.start(blobs);
+    threadStarted = true;
+    return thread;
+  };
+
   let downloadedBytes = 0;
   let downloadedPackages = 0;
   let lastProgress = 0;
@@ -132,6 +142,7 @@ export async function runMirrorSync(options: MirrorSyncOptions): Promise<MirrorS
     const asc = await client.text("repodata/repomd.xml.asc", { maxBytes: 1024 ** 2, optional: true });
     if (options.gpgKey && asc !== undefined) await verifyRepomdSignature(repomdText, asc, options.gpgKey);
     const repomd = parseRepomd(repomdText);
+    if (options.policy !== "on_demand" && index.getState().repomd !== repomdText) packageThread();
     const digests = new Map<RepomdRecord, string>();
     for (const record of repomd.records) {
       assertSafeHref(record.location, "repomd.xml");
@@ -157,55 +168,57 @@ export async function runMirrorSync(options: MirrorSyncOptions): Promise<MirrorS
     }
 
     mark("metadata");
-    // 2. Plan: stream primary.xml and compare with what the index holds.
+    // 2. Plan, streamed: primary.xml is read as the packages step asks for work, and compared
+    // with what the index holds, so that downloads start with the first package that changed.
     const primary = repomd.records.find((r) => r.type === "primary");
     if (!primary) throw new YumError("REPODATA_INVALID", "repomd.xml lists no primary metadata");
-    const upstream: UpstreamPackage[] = [];
-    const hrefs = new Set<string>();
-    for await (const pkg of readUpstreamPrimary(
-      openMetadata(blobs.pathOf(digests.get(primary)!), primary.location, primary),
-    )) {
-      assertSafeHref(pkg.href, `primary.xml (${pkg.name})`);
-      if (pkg.base !== undefined)
-        throw new YumError(
-          "UPSTREAM_BAD_HREF",
-          `primary.xml: ${pkg.name} lives at xml:base ${pkg.base}, which mirrors do not follow`,
-        );
-      if (hrefs.has(pkg.href)) throw new YumError("REPODATA_INVALID", `primary.xml lists ${pkg.href} twice`);
-      hrefs.add(pkg.href);
-      upstream.push(pkg);
-    }
     const existing = new Map(index.listPackages().map((p) => [p.href, p]));
-    const todo = upstream.filter((u) => {
-      const have = existing.get(u.href);
-      return !(have && have.upstreamChecksum === `${u.checksum.type}:${u.checksum.value}`);
-    });
-    const removed = [...existing.values()].filter((p) => !hrefs.has(p.href)).map((p) => p.tag);
-    let synced = upstream.length - todo.length;
-    index.updateSyncState({ phase: "packages", totalPackages: upstream.length, syncedPackages: synced });
+    const hrefs = new Set<string>();
+    let total = 0;
+    let synced = 0;
+    index.updateSyncState({ phase: "packages", totalPackages: 0, syncedPackages: 0 });
+    async function* plan(): AsyncGenerator<UpstreamPackage> {
+      for await (const pkg of readUpstreamPrimary(
+        openMetadata(blobs.pathOf(digests.get(primary!)!), primary!.location, primary!),
+        (count) => index!.updateSyncState({ totalPackages: count }),
+      )) {
+        assertSafeHref(pkg.href, `primary.xml (${pkg.name})`);
+        if (pkg.base !== undefined)
+          throw new YumError(
+            "UPSTREAM_BAD_HREF",
+            `primary.xml: ${pkg.name} lives at xml:base ${pkg.base}, which mirrors do not follow`,
+          );
+        if (hrefs.has(pkg.href))
+          throw new YumError("REPODATA_INVALID", `primary.xml lists ${pkg.href} twice`);
+        hrefs.add(pkg.href);
+        total++;
+        const have = existing.get(pkg.href);
+        if (have && have.upstreamChecksum === `${pkg.checksum.type}:${pkg.checksum.value}`) synced++;
+        else yield pkg;
+      }
+    }
 
-    mark("plan");
     // 3. Packages: only what is missing; a blob stored by an interrupted run is reused as it is.
     const records: PackageRecord[] = [];
     const uploadTime = now();
     const onDemand = options.policy === "on_demand";
     const downloaded: string[] = [];
-    // What is stored, read once: the lock keeps garbage collection away until the sync ends.
-    const stored = todo.length > 0 ? await blobs.list() : new Set<string>();
+    // What is stored, read once when first needed: the lock keeps garbage collection away until the sync ends.
+    let storedOnce: Promise<Set<string>> | undefined;
+    const storedBlobs = () => {
+      storedOnce ??= blobs.list();
+      return storedOnce;
+    };
     const maxPackageBytes = options.maxPackageBytes ?? 4 * 1024 ** 3;
     const wholeBelow = Math.min(options.inMemoryBytes ?? defaultInMemoryBytes, maxPackageBytes);
-    const fetched = (u: UpstreamPackage) =>
-      u.checksum.type !== "sha256" || !(onDemand || stored.has(u.checksum.value));
-    const thread = todo.some((u) => u.size <= wholeBelow && fetched(u))
-      ? PackageStore.start(blobs)
-      : undefined;
     const gpg = options.gpgKey ? { gpgKey: options.gpgKey } : {};
     const finish = (u: UpstreamPackage, record: PackageRecord) => {
       records.push({ ...record, upstreamChecksum: `${u.checksum.type}:${u.checksum.value}` });
       progress(++synced);
     };
     try {
-      await pool(todo, concurrency, signal, async (u) => {
+      await pool(plan(), concurrency, signal, async (u) => {
+        const stored = await storedBlobs();
         if (onDemand && u.checksum.type === "sha256" && !stored.has(u.checksum.value)) {
           records.push(lazyRecord(u, uploadTime));
           progress(++synced);
@@ -215,14 +228,15 @@ export async function runMirrorSync(options: MirrorSyncOptions): Promise<MirrorS
         let parsed: ReadRpmResult | undefined;
         if (!digest || !stored.has(digest)) {
           // Blobs are made durable all at once before the generation is recorded (step 4), not one fsync each.
-          if (thread && u.size <= wholeBelow) {
+          const small = u.size <= wholeBelow ? packageThread() : undefined;
+          if (small) {
             // A small package arrives whole in memory, verified; the package thread parses, indexes and stores it.
             const { data, digest: sha256 } = await client.fetchVerified(
               u.href,
               { size: u.size, checksum: u.checksum },
               wholeBelow,
             );
-            const record = await thread.store({ href: u.href, digest: sha256, data, uploadTime, ...gpg });
+            const record = await small.store({ href: u.href, digest: sha256, data, uploadTime, ...gpg });
             downloaded.push(sha256);
             stored.add(sha256);
             downloadedBytes += data.length;
@@ -269,6 +283,8 @@ export async function runMirrorSync(options: MirrorSyncOptions): Promise<MirrorS
     } finally {
       await thread?.close();
     }
+    const removed = [...existing.values()].filter((p) => !hrefs.has(p.href)).map((p) => p.tag);
+    index.updateSyncState({ totalPackages: total });
     progress(synced, true);
     mark("packages");
 
@@ -292,7 +308,7 @@ export async function runMirrorSync(options: MirrorSyncOptions): Promise<MirrorS
       before.repomd === served &&
       before.repomdAsc === servedAsc
     ) {
-      return { total: upstream.length, downloaded: 0, removed: 0, published: false, phases };
+      return { total, downloaded: 0, removed: 0, published: false, phases };
     }
     index.updateSyncState({ phase: "publish" });
     // Every blob of the new generation is durable before anything refers to it.
@@ -330,13 +346,14 @@ export async function runMirrorSync(options: MirrorSyncOptions): Promise<MirrorS
         "upstream data files are not checksum-named: repomd.xml was rewritten (and any upstream signature dropped)",
       );
     return {
-      total: upstream.length,
+      total,
       downloaded: downloadedPackages,
       removed: removed.length,
       published: true,
       phases,
     };
   } finally {
+    await thread?.close();
     index.updateSyncState({ downloadedBytes, downloadedPackages });
     await client.close();
   }

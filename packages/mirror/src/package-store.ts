@@ -59,6 +59,7 @@ export class PackageStore {
    */
   static start(blobs: FsBlobStore): PackageStore | undefined {
     if (!existsSync(fileURLToPath(threadUrl))) return undefined;
+    // One thread: a second one measured slower on two cores (it costs its own module loading and JIT).
     return new PackageStore(new Worker(threadUrl, { workerData: { root: blobs.root } }));
   }
 
