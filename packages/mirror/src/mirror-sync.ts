@@ -203,6 +203,8 @@ export async function runMirrorSync(options: MirrorSyncOptions): Promise<MirrorS
     const uploadTime = now();
     const onDemand = options.policy === "on_demand";
     const downloaded: string[] = [];
+    // Blobs found stored (an interrupted run's): maybe never made durable, so they are synced with the rest.
+    const reused: string[] = [];
     // What is stored, read once when first needed: the lock keeps garbage collection away until the sync ends.
     let storedOnce: Promise<Set<string>> | undefined;
     const storedBlobs = () => {
@@ -226,7 +228,8 @@ export async function runMirrorSync(options: MirrorSyncOptions): Promise<MirrorS
         }
         let digest = u.checksum.type === "sha256" ? u.checksum.value : undefined;
         let parsed: ReadRpmResult | undefined;
-        if (!digest || !stored.has(digest)) {
+        if (digest && stored.has(digest)) reused.push(digest);
+        else {
           // Blobs are made durable all at once before the generation is recorded (step 4), not one fsync each.
           const small = u.size <= wholeBelow ? packageThread() : undefined;
           if (small) {
@@ -312,7 +315,7 @@ export async function runMirrorSync(options: MirrorSyncOptions): Promise<MirrorS
     }
     index.updateSyncState({ phase: "publish" });
     // Every blob of the new generation is durable before anything refers to it.
-    await blobs.syncMany(downloaded);
+    await blobs.syncMany([...downloaded, ...reused]);
     mark("durable");
     await mkdir(paths.repodata, { recursive: true });
     const servedRecords = parseRepomd(served).records;
