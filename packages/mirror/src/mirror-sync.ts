@@ -12,6 +12,7 @@ import {
 import { buildPackageRecord, collectBlobGarbage, collectRepodataGarbage } from "@beskar-yum/repository";
 import type { ReadRpmResult } from "@beskar-yum/rpm";
 import { type PackageRecord, type RepositoryStorage, writeFileAtomic } from "@beskar-yum/storage";
+import { Backlog } from "./backlog.js";
 import { openMetadata } from "./decompress.js";
 import { HeadCapture, headCaptureBytes } from "./head-capture.js";
 import { lazyRecord } from "./lazy-record.js";
@@ -60,6 +61,8 @@ export interface MirrorSyncOptions {
 }
 
 const defaultInMemoryBytes = 1024 ** 2;
+/** Bytes of downloaded packages waiting for the package thread, at most. */
+const backlogBytes = 16 * 1024 ** 2;
 
 export interface MirrorSyncResult {
   total: number;
@@ -218,8 +221,13 @@ export async function runMirrorSync(options: MirrorSyncOptions): Promise<MirrorS
       records.push({ ...record, upstreamChecksum: `${u.checksum.type}:${u.checksum.value}` });
       progress(++synced);
     };
+    // Packages handed to the thread and not stored yet: at most `backlogBytes` of them in memory.
+    const backlog = new Backlog(backlogBytes);
+    const storings: Promise<void>[] = [];
+    let storeFailure: unknown;
     try {
       await pool(plan(), concurrency, signal, async (u) => {
+        if (storeFailure) throw storeFailure;
         const stored = await storedBlobs();
         if (onDemand && u.checksum.type === "sha256" && !stored.has(u.checksum.value)) {
           records.push(lazyRecord(u, uploadTime));
@@ -239,12 +247,23 @@ export async function runMirrorSync(options: MirrorSyncOptions): Promise<MirrorS
               { size: u.size, checksum: u.checksum },
               wholeBelow,
             );
-            const record = await small.store({ href: u.href, digest: sha256, data, uploadTime, ...gpg });
-            downloaded.push(sha256);
-            stored.add(sha256);
-            downloadedBytes += data.length;
-            downloadedPackages++;
-            return finish(u, record);
+            // Handed over without waiting: this slot goes on downloading while the thread catches up.
+            await backlog.reserve(data.length);
+            const storing = small
+              .store({ href: u.href, digest: sha256, data, uploadTime, ...gpg })
+              .then((record) => {
+                downloaded.push(sha256);
+                stored.add(sha256);
+                downloadedBytes += data.length;
+                downloadedPackages++;
+                finish(u, record);
+              })
+              .finally(() => backlog.release(data.length));
+            storing.catch((err: unknown) => {
+              storeFailure ??= err;
+            });
+            storings.push(storing);
+            return;
           }
           // Keep the start of the download: the headers parse from memory, without reading the file again.
           const head = new HeadCapture(headCaptureBytes);
@@ -283,6 +302,8 @@ export async function runMirrorSync(options: MirrorSyncOptions): Promise<MirrorS
         }
         finish(u, record);
       });
+      await Promise.allSettled(storings);
+      if (storeFailure) throw storeFailure;
     } finally {
       await thread?.close();
     }
