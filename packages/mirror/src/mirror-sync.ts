@@ -62,7 +62,7 @@ export interface MirrorSyncOptions {
 
 const defaultInMemoryBytes = 1024 ** 2;
 /** Bytes of downloaded packages waiting for the package thread, at most. */
-const backlogBytes = 16 * 1024 ** 2;
+const backlogBytes = 4 * 1024 ** 2;
 
 export interface MirrorSyncResult {
   total: number;
