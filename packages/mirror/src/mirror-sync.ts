@@ -61,6 +61,8 @@ export interface MirrorSyncOptions {
 }
 
 const defaultInMemoryBytes = 1024 ** 2;
+/** Small packages downloaded the plain way (temporary file, parsed here) before the package thread is started. */
+const threadAfter = 16;
 /** Bytes of downloaded packages waiting for the package thread, at most. */
 const backlogBytes = 4 * 1024 ** 2;
 
@@ -111,8 +113,8 @@ export async function runMirrorSync(options: MirrorSyncOptions): Promise<MirrorS
     tls: options.tls,
   });
 
-  // Parses, indexes and stores small packages: started when upstream changed (it loads its modules
-  // meanwhile) or with the first one to download; undefined when running from TypeScript sources.
+  // Parses, indexes and stores small packages, started when a sync downloads more than
+  // `threadAfter` of them; undefined when running from TypeScript sources.
   let thread: PackageStore | undefined;
   let threadStarted = false;
   const packageThread = () => {
@@ -145,7 +147,6 @@ export async function runMirrorSync(options: MirrorSyncOptions): Promise<MirrorS
     const asc = await client.text("repodata/repomd.xml.asc", { maxBytes: 1024 ** 2, optional: true });
     if (options.gpgKey && asc !== undefined) await verifyRepomdSignature(repomdText, asc, options.gpgKey);
     const repomd = parseRepomd(repomdText);
-    if (options.policy !== "on_demand" && index.getState().repomd !== repomdText) packageThread();
     const digests = new Map<RepomdRecord, string>();
     for (const record of repomd.records) {
       assertSafeHref(record.location, "repomd.xml");
@@ -216,6 +217,7 @@ export async function runMirrorSync(options: MirrorSyncOptions): Promise<MirrorS
     };
     const maxPackageBytes = options.maxPackageBytes ?? 4 * 1024 ** 3;
     const wholeBelow = Math.min(options.inMemoryBytes ?? defaultInMemoryBytes, maxPackageBytes);
+    let smallPackages = 0;
     const gpg = options.gpgKey ? { gpgKey: options.gpgKey } : {};
     const finish = (u: UpstreamPackage, record: PackageRecord) => {
       records.push({ ...record, upstreamChecksum: `${u.checksum.type}:${u.checksum.value}` });
@@ -239,7 +241,8 @@ export async function runMirrorSync(options: MirrorSyncOptions): Promise<MirrorS
         if (digest && stored.has(digest)) reused.push(digest);
         else {
           // Blobs are made durable all at once before the generation is recorded (step 4), not one fsync each.
-          const small = u.size <= wholeBelow ? packageThread() : undefined;
+          // The thread costs ~150 ms to start: a sync that downloads a few packages does without.
+          const small = u.size <= wholeBelow && ++smallPackages > threadAfter ? packageThread() : undefined;
           if (small) {
             // A small package arrives whole in memory, verified; the package thread parses, indexes and stores it.
             const { data, digest: sha256 } = await client.fetchVerified(
