@@ -16,11 +16,11 @@ describe("the mirror's package thread", () => {
     const data = readFileSync(rpm!);
     const digest = createHash("sha256").update(data).digest("hex");
     const blobs = new FsBlobStore(makeTempDir("pkgthread-blobs-"));
-    const store = PackageStore.start(blobs)!;
+    const store = PackageStore.start()!;
     expect(store).toBeDefined();
     try {
       const href = "Packages/pkgthread-0001-1.0-1.noarch.rpm";
-      const record = await store.store({ href, digest, data, uploadTime: 1_700_000_000 });
+      const record = await store.store({ root: blobs.root, href, digest, data, uploadTime: 1_700_000_000 });
       expect(record).toMatchObject({
         id: digest,
         href,
@@ -39,7 +39,13 @@ describe("the mirror's package thread", () => {
       const junk = Buffer.alloc(data.length, "junk");
       const junkDigest = createHash("sha256").update(junk).digest("hex");
       await expect(
-        store.store({ href: "Packages/junk.rpm", digest: junkDigest, data: junk, uploadTime: 1 }),
+        store.store({
+          root: blobs.root,
+          href: "Packages/junk.rpm",
+          digest: junkDigest,
+          data: junk,
+          uploadTime: 1,
+        }),
       ).rejects.toMatchObject({
         code: "RPM_BAD_MAGIC",
         message: expect.stringMatching(/junk\.rpm: not an RPM/),
@@ -50,6 +56,26 @@ describe("the mirror's package thread", () => {
     } finally {
       await store.close();
     }
-    await expect(store.store({ href: "x.rpm", digest, data, uploadTime: 1 })).rejects.toThrow(/closed/);
+    await expect(
+      store.store({ root: blobs.root, href: "x.rpm", digest, data, uploadTime: 1 }),
+    ).rejects.toThrow(/closed/);
+  });
+  it("is shared by the syncs of a process, whatever their repository", async () => {
+    const [rpm] = await manyFixtures(makeTempDir("pkgthread-rpms-"), 1, { prefix: "pkgshared-" });
+    const data = readFileSync(rpm!);
+    const digest = createHash("sha256").update(data).digest("hex");
+    const shared = PackageStore.shared()!;
+    expect(PackageStore.shared()).toBe(shared);
+    for (const dir of ["pkgshared-a-", "pkgshared-b-"]) {
+      const blobs = new FsBlobStore(makeTempDir(dir));
+      const href = "Packages/pkgshared-0001-1.0-1.noarch.rpm";
+      await shared.store({ root: blobs.root, href, digest, data, uploadTime: 1 });
+      expect(readFileSync(blobs.pathOf(digest)).equals(data)).toBe(true);
+    }
+    await shared.close();
+    // A closed (or failed) thread is replaced on next use.
+    const next = PackageStore.shared()!;
+    expect(next).not.toBe(shared);
+    await next.close();
   });
 });

@@ -118,7 +118,7 @@ export async function runMirrorSync(options: MirrorSyncOptions): Promise<MirrorS
   let thread: PackageStore | undefined;
   let threadStarted = false;
   const packageThread = () => {
-    if (!threadStarted) thread = PackageStore.start(blobs);
+    if (!threadStarted) thread = PackageStore.shared();
     threadStarted = true;
     return thread;
   };
@@ -253,7 +253,7 @@ export async function runMirrorSync(options: MirrorSyncOptions): Promise<MirrorS
             // Handed over without waiting: this slot goes on downloading while the thread catches up.
             await backlog.reserve(data.length);
             const storing = small
-              .store({ href: u.href, digest: sha256, data, uploadTime, ...gpg })
+              .store({ root: blobs.root, href: u.href, digest: sha256, data, uploadTime, ...gpg })
               .then((record) => {
                 downloaded.push(sha256);
                 stored.add(sha256);
@@ -308,7 +308,8 @@ export async function runMirrorSync(options: MirrorSyncOptions): Promise<MirrorS
       await Promise.allSettled(storings);
       if (storeFailure) throw storeFailure;
     } finally {
-      await thread?.close();
+      // Stored but not recorded if the sync failed: garbage once the grace period has passed.
+      await Promise.allSettled(storings);
     }
     const removed = [...existing.values()].filter((p) => !hrefs.has(p.href)).map((p) => p.tag);
     index.updateSyncState({ totalPackages: total });
@@ -380,7 +381,6 @@ export async function runMirrorSync(options: MirrorSyncOptions): Promise<MirrorS
       phases,
     };
   } finally {
-    await thread?.close();
     index.updateSyncState({ downloadedBytes, downloadedPackages });
     await client.close();
   }

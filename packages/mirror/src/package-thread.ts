@@ -8,7 +8,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { parentPort, workerData } from "node:worker_threads";
+import { parentPort } from "node:worker_threads";
 import { errorCodes } from "@beskar-yum/errors";
 import { buildPackageRecord } from "@beskar-yum/repository";
 import { parseRpm } from "@beskar-yum/rpm";
@@ -17,15 +17,22 @@ import type { PackageJob, PackageJobReply } from "./package-store.js";
 
 const port = parentPort;
 if (port) {
-  const blobs = new FsBlobStore((workerData as { root: string }).root);
-  const tmpDir = join(blobs.root, "tmp");
+  const stores = new Map<string, FsBlobStore>();
+  const blobsAt = (root: string) => {
+    const known = stores.get(root);
+    if (known) return known;
+    const blobs = new FsBlobStore(root);
+    stores.set(root, blobs);
+    return blobs;
+  };
   const made = new Set<string>();
   const mkdirOnce = (dir: string) => {
     if (made.has(dir)) return;
     mkdirSync(dir, { recursive: true });
     made.add(dir);
   };
-  const store = (digest: string, data: Uint8Array) => {
+  const store = (blobs: FsBlobStore, digest: string, data: Uint8Array) => {
+    const tmpDir = join(blobs.root, "tmp");
     const temp = join(tmpDir, `.tmp-${process.pid}-${randomBytes(6).toString("hex")}`);
     try {
       mkdirOnce(tmpDir);
@@ -41,6 +48,7 @@ if (port) {
   const handle = async (job: PackageJob): Promise<PackageJobReply> => {
     let stage: "parse" | "record" | "store" = "parse";
     try {
+      const blobs = blobsAt(job.root);
       const bytes = Buffer.from(job.data.buffer, job.data.byteOffset, job.data.byteLength);
       const parsed = parseRpm(bytes, { fileName: job.href, fileSize: bytes.length });
       stage = "record";
@@ -56,7 +64,7 @@ if (port) {
         parsed,
       );
       stage = "store";
-      store(job.digest, bytes);
+      store(blobs, job.digest, bytes);
       return { id: job.id, record };
     } catch (err) {
       const e = err as { code?: string; message?: string };
