@@ -182,9 +182,24 @@ async function scratchFilesystem(): Promise<{ description: string; release(): Pr
   const base = tmpdir();
   const fs = process.env.BENCH_MIRROR_FS;
   if (fs !== "ext4" && fs !== "ext4-nojournal") {
-    const mount = await run("findmnt", ["-n", "-o", "FSTYPE,OPTIONS", "-T", base]);
-    const type = mount.code === 0 ? mount.stdout.trim().split(/\s+/).join(" ") : "filesystem unknown";
-    return { description: `${base} (${type}; as it is)`, release: async () => undefined };
+    const mount = await run("findmnt", ["-n", "-o", "SOURCE,FSTYPE,OPTIONS", "-T", base]);
+    const [source = "", type = "filesystem unknown", options = ""] =
+      mount.code === 0 ? mount.stdout.trim().split(/\s+/) : [];
+    // jbd2 lists the journal of every journaled ext4 as <device>-<inode>.
+    const device = basename(source);
+    const journals = existsSync("/proc/fs/jbd2") ? readdirSync("/proc/fs/jbd2") : [];
+    const noJournal =
+      type === "ext4" && source.startsWith("/dev/") && !journals.some((j) => j.startsWith(`${device}-`));
+    if (noJournal) {
+      console.log(
+        `note: ${base} is an ext4 without a journal: creating files there is slow for minutes after many were deleted,\n` +
+          "so both contenders' times vary from run to run; BENCH_MIRROR_FS=ext4-nojournal or ext4 gives steady numbers.",
+      );
+    }
+    return {
+      description: `${base} (${type} ${options}${noJournal ? ", no journal" : ""}; as it is)`,
+      release: async () => undefined,
+    };
   }
   const image = join(makeTempDir("bench-fs-"), "ext4.img");
   const mountpoint = makeTempDir("bench-mnt-");
