@@ -1,4 +1,5 @@
-import { readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { run } from "../test/support/run.js";
 import { makeTempDir } from "../test/support/tmp.js";
@@ -13,8 +14,33 @@ export interface Measure {
   rssMiB: number;
 }
 
+/**
+ * /usr/bin/time (Debian package `time`; the shell's `time` keyword reports no peak RSS). As root
+ * with apt-get it is installed, as scripts/check-tools.mjs installs the tests' tools; otherwise the
+ * bench stops and prints the install line.
+ */
+export function requireGnuTime(): void {
+  if (existsSync("/usr/bin/time")) return;
+  const install = "apt-get install -y time";
+  if (process.getuid?.() === 0 && existsSync("/usr/bin/apt-get")) {
+    console.log(`bench: /usr/bin/time is missing; running: apt-get update && ${install}`);
+    spawnSync("apt-get", ["update"], { stdio: "inherit" });
+    spawnSync("apt-get", ["install", "-y", "time"], {
+      stdio: "inherit",
+      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+    });
+  }
+  if (!existsSync("/usr/bin/time")) {
+    console.error(
+      `bench: /usr/bin/time (Debian package \`time\`) is needed. Install it with: sudo ${install}`,
+    );
+    process.exit(1);
+  }
+}
+
 /** Runs one command under /usr/bin/time (Debian package `time`): wall time here, CPU and peak RSS from the kernel. */
 export async function measure(cmd: string, args: string[], options: { cwd?: string } = {}): Promise<Measure> {
+  requireGnuTime();
   const report = join(makeTempDir("bench-time-"), "time");
   const t0 = performance.now();
   const r = await run("/usr/bin/time", ["-f", "%U %S %M", "-o", report, cmd, ...args], {

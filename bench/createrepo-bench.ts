@@ -25,6 +25,7 @@ import { gunzipSync } from "node:zlib";
 import { manyFixtures } from "../test/support/rpm-fixtures.js";
 import { run } from "../test/support/run.js";
 import { cleanupTempDirs, makeTempDir } from "../test/support/tmp.js";
+import { requireGnuTime } from "./bench-util.js";
 
 const sizes = (process.env.BENCH_CREATEREPO_SIZES ?? "2000").split(",").map((s) => Number(s.trim()));
 const repeat = Number(process.env.BENCH_CREATEREPO_REPEAT ?? 3);
@@ -72,6 +73,7 @@ const tools: Tool[] = [
 
 /** Runs one command under /usr/bin/time: wall time measured here, CPU and peak RSS from the kernel. */
 async function measure(cmd: string, args: string[]): Promise<Measure> {
+  requireGnuTime();
   const report = join(makeTempDir("bench-time-"), "time");
   const t0 = performance.now();
   const r = await run("/usr/bin/time", ["-f", "%U %S %M", "-o", report, cmd, ...args], {

@@ -1,4 +1,5 @@
-import { cpSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
@@ -393,5 +394,21 @@ describe("mirror sync", () => {
           ),
         );
       }, /sha256 is [0-9a-f]{64}, upstream metadata says deadbeef/));
+
+    it("a package whose bytes match upstream's checksum but are no RPM", () =>
+      hostile(async (dir) => {
+        // Verified by checksum, then refused by the parser (on the package thread): nothing is recorded.
+        const [rpm] = await manyFixtures(join(dir, "Packages"), 1, { prefix: "mirrortest-junk-" });
+        await createrepoC(dir);
+        const junk = Buffer.alloc(readFileSync(rpm!).length, "junk");
+        writeFileSync(rpm!, junk);
+        const sha256 = createHash("sha256").update(junk).digest("hex");
+        rewriteMetadata(dir, "primary", (xml) =>
+          xml.replace(
+            /(<name>mirrortest-junk-0001<\/name>[\s\S]*?<checksum type="sha256" pkgid="YES">)[0-9a-f]{64}/,
+            `$1${sha256}`,
+          ),
+        );
+      }, /mirrortest-junk-0001[^ ]*\.rpm: not an RPM: lead magic/));
   });
 });

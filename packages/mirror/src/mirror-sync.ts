@@ -12,10 +12,12 @@ import {
 import { buildPackageRecord, collectBlobGarbage, collectRepodataGarbage } from "@beskar-yum/repository";
 import type { ReadRpmResult } from "@beskar-yum/rpm";
 import { type PackageRecord, type RepositoryStorage, writeFileAtomic } from "@beskar-yum/storage";
+import { Backlog } from "./backlog.js";
 import { openMetadata } from "./decompress.js";
 import { HeadCapture, headCaptureBytes } from "./head-capture.js";
 import { lazyRecord } from "./lazy-record.js";
 import { assertSafeHref } from "./mirror-url.js";
+import { PackageStore } from "./package-store.js";
 import { pool } from "./pool.js";
 import { verifyRepomdSignature } from "./repomd-signature.js";
 import { UpstreamClient } from "./upstream-client.js";
@@ -50,7 +52,19 @@ export interface MirrorSyncOptions {
    * upstreams); each is fetched on its first request (`streamOnDemand`). Default `immediate`.
    */
   policy?: "immediate" | "on_demand";
+  /**
+   * Packages up to this size (as upstream declares it) are downloaded whole into memory, verified,
+   * then parsed, indexed and stored by a thread of their own; bigger ones stream to a temporary
+   * file and are parsed here. Default 1 MiB.
+   */
+  inMemoryBytes?: number;
 }
+
+const defaultInMemoryBytes = 1024 ** 2;
+/** Small packages downloaded the plain way (temporary file, parsed here) before the package thread is started. */
+const threadAfter = 16;
+/** Bytes of downloaded packages waiting for the package thread, at most. */
+const backlogBytes = 4 * 1024 ** 2;
 
 export interface MirrorSyncResult {
   total: number;
@@ -58,6 +72,8 @@ export interface MirrorSyncResult {
   removed: number;
   /** False when upstream had not changed: nothing was published. */
   published: boolean;
+  /** Milliseconds per step (metadata, plan, packages, durable, commit, gc), for the log. */
+  phases: Record<string, number>;
 }
 
 const progressEveryMs = 500;
@@ -97,6 +113,16 @@ export async function runMirrorSync(options: MirrorSyncOptions): Promise<MirrorS
     tls: options.tls,
   });
 
+  // Parses, indexes and stores small packages, started when a sync downloads more than
+  // `threadAfter` of them; undefined when running from TypeScript sources.
+  let thread: PackageStore | undefined;
+  let threadStarted = false;
+  const packageThread = () => {
+    if (!threadStarted) thread = PackageStore.shared();
+    threadStarted = true;
+    return thread;
+  };
+
   let downloadedBytes = 0;
   let downloadedPackages = 0;
   let lastProgress = 0;
@@ -106,6 +132,14 @@ export async function runMirrorSync(options: MirrorSyncOptions): Promise<MirrorS
     index.updateSyncState({ syncedPackages: synced, downloadedBytes, downloadedPackages });
   };
 
+  // Milliseconds spent in each step, for the log.
+  const phases: Record<string, number> = {};
+  let phaseStart = Date.now();
+  const mark = (phase: string) => {
+    const t = Date.now();
+    phases[phase] = t - phaseStart;
+    phaseStart = t;
+  };
   try {
     // 1. Metadata: repomd.xml (+ signature), then every data file it lists, verified.
     index.updateSyncState({ phase: "metadata" });
@@ -137,86 +171,150 @@ export async function runMirrorSync(options: MirrorSyncOptions): Promise<MirrorS
       downloadedBytes += blob.size;
     }
 
-    // 2. Plan: stream primary.xml and compare with what the index holds.
+    mark("metadata");
+    // 2. Plan, streamed: primary.xml is read as the packages step asks for work, and compared
+    // with what the index holds, so that downloads start with the first package that changed.
     const primary = repomd.records.find((r) => r.type === "primary");
     if (!primary) throw new YumError("REPODATA_INVALID", "repomd.xml lists no primary metadata");
-    const upstream: UpstreamPackage[] = [];
-    const hrefs = new Set<string>();
-    for await (const pkg of readUpstreamPrimary(
-      openMetadata(blobs.pathOf(digests.get(primary)!), primary.location, primary),
-    )) {
-      assertSafeHref(pkg.href, `primary.xml (${pkg.name})`);
-      if (pkg.base !== undefined)
-        throw new YumError(
-          "UPSTREAM_BAD_HREF",
-          `primary.xml: ${pkg.name} lives at xml:base ${pkg.base}, which mirrors do not follow`,
-        );
-      if (hrefs.has(pkg.href)) throw new YumError("REPODATA_INVALID", `primary.xml lists ${pkg.href} twice`);
-      hrefs.add(pkg.href);
-      upstream.push(pkg);
-    }
     const existing = new Map(index.listPackages().map((p) => [p.href, p]));
-    const todo = upstream.filter((u) => {
-      const have = existing.get(u.href);
-      return !(have && have.upstreamChecksum === `${u.checksum.type}:${u.checksum.value}`);
-    });
-    const removed = [...existing.values()].filter((p) => !hrefs.has(p.href)).map((p) => p.tag);
-    let synced = upstream.length - todo.length;
-    index.updateSyncState({ phase: "packages", totalPackages: upstream.length, syncedPackages: synced });
+    const hrefs = new Set<string>();
+    let total = 0;
+    let synced = 0;
+    index.updateSyncState({ phase: "packages", totalPackages: 0, syncedPackages: 0 });
+    async function* plan(): AsyncGenerator<UpstreamPackage> {
+      for await (const pkg of readUpstreamPrimary(
+        openMetadata(blobs.pathOf(digests.get(primary!)!), primary!.location, primary!),
+        (count) => index!.updateSyncState({ totalPackages: count }),
+      )) {
+        assertSafeHref(pkg.href, `primary.xml (${pkg.name})`);
+        if (pkg.base !== undefined)
+          throw new YumError(
+            "UPSTREAM_BAD_HREF",
+            `primary.xml: ${pkg.name} lives at xml:base ${pkg.base}, which mirrors do not follow`,
+          );
+        if (hrefs.has(pkg.href))
+          throw new YumError("REPODATA_INVALID", `primary.xml lists ${pkg.href} twice`);
+        hrefs.add(pkg.href);
+        total++;
+        const have = existing.get(pkg.href);
+        if (have && have.upstreamChecksum === `${pkg.checksum.type}:${pkg.checksum.value}`) synced++;
+        else yield pkg;
+      }
+    }
 
     // 3. Packages: only what is missing; a blob stored by an interrupted run is reused as it is.
     const records: PackageRecord[] = [];
     const uploadTime = now();
     const onDemand = options.policy === "on_demand";
     const downloaded: string[] = [];
-    await pool(todo, concurrency, signal, async (u) => {
-      if (onDemand && u.checksum.type === "sha256" && !(await blobs.has(u.checksum.value))) {
-        records.push(lazyRecord(u, uploadTime));
-        progress(++synced);
-        return;
-      }
-      let digest = u.checksum.type === "sha256" ? u.checksum.value : undefined;
-      let parsed: ReadRpmResult | undefined;
-      if (!digest || !(await blobs.has(digest))) {
-        // Keep the start of the download: the headers parse from memory, without reading the file again.
-        const head = new HeadCapture(headCaptureBytes);
-        // Made durable all at once before the generation is recorded (step 4), not one fsync each.
-        const blob = await client.download(
-          u.href,
-          blobs,
-          { size: u.size, checksum: u.checksum },
-          options.maxPackageBytes ?? 4 * 1024 ** 3,
-          false,
-          (chunk) => head.add(chunk),
-        );
-        await blobs.commit(blob, { durable: false });
-        downloaded.push(blob.digest);
-        digest = blob.digest;
-        downloadedBytes += blob.size;
-        downloadedPackages++;
-        parsed = head.parse(u.href, blob.size);
-      }
-      let record: PackageRecord;
-      try {
-        record = await buildPackageRecord(
-          blobs,
-          { digest, uploadTime, verified: false, ...(options.gpgKey ? { gpgKey: options.gpgKey } : {}) },
-          { href: u.href },
-          parsed,
-        );
-      } catch (err) {
-        const code = err instanceof YumError ? `${err.code}: ` : "";
-        throw new YumError(
-          "REPODATA_INVALID",
-          `${u.href}: ${code}${(err as Error).message}`,
-          {},
-          { cause: err },
-        );
-      }
+    // Blobs found stored (an interrupted run's): maybe never made durable, so they are synced with the rest.
+    const reused: string[] = [];
+    // What is stored, read once when first needed: the lock keeps garbage collection away until the sync ends.
+    let storedOnce: Promise<Set<string>> | undefined;
+    const storedBlobs = () => {
+      storedOnce ??= blobs.list();
+      return storedOnce;
+    };
+    const maxPackageBytes = options.maxPackageBytes ?? 4 * 1024 ** 3;
+    const wholeBelow = Math.min(options.inMemoryBytes ?? defaultInMemoryBytes, maxPackageBytes);
+    let smallPackages = 0;
+    const gpg = options.gpgKey ? { gpgKey: options.gpgKey } : {};
+    const finish = (u: UpstreamPackage, record: PackageRecord) => {
       records.push({ ...record, upstreamChecksum: `${u.checksum.type}:${u.checksum.value}` });
       progress(++synced);
-    });
+    };
+    // Packages handed to the thread and not stored yet: at most `backlogBytes` of them in memory.
+    const backlog = new Backlog(backlogBytes);
+    const storings: Promise<void>[] = [];
+    let storeFailure: unknown;
+    try {
+      await pool(plan(), concurrency, signal, async (u) => {
+        if (storeFailure) throw storeFailure;
+        const stored = await storedBlobs();
+        if (onDemand && u.checksum.type === "sha256" && !stored.has(u.checksum.value)) {
+          records.push(lazyRecord(u, uploadTime));
+          progress(++synced);
+          return;
+        }
+        let digest = u.checksum.type === "sha256" ? u.checksum.value : undefined;
+        let parsed: ReadRpmResult | undefined;
+        if (digest && stored.has(digest)) reused.push(digest);
+        else {
+          // Blobs are made durable all at once before the generation is recorded (step 4), not one fsync each.
+          // The thread costs ~150 ms to start: a sync that downloads a few packages does without.
+          const small = u.size <= wholeBelow && ++smallPackages > threadAfter ? packageThread() : undefined;
+          if (small) {
+            // A small package arrives whole in memory, verified; the package thread parses, indexes and stores it.
+            const { data, digest: sha256 } = await client.fetchVerified(
+              u.href,
+              { size: u.size, checksum: u.checksum },
+              wholeBelow,
+            );
+            // Handed over without waiting: this slot goes on downloading while the thread catches up.
+            await backlog.reserve(data.length);
+            const storing = small
+              .store({ root: blobs.root, href: u.href, digest: sha256, data, uploadTime, ...gpg })
+              .then((record) => {
+                downloaded.push(sha256);
+                stored.add(sha256);
+                downloadedBytes += data.length;
+                downloadedPackages++;
+                finish(u, record);
+              })
+              .finally(() => backlog.release(data.length));
+            storing.catch((err: unknown) => {
+              storeFailure ??= err;
+            });
+            storings.push(storing);
+            return;
+          }
+          // Keep the start of the download: the headers parse from memory, without reading the file again.
+          const head = new HeadCapture(headCaptureBytes);
+          const blob = await client.download(
+            u.href,
+            blobs,
+            { size: u.size, checksum: u.checksum },
+            maxPackageBytes,
+            false,
+            (chunk) => head.add(chunk),
+          );
+          await blobs.commit(blob, { durable: false });
+          digest = blob.digest;
+          downloaded.push(digest);
+          stored.add(digest);
+          downloadedBytes += blob.size;
+          downloadedPackages++;
+          parsed = head.parse(u.href, blob.size);
+        }
+        let record: PackageRecord;
+        try {
+          record = await buildPackageRecord(
+            blobs,
+            { digest, uploadTime, verified: false, ...gpg },
+            { href: u.href },
+            parsed,
+          );
+        } catch (err) {
+          const code = err instanceof YumError ? `${err.code}: ` : "";
+          throw new YumError(
+            "REPODATA_INVALID",
+            `${u.href}: ${code}${(err as Error).message}`,
+            {},
+            { cause: err },
+          );
+        }
+        finish(u, record);
+      });
+      await Promise.allSettled(storings);
+      if (storeFailure) throw storeFailure;
+    } finally {
+      // Stored but not recorded if the sync failed: garbage once the grace period has passed.
+      await Promise.allSettled(storings);
+    }
+    const removed = [...existing.values()].filter((p) => !hrefs.has(p.href)).map((p) => p.tag);
+    index.updateSyncState({ totalPackages: total });
     progress(synced, true);
+    mark("packages");
 
     // 4. Publish: data files in place first, then the new generation in one transaction.
     const verbatim = servableVerbatim(repomd.records);
@@ -238,10 +336,12 @@ export async function runMirrorSync(options: MirrorSyncOptions): Promise<MirrorS
       before.repomd === served &&
       before.repomdAsc === servedAsc
     ) {
-      return { total: upstream.length, downloaded: 0, removed: 0, published: false };
+      return { total, downloaded: 0, removed: 0, published: false, phases };
     }
     index.updateSyncState({ phase: "publish" });
-    await blobs.syncAll(downloaded);
+    // Every blob of the new generation is durable before anything refers to it.
+    await blobs.syncMany([...downloaded, ...reused]);
+    mark("durable");
     await mkdir(paths.repodata, { recursive: true });
     const servedRecords = parseRepomd(served).records;
     for (const [record, digest] of digests) {
@@ -256,6 +356,7 @@ export async function runMirrorSync(options: MirrorSyncOptions): Promise<MirrorS
       repomd: served,
       repomdAsc: servedAsc,
     });
+    mark("commit");
     await writeFileAtomic(`${paths.repodata}/repomd.xml`, served);
     const previous = new Set(
       before.repomd ? parseRepomd(before.repomd).records.map((r) => basename(r.location)) : [],
@@ -267,15 +368,17 @@ export async function runMirrorSync(options: MirrorSyncOptions): Promise<MirrorS
       options.graceSeconds,
     );
     await collectBlobGarbage(index, blobs, options.graceSeconds);
+    mark("gc");
     if (!verbatim)
       log.info(
         "upstream data files are not checksum-named: repomd.xml was rewritten (and any upstream signature dropped)",
       );
     return {
-      total: upstream.length,
+      total,
       downloaded: downloadedPackages,
       removed: removed.length,
       published: true,
+      phases,
     };
   } finally {
     index.updateSyncState({ downloadedBytes, downloadedPackages });

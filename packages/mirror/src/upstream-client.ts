@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
 import { isYumError, YumError } from "@beskar-yum/errors";
 import type { FsBlobStore, IngestedBlob } from "@beskar-yum/storage";
@@ -89,7 +90,29 @@ export class UpstreamClient {
    * retries) is moved behind the others for the rest of this client's life, and the log says so.
    * Returns undefined when `optional` and every mirror answered 404.
    */
-  private async open(href: string, optional: boolean): Promise<Attempt | undefined> {
+  private open(href: string, optional: boolean): Promise<Attempt | undefined> {
+    return this.ask(href, optional, async (endpoint) => {
+      const response = await request(hrefUrl(endpoint, href), {
+        dispatcher: this.agent,
+        method: "GET",
+        headers: endpoint.authorization ? { authorization: endpoint.authorization } : {},
+        signal: this.options.signal,
+      });
+      if (response.statusCode === 200) return { status: 200, value: response.body };
+      await response.body.dump();
+      return { status: response.statusCode };
+    }).then((answer) => answer && { endpoint: answer.endpoint, body: answer.value });
+  }
+
+  /**
+   * The mirror loop of `open`: `send` asks one mirror and returns its answer (the value when 200);
+   * errors it throws are retried when transient, and move on to the next mirror when not.
+   */
+  private async ask<T>(
+    href: string,
+    optional: boolean,
+    send: (endpoint: MirrorEndpoint) => Promise<{ status: number; value?: T }>,
+  ): Promise<{ endpoint: MirrorEndpoint; value: T } | undefined> {
     let lastError: unknown;
     let notFound = false;
     for (const endpoint of [...this.endpoints]) {
@@ -97,21 +120,12 @@ export class UpstreamClient {
       for (let attempt = 1; attempt <= this.attempts; attempt++) {
         this.options.signal?.throwIfAborted();
         try {
-          const response = await request(hrefUrl(endpoint, href), {
-            dispatcher: this.agent,
-            method: "GET",
-            headers: endpoint.authorization ? { authorization: endpoint.authorization } : {},
-            signal: this.options.signal,
-          });
-          if (response.statusCode === 200) return { endpoint, body: response.body };
-          await response.body.dump();
-          lastError = new YumError(
-            "UPSTREAM_UNAVAILABLE",
-            `${endpoint.display}: ${href}: HTTP ${response.statusCode}`,
-          );
-          if (response.statusCode === 404) notFound = true;
+          const { status, value } = await send(endpoint);
+          if (status === 200) return { endpoint, value: value as T };
+          lastError = new YumError("UPSTREAM_UNAVAILABLE", `${endpoint.display}: ${href}: HTTP ${status}`);
+          if (status === 404) notFound = true;
           else failed = true;
-          if (response.statusCode < 500) break;
+          if (status < 500) break;
         } catch (err) {
           lastError = err;
           failed = true;
@@ -184,36 +198,141 @@ export class UpstreamClient {
     blobs: FsBlobStore,
     expected: Expected,
     maxBytes: number,
-    /** False: the caller fsyncs many blobs at once later (`FsBlobStore.syncAll`). */
+    /** False: the caller fsyncs many blobs at once later (`FsBlobStore.syncMany`). */
     durable = true,
     /** Also sees the verified bytes as they stream (e.g. to keep an RPM's headers). */
     tap?: (chunk: Buffer) => void,
   ): Promise<IngestedBlob> {
+    return this.withFailover(href, async (body) => {
+      const verification = new Verification(expected, maxBytes, href);
+      const blob = await blobs.ingest(body, {
+        maxBytes,
+        inspect: {
+          update: (chunk) => {
+            verification.update(chunk);
+            tap?.(chunk);
+          },
+          finish: () => verification.finish(),
+        },
+        durable,
+        signal: this.options.signal,
+      });
+      try {
+        verification.checkSha256(blob.digest);
+      } catch (err) {
+        await blobs.discard(blob);
+        throw err;
+      }
+      return blob;
+    });
+  }
+
+  /**
+   * Downloads `href` whole into memory (a small file: `maxBytes` bounds it), verified against
+   * `expected` as it arrives and at the end; returns the bytes and their sha256. Failover as `download`.
+   */
+  async fetchVerified(
+    href: string,
+    expected: Expected,
+    maxBytes: number,
+  ): Promise<{ data: Buffer; digest: string }> {
     let lastError: unknown;
     for (let round = 0; round < this.endpoints.length; round++) {
-      const opened = await this.open(href, false);
-      const { endpoint, body } = opened!;
-      try {
-        const verification = new Verification(expected, maxBytes, href);
-        const blob = await blobs.ingest(body, {
-          maxBytes,
-          inspect: {
-            update: (chunk) => {
-              verification.update(chunk);
-              tap?.(chunk);
-            },
-            finish: () => verification.finish(),
+      const { endpoint, value } = (await this.ask(href, false, (e) =>
+        this.receive(e, href, expected, maxBytes),
+      ))!;
+      if (!(value instanceof Error)) return value;
+      // Verification failed on this mirror: the next one may have the right bytes.
+      lastError = value;
+      if (this.endpoints.length === 1) break;
+      this.demote(endpoint, value);
+    }
+    throw lastError;
+  }
+
+  /**
+   * One GET of `href` whole into memory through undici's dispatcher (no body stream: thousands of
+   * small packages), verified chunk by chunk; a failed verification is the value, not thrown, so
+   * that `ask` does not retry it on the same mirror.
+   */
+  private receive(
+    endpoint: MirrorEndpoint,
+    href: string,
+    expected: Expected,
+    maxBytes: number,
+  ): Promise<{ status: number; value?: { data: Buffer; digest: string } | YumError }> {
+    const url = new URL(hrefUrl(endpoint, href));
+    const signal = this.options.signal;
+    return new Promise((resolve, reject) => {
+      const verification = new Verification(expected, maxBytes, href);
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let status = 0;
+      let mismatch: YumError | undefined;
+      let abort: ((err: Error) => void) | undefined;
+      const onAbort = () => abort?.(signal!.reason as Error);
+      const settle = () => signal?.removeEventListener("abort", onAbort);
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.agent.dispatch(
+        {
+          origin: url.origin,
+          path: `${url.pathname}${url.search}`,
+          method: "GET",
+          headers: endpoint.authorization ? { authorization: endpoint.authorization } : {},
+        },
+        {
+          onConnect: (abortRequest: (err: Error) => void) => {
+            abort = abortRequest;
+            if (signal?.aborted) abortRequest(signal.reason as Error);
           },
-          durable,
-          signal: this.options.signal,
-        });
-        try {
-          verification.checkSha256(blob.digest);
-        } catch (err) {
-          await blobs.discard(blob);
-          throw err;
-        }
-        return blob;
+          onHeaders: (statusCode: number) => {
+            status = statusCode;
+            return true;
+          },
+          onData: (chunk: Buffer) => {
+            if (status !== 200 || mismatch) return true;
+            try {
+              verification.update(chunk);
+            } catch (err) {
+              // More bytes than declared: stop reading now.
+              mismatch = err as YumError;
+              abort?.(mismatch);
+              return false;
+            }
+            chunks.push(chunk);
+            size += chunk.length;
+            return true;
+          },
+          onComplete: () => {
+            settle();
+            if (status !== 200) return resolve({ status });
+            try {
+              verification.finish();
+              const data = Buffer.concat(chunks, size);
+              const digest = createHash("sha256").update(data).digest("hex");
+              verification.checkSha256(digest);
+              resolve({ status, value: { data, digest } });
+            } catch (err) {
+              resolve({ status, value: err as YumError });
+            }
+          },
+          onError: (err: Error) => {
+            settle();
+            if (mismatch) resolve({ status: 200, value: mismatch });
+            else reject(err);
+          },
+        },
+      );
+    });
+  }
+
+  /** Runs `receive` on the body of `href`; a mirror whose body fails (verification, reset) is demoted and the next one tried. */
+  private async withFailover<T>(href: string, receive: (body: Readable) => Promise<T>): Promise<T> {
+    let lastError: unknown;
+    for (let round = 0; round < this.endpoints.length; round++) {
+      const { endpoint, body } = (await this.open(href, false))!;
+      try {
+        return await receive(body);
       } catch (err) {
         body.destroy();
         lastError = err;

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -38,5 +38,42 @@ describe("FsBlobStore", () => {
 
   it("rejects malformed digests instead of building paths from them", () => {
     expect(() => store.pathOf("../../etc/passwd")).toThrow(/invalid sha256 digest/);
+  });
+
+  it("lists every stored digest once, and nothing else under the store", async () => {
+    expect(await store.list()).toEqual(new Set());
+    const digests: string[] = [];
+    for (const text of ["a", "b", "c"]) {
+      const blob = await store.ingest(Readable.from([Buffer.from(text)]));
+      await store.commit(blob, { durable: false });
+      digests.push(blob.digest);
+    }
+    // A temporary file and a stray name are not blobs.
+    await store.ingest(Readable.from([Buffer.from("uncommitted")]));
+    writeFileSync(join(dir, "sha256", digests[0]!.slice(0, 2), ".tmp-1-abc"), "x");
+    expect(await store.list()).toEqual(new Set(digests));
+  });
+
+  it("makes blobs durable one fsync each or with one syncfs, and falls back when `sync` is missing", async () => {
+    const digests: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const blob = await store.ingest(Readable.from([Buffer.from(`blob ${i}`)]), { durable: false });
+      await store.commit(blob, { durable: false });
+      digests.push(blob.digest);
+    }
+    await store.syncMany([]);
+    await store.syncMany(digests);
+    await store.syncMany(digests, { syncfsFrom: 1 });
+    const path = process.env.PATH;
+    process.env.PATH = mkdtempSync(join(tmpdir(), "bynopath-"));
+    try {
+      await store.syncMany(digests, { syncfsFrom: 1 });
+    } finally {
+      process.env.PATH = path;
+    }
+    // A blob that is not there is an error, not silently skipped.
+    await expect(store.syncMany([..."0123".split("").map((c) => c.repeat(64))])).rejects.toMatchObject({
+      code: "ENOENT",
+    });
   });
 });

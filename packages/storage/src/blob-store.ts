@@ -1,6 +1,7 @@
+import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { copyFile, link, mkdir, open, rename, rm, stat } from "node:fs/promises";
+import { copyFile, link, mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Readable } from "node:stream";
 import { YumError } from "@beskar-yum/errors";
@@ -114,6 +115,44 @@ export class FsBlobStore {
     }
   }
 
+  /**
+   * Makes blobs stored with `durable: false` durable, the cheapest way for their number: a few are
+   * fsynced one by one (`syncAll`); many at once by one syncfs(2) of the store's filesystem
+   * (coreutils `sync -f`), which writes every file and directory entry back in one pass instead of
+   * one flush each. `syncAll` again when `sync` is not there; any other failure is an error.
+   */
+  async syncMany(digests: Iterable<string>, options: { syncfsFrom?: number } = {}): Promise<void> {
+    const unique = [...new Set(digests)];
+    if (unique.length === 0) return;
+    if (unique.length < (options.syncfsFrom ?? 64)) return this.syncAll(unique);
+    try {
+      await syncFilesystem(this.root);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+      await this.syncAll(unique);
+    }
+  }
+
+  /** Every digest stored, read once (a sync checks thousands of packages against it without a stat each). */
+  async list(): Promise<Set<string>> {
+    const digests = new Set<string>();
+    let shards: string[];
+    try {
+      shards = await readdir(join(this.root, "sha256"));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return digests;
+      throw err;
+    }
+    for (const shard of shards) {
+      if (!/^[0-9a-f]{2}$/.test(shard)) continue;
+      for (const entry of await readdir(join(this.root, "sha256", shard), { withFileTypes: true })) {
+        if (entry.isFile() && hexDigest.test(entry.name) && entry.name.startsWith(shard))
+          digests.add(entry.name);
+      }
+    }
+    return digests;
+  }
+
   async discard(blob: IngestedBlob): Promise<void> {
     await rm(blob.tempPath, { force: true });
   }
@@ -150,4 +189,22 @@ export class FsBlobStore {
   createReadStream(digest: string, range?: { start: number; end: number }): Readable {
     return createReadStream(this.pathOf(digest), range);
   }
+}
+
+/** syncfs(2) of the filesystem holding `path`, through coreutils (Node has no binding for it). */
+function syncFilesystem(path: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile("sync", ["-f", path], (err, _stdout, stderr) => {
+      if (!err) return resolve();
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return reject(err);
+      reject(
+        new YumError(
+          "INTERNAL",
+          `sync -f ${path} failed: ${stderr.trim() || err.message}`,
+          {},
+          { cause: err },
+        ),
+      );
+    });
+  });
 }
