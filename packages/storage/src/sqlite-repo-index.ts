@@ -135,6 +135,8 @@ function toMeta(record: PackageRecord): PackageMeta {
 export class SqliteRepoIndex implements RepoIndex {
   private readonly db: Database.Database;
   readonly registry: SqliteRegistryRecords;
+  /** Statements by SQL text: preparing costs more than running for small rows (a sync upserts thousands). */
+  private readonly statements = new Map<string, Database.Statement>();
 
   private constructor(
     readonly path: string,
@@ -142,6 +144,15 @@ export class SqliteRepoIndex implements RepoIndex {
   ) {
     this.db = db;
     this.registry = new SqliteRegistryRecords(db);
+  }
+
+  private statement(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
   }
 
   /** Opens the index at `path`; with `create: false` a missing file is an error instead of a new index. */
@@ -156,9 +167,9 @@ export class SqliteRepoIndex implements RepoIndex {
   }
 
   getRepository(): RepositoryRecord | undefined {
-    const row = this.db
-      .prepare("SELECT created_at, properties, deleting FROM repository WHERE id = 1")
-      .get() as { created_at: number; properties: string; deleting: number } | undefined;
+    const row = this.statement(
+      "SELECT created_at, properties, deleting FROM repository WHERE id = 1",
+    ).get() as { created_at: number; properties: string; deleting: number } | undefined;
     if (!row) return undefined;
     return {
       createdAt: row.created_at,
@@ -168,31 +179,32 @@ export class SqliteRepoIndex implements RepoIndex {
   }
 
   createRepository(properties: RepositoryProperties, now: number): void {
-    const result = this.db
-      .prepare("INSERT OR IGNORE INTO repository (id, created_at, properties) VALUES (1, ?, ?)")
-      .run(now, JSON.stringify(properties));
+    const result = this.statement(
+      "INSERT OR IGNORE INTO repository (id, created_at, properties) VALUES (1, ?, ?)",
+    ).run(now, JSON.stringify(properties));
     if (result.changes === 0) throw new YumError("REPO_ALREADY_EXISTS", "repository already exists");
   }
 
   updateRepository(properties: RepositoryProperties): void {
-    this.db.prepare("UPDATE repository SET properties = ? WHERE id = 1").run(JSON.stringify(properties));
+    this.statement("UPDATE repository SET properties = ? WHERE id = 1").run(JSON.stringify(properties));
   }
 
   setDeleting(deleting: boolean): void {
-    this.db.prepare("UPDATE repository SET deleting = ? WHERE id = 1").run(deleting ? 1 : 0);
+    this.statement("UPDATE repository SET deleting = ? WHERE id = 1").run(deleting ? 1 : 0);
   }
 
   appendEvent(event: RepoEvent, now: number): number {
-    const result = this.db
-      .prepare("INSERT INTO events (payload, created_at) VALUES (?, ?)")
-      .run(JSON.stringify(event), now);
+    const result = this.statement("INSERT INTO events (payload, created_at) VALUES (?, ?)").run(
+      JSON.stringify(event),
+      now,
+    );
     return Number(result.lastInsertRowid);
   }
 
   pendingEvents(limit: number): StoredEvent[] {
-    const rows = this.db
-      .prepare("SELECT seq, payload, created_at FROM events ORDER BY seq LIMIT ?")
-      .all(limit) as { seq: number; payload: string; created_at: number }[];
+    const rows = this.statement("SELECT seq, payload, created_at FROM events ORDER BY seq LIMIT ?").all(
+      limit,
+    ) as { seq: number; payload: string; created_at: number }[];
     return rows.map((r) => ({
       seq: r.seq,
       event: JSON.parse(r.payload) as RepoEvent,
@@ -201,26 +213,26 @@ export class SqliteRepoIndex implements RepoIndex {
   }
 
   hasPendingEvents(): boolean {
-    return this.db.prepare("SELECT 1 FROM events LIMIT 1").get() !== undefined;
+    return this.statement("SELECT 1 FROM events LIMIT 1").get() !== undefined;
   }
 
   eventOutcome(seq: number): string | null | undefined {
     const state = this.getState();
     if (seq > state.appliedSeq) return undefined;
-    const failure = this.db.prepare("SELECT message FROM event_failures WHERE seq = ?").get(seq) as
+    const failure = this.statement("SELECT message FROM event_failures WHERE seq = ?").get(seq) as
       | { message: string }
       | undefined;
     return failure ? failure.message : null;
   }
 
   private checkFence(fence: number): void {
-    const { fence: newest } = this.db.prepare("SELECT fence FROM state WHERE id = 1").get() as {
+    const { fence: newest } = this.statement("SELECT fence FROM state WHERE id = 1").get() as {
       fence: number;
     };
     if (fence < newest) {
       throw new YumError("LOCK_LOST", `repository lock lost: fencing token ${fence} is older than ${newest}`);
     }
-    if (fence > newest) this.db.prepare("UPDATE state SET fence = ? WHERE id = 1").run(fence);
+    if (fence > newest) this.statement("UPDATE state SET fence = ? WHERE id = 1").run(fence);
   }
 
   applyEvent(seq: number, fence: number, apply: (tx: IndexTransaction) => EventResult): EventResult {
@@ -230,27 +242,27 @@ export class SqliteRepoIndex implements RepoIndex {
       deletePackage: (tag) => this.retirePackage(tag),
       getExtraMetadata: (dataType) => this.listExtraMetadata().find((r) => r.dataType === dataType),
       upsertExtraMetadata: (record) => {
-        this.db
-          .prepare("INSERT OR REPLACE INTO extra_metadata (data_type, digest, record) VALUES (?, ?, ?)")
-          .run(record.dataType, record.digest, JSON.stringify(record));
+        this.statement(
+          "INSERT OR REPLACE INTO extra_metadata (data_type, digest, record) VALUES (?, ?, ?)",
+        ).run(record.dataType, record.digest, JSON.stringify(record));
       },
       deleteExtraMetadata: (dataType) => {
-        this.db.prepare("DELETE FROM extra_metadata WHERE data_type = ?").run(dataType);
+        this.statement("DELETE FROM extra_metadata WHERE data_type = ?").run(dataType);
       },
     };
     return this.db
       .transaction(() => {
         this.checkFence(fence);
         const result = apply(tx);
-        this.db.prepare("DELETE FROM events WHERE seq = ?").run(seq);
+        this.statement("DELETE FROM events WHERE seq = ?").run(seq);
         if (result.error !== undefined) {
-          this.db
-            .prepare("INSERT OR REPLACE INTO event_failures (seq, message, created_at) VALUES (?, ?, ?)")
-            .run(seq, result.error, Math.floor(Date.now() / 1000));
+          this.statement(
+            "INSERT OR REPLACE INTO event_failures (seq, message, created_at) VALUES (?, ?, ?)",
+          ).run(seq, result.error, Math.floor(Date.now() / 1000));
         }
-        this.db
-          .prepare("UPDATE state SET applied_seq = MAX(applied_seq, ?), dirty = dirty OR ? WHERE id = 1")
-          .run(seq, result.changed ? 1 : 0);
+        this.statement(
+          "UPDATE state SET applied_seq = MAX(applied_seq, ?), dirty = dirty OR ? WHERE id = 1",
+        ).run(seq, result.changed ? 1 : 0);
         return result;
       })
       .immediate();
@@ -261,46 +273,40 @@ export class SqliteRepoIndex implements RepoIndex {
    * previous repodata generation can fetch it until its blob is collected.
    */
   private retirePackage(tag: string): void {
-    this.db
-      .prepare(
-        "INSERT INTO retired_packages (file_name, id, retired_at) SELECT file_name, id, CAST(strftime('%s','now') AS INTEGER) FROM packages WHERE tag = ?",
-      )
-      .run(tag);
-    this.db.prepare("DELETE FROM packages WHERE tag = ?").run(tag);
+    this.statement(
+      "INSERT INTO retired_packages (file_name, id, retired_at) SELECT file_name, id, CAST(strftime('%s','now') AS INTEGER) FROM packages WHERE tag = ?",
+    ).run(tag);
+    this.statement("DELETE FROM packages WHERE tag = ?").run(tag);
   }
 
   getRetiredPackage(fileName: string): { id: string } | undefined {
-    return this.db
-      .prepare("SELECT id FROM retired_packages WHERE file_name = ? ORDER BY retired_at DESC LIMIT 1")
-      .get(fileName) as { id: string } | undefined;
+    return this.statement(
+      "SELECT id FROM retired_packages WHERE file_name = ? ORDER BY retired_at DESC LIMIT 1",
+    ).get(fileName) as { id: string } | undefined;
   }
 
   pruneRetiredPackages(before: number): void {
-    this.db.prepare("DELETE FROM retired_packages WHERE retired_at < ?").run(before);
+    this.statement("DELETE FROM retired_packages WHERE retired_at < ?").run(before);
   }
 
   private upsertPackage(record: PackageRecord): void {
     // A different file under the same tag replaces the old one, which stays fetchable for a while.
-    this.db
-      .prepare(
-        `INSERT INTO retired_packages (file_name, id, retired_at)
+    this.statement(
+      `INSERT INTO retired_packages (file_name, id, retired_at)
          SELECT file_name, id, CAST(strftime('%s','now') AS INTEGER) FROM packages
          WHERE tag = @tag AND (id != @id OR file_name != @fileName)`,
-      )
-      .run({ tag: record.tag, id: record.id, fileName: record.fileName });
-    this.db
-      .prepare(
-        `INSERT INTO packages (tag, id, file_name, href, meta, primary_xml, filelists_xml, other_xml)
+    ).run({ tag: record.tag, id: record.id, fileName: record.fileName });
+    this.statement(
+      `INSERT INTO packages (tag, id, file_name, href, meta, primary_xml, filelists_xml, other_xml)
          VALUES (@tag, @id, @fileName, @href, @meta, @primaryXml, @filelistsXml, @otherXml)
          ON CONFLICT (tag) DO UPDATE SET id = excluded.id, file_name = excluded.file_name, href = excluded.href,
            meta = excluded.meta, primary_xml = excluded.primary_xml, filelists_xml = excluded.filelists_xml,
            other_xml = excluded.other_xml`,
-      )
-      .run({ ...record, meta: JSON.stringify(toMeta(record)) });
+    ).run({ ...record, meta: JSON.stringify(toMeta(record)) });
   }
 
   getSyncState(): SyncState {
-    const row = this.db.prepare("SELECT * FROM sync_state WHERE id = 1").get() as Record<
+    const row = this.statement("SELECT * FROM sync_state WHERE id = 1").get() as Record<
       string,
       number | string
     >;
@@ -318,12 +324,10 @@ export class SqliteRepoIndex implements RepoIndex {
   }
 
   beginSync(now: number): boolean {
-    const result = this.db
-      .prepare(
-        `UPDATE sync_state SET syncing = 1, start_time = ?, end_time = 0, sync_error = '', phase = 'queued',
+    const result = this.statement(
+      `UPDATE sync_state SET syncing = 1, start_time = ?, end_time = 0, sync_error = '', phase = 'queued',
            downloaded_bytes = 0, downloaded_packages = 0, synced_packages = 0 WHERE id = 1 AND syncing = 0`,
-      )
-      .run(now);
+    ).run(now);
     return result.changes === 1;
   }
 
@@ -340,13 +344,13 @@ export class SqliteRepoIndex implements RepoIndex {
     const entries = Object.entries(patch).filter(([key]) => columns[key] !== undefined);
     if (entries.length === 0) return;
     const sets = entries.map(([key]) => `${columns[key]} = @${key}`).join(", ");
-    this.db.prepare(`UPDATE sync_state SET ${sets} WHERE id = 1`).run(Object.fromEntries(entries));
+    this.statement(`UPDATE sync_state SET ${sets} WHERE id = 1`).run(Object.fromEntries(entries));
   }
 
   endSync(now: number, error: string): void {
-    this.db
-      .prepare("UPDATE sync_state SET syncing = 0, end_time = ?, sync_error = ?, phase = '' WHERE id = 1")
-      .run(now, error);
+    this.statement(
+      "UPDATE sync_state SET syncing = 0, end_time = ?, sync_error = ?, phase = '' WHERE id = 1",
+    ).run(now, error);
   }
 
   commitMirrorGeneration(fence: number, generation: MirrorGeneration): void {
@@ -355,20 +359,18 @@ export class SqliteRepoIndex implements RepoIndex {
         this.checkFence(fence);
         for (const tag of generation.deleteTags) this.retirePackage(tag);
         for (const record of generation.upsert) this.upsertPackage(record);
-        this.db
-          .prepare("UPDATE state SET revision = ?, repomd = ?, repomd_asc = ?, dirty = 0 WHERE id = 1")
-          .run(generation.revision, generation.repomd, generation.repomdAsc ?? null);
+        this.statement(
+          "UPDATE state SET revision = ?, repomd = ?, repomd_asc = ?, dirty = 0 WHERE id = 1",
+        ).run(generation.revision, generation.repomd, generation.repomdAsc ?? null);
         this.registry.requestReplication();
       })
       .immediate();
   }
 
   getState(): PublishState {
-    const row = this.db
-      .prepare(
-        "SELECT applied_seq, published_seq, dirty, revision, repomd, repomd_asc FROM state WHERE id = 1",
-      )
-      .get() as {
+    const row = this.statement(
+      "SELECT applied_seq, published_seq, dirty, revision, repomd, repomd_asc FROM state WHERE id = 1",
+    ).get() as {
       applied_seq: number;
       published_seq: number;
       dirty: number;
@@ -391,17 +393,15 @@ export class SqliteRepoIndex implements RepoIndex {
       .transaction(() => {
         this.checkFence(fence);
         // Events applied while the files were written keep the repository dirty.
-        this.db
-          .prepare(
-            `UPDATE state SET published_seq = MAX(published_seq, ?), revision = ?, repomd = ?, repomd_asc = NULL,
+        this.statement(
+          `UPDATE state SET published_seq = MAX(published_seq, ?), revision = ?, repomd = ?, repomd_asc = NULL,
                dirty = CASE WHEN applied_seq > ? THEN dirty ELSE 0 END WHERE id = 1`,
-          )
-          .run(publish.seq, publish.revision, publish.repomd, publish.seq);
+        ).run(publish.seq, publish.revision, publish.repomd, publish.seq);
         // A new generation for the registry replica to push (when one is configured).
         this.registry.requestReplication();
-        this.db
-          .prepare("DELETE FROM event_failures WHERE created_at < ?")
-          .run(Math.floor(Date.now() / 1000) - 86_400);
+        this.statement("DELETE FROM event_failures WHERE created_at < ?").run(
+          Math.floor(Date.now() / 1000) - 86_400,
+        );
       })
       .immediate();
   }
@@ -410,13 +410,13 @@ export class SqliteRepoIndex implements RepoIndex {
     this.db
       .transaction(() => {
         this.checkFence(fence);
-        this.db.prepare("UPDATE state SET published_seq = MAX(published_seq, ?) WHERE id = 1").run(seq);
+        this.statement("UPDATE state SET published_seq = MAX(published_seq, ?) WHERE id = 1").run(seq);
       })
       .immediate();
   }
 
   private getPackageWhere(column: "id" | "tag" | "file_name", value: string): PackageRecord | undefined {
-    const row = this.db.prepare(`SELECT * FROM packages WHERE ${column} = ? LIMIT 1`).get(value) as
+    const row = this.statement(`SELECT * FROM packages WHERE ${column} = ? LIMIT 1`).get(value) as
       | PackageRow
       | undefined;
     return row ? toRecord(row) : undefined;
@@ -435,11 +435,11 @@ export class SqliteRepoIndex implements RepoIndex {
   }
 
   listPackages(): PackageRecord[] {
-    return (this.db.prepare("SELECT * FROM packages ORDER BY href").all() as PackageRow[]).map(toRecord);
+    return (this.statement("SELECT * FROM packages ORDER BY href").all() as PackageRow[]).map(toRecord);
   }
 
   countPackages(): number {
-    return (this.db.prepare("SELECT COUNT(*) AS n FROM packages").get() as { n: number }).n;
+    return (this.statement("SELECT COUNT(*) AS n FROM packages").get() as { n: number }).n;
   }
 
   *iterateFragments(kind: FragmentKind): IterableIterator<string> {
@@ -450,27 +450,25 @@ export class SqliteRepoIndex implements RepoIndex {
 
   referencedDigests(): Set<string> {
     return new Set(
-      this.db
-        .prepare("SELECT id FROM packages UNION SELECT digest FROM extra_metadata")
+      this.statement("SELECT id FROM packages UNION SELECT digest FROM extra_metadata")
         .pluck()
         .all() as string[],
     );
   }
 
   listExtraMetadata(): ExtraMetadataRecord[] {
-    const rows = this.db
-      .prepare("SELECT record FROM extra_metadata ORDER BY data_type")
+    const rows = this.statement("SELECT record FROM extra_metadata ORDER BY data_type")
       .pluck()
       .all() as string[];
     return rows.map((r) => JSON.parse(r) as ExtraMetadataRecord);
   }
 
   addLog(level: LogLevel, message: string, now: number): void {
-    this.db.prepare("INSERT INTO logs (level, date, message) VALUES (?, ?, ?)").run(level, now, message);
+    this.statement("INSERT INTO logs (level, date, message) VALUES (?, ?, ?)").run(level, now, message);
   }
 
   listLogs(): LogRecord[] {
-    return this.db.prepare("SELECT level, date, message FROM logs ORDER BY id").all() as LogRecord[];
+    return this.statement("SELECT level, date, message FROM logs ORDER BY id").all() as LogRecord[];
   }
 
   close(): void {
