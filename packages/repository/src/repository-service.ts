@@ -169,7 +169,8 @@ export class RepositoryService {
       throw err;
     }
     if (!options.wait) return;
-    for (let delay = 20; index.getSyncState().syncing; delay = Math.min(delay * 2, 250)) await sleep(delay);
+    // One index read per look: polling often costs nothing next to a sync, and answers on time.
+    for (let delay = 10; index.getSyncState().syncing; delay = Math.min(delay * 2, 50)) await sleep(delay);
     const { syncError } = index.getSyncState();
     if (syncError) throw new YumError("SYNC_FAILED", `synchronization failed: ${syncError}`);
   }
