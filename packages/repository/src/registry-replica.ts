@@ -204,19 +204,24 @@ async function syncKind(
 ): Promise<void> {
   const ociRepository = `${repository}/${kind}`;
   const { client } = options;
+  const changed = wanted.filter(
+    (want) => index.registry.get(kind, want.tag)?.layerDigest !== want.layerDigest,
+  );
   let configPushed = false;
-  for (const want of wanted) {
+  if (changed.length > 0) {
+    // Every manifest's config is the same empty blob: sent once, before them.
+    await attempt(`${ociRepository} config blob`, async () => {
+      await client.pushBlob(
+        ociRepository,
+        { digest: EMPTY_BLOB_DIGEST, size: 0, source: () => Buffer.alloc(0) },
+        options,
+      );
+      configPushed = true;
+    });
+  }
+  await eachConcurrently(configPushed ? changed : [], pushConcurrency, async (want) => {
     const current = index.registry.get(kind, want.tag);
-    if (current?.layerDigest === want.layerDigest) continue;
     await attempt(`${ociRepository}:${want.tag}`, async () => {
-      if (!configPushed) {
-        await client.pushBlob(
-          ociRepository,
-          { digest: EMPTY_BLOB_DIGEST, size: 0, source: () => Buffer.alloc(0) },
-          options,
-        );
-        configPushed = true;
-      }
       for (const blob of want.blobs) {
         await client.pushBlob(ociRepository, { ...blob.ref, source: blob.source }, options);
       }
@@ -240,7 +245,7 @@ async function syncKind(
       if (current && current.manifestDigest !== pushed.digest)
         await deleteQuietly(client, ociRepository, current.manifestDigest, options);
     });
-  }
+  });
   const keep = new Set(wanted.map((w) => w.tag));
   for (const record of index.registry.list(kind)) {
     if (keep.has(record.tag)) continue;
@@ -253,6 +258,18 @@ async function syncKind(
       );
     });
   }
+}
+
+/** Manifests pushed at a time: a first push of a large repository is latency-bound, one by one. */
+const pushConcurrency = 4;
+
+/** Runs `fn` over `items`, at most `limit` at a time. */
+async function eachConcurrently<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>) {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
 }
 
 /** Deletes a manifest by digest; one already gone is fine. */
