@@ -2,12 +2,13 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildGoProgram, GoPeer } from "../gossip/go-programs.js";
-import { type Stack, startStack } from "../harness/stack.js";
+import type { GoPeer } from "../gossip/go-programs.js";
+import type { Stack } from "../harness/stack.js";
 import { type DockerRegistry, dockerRegistry } from "../support/docker-registry.js";
 import { stopAll } from "../support/processes.js";
 import { buildRpms } from "../support/rpm-fixtures.js";
 import { cleanupTempDirs, makeTempDir } from "../support/tmp.js";
+import { startBeskarWithPlugin } from "./beskar-stand-in.js";
 
 // Plugin mode writes to Beskar's registry: Go plays Beskar and proxies its registry port (mTLS) to a
 // real docker-registry; an RPM uploaded to us ends up there in Beskar's layout, pushed with our
@@ -26,21 +27,7 @@ beforeAll(async () => {
   registry = await dockerRegistry();
   registryUrl = registry.url;
   await registry.start();
-  const binary = await buildGoProgram("beskar-peer", makeTempDir("beskar-peer-"));
-  go = await GoPeer.start(binary, [
-    "-ca",
-    "-control",
-    "127.0.0.1:0",
-    "-registry",
-    "-registry-upstream",
-    registryUrl,
-    "-hostname",
-    "localhost",
-  ]);
-  stack = await startStack({
-    name: "plugin-registry",
-    env: { BESKARYUM_GOSSIP_PEERS: go.address, BESKARYUM_GOSSIP_ADDR: "127.0.0.1:0" },
-  });
+  ({ go, stack } = await startBeskarWithPlugin("plugin-registry", ["-registry-upstream", registryUrl]));
 }, 120_000);
 
 afterAll(async () => {

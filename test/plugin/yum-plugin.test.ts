@@ -2,12 +2,13 @@ import { createHash } from "node:crypto";
 import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildGoProgram, type ControlReply, GoPeer } from "../gossip/go-programs.js";
+import type { ControlReply, GoPeer } from "../gossip/go-programs.js";
 import { fetchPrimary } from "../harness/repodata-client.js";
-import { type Stack, startStack } from "../harness/stack.js";
+import type { Stack } from "../harness/stack.js";
 import { makeDnf } from "../support/dnf.js";
 import { stopAll } from "../support/processes.js";
 import { cleanupTempDirs, makeTempDir } from "../support/tmp.js";
+import { startBeskarWithPlugin } from "./beskar-stand-in.js";
 
 // beskar-yum in plugin mode (API + worker processes, Redis) against Go playing Beskar: registration
 // through /info, a package PUT event whose RPM layer we fetch from Beskar's registry (stand-in) over
@@ -19,6 +20,17 @@ const PACKAGE_CONFIG = "application/vnd.ciq.rpm.package.v1.config+json";
 const EXTRA_CONFIG = "application/vnd.ciq.rpm.repomd.extra.v1.config+xml";
 const EMPTY_SHA256 = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 const sha256 = (bytes: Buffer) => createHash("sha256").update(bytes).digest("hex");
+
+/** The fields of Beskar's event for `manifest` pushed to `ociRepository` (action and origin apart). */
+function eventOf(node: string, ociRepository: string, manifest: Buffer, mediatype: string) {
+  return {
+    node,
+    repository: ociRepository,
+    digest: `sha256:${sha256(manifest)}`,
+    mediatype,
+    payload: manifest.toString("base64"),
+  };
+}
 
 /** A package manifest as `beskarctl yum push` makes it (BESKAR.md §3.1). */
 function packageManifest(rpm: Buffer, title: string): Buffer {
@@ -46,21 +58,7 @@ let blobs: string;
 
 beforeAll(async () => {
   blobs = makeTempDir("registry-blobs-");
-  const binary = await buildGoProgram("beskar-peer", makeTempDir("beskar-peer-"));
-  go = await GoPeer.start(binary, [
-    "-ca",
-    "-control",
-    "127.0.0.1:0",
-    "-registry",
-    "-registry-blobs",
-    blobs,
-    "-hostname",
-    "localhost",
-  ]);
-  stack = await startStack({
-    name: "yum-plugin",
-    env: { BESKARYUM_GOSSIP_PEERS: go.address, BESKARYUM_GOSSIP_ADDR: "127.0.0.1:0" },
-  });
+  ({ go, stack } = await startBeskarWithPlugin("yum-plugin", ["-registry-blobs", blobs]));
 }, 60_000);
 
 afterAll(async () => {
@@ -141,13 +139,7 @@ describe("beskar-yum as Beskar's yum plugin", () => {
     const layerHex = sha256(rpm);
     copyFileSync(RPM, join(blobs, layerHex));
     const manifest = packageManifest(rpm, title);
-    const event = {
-      node,
-      repository: `${repository}/packages`,
-      digest: `sha256:${sha256(manifest)}`,
-      mediatype: PACKAGE_CONFIG,
-      payload: manifest.toString("base64"),
-    };
+    const event = eventOf(node, `${repository}/packages`, manifest, PACKAGE_CONFIG);
     expect(await go.control("/event", { ...event, action: 1, origin: 1 })).toMatchObject({ status: 200 });
     const blobRequest = await go.waitForEvent(
       (e) => e.event === "registryRequest" && String(e.path).includes("/blobs/"),
@@ -211,14 +203,7 @@ describe("beskar-yum as Beskar's yum plugin", () => {
         ],
       }),
     );
-    const event = {
-      node,
-      repository: `${repository}/repodata`,
-      digest: `sha256:${sha256(manifest)}`,
-      mediatype: EXTRA_CONFIG,
-      payload: manifest.toString("base64"),
-      origin: 1,
-    };
+    const event = { ...eventOf(node, `${repository}/repodata`, manifest, EXTRA_CONFIG), origin: 1 };
     const repomd = async () => {
       const res = await fetch(`${stack.repoUrl(repository)}repodata/repomd.xml`);
       return res.status === 200 ? res.text() : undefined;
@@ -242,16 +227,9 @@ describe("beskar-yum as Beskar's yum plugin", () => {
     // A layer the registry does not have.
     const missing = Buffer.from("not in the registry");
     const manifest = packageManifest(missing, "missing-1.0-1.noarch.rpm");
-    const digest = `sha256:${sha256(manifest)}`;
-    const reply = await go.control("/event", {
-      node,
-      repository: `${repository}/packages`,
-      digest,
-      mediatype: PACKAGE_CONFIG,
-      payload: manifest.toString("base64"),
-      action: 1,
-      origin: 1,
-    });
+    const event = eventOf(node, `${repository}/packages`, manifest, PACKAGE_CONFIG);
+    const { digest } = event;
+    const reply = await go.control("/event", { ...event, action: 1, origin: 1 });
     expect(reply.status).toBe(200);
     const deleted = await go.waitForEvent(
       (e) => e.event === "registryRequest" && e.method === "DELETE" && String(e.path).includes(repository),
@@ -282,14 +260,7 @@ describe("beskar-yum as Beskar's yum plugin", () => {
     });
     const rpm = readFileSync(RPM);
     const manifest = packageManifest(rpm, basename(RPM));
-    const event = {
-      node,
-      repository: `${repository}/packages`,
-      digest: `sha256:${sha256(manifest)}`,
-      mediatype: PACKAGE_CONFIG,
-      payload: manifest.toString("base64"),
-      action: 1,
-    };
+    const event = { ...eventOf(node, `${repository}/packages`, manifest, PACKAGE_CONFIG), action: 1 };
     expect(await go.control("/event", { ...event, origin: 1 })).toMatchObject({ status: 500 });
     await stack.api.waitFor(/operation not supported for repository configured as mirror/, 5000);
     // Its own echo (origin PLUGIN) is accepted.
