@@ -1,4 +1,4 @@
-import { PassThrough, type Readable } from "node:stream";
+import { PassThrough, pipeline, type Readable, Transform } from "node:stream";
 import type { FsBlobStore, PackageRecord } from "@beskar-yum/storage";
 import { UpstreamClient } from "./upstream-client.js";
 import { Verification } from "./verifier.js";
@@ -9,6 +9,8 @@ export interface OnDemandOptions {
   log: (message: string) => void;
   timeoutMs?: number;
   tls?: { ca?: string; cert?: string; key?: string };
+  /** Bytes that may wait for a slow client before the download waits for it. Default 1 MiB. */
+  clientBufferBytes?: number;
 }
 
 /**
@@ -17,7 +19,9 @@ export interface OnDemandOptions {
  * store, so the next request is served locally. A download that fails verification is discarded
  * and the client's response is cut short (its checksum check then fails too).
  *
- * Bytes are written to the client without waiting for it: a slow client makes this buffer.
+ * The download goes at the client's pace (at most `clientBufferBytes` wait for it), so a slow client
+ * of a big package costs no memory; a client that goes away stops slowing it, and the package is
+ * still stored.
  */
 export async function streamOnDemand(
   record: PackageRecord,
@@ -37,20 +41,19 @@ export async function streamOnDemand(
     await client.close();
     throw err;
   }
-  const out = new PassThrough();
+  const out = new PassThrough({ highWaterMark: options.clientBufferBytes ?? 1024 ** 2 });
   const verification = new Verification(
     { size: record.fileSize, checksum: { type: "sha256", value: record.id } },
     record.fileSize,
     record.href,
   );
+  // pipeline: an upstream that fails midway fails the paced stream, and so the ingest.
+  const paced = pipeline(body, paceOf(out), () => {});
   blobs
-    .ingest(body, {
+    .ingest(paced, {
       maxBytes: record.fileSize,
       inspect: {
-        update: (chunk) => {
-          verification.update(chunk);
-          out.write(chunk);
-        },
+        update: (chunk) => verification.update(chunk),
         finish: () => verification.finish(),
       },
     })
@@ -70,4 +73,23 @@ export async function streamOnDemand(
     })
     .finally(() => client.close());
   return out;
+}
+
+/**
+ * Passes the download through to the blob store, copying it to `client`, and holds each chunk until
+ * the client has room for it. Once the client is gone, chunks go straight through.
+ */
+function paceOf(client: PassThrough): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      if (client.destroyed || client.writableEnded || client.write(chunk)) return callback(null, chunk);
+      const go = () => {
+        client.off("drain", go);
+        client.off("close", go);
+        callback(null, chunk);
+      };
+      client.on("drain", go);
+      client.on("close", go);
+    },
+  });
 }
