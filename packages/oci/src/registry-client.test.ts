@@ -31,8 +31,7 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
 describe("RegistryClient", () => {
   it("maps registry answers to typed errors", async () => {
     const base = await serve((req, res) => {
-      if (req.url?.includes("/manifests/missing"))
-        res.writeHead(404).end('{"errors":[{"code":"MANIFEST_UNKNOWN"}]}');
+      if (req.url?.endsWith("missing")) res.writeHead(404).end('{"errors":[{"code":"MANIFEST_UNKNOWN"}]}');
       else if (req.url?.includes("/manifests/broken")) res.writeHead(503).end("down");
       else res.writeHead(400).end('{"errors":[{"code":"DIGEST_INVALID"}]}');
     });
@@ -48,6 +47,11 @@ describe("RegistryClient", () => {
     const rejected = await rejection(client.putManifest("a/b", "tag", Buffer.from("{}")));
     expect(isYumError(rejected, "REGISTRY_REJECTED")).toBe(true);
     expect(isYumError(await rejection(client.deleteManifest("a/b", "tag")), "INVALID_ARGUMENT")).toBe(true);
+    // A manifest already gone is what a delete asks for; any other refusal is still an error.
+    expect(await client.deleteManifest("a/b", "sha256:missing")).toBe(false);
+    expect(
+      isYumError(await rejection(client.deleteManifest("a/b", "sha256:refused")), "REGISTRY_REJECTED"),
+    ).toBe(true);
     client.close();
   });
 

@@ -208,8 +208,12 @@ export class RegistryClient {
     };
   }
 
-  /** Deletes a manifest by digest (registries refuse a delete by tag). */
-  async deleteManifest(repository: string, digest: string, options: RequestOptions = {}): Promise<void> {
+  /**
+   * Deletes a manifest by digest (registries refuse a delete by tag). A manifest already gone is what
+   * was asked for: false, not an error.
+   * @returns whether the registry had it
+   */
+  async deleteManifest(repository: string, digest: string, options: RequestOptions = {}): Promise<boolean> {
     if (!digest.startsWith("sha256:")) {
       throw new YumError(
         "INVALID_ARGUMENT",
@@ -219,7 +223,9 @@ export class RegistryClient {
     const path = `/v2/${repository}/manifests/${digest}`;
     const reply = await this.send("DELETE", path, {}, undefined, options);
     const body = await readBody(reply.res);
+    if (reply.status === 404) return false;
     if (reply.status !== 202 && reply.status !== 200) throw this.refusal("DELETE", path, reply.status, body);
+    return true;
   }
 
   /** The tags of `repository` (none when the repository does not exist). */

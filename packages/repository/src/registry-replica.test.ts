@@ -40,8 +40,9 @@ function fakeRegistry() {
     async deleteManifest(repo, digest) {
       check();
       calls.push(`delete ${repo}@${digest}`);
-      if (!manifests.delete(`${repo}@${digest}`)) throw new YumError("REGISTRY_NOT_FOUND", "gone");
+      if (!manifests.delete(`${repo}@${digest}`)) return false;
       for (const [tag, d] of tags) if (d === digest && tag.startsWith(`${repo}:`)) tags.delete(tag);
+      return true;
     },
   };
   return { client, calls, tags, state };

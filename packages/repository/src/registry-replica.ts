@@ -142,7 +142,7 @@ export async function deleteTombstonedManifests(
     for (const { kind, manifestDigest } of tombstone.manifests) {
       options.signal?.throwIfAborted();
       if (kept.has(`${kind}@${manifestDigest}`)) continue;
-      await deleteQuietly(options.client, `${repository}/${kind}`, manifestDigest, options);
+      await options.client.deleteManifest(`${repository}/${kind}`, manifestDigest, options);
     }
   } catch (err) {
     if (options.signal?.aborted) throw err;
@@ -243,14 +243,14 @@ async function syncKind(
         "registry replica: manifest pushed",
       );
       if (current && current.manifestDigest !== pushed.digest)
-        await deleteQuietly(client, ociRepository, current.manifestDigest, options);
+        await client.deleteManifest(ociRepository, current.manifestDigest, options);
     });
   });
   const keep = new Set(wanted.map((w) => w.tag));
   for (const record of index.registry.list(kind)) {
     if (keep.has(record.tag)) continue;
     await attempt(`${ociRepository}@${record.manifestDigest}`, async () => {
-      await deleteQuietly(client, ociRepository, record.manifestDigest, options);
+      await client.deleteManifest(ociRepository, record.manifestDigest, options);
       index.registry.remove(kind, record.tag);
       options.log.info(
         { repository: ociRepository, tag: record.tag, digest: record.manifestDigest },
@@ -270,18 +270,4 @@ async function eachConcurrently<T>(items: readonly T[], limit: number, fn: (item
     while (next < items.length) await fn(items[next++]!);
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-}
-
-/** Deletes a manifest by digest; one already gone is fine. */
-async function deleteQuietly(
-  client: RegistryReplicaOptions["client"],
-  ociRepository: string,
-  digest: string,
-  options: RegistryReplicaOptions,
-): Promise<void> {
-  try {
-    await client.deleteManifest(ociRepository, digest, options);
-  } catch (err) {
-    if (!isYumError(err, "REGISTRY_NOT_FOUND")) throw err;
-  }
 }

@@ -150,12 +150,10 @@ export class YumRepoHandler extends StoredEventHandler {
     }
     const transport = this.options.transport();
     if (event.action !== Action.PUT || !transport || !event.digest) return;
-    const manifestPath = `/v2/${event.repository}/manifests/${event.digest}`;
     try {
-      const reply = await transport.request(manifestPath, { method: "DELETE", timeoutMs: 10_000 });
-      if (reply.status >= 300 && reply.status !== 404) {
-        this.logger.warn({ status: reply.status, digest: event.digest }, "cannot delete the failed manifest");
-      }
+      await beskarRegistry(transport).deleteManifest(event.repository, event.digest, {
+        signal: AbortSignal.timeout(10_000),
+      });
     } catch (deleteErr) {
       this.logger.warn({ err: (deleteErr as Error).message }, "cannot delete the failed manifest");
     }

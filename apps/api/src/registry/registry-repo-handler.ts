@@ -143,11 +143,10 @@ export class RegistryRepoHandler extends StoredEventHandler {
   private async retire(event: EventPayload, previous: string | undefined): Promise<void> {
     if (!previous || previous === event.digest) return;
     await this.options.client.deleteManifest(event.repository, previous).catch((err: unknown) => {
-      if (!isYumError(err, "REGISTRY_NOT_FOUND"))
-        this.logger.warn(
-          { digest: previous, err: (err as Error).message },
-          "cannot delete the replaced manifest",
-        );
+      this.logger.warn(
+        { digest: previous, err: (err as Error).message },
+        "cannot delete the replaced manifest",
+      );
     });
   }
 
