@@ -1,13 +1,10 @@
 /**
- * Entry module of the package thread (`PackageThread` starts it): parses a downloaded, verified
- * package from memory, builds its index record, and stores it as a blob: a temporary file written
- * in one call, then renamed into place (not fsynced: the sync makes every blob durable at once
- * before it records them). Synchronous file calls on a thread of their own: no thread-pool round
- * trips, and the main thread goes on downloading meanwhile.
+ * Entry module of the package thread (`PackageStore` starts it): parses a downloaded, verified
+ * package from memory, builds its index record, and stores it as a blob (`FsBlobStore.putSync`: not
+ * fsynced, the sync makes every blob durable at once before it records them). Synchronous file
+ * calls on a thread of their own: no thread-pool round trips, and the main thread goes on
+ * downloading meanwhile.
  */
-import { randomBytes } from "node:crypto";
-import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
 import { parentPort } from "node:worker_threads";
 import { errorCodes } from "@beskar-yum/errors";
 import { buildPackageRecord } from "@beskar-yum/repository";
@@ -24,26 +21,6 @@ if (port) {
     const blobs = new FsBlobStore(root);
     stores.set(root, blobs);
     return blobs;
-  };
-  const made = new Set<string>();
-  const mkdirOnce = (dir: string) => {
-    if (made.has(dir)) return;
-    mkdirSync(dir, { recursive: true });
-    made.add(dir);
-  };
-  const store = (blobs: FsBlobStore, digest: string, data: Uint8Array) => {
-    const tmpDir = join(blobs.root, "tmp");
-    const temp = join(tmpDir, `.tmp-${process.pid}-${randomBytes(6).toString("hex")}`);
-    try {
-      mkdirOnce(tmpDir);
-      writeFileSync(temp, data, { flag: "wx", mode: 0o644 });
-      const target = blobs.pathOf(digest);
-      mkdirOnce(dirname(target));
-      renameSync(temp, target);
-    } catch (err) {
-      rmSync(temp, { force: true });
-      throw err;
-    }
   };
   const handle = async (job: PackageJob): Promise<PackageJobReply> => {
     let stage: "parse" | "record" | "store" = "parse";
@@ -64,7 +41,7 @@ if (port) {
         parsed,
       );
       stage = "store";
-      store(blobs, job.digest, bytes);
+      blobs.putSync(job.digest, bytes);
       return { id: job.id, record };
     } catch (err) {
       const e = err as { code?: string; message?: string };

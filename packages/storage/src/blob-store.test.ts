@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -75,5 +76,14 @@ describe("FsBlobStore", () => {
     await expect(store.syncMany([..."0123".split("").map((c) => c.repeat(64))])).rejects.toMatchObject({
       code: "ENOENT",
     });
+  });
+
+  it("stores verified bytes with synchronous calls, leaving no temporary file", async () => {
+    const data = Buffer.from("bytes a thread verified");
+    const digest = createHash("sha256").update(data).digest("hex");
+    store.putSync(digest, data);
+    expect(readFileSync(store.pathOf(digest)).equals(data)).toBe(true);
+    expect(await store.list()).toEqual(new Set([digest]));
+    expect(readdirSync(join(dir, "tmp"))).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
+import { createReadStream, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { copyFile, link, mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Readable } from "node:stream";
@@ -23,7 +23,7 @@ export interface IngestOptions {
   inspect?: { update(chunk: Buffer): void; finish(): void };
   /**
    * fsync the blob before returning (default true). A caller that stores many blobs and then
-   * records them all at once skips it here and calls `syncAll` once, before recording.
+   * records them all at once skips it here and calls `syncMany` once, before recording.
    */
   durable?: boolean;
   signal?: AbortSignal;
@@ -81,6 +81,29 @@ export class FsBlobStore {
     if (this.createdDirs.has(dir)) return;
     await mkdir(dir, { recursive: true });
     this.createdDirs.add(dir);
+  }
+
+  /**
+   * Stores bytes already verified to hash to `digest`, with synchronous calls (for a thread of its
+   * own, where they cost no thread-pool round trips): a temporary file written in one call, then
+   * renamed into place. Not durable, like `commit` with `durable: false`: see `syncMany`.
+   */
+  putSync(digest: string, data: Uint8Array): void {
+    const tmpDir = join(this.root, "tmp");
+    const target = this.pathOf(digest);
+    const temp = tempPathFor(join(tmpDir, "upload"));
+    try {
+      for (const dir of [tmpDir, dirname(target)]) {
+        if (this.createdDirs.has(dir)) continue;
+        mkdirSync(dir, { recursive: true });
+        this.createdDirs.add(dir);
+      }
+      writeFileSync(temp, data, { flag: "wx", mode: 0o644 });
+      renameSync(temp, target);
+    } catch (err) {
+      rmSync(temp, { force: true });
+      throw err;
+    }
   }
 
   /**
