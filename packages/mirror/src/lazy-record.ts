@@ -32,7 +32,6 @@ export function lazyRecord(u: UpstreamPackage, uploadTime: number): PackageRecor
     fileSize: u.size,
     verified: false,
     gpgSignature: "",
-    upstreamChecksum: `${u.checksum.type}:${u.checksum.value}`,
     primaryXml: "",
     filelistsXml: "",
     otherXml: "",

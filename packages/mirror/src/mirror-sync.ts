@@ -223,6 +223,13 @@ export async function runMirrorSync(options: MirrorSyncOptions): Promise<MirrorS
       records.push({ ...record, upstreamChecksum: `${u.checksum.type}:${u.checksum.value}` });
       progress(++synced);
     };
+    /** A package downloaded and stored (not durable yet): counted, and made durable in step 4. */
+    const downloadedOne = (stored: Set<string>, digest: string, size: number) => {
+      downloaded.push(digest);
+      stored.add(digest);
+      downloadedBytes += size;
+      downloadedPackages++;
+    };
     // Packages handed to the thread and not stored yet: at most `backlogBytes` of them in memory.
     const backlog = new Backlog(backlogBytes);
     const storings: Promise<void>[] = [];
@@ -232,8 +239,7 @@ export async function runMirrorSync(options: MirrorSyncOptions): Promise<MirrorS
         if (storeFailure) throw storeFailure;
         const stored = await storedBlobs();
         if (onDemand && u.checksum.type === "sha256" && !stored.has(u.checksum.value)) {
-          records.push(lazyRecord(u, uploadTime));
-          progress(++synced);
+          finish(u, lazyRecord(u, uploadTime));
           return;
         }
         let digest = u.checksum.type === "sha256" ? u.checksum.value : undefined;
@@ -255,10 +261,7 @@ export async function runMirrorSync(options: MirrorSyncOptions): Promise<MirrorS
             const storing = small
               .store({ root: blobs.root, href: u.href, digest: sha256, data, uploadTime, ...gpg })
               .then((record) => {
-                downloaded.push(sha256);
-                stored.add(sha256);
-                downloadedBytes += data.length;
-                downloadedPackages++;
+                downloadedOne(stored, sha256, data.length);
                 finish(u, record);
               })
               .finally(() => backlog.release(data.length));
@@ -280,10 +283,7 @@ export async function runMirrorSync(options: MirrorSyncOptions): Promise<MirrorS
           );
           await blobs.commit(blob, { durable: false });
           digest = blob.digest;
-          downloaded.push(digest);
-          stored.add(digest);
-          downloadedBytes += blob.size;
-          downloadedPackages++;
+          downloadedOne(stored, digest, blob.size);
           parsed = head.parse(u.href, blob.size);
         }
         let record: PackageRecord;
@@ -305,12 +305,12 @@ export async function runMirrorSync(options: MirrorSyncOptions): Promise<MirrorS
         }
         finish(u, record);
       });
-      await Promise.allSettled(storings);
-      if (storeFailure) throw storeFailure;
     } finally {
-      // Stored but not recorded if the sync failed: garbage once the grace period has passed.
+      // Every handed-over package settled, whether the pool ended or failed (if it failed, they are
+      // stored but not recorded: garbage once the grace period has passed).
       await Promise.allSettled(storings);
     }
+    if (storeFailure) throw storeFailure;
     const removed = [...existing.values()].filter((p) => !hrefs.has(p.href)).map((p) => p.tag);
     index.updateSyncState({ totalPackages: total });
     progress(synced, true);
