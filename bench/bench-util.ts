@@ -39,12 +39,16 @@ export function requireGnuTime(): void {
 }
 
 /** Runs one command under /usr/bin/time (Debian package `time`): wall time here, CPU and peak RSS from the kernel. */
-export async function measure(cmd: string, args: string[], options: { cwd?: string } = {}): Promise<Measure> {
+export async function measure(
+  cmd: string,
+  args: string[],
+  options: { cwd?: string; timeoutMs?: number } = {},
+): Promise<Measure> {
   requireGnuTime();
   const report = join(makeTempDir("bench-time-"), "time");
   const t0 = performance.now();
   const r = await run("/usr/bin/time", ["-f", "%U %S %M", "-o", report, cmd, ...args], {
-    timeoutMs: 1_800_000,
+    timeoutMs: options.timeoutMs ?? 1_800_000,
     ...(options.cwd ? { cwd: options.cwd } : {}),
   });
   const ms = performance.now() - t0;

@@ -25,7 +25,7 @@ import { gunzipSync } from "node:zlib";
 import { manyFixtures } from "../test/support/rpm-fixtures.js";
 import { run } from "../test/support/run.js";
 import { cleanupTempDirs, makeTempDir } from "../test/support/tmp.js";
-import { requireGnuTime } from "./bench-util.js";
+import { type Measure, measure } from "./bench-util.js";
 
 const sizes = (process.env.BENCH_CREATEREPO_SIZES ?? "2000").split(",").map((s) => Number(s.trim()));
 const repeat = Number(process.env.BENCH_CREATEREPO_REPEAT ?? 3);
@@ -39,15 +39,6 @@ function findRoot(from: string): string {
   throw new Error(`no repository root above ${from}`);
 }
 const bin = join(findRoot(dirname(fileURLToPath(import.meta.url))), "apps", "cli", "bin", "beskar-yum.js");
-
-interface Measure {
-  /** Wall time, ms. */
-  ms: number;
-  /** User + system CPU, ms. */
-  cpuMs: number;
-  /** Peak resident set size, MiB. */
-  rssMiB: number;
-}
 
 interface Tool {
   name: string;
@@ -71,19 +62,8 @@ const tools: Tool[] = [
   },
 ];
 
-/** Runs one command under /usr/bin/time: wall time measured here, CPU and peak RSS from the kernel. */
-async function measure(cmd: string, args: string[]): Promise<Measure> {
-  requireGnuTime();
-  const report = join(makeTempDir("bench-time-"), "time");
-  const t0 = performance.now();
-  const r = await run("/usr/bin/time", ["-f", "%U %S %M", "-o", report, cmd, ...args], {
-    timeoutMs: 600_000,
-  });
-  const ms = performance.now() - t0;
-  if (r.code !== 0) throw new Error(`${cmd} ${args.join(" ")} exited ${r.code}\n${r.stderr}`);
-  const [user, sys, rssKiB] = readFileSync(report, "utf8").trim().split("\n").pop()!.split(" ").map(Number);
-  return { ms, cpuMs: (user! + sys!) * 1000, rssMiB: rssKiB! / 1024 };
-}
+/** One run of a createrepo, bounded at 10 minutes. */
+const measureRun = (cmd: string, args: string[]) => measure(cmd, args, { timeoutMs: 600_000 });
 
 function median(values: Measure[]): Measure {
   const sorted = [...values].sort((a, b) => a.ms - b.ms);
@@ -182,7 +162,7 @@ async function benchSize(
     };
     for (let i = 0; i < repeat; i++) {
       rmSync(join(dir, "repodata"), { recursive: true, force: true });
-      runs["full index"].push(await measure(...tool.command(dir, false)));
+      runs["full index"].push(await measureRun(...tool.command(dir, false)));
     }
     snapshotRepodata(dir, saved);
     for (const [step, added] of [
@@ -192,7 +172,7 @@ async function benchSize(
       for (let i = 0; i < repeat; i++) {
         restoreRepodata(saved, dir);
         link(added, dir);
-        runs[step].push(await measure(...tool.command(dir, true)));
+        runs[step].push(await measureRun(...tool.command(dir, true)));
         if (i < repeat - 1) unlink(added, dir);
       }
       unlink(added, dir);
@@ -201,7 +181,7 @@ async function benchSize(
     // Leave the final state (base + 100) for the comparison below.
     link(hundred, dir);
     restoreRepodata(saved, dir);
-    await measure(...tool.command(dir, true));
+    await measureRun(...tool.command(dir, true));
   }
   const same = primaryOf(join(work, "createrepo_c")) === primaryOf(join(work, "beskar-yum"));
   console.error(`${n}: primary.xml of both tools identical after the last update: ${same ? "yes" : "NO"}`);
