@@ -8,6 +8,7 @@ import { type Stack, startStack } from "./harness/stack.js";
 import { rockyTestdata } from "./harness/upstream.js";
 import { makeDnf } from "./support/dnf.js";
 import { type DockerRegistry, dockerRegistry } from "./support/docker-registry.js";
+import { eventually } from "./support/eventually.js";
 import { buildRpms, standardFixtures } from "./support/rpm-fixtures.js";
 import { startStaticServer } from "./support/static-server.js";
 import { cleanupTempDirs, makeTempDir } from "./support/tmp.js";
@@ -16,27 +17,6 @@ const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
 const EMPTY = `sha256:${createHash("sha256").digest("hex")}`;
 const md5 = (text: string) => createHash("md5").update(text).digest("hex");
 const sha256 = (bytes: Buffer) => `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
-
-/** Polls `check` until it returns a value (not undefined) or throws after `timeoutMs`. */
-async function eventually<T>(
-  what: string,
-  check: () => Promise<T | undefined>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
 
 describe("Debian's docker-registry as the OCI storage replica, with notifications", () => {
   let stack: Stack;

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { GoPeer } from "../gossip/go-programs.js";
 import type { Stack } from "../harness/stack.js";
 import { type DockerRegistry, dockerRegistry } from "../support/docker-registry.js";
+import { type EventuallyOptions, eventually as poll } from "../support/eventually.js";
 import { stopAll } from "../support/processes.js";
 import { buildRpms } from "../support/rpm-fixtures.js";
 import { cleanupTempDirs, makeTempDir } from "../support/tmp.js";
@@ -38,20 +39,12 @@ afterAll(async () => {
   await cleanupTempDirs();
 });
 
-async function eventually<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}\n${stack.api.output().slice(-4000)}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
+/** Every 200 ms for up to 30 s; a timeout shows the end of the API's output. */
+const eventually = <T>(what: string, probe: () => Promise<T | undefined>) =>
+  poll(what, probe, {
+    intervalMs: 200,
+    context: () => stack.api.output().slice(-4000),
+  } satisfies EventuallyOptions);
 
 const manifest = async (repo: string, reference: string) => {
   const res = await fetch(`${registryUrl}/v2/${repo}/manifests/${reference}`, {

@@ -6,6 +6,7 @@ import type { ControlReply, GoPeer } from "../gossip/go-programs.js";
 import { fetchPrimary } from "../harness/repodata-client.js";
 import type { Stack } from "../harness/stack.js";
 import { makeDnf } from "../support/dnf.js";
+import { eventually } from "../support/eventually.js";
 import { stopAll } from "../support/processes.js";
 import { cleanupTempDirs, makeTempDir } from "../support/tmp.js";
 import { startBeskarWithPlugin } from "./beskar-stand-in.js";
@@ -68,15 +69,9 @@ afterAll(async () => {
   await cleanupTempDirs();
 });
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${stack.api.output()}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+/** Every 100 ms for up to 15 s; a timeout shows the API's output. */
+const until = <T>(what: string, probe: () => Promise<T | undefined>) =>
+  eventually(what, probe, { timeoutMs: 15_000, intervalMs: 100, context: () => stack.api.output() });
 
 /** An admin API call as Beskar forwards it to the plugin node: over mTLS, with a JSON body. */
 function adminThroughBeskar(
