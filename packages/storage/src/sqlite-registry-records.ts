@@ -1,4 +1,5 @@
 import type Database from "better-sqlite3";
+import { prepared } from "./prepared.js";
 import type {
   RegistryKind,
   RegistryManifestRecord,
@@ -43,34 +44,35 @@ export class SqliteRegistryRecords implements RegistryRecords {
   constructor(private readonly db: Database.Database) {}
 
   get(kind: RegistryKind, tag: string): RegistryManifestRecord | undefined {
-    const row = this.db
-      .prepare("SELECT * FROM registry_manifests WHERE kind = ? AND tag = ?")
-      .get(kind, tag) as Row | undefined;
+    const row = prepared(this.db, "SELECT * FROM registry_manifests WHERE kind = ? AND tag = ?").get(
+      kind,
+      tag,
+    ) as Row | undefined;
     return row ? toRecord(row) : undefined;
   }
 
   byManifestDigest(kind: RegistryKind, manifestDigest: string): RegistryManifestRecord | undefined {
-    const row = this.db
-      .prepare("SELECT * FROM registry_manifests WHERE kind = ? AND manifest_digest = ? LIMIT 1")
-      .get(kind, manifestDigest) as Row | undefined;
+    const row = prepared(
+      this.db,
+      "SELECT * FROM registry_manifests WHERE kind = ? AND manifest_digest = ? LIMIT 1",
+    ).get(kind, manifestDigest) as Row | undefined;
     return row ? toRecord(row) : undefined;
   }
 
   list(kind: RegistryKind): RegistryManifestRecord[] {
-    const rows = this.db
-      .prepare("SELECT * FROM registry_manifests WHERE kind = ? ORDER BY tag")
-      .all(kind) as Row[];
+    const rows = prepared(this.db, "SELECT * FROM registry_manifests WHERE kind = ? ORDER BY tag").all(
+      kind,
+    ) as Row[];
     return rows.map(toRecord);
   }
 
   put(record: RegistryManifestRecord, options: { external?: boolean } = {}): void {
     this.db
       .transaction(() => {
-        this.db
-          .prepare(
-            "INSERT OR REPLACE INTO registry_manifests (kind, tag, layer_digest, manifest_digest) VALUES (?, ?, ?, ?)",
-          )
-          .run(record.kind, record.tag, record.layerDigest, record.manifestDigest);
+        prepared(
+          this.db,
+          "INSERT OR REPLACE INTO registry_manifests (kind, tag, layer_digest, manifest_digest) VALUES (?, ?, ?, ?)",
+        ).run(record.kind, record.tag, record.layerDigest, record.manifestDigest);
         if (options.external) this.requestReplication();
       })
       .immediate();
@@ -79,27 +81,29 @@ export class SqliteRegistryRecords implements RegistryRecords {
   remove(kind: RegistryKind, tag: string, options: { external?: boolean } = {}): void {
     this.db
       .transaction(() => {
-        this.db.prepare("DELETE FROM registry_manifests WHERE kind = ? AND tag = ?").run(kind, tag);
+        prepared(this.db, "DELETE FROM registry_manifests WHERE kind = ? AND tag = ?").run(kind, tag);
         if (options.external) this.requestReplication();
       })
       .immediate();
   }
 
   state(): RegistryReplicaState {
-    return this.db
-      .prepare("SELECT generation, replicated, error FROM registry_state WHERE id = 1")
-      .get() as RegistryReplicaState;
+    return prepared(
+      this.db,
+      "SELECT generation, replicated, error FROM registry_state WHERE id = 1",
+    ).get() as RegistryReplicaState;
   }
 
   requestReplication(): void {
-    this.db.prepare("UPDATE registry_state SET generation = generation + 1 WHERE id = 1").run();
+    prepared(this.db, "UPDATE registry_state SET generation = generation + 1 WHERE id = 1").run();
   }
 
   recordReplication(generation: number, error: string): void {
-    if (error) this.db.prepare("UPDATE registry_state SET error = ? WHERE id = 1").run(error);
+    if (error) prepared(this.db, "UPDATE registry_state SET error = ? WHERE id = 1").run(error);
     else
-      this.db
-        .prepare("UPDATE registry_state SET replicated = MAX(replicated, ?), error = '' WHERE id = 1")
-        .run(generation);
+      prepared(
+        this.db,
+        "UPDATE registry_state SET replicated = MAX(replicated, ?), error = '' WHERE id = 1",
+      ).run(generation);
   }
 }

@@ -1,5 +1,6 @@
 import { YumError } from "@beskar-yum/errors";
 import Database from "better-sqlite3";
+import { prepared } from "./prepared.js";
 import type {
   EventResult,
   ExtraMetadataRecord,
@@ -135,8 +136,6 @@ function toMeta(record: PackageRecord): PackageMeta {
 export class SqliteRepoIndex implements RepoIndex {
   private readonly db: Database.Database;
   readonly registry: SqliteRegistryRecords;
-  /** Statements by SQL text: preparing costs more than running for small rows (a sync upserts thousands). */
-  private readonly statements = new Map<string, Database.Statement>();
 
   private constructor(
     readonly path: string,
@@ -147,12 +146,7 @@ export class SqliteRepoIndex implements RepoIndex {
   }
 
   private statement(sql: string): Database.Statement {
-    let statement = this.statements.get(sql);
-    if (!statement) {
-      statement = this.db.prepare(sql);
-      this.statements.set(sql, statement);
-    }
-    return statement;
+    return prepared(this.db, sql);
   }
 
   /** Opens the index at `path`; with `create: false` a missing file is an error instead of a new index. */
