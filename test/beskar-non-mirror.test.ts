@@ -11,7 +11,7 @@ import { cleanupTempDirs, makeTempDir } from "./support/tmp.js";
  * Beskar's own non-mirror integration scenario (shared/BESKAR.md §4), step for step, with the
  * packages uploaded by PUT instead of an OCI push.
  */
-const testdata = new URL("../../shared/testdata/rocky-8.3-ha-debug/", import.meta.url).pathname;
+const testdata = new URL("./fixtures/rocky-8.3-ha-debug/", import.meta.url).pathname;
 const config = parse(readFileSync(join(testdata, "repoconfig.yaml"), "utf8"))["vault-rocky-8.3-ha-debug"] as {
   gpgkey: string;
   files: Record<string, { sha256: string; size: number }>;

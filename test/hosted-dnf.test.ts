@@ -11,7 +11,7 @@ import { run } from "./support/run.js";
 import { startStaticServer } from "./support/static-server.js";
 import { cleanupTempDirs, makeTempDir } from "./support/tmp.js";
 
-const rockyDir = new URL("../../shared/testdata/rocky-8.3-ha-debug/Packages/", import.meta.url).pathname;
+const rockyDir = new URL("./fixtures/rocky-8.3-ha-debug/Packages/", import.meta.url).pathname;
 
 describe("hosted repository served to a real dnf", () => {
   let stack: Stack;

@@ -10,7 +10,7 @@ import { buildRpms, manyFixtures, standardFixtures } from "./support/rpm-fixture
 import { cleanupTempDirs, makeTempDir } from "./support/tmp.js";
 
 const rockyRpm = new URL(
-  "../../shared/testdata/rocky-8.3-ha-debug/Packages/booth-debugsource-1.0-6.ac1d34c.git.el8.2.x86_64.rpm",
+  "./fixtures/rocky-8.3-ha-debug/Packages/booth-debugsource-1.0-6.ac1d34c.git.el8.2.x86_64.rpm",
   import.meta.url,
 ).pathname;
 

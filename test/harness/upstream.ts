@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { type StaticServer, type StaticServerOptions, startStaticServer } from "../support/static-server.js";
 import { makeTempDir } from "../support/tmp.js";
 
-export const rockyTestdata = new URL("../../../shared/testdata/rocky-8.3-ha-debug/", import.meta.url)
+export const rockyTestdata = new URL("../fixtures/rocky-8.3-ha-debug/", import.meta.url)
   .pathname;
 
 export interface Upstream {
