@@ -32,6 +32,10 @@ const requirements = [
   },
   { name: "redis-server", pkg: "redis-server", found: () => onPath("redis-server") },
   { name: "redis-cli", pkg: "redis-tools", found: () => onPath("redis-cli") },
+  // Real upstreams and proxies the mirror tests sync through.
+  { name: "nginx", pkg: "nginx-light", found: () => onPath("nginx") },
+  { name: "tinyproxy", pkg: "tinyproxy", found: () => onPath("tinyproxy") },
+  { name: "python3 (Debian's)", pkg: "python3", found: () => fs.existsSync("/usr/bin/python3") },
 ];
 
 const log = (line) => console.log(`check-tools: ${line}`);
