@@ -8,7 +8,7 @@ import { type Stack, startStack } from "./harness/stack.js";
 import { cleanupTempDirs, makeTempDir } from "./support/tmp.js";
 
 /**
- * Beskar's own non-mirror integration scenario (shared/BESKAR.md §4), step for step, with the
+ * Beskar's own non-mirror integration scenario (docs/beskar-compatibility.md §4), step for step, with the
  * packages uploaded by PUT instead of an OCI push.
  */
 const testdata = new URL("./fixtures/rocky-8.3-ha-debug/", import.meta.url).pathname;

@@ -7,7 +7,7 @@ import { type Stack, startStack } from "./harness/stack.js";
 import { rockyTestdata, startUpstream, type Upstream } from "./harness/upstream.js";
 import { cleanupTempDirs, makeTempDir } from "./support/tmp.js";
 
-/** Beskar's own mirror integration scenario (shared/BESKAR.md §4), step for step. */
+/** Beskar's own mirror integration scenario (docs/beskar-compatibility.md §4), step for step. */
 const config = parse(readFileSync(join(rockyTestdata, "repoconfig.yaml"), "utf8"))[
   "vault-rocky-8.3-ha-debug"
 ] as {
