@@ -1,0 +1,79 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { freePort, startProcess } from "./processes.js";
+import { makeTempDir } from "./tmp.js";
+import { waitForPort } from "./wait-for-port.js";
+
+export interface NginxOptions {
+  /** The directory served at `/`. */
+  root: string;
+  /** Extra directives inside the `server` block (`keepalive_requests 2;`, `location /x { return 302 ...; }`). */
+  config?: string;
+}
+
+export interface Nginx {
+  /** `http://127.0.0.1:<port>/` (with the trailing slash mirror URLs want). */
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+  /**
+   * The access log so far, one line per request: `<method> <uri> <status> <bytes sent> auth=<Authorization header or ->`
+   * (the header is logged so that tests can assert where credentials went).
+   */
+  log(): string;
+}
+
+/**
+ * Debian's nginx (`/usr/sbin/nginx`, nginx-light) serving `root` on 127.0.0.1 at an OS-chosen port,
+ * as a foreground child without a master process (one worker, no daemon), everything it writes
+ * (pid, logs, temp bodies) in a temp dir. Works as root: `user` is set to the current user so that
+ * nginx never switches to `www-data` (which could not read a root-owned temp dir).
+ */
+export async function startNginx(options: NginxOptions): Promise<Nginx> {
+  const dir = makeTempDir("nginx-");
+  const port = await freePort();
+  const accessLog = join(dir, "access.log");
+  const user = process.getuid?.() === 0 ? "user root root;" : "";
+  const conf = [
+    user,
+    "daemon off;",
+    "master_process off;",
+    "worker_processes 1;",
+    `pid ${join(dir, "nginx.pid")};`,
+    `error_log ${join(dir, "error.log")} info;`,
+    "events { worker_connections 512; }",
+    "http {",
+    "  include /etc/nginx/mime.types;",
+    "  default_type application/octet-stream;",
+    "  sendfile on;",
+    `  client_body_temp_path ${join(dir, "client_body")};`,
+    `  proxy_temp_path ${join(dir, "proxy")};`,
+    `  fastcgi_temp_path ${join(dir, "fastcgi")};`,
+    `  uwsgi_temp_path ${join(dir, "uwsgi")};`,
+    `  scgi_temp_path ${join(dir, "scgi")};`,
+    "  log_format beskar '$request_method $request_uri $status $body_bytes_sent auth=$http_authorization';",
+    `  access_log ${accessLog} beskar;`,
+    "  server {",
+    `    listen 127.0.0.1:${port};`,
+    `    root ${options.root};`,
+    options.config ?? "",
+    "  }",
+    "}",
+    "",
+  ].join("\n");
+  const file = join(dir, "nginx.conf");
+  writeFileSync(file, conf);
+  writeFileSync(accessLog, "");
+  // -e: nginx 1.19.5+ opens its default error log before reading the config unless told otherwise.
+  const child = await startProcess("/usr/sbin/nginx", ["-p", dir, "-e", join(dir, "error.log"), "-c", file]);
+  await waitForPort(port, child);
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    port,
+    log: () => readFileSync(accessLog, "utf8"),
+    async stop() {
+      // SIGQUIT: graceful shutdown (finish the requests in flight); startProcess escalates to SIGKILL.
+      await child.stop("SIGQUIT", 5_000);
+    },
+  };
+}
