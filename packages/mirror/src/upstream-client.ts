@@ -190,6 +190,60 @@ export class UpstreamClient {
   }
 
   /**
+   * GETs the absolute `url` (query string kept; credentials in it become basic auth for its own
+   * origin only) and returns its text, capped at `maxBytes`, and the URL that finally answered.
+   * For documents that name mirrors (metalink, mirrorlist): no failover, transient errors retried.
+   */
+  async document(url: string, options: { maxBytes: number }): Promise<{ text: string; finalUrl: string }> {
+    const endpoint = parseMirrorUrl(url);
+    const target = new URL(url);
+    target.username = "";
+    target.password = "";
+    target.hash = "";
+    const answer = await this.retrying(endpoint.display, async () => {
+      const response = await request(target, {
+        dispatcher: this.agent,
+        method: "GET",
+        headers: endpoint.authorization ? { authorization: endpoint.authorization } : {},
+        signal: this.options.signal,
+      });
+      if (response.statusCode !== 200) {
+        await response.body.dump();
+        return { status: response.statusCode };
+      }
+      const check = new Verification({}, options.maxBytes, endpoint.display);
+      const chunks: Buffer[] = [];
+      for await (const chunk of response.body as AsyncIterable<Buffer>) {
+        check.update(chunk);
+        chunks.push(chunk);
+      }
+      return { status: 200, value: Buffer.concat(chunks).toString("utf8") };
+    });
+    return { text: answer, finalUrl: target.href };
+  }
+
+  /** `send` retried while it fails transiently (or answers 5xx), for a single URL. */
+  private async retrying<T>(what: string, send: () => Promise<{ status: number; value?: T }>): Promise<T> {
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= this.attempts; attempt++) {
+      this.options.signal?.throwIfAborted();
+      try {
+        const { status, value } = await send();
+        if (status === 200) return value as T;
+        lastError = new YumError("UPSTREAM_UNAVAILABLE", `${what}: HTTP ${status}`);
+        if (status < 500) break;
+      } catch (err) {
+        lastError = err;
+        if (!isTransient(err)) break;
+      }
+      if (attempt < this.attempts) await sleep(this.backoffMs * 2 ** (attempt - 1));
+    }
+    throw isYumError(lastError)
+      ? lastError
+      : new YumError("UPSTREAM_UNAVAILABLE", `${what}: ${describe(lastError)}`, {}, { cause: lastError });
+  }
+
+  /**
    * Downloads `href` into `blobs` (not yet committed), verified against `expected` while streaming.
    * A file that fails verification on one mirror is tried on the next before the error is final.
    */
