@@ -18,5 +18,5 @@ export {
 export { rpmFileName } from "./rpm-file-name.js";
 export type { RpmChangelog, RpmDependency, RpmFile, RpmPackage, RpmSignatureSummary } from "./rpm-package.js";
 export { rpmVersionCompare } from "./rpm-version-compare.js";
-export { verifyRpmSignature } from "./signature.js";
+export { readArmoredPublicKeys, verifyRpmSignature } from "./signature.js";
 export { SigTag, Tag } from "./tags.js";

@@ -30,8 +30,11 @@ function invalid(
 
 const ARMORED_BLOCK = /-----BEGIN PGP PUBLIC KEY BLOCK-----[\s\S]*?-----END PGP PUBLIC KEY BLOCK-----/g;
 
-/** Reads every key of every armored block (a key file may concatenate several blocks). */
-async function loadKeys(armoredPublicKeys: string): Promise<Key[]> {
+/**
+ * Reads every key of every armored block (a key file may concatenate several blocks, e.g. a
+ * distribution's key and a mirror operator's); openpgp's readKeys alone reads the first block only.
+ */
+export async function readArmoredPublicKeys(armoredPublicKeys: string): Promise<Key[]> {
   const blocks = armoredPublicKeys.match(ARMORED_BLOCK) ?? [armoredPublicKeys];
   try {
     const keys: Key[] = [];
@@ -69,7 +72,7 @@ export async function verifyRpmSignature(
     }
     throw invalid(result, "package is not signed");
   }
-  const keys = await loadKeys(armoredPublicKeys);
+  const keys = await readArmoredPublicKeys(armoredPublicKeys);
   const known = new Set(keyIdsOf(keys));
   const { createMessage, readSignature, verify } = await openpgp();
   const message = await createMessage({ binary: result.headerBytes });

@@ -39,6 +39,20 @@ export async function contentRoutes(app: FastifyInstance, deps: AppDeps): Promis
           contentType: "application/xml",
           open: (range) => (range ? body.subarray(range.start, range.end + 1) : body),
         };
+      } else if (path.file === "repomd.xml.asc") {
+        // A mirror serves upstream's signature of the repomd.xml it serves verbatim (dnf's
+        // repo_gpgcheck); it lives in the index beside repomd.xml, switched in the same transaction.
+        const state = index.getState();
+        if (!state.repomd || state.repomdAsc === undefined)
+          throw new YumError("NOT_FOUND", `${path.repository} serves no repomd.xml signature`);
+        const body = Buffer.from(state.repomdAsc, "utf8");
+        content = {
+          size: body.length,
+          mtime: new Date(state.revision * 1000),
+          etag: etagOfText(state.repomdAsc),
+          contentType: "application/pgp-signature",
+          open: (range) => (range ? body.subarray(range.start, range.end + 1) : body),
+        };
       } else {
         if (!safeFileName.test(path.file))
           throw new YumError("NOT_FOUND", `no such repodata file: ${path.file}`);
