@@ -160,6 +160,17 @@ describe("mirror sync", () => {
     expect(ranged.status).toBe(206);
     expect(requestsForFile()).toHaveLength(1);
 
+    // Ten clients at once for one uncached package: one upstream download, shared.
+    const other = "pacemaker-cli-debuginfo-2.0.4-6.el8.2.x86_64.rpm";
+    const otherBytes = readFileSync(join(rockyTestdata, "Packages", other));
+    const bodies = await Promise.all(
+      Array.from({ length: 10 }, async () =>
+        Buffer.from(await (await fetch(`${stack.repoUrl(repo)}Packages/p/${other}`)).arrayBuffer()),
+      ),
+    );
+    for (const body of bodies) expect(body.equals(otherBytes)).toBe(true);
+    expect(upstream.server.requests.slice(mark).filter((r) => r.path.endsWith(`/${other}`))).toHaveLength(1);
+
     const dnf = makeDnf(stack.repoUrl(repo), { gpgkey: `file://${rockyKey}` });
     await dnf.install(["clufter-debugsource"]);
     expect(await dnf.installed()).toContain("clufter-debugsource-0.77.1-5.el8.x86_64");

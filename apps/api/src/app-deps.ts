@@ -14,6 +14,8 @@ export interface AppDeps {
   /** Longest `?wait=true` wait, in ms. */
   waitTimeoutMs: number;
   version: string;
+  /** Upstream stall timeout (`sync.timeout_ms`), for on_demand fetches. */
+  syncTimeoutMs?: number;
   /** The registry's webhook (`config.registry`): its token and where notifications go. */
   registryEvents?: { token: string; events: Pick<RegistryEvents, "accept"> };
 }

@@ -47,6 +47,7 @@ async function main(config: Config): Promise<StopService> {
       metrics: new ApiMetrics({ defaultMetrics: true }),
       waitTimeoutMs: config.upload.waitTimeoutMs,
       version,
+      syncTimeoutMs: config.sync.timeoutMs,
       ...(registryEvents && config.registry
         ? { registryEvents: { token: config.registry.notificationsToken, events: registryEvents } }
         : {}),

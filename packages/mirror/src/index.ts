@@ -5,6 +5,6 @@ export {
   runMirrorSync,
 } from "./mirror-sync.js";
 export { assertSafeHref, type MirrorEndpoint, parseMirrorUrl, redact } from "./mirror-url.js";
-export { type OnDemandOptions, streamOnDemand } from "./on-demand.js";
+export { OnDemandFetcher, type OnDemandOptions } from "./on-demand.js";
 export { UpstreamClient, type UpstreamClientOptions } from "./upstream-client.js";
 export { upstreamTls } from "./upstream-tls.js";

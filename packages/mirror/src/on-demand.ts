@@ -1,63 +1,100 @@
-import { PassThrough, pipeline, type Readable, Transform } from "node:stream";
+import type { Readable } from "node:stream";
+import { YumError } from "@beskar-yum/errors";
 import type { FsBlobStore, PackageRecord } from "@beskar-yum/storage";
-import { UpstreamClient } from "./upstream-client.js";
+import { SharedDownload } from "./shared-download.js";
+import { UpstreamClient, type UpstreamClientOptions } from "./upstream-client.js";
 import { Verification } from "./verifier.js";
 
 export interface OnDemandOptions {
   /** The mirror URLs of the repository. */
   urls: string[];
   log: (message: string) => void;
+  /** Stall timeout (the configured sync timeout). */
   timeoutMs?: number;
   tls?: { ca?: string; cert?: string; key?: string };
-  /** Bytes that may wait for a slow client before the download waits for it. Default 1 MiB. */
-  clientBufferBytes?: number;
+  /** Anything else the upstream client takes (proxy, connection limits, ...). */
+  client?: Partial<UpstreamClientOptions>;
 }
 
 /**
- * Serves a mirrored package that is not stored yet (`sync_policy: on_demand`): the upstream bytes
- * go to the client as they arrive and, verified against upstream's size and sha256, into the blob
- * store, so the next request is served locally. A download that fails verification is discarded
- * and the client's response is cut short (its checksum check then fails too).
+ * Serves mirrored packages that are not stored yet (`sync_policy: on_demand`), one per process:
+ * the first request for a package starts its download from upstream into the blob store
+ * (verified against upstream's size and sha256, then committed), and every request for it while
+ * that download runs, the first one included, reads the same download as it streams in. Fifty
+ * clients asking at once for one uncached package make one upstream download.
  *
- * The download goes at the client's pace (at most `clientBufferBytes` wait for it), so a slow client
- * of a big package costs no memory; a client that goes away stops slowing it, and the package is
- * still stored.
+ * A download that fails verification is discarded and every reader's response is cut short (the
+ * client's own checksum check then fails too); a client that goes away stops nothing, and the
+ * package is still stored for the next request.
  */
-export async function streamOnDemand(
-  record: PackageRecord,
-  blobs: FsBlobStore,
-  options: OnDemandOptions,
-): Promise<Readable> {
+export class OnDemandFetcher {
+  private readonly downloads = new Map<string, Promise<SharedDownload>>();
+
+  /** Opens `record`'s bytes; rejects, before anything is sent, when no upstream serves it. */
+  async open(record: PackageRecord, blobs: FsBlobStore, options: OnDemandOptions): Promise<Readable> {
+    const key = `${blobs.root}\0${record.id}`;
+    let started = this.downloads.get(key);
+    if (!started) {
+      started = start(record, blobs, options);
+      this.downloads.set(key, started);
+      const forget = () => this.downloads.delete(key);
+      started.then((download) => download.done.then(forget, forget), forget);
+    }
+    let download: SharedDownload;
+    try {
+      download = await started;
+    } catch (err) {
+      // The anonymous client learns which package failed; the upstream URL and cause go to the log.
+      throw new YumError(
+        "UPSTREAM_UNAVAILABLE",
+        `${record.href} is not stored yet and could not be fetched from upstream`,
+        {},
+        { cause: err },
+      );
+    }
+    return download.reader();
+  }
+}
+
+/** Resolves once upstream answered with the body and the temporary file exists. */
+async function start(record: PackageRecord, blobs: FsBlobStore, options: OnDemandOptions) {
   const client = new UpstreamClient({
+    ...options.client,
     urls: options.urls,
     log: options.log,
-    timeoutMs: options.timeoutMs,
-    tls: options.tls,
+    ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+    ...(options.tls ? { tls: options.tls } : {}),
   });
   let body: Readable;
   try {
     body = await client.stream(record.href);
   } catch (err) {
+    options.log(`on-demand fetch of ${record.href} failed: ${(err as Error).message}`);
     await client.close();
     throw err;
   }
-  const out = new PassThrough({ highWaterMark: options.clientBufferBytes ?? 1024 ** 2 });
   const verification = new Verification(
     { size: record.fileSize, checksum: { type: "sha256", value: record.id } },
     record.fileSize,
     record.href,
   );
-  // pipeline: an upstream that fails midway fails the paced stream, and so the ingest.
-  const paced = pipeline(body, paceOf(out), () => {});
-  blobs
-    .ingest(paced, {
-      maxBytes: record.fileSize,
-      inspect: {
-        update: (chunk) => verification.update(chunk),
-        finish: () => verification.finish(),
-      },
-    })
-    .then(async (blob) => {
+  let created!: () => void;
+  const fileCreated = new Promise<void>((resolve) => {
+    created = resolve;
+  });
+  const download = new SharedDownload(async (progress) => {
+    try {
+      const blob = await blobs.ingest(body, {
+        maxBytes: record.fileSize,
+        inspect: { update: (chunk) => verification.update(chunk), finish: () => verification.finish() },
+        progress: {
+          created: (tempPath) => {
+            progress.created(tempPath);
+            created();
+          },
+          written: progress.written,
+        },
+      });
       try {
         verification.checkSha256(blob.digest);
       } catch (err) {
@@ -65,31 +102,14 @@ export async function streamOnDemand(
         throw err;
       }
       await blobs.commit(blob);
-      out.end();
-    })
-    .catch((err: Error) => {
-      options.log(`on-demand fetch of ${record.href} failed: ${err.message}`);
-      out.destroy(err);
-    })
-    .finally(() => client.close());
-  return out;
-}
-
-/**
- * Passes the download through to the blob store, copying it to `client`, and holds each chunk until
- * the client has room for it. Once the client is gone, chunks go straight through.
- */
-function paceOf(client: PassThrough): Transform {
-  return new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      if (client.destroyed || client.writableEnded || client.write(chunk)) return callback(null, chunk);
-      const go = () => {
-        client.off("drain", go);
-        client.off("close", go);
-        callback(null, chunk);
-      };
-      client.on("drain", go);
-      client.on("close", go);
-    },
+    } catch (err) {
+      options.log(`on-demand fetch of ${record.href} failed: ${(err as Error).message}`);
+      throw err;
+    } finally {
+      created();
+      await client.close();
+    }
   });
+  await fileCreated;
+  return download;
 }

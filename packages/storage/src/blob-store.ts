@@ -27,6 +27,11 @@ export interface IngestOptions {
    */
   durable?: boolean;
   signal?: AbortSignal;
+  /**
+   * Told the temporary file's path once it exists, then how many bytes it holds after each write:
+   * readers may follow a blob while it streams in (on_demand clients sharing one download).
+   */
+  progress?: { created(tempPath: string): void; written(bytes: number): void };
 }
 
 /**
@@ -53,6 +58,7 @@ export class FsBlobStore {
     const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
     // Create the file before streaming, so that a failed stream can always be cleaned up after.
     const output = await open(tempPath, "wx", 0o644);
+    options.progress?.created(tempPath);
     try {
       options.signal?.throwIfAborted();
       for await (const chunk of body as AsyncIterable<Buffer>) {
@@ -62,6 +68,7 @@ export class FsBlobStore {
         options.inspect?.update(chunk);
         hash.update(chunk);
         await output.write(chunk);
+        options.progress?.written(size);
         options.signal?.throwIfAborted();
       }
       options.inspect?.finish();

@@ -3,7 +3,7 @@ import { stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { Readable } from "node:stream";
 import { YumError } from "@beskar-yum/errors";
-import { streamOnDemand, upstreamTls } from "@beskar-yum/mirror";
+import { OnDemandFetcher, upstreamTls } from "@beskar-yum/mirror";
 import { parseContentPath } from "@beskar-yum/repository";
 import type { FastifyInstance } from "fastify";
 import type { AppDeps } from "../app-deps.js";
@@ -17,6 +17,8 @@ export async function contentRoutes(app: FastifyInstance, deps: AppDeps): Promis
   // Uploads are streamed by the handler itself, whatever their content type.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", (_request, _payload, done) => done(null));
+  // on_demand packages being fetched: concurrent requests for one share its download.
+  const onDemand = new OnDemandFetcher();
 
   app.get("/artifacts/yum/*", async (request, reply) => {
     const path = parseContentPath(request.url.split("?")[0]!);
@@ -93,19 +95,22 @@ export async function contentRoutes(app: FastifyInstance, deps: AppDeps): Promis
           throw new YumError("STORAGE_CORRUPT", `package ${path.file}: blob sha256:${record.id} is missing`);
         }
         // A mirror package not fetched yet (sync_policy on_demand, or lost): fetch it from upstream now.
-        reply
+        // HEAD answers from the metadata; an empty stream keeps our Content-Length (a buffer would reset it).
+        const body =
+          request.method === "HEAD"
+            ? Readable.from([])
+            : await onDemand.open(record, blobs, {
+                urls: properties.mirror_urls,
+                log: (message) => request.log.warn({ repository: path.repository }, message),
+                tls: upstreamTls(properties),
+                ...(deps.syncTimeoutMs ? { timeoutMs: deps.syncTimeoutMs } : {}),
+              });
+        // Headers only once upstream answered: a failure is sent as an error, not as a short package.
+        return reply
           .header("content-type", contentTypeOf(path.file))
           .header("content-length", record.fileSize)
-          .header("etag", etagOf(record.id));
-        // HEAD answers from the metadata; an empty stream keeps our Content-Length (a buffer would reset it).
-        if (request.method === "HEAD") return reply.send(Readable.from([]));
-        return reply.send(
-          await streamOnDemand(record, blobs, {
-            urls: properties.mirror_urls,
-            log: (message) => request.log.warn({ repository: path.repository }, message),
-            tls: upstreamTls(properties),
-          }),
-        );
+          .header("etag", etagOf(record.id))
+          .send(body);
       }
       content = packageContent(record.id, info.size, new Date(record.uploadTime * 1000));
     }
