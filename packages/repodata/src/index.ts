@@ -38,6 +38,15 @@ export { parseRepomd } from "./parse-repomd.js";
 export { primaryFiles, renderPrimaryPackage } from "./primary-xml.js";
 export type { Repomd, RepomdChecksum, RepomdDistroTag, RepomdRecord, RepomdTags } from "./repomd-record.js";
 export { type RenderRepomdOptions, renderRepomd } from "./repomd-xml.js";
+export {
+  checkXml,
+  checkXmlText,
+  doctypeProblem,
+  SafeXmlParser,
+  type SafeXmlParserOptions,
+  walkXml,
+  type XmlVisitor,
+} from "./safe-xml.js";
 export { type WriteDatabasesOptions, writeSqliteDatabases } from "./sqlite-databases.js";
 export { filelistRows } from "./sqlite-rows.js";
 export { DATABASE_VERSION, type DatabaseKind, databaseSchema } from "./sqlite-schema.js";

@@ -1,11 +1,10 @@
-import { StringDecoder } from "node:string_decoder";
-import { YumError } from "@beskar-yum/errors";
-import { SaxesParser, type SaxesTagPlain } from "saxes";
+import type { SaxesTagPlain } from "saxes";
 import {
   type DecompressOptions,
   decompressMetadataStream,
   type MetadataSource,
 } from "./metadata-decompress.js";
+import { SafeXmlParser } from "./safe-xml.js";
 
 export interface ReadMetadataOptions extends DecompressOptions {
   /** Receives `packages=` of the root element when it is seen. */
@@ -27,8 +26,8 @@ export type Attrs = Record<string, string>;
 
 /**
  * Streams the `<package>` records of a metadata document (any compression, see
- * `decompressMetadataStream`) with memory bounded by one package and one decompressed chunk. A
- * DOCTYPE is refused, so no entity is ever declared; saxes expands only XML's own five.
+ * `decompressMetadataStream`) with memory bounded by one package and one decompressed chunk. The
+ * DOCTYPE rule of `SafeXmlParser` applies: no entity is ever declared, and no DTD is loaded.
  */
 export function readPackageRecords<T>(
   source: MetadataSource,
@@ -53,39 +52,32 @@ export async function* parsePackageRecords<T>(
   const name = opts.name ?? root;
   const maxText = opts.maxTextLength ?? 4 * 1024 * 1024;
   const maxElements = opts.maxElementsPerPackage ?? 4 * 1024 * 1024;
-  const parser = new SaxesParser({ xmlns: false, position: true });
-  const invalid = (message: string) =>
-    new YumError("REPODATA_INVALID", `${name}: line ${parser.line}: ${message}`, { file: name });
+  const safe = new SafeXmlParser(name);
+  const { parser } = safe;
+  const invalid = (message: string) => safe.invalid(message);
   const ready: T[] = [];
-  let failure: Error | undefined;
   let depth = 0;
   let current: RecordBuilder<T> | undefined;
   let elements = 0;
   let text = "";
-
-  parser.on("doctype", () => {
-    failure ??= invalid("DOCTYPE declarations are not accepted");
-  });
-  parser.on("error", (err) => {
-    failure ??= invalid(err.message);
-  });
+  const fail = (message: string) => safe.fail(message);
   parser.on("opentag", (tag: SaxesTagPlain) => {
     depth++;
     const attrs = tag.attributes as Attrs;
     if (depth === 1) {
-      if (tag.name !== root) failure ??= invalid(`<${root}> expected, got <${tag.name}>`);
+      if (tag.name !== root) fail(`<${root}> expected, got <${tag.name}>`);
       else if (attrs.packages !== undefined) opts.onCount?.(Number(attrs.packages));
       return;
     }
     text = "";
     if (depth === 2) {
-      if (tag.name !== "package") failure ??= invalid(`<package> expected, got <${tag.name}>`);
+      if (tag.name !== "package") fail(`<package> expected, got <${tag.name}>`);
       else {
         current = builder(attrs);
         elements = 0;
       }
     } else if (current) {
-      if (++elements > maxElements) failure ??= invalid(`more than ${maxElements} elements in one <package>`);
+      if (++elements > maxElements) fail(`more than ${maxElements} elements in one <package>`);
       else current.open(tag.name, attrs);
     }
   });
@@ -93,7 +85,7 @@ export async function* parsePackageRecords<T>(
     if (!current || depth < 3) return;
     text += chunk;
     if (text.length > maxText) {
-      failure ??= invalid(`text longer than ${maxText} characters`);
+      fail(`text longer than ${maxText} characters`);
       text = "";
     }
   };
@@ -101,12 +93,12 @@ export async function* parsePackageRecords<T>(
   parser.on("cdata", onText);
   parser.on("closetag", (tag: SaxesTagPlain) => {
     depth--;
-    if (!current || failure) return;
+    if (!current || safe.failure) return;
     if (depth === 1) {
       try {
         ready.push(current.finish());
       } catch (err) {
-        failure ??= invalid((err as Error).message);
+        fail((err as Error).message);
       }
       current = undefined;
     } else {
@@ -115,15 +107,11 @@ export async function* parsePackageRecords<T>(
     }
   });
 
-  const decoder = new StringDecoder("utf8");
   for await (const chunk of chunks) {
-    parser.write(typeof chunk === "string" ? chunk : decoder.write(chunk));
-    if (failure) throw failure;
+    safe.write(chunk);
     if (ready.length > 0) yield* ready.splice(0);
   }
-  parser.write(decoder.end());
-  parser.close();
-  if (failure) throw failure;
+  safe.close();
   if (depth !== 0) throw invalid("document ends early");
   yield* ready.splice(0);
 }

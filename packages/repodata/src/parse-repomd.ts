@@ -1,6 +1,7 @@
 import { YumError } from "@beskar-yum/errors";
 import { XMLParser, XMLValidator } from "fast-xml-parser";
 import type { Repomd, RepomdChecksum, RepomdRecord, RepomdTags } from "./repomd-record.js";
+import { checkXmlText } from "./safe-xml.js";
 import { unescapeXml } from "./xml-unescape.js";
 
 type Node = Record<string, unknown>;
@@ -133,12 +134,12 @@ function parseTags(v: unknown): RepomdTags | undefined {
 }
 
 /**
- * Parses repomd.xml with entity processing off (no DTD, no entity expansion) and validates
+ * Parses repomd.xml with entity processing off (no DTD loaded, no entity declared) and validates
  * every record. Throws REPODATA_INVALID naming the element at fault.
  */
 export function parseRepomd(xml: string): Repomd {
-  if (/<!DOCTYPE/i.test(xml) || /<!ENTITY/i.test(xml))
-    throw invalid("DOCTYPE/ENTITY declarations are not allowed");
+  // The shared DOCTYPE rule (and well-formedness) first: fast-xml-parser below never sees an entity declaration.
+  checkXmlText(xml, "repomd.xml");
   const valid = XMLValidator.validate(xml);
   if (valid !== true) {
     const { msg, line, col } = valid.err;

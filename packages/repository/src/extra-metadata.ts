@@ -3,7 +3,7 @@ import { createReadStream } from "node:fs";
 import { open } from "node:fs/promises";
 import { createGunzip } from "node:zlib";
 import { YumError } from "@beskar-yum/errors";
-import { XMLValidator } from "fast-xml-parser";
+import { SafeXmlParser } from "@beskar-yum/repodata";
 
 /** repomd `<data type>` names a user may upload; ours (and their database forms) are reserved. */
 const dataTypePattern = /^[a-z][a-z0-9_]{0,63}$/;
@@ -11,9 +11,6 @@ const reserved = /^(primary|filelists|other)(_db|_zck)?$/;
 
 /** Decompressed content we inspect at most: beyond this a file is a decompression bomb. */
 const maxOpenBytes = 2 * 1024 ** 3;
-/** XML we validate in memory; larger files are stored unvalidated. */
-const maxValidatedBytes = 64 * 1024 ** 2;
-
 export type Compression = "gz" | "xz" | "bz2" | "zst";
 
 export function assertExtraDataType(dataType: string): string {
@@ -57,7 +54,9 @@ export function defaultExtraFileName(dataType: string, compression: Compression 
 /**
  * Checks an uploaded metadata file and measures its uncompressed content: sha256 and size for plain
  * and gzip files (Node has no xz/bzip2/zstd decoder; those are stored without open-checksum), and
- * XML well-formedness (no DOCTYPE, so no entity expansion) for `.xml` files up to 64 MiB.
+ * XML well-formedness for `.xml` files, streamed through the shared safe parser: a DOCTYPE that only
+ * names an external DTD (every comps.xml has one) is accepted and never loaded; an internal subset,
+ * where entities would be declared, is refused.
  */
 export async function inspectExtraFile(
   path: string,
@@ -67,7 +66,7 @@ export async function inspectExtraFile(
   if (compression !== undefined && compression !== "gz") return {};
   const hash = createHash("sha256");
   const isXml = /\.xml(\.gz)?$/.test(fileName);
-  const chunks: Buffer[] = [];
+  const xml = isXml ? new SafeXmlParser(fileName, { syntaxPrefix: "not well-formed XML: " }) : undefined;
   let size = 0;
   const source = createReadStream(path);
   const stream = compression === "gz" ? source.pipe(createGunzip()) : source;
@@ -81,25 +80,14 @@ export async function inspectExtraFile(
         );
       }
       hash.update(chunk);
-      if (isXml && size <= maxValidatedBytes) chunks.push(chunk);
+      xml?.write(chunk);
     }
+    xml?.close();
   } catch (err) {
     if (err instanceof YumError) throw err;
     throw new YumError("REPODATA_INVALID", `${fileName}: not a valid gzip file: ${(err as Error).message}`);
   } finally {
     source.destroy();
-  }
-  if (isXml && size <= maxValidatedBytes) {
-    const xml = Buffer.concat(chunks).toString("utf8");
-    if (/<!DOCTYPE/i.test(xml))
-      throw new YumError("REPODATA_INVALID", `${fileName}: DOCTYPE declarations are not accepted`);
-    const result = XMLValidator.validate(xml);
-    if (result !== true) {
-      throw new YumError(
-        "REPODATA_INVALID",
-        `${fileName}: not well-formed XML: ${result.err.msg} (line ${result.err.line}, column ${result.err.col})`,
-      );
-    }
   }
   return { openDigest: hash.digest("hex"), openSize: size };
 }
