@@ -40,6 +40,9 @@ export const errorCodes = {
   UPSTREAM_CHECKSUM_MISMATCH: { httpStatus: 502, beskarCode: "Unavailable" },
   UPSTREAM_SIZE_MISMATCH: { httpStatus: 502, beskarCode: "Unavailable" },
   UPSTREAM_SIGNATURE_INVALID: { httpStatus: 502, beskarCode: "Unavailable" },
+  UPSTREAM_TOO_MANY_REDIRECTS: { httpStatus: 502, beskarCode: "Unavailable" },
+  UPSTREAM_RATE_LIMITED: { httpStatus: 502, beskarCode: "Unavailable" },
+  UPSTREAM_PROXY_FAILED: { httpStatus: 502, beskarCode: "Unavailable" },
   // OCI registry (storage replica, webhook notifications, Beskar's registry)
   REGISTRY_UNAVAILABLE: { httpStatus: 503, beskarCode: "Unavailable" },
   REGISTRY_REJECTED: { httpStatus: 500, beskarCode: "Internal" },

@@ -1,48 +1,56 @@
 import { createHash } from "node:crypto";
+import type { IncomingMessage } from "node:http";
 import type { Readable } from "node:stream";
+import { setTimeout as delay } from "node:timers/promises";
 import { isYumError, YumError } from "@beskar-yum/errors";
 import type { FsBlobStore, IngestedBlob } from "@beskar-yum/storage";
-import { Agent, request } from "undici";
-import { hrefUrl, type MirrorEndpoint, parseMirrorUrl } from "./mirror-url.js";
+import { HttpTransport } from "./http-transport.js";
+import { hrefUrl, type MirrorEndpoint, parseMirrorUrl, redact } from "./mirror-url.js";
+import type { ProxyOptions } from "./proxy.js";
+import { discard, type FollowedResponse, followRedirects } from "./redirects.js";
+import { parseRetryAfter } from "./retry-after.js";
 import { type Expected, Verification } from "./verifier.js";
 
 export interface UpstreamClientOptions {
-  /** Mirror base URLs, tried in order (failover). Credentials in a URL become basic auth. */
+  /** Mirror base URLs, tried in order (failover). Credentials in a URL become basic auth, for that host only. */
   urls: string[];
-  /** Where failovers and retries are reported (credentials already redacted). */
+  /** Where failovers, retries and redirects are reported (credentials already redacted). */
   log: (message: string) => void;
-  /** Time to wait for response headers, and between two body chunks (a stalled server). Default 30 s. */
-  timeoutMs?: number;
-  /** Attempts per mirror for transient failures (resets, timeouts, 5xx). Default 3. */
-  attempts?: number;
+  /** Time to wait for response headers, and for body bytes while we want them (a stalled server). Default 30 s. */
+  timeoutMs?: number | undefined;
+  /** Attempts per mirror for transient failures (resets, timeouts, 5xx, 429). Default 3. */
+  attempts?: number | undefined;
   /** First retry delay, doubled each time. Default 500 ms. */
-  backoffMs?: number;
-  /** Keep-alive connections per upstream host. Default 16. */
-  connections?: number;
+  backoffMs?: number | undefined;
+  /** Requests (keep-alive connections) at once per upstream host. Default 16; a sync passes its concurrency. */
+  connections?: number | undefined;
   /** PEM: the CA that signs upstream's certificate (instead of the system's), and a client certificate + key. */
-  tls?: { ca?: string; cert?: string; key?: string };
-  signal?: AbortSignal;
+  tls?: { ca?: string; cert?: string; key?: string } | undefined;
+  /** The repository's `proxy_url`, and the HTTP(S)_PROXY / NO_PROXY settings read at startup. */
+  proxy?: ProxyOptions | undefined;
+  /** Longest `Retry-After` (429/503) we wait for; a longer one fails at once. Default 60 s. */
+  maxRetryAfterMs?: number | undefined;
+  /** `Retry-After` waits per mirror and file before giving up. Default 5. */
+  rateLimitRetries?: number | undefined;
+  /** Redirects followed per request. Default 10. */
+  maxRedirects?: number | undefined;
+  signal?: AbortSignal | undefined;
 }
 
-interface Attempt {
-  endpoint: MirrorEndpoint;
-  body: Readable;
+/** What one request to one mirror gave: the value when 200, else the status (and Retry-After). */
+interface Answer<T> {
+  status: number;
+  value?: T;
+  retryAfterMs?: number | undefined;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown; notFound: boolean; failed: boolean };
 
-/** Errors worth retrying on the same mirror: the network hiccupped or the server is overloaded. */
+/** Errors worth retrying on the same mirror: the network hiccupped or the server stalled. */
 function isTransient(err: unknown): boolean {
   if (isYumError(err)) return false;
   const code = (err as { code?: string }).code ?? "";
-  return [
-    "ECONNRESET",
-    "EPIPE",
-    "ETIMEDOUT",
-    "UND_ERR_SOCKET",
-    "UND_ERR_HEADERS_TIMEOUT",
-    "UND_ERR_BODY_TIMEOUT",
-  ].includes(code);
+  return ["ECONNRESET", "EPIPE", "ETIMEDOUT", "ECONNABORTED"].includes(code);
 }
 
 function describe(err: unknown): string {
@@ -50,33 +58,73 @@ function describe(err: unknown): string {
   return e.code && !isYumError(err) ? `${e.code}: ${e.message}` : (e.message ?? String(err));
 }
 
+/** Reads `body` to its end, handing each chunk to `onChunk` (which may throw to stop). */
+function collect(body: IncomingMessage, onChunk: (chunk: Buffer) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const fail = (err: unknown) => {
+      if (settled) return;
+      settled = true;
+      body.destroy();
+      reject(err);
+    };
+    body.on("data", (chunk: Buffer) => {
+      if (settled) return;
+      try {
+        onChunk(chunk);
+      } catch (err) {
+        fail(err);
+      }
+    });
+    body.once("error", fail);
+    body.once("end", () => {
+      settled = true;
+      resolve();
+    });
+    // Destroyed without an error (the connection went away): not the whole body.
+    body.once("close", () =>
+      fail(Object.assign(new Error("the connection closed before the body ended"), { code: "ECONNRESET" })),
+    );
+  });
+}
+
+/** The whole body as UTF-8, at most `maxBytes` (a bigger one fails with `UPSTREAM_SIZE_MISMATCH`). */
+async function readText(response: FollowedResponse, maxBytes: number, what: string): Promise<string> {
+  const chunks: Buffer[] = [];
+  const check = new Verification({}, maxBytes, what);
+  await collect(response.body, (chunk) => {
+    check.update(chunk);
+    chunks.push(chunk);
+  });
+  return Buffer.concat(chunks).toString("utf8");
+}
+
 /**
  * Fetches files of one upstream repository over HTTP(S) with keep-alive, failover across its
- * mirror URLs and retries with backoff. Downloads are verified while they stream.
+ * mirror URLs, retries with backoff, `Retry-After`, redirects and proxies. Downloads are verified
+ * while they stream.
  */
 export class UpstreamClient {
   private readonly endpoints: MirrorEndpoint[];
-  private readonly agent: Agent;
-  private readonly timeoutMs: number;
+  private readonly transport: HttpTransport;
+  /** Origins of the configured URLs: the only ones that see the client certificate. */
+  private readonly trusted: Set<string>;
+  /** Hosts we were redirected to and have said so in the log (once each). */
+  private readonly redirectedTo = new Set<string>();
   private readonly attempts: number;
   private readonly backoffMs: number;
 
   constructor(private readonly options: UpstreamClientOptions) {
     if (options.urls.length === 0) throw new YumError("INVALID_ARGUMENT", "no mirror URL to sync from");
     this.endpoints = options.urls.map(parseMirrorUrl);
-    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.trusted = new Set(this.endpoints.map((e) => e.base.origin));
     this.attempts = options.attempts ?? 3;
     this.backoffMs = options.backoffMs ?? 500;
-    this.agent = new Agent({
+    this.transport = new HttpTransport({
       connections: options.connections ?? 16,
-      keepAliveTimeout: 10_000,
-      headersTimeout: this.timeoutMs,
-      bodyTimeout: this.timeoutMs,
-      connect: {
-        ...(options.tls?.ca ? { ca: options.tls.ca } : {}),
-        ...(options.tls?.cert ? { cert: options.tls.cert } : {}),
-        ...(options.tls?.key ? { key: options.tls.key } : {}),
-      },
+      timeoutMs: options.timeoutMs ?? 30_000,
+      tls: options.tls,
+      proxy: options.proxy,
     });
   }
 
@@ -85,23 +133,46 @@ export class UpstreamClient {
     return this.endpoints[0]!.display;
   }
 
+  /** One GET of `url` on `endpoint`, redirects followed; a 200's body is the caller's, any other is let go. */
+  private async get(endpoint: MirrorEndpoint, url: URL, what: string): Promise<Answer<FollowedResponse>> {
+    const response = await followRedirects(this.transport, url, {
+      authorization: endpoint.authorization,
+      trustedOrigins: this.trusted,
+      maxRedirects: this.options.maxRedirects ?? 10,
+      signal: this.options.signal,
+      what,
+    });
+    if (response.status === 200) {
+      this.noteRedirect(url, response.url, what);
+      return { status: 200, value: response };
+    }
+    discard(response);
+    const limited = response.status === 429 || response.status === 503;
+    return {
+      status: response.status,
+      retryAfterMs: limited ? parseRetryAfter(response.headers["retry-after"]) : undefined,
+    };
+  }
+
+  /** The sync's log names the host that served a file when it was not the configured one (once per host). */
+  private noteRedirect(asked: URL, served: URL, what: string): void {
+    if (served.origin === asked.origin || this.redirectedTo.has(served.origin)) return;
+    this.redirectedTo.add(served.origin);
+    this.options.log(
+      `${what} was served by ${served.host} (redirected from ${asked.host}); later files from there are not logged`,
+    );
+  }
+
   /**
    * Opens `href` on the first mirror that serves it. A mirror that fails (refused, 404, 5xx after
    * retries) is moved behind the others for the rest of this client's life, and the log says so.
    * Returns undefined when `optional` and every mirror answered 404.
    */
-  private open(href: string, optional: boolean): Promise<Attempt | undefined> {
-    return this.ask(href, optional, async (endpoint) => {
-      const response = await request(hrefUrl(endpoint, href), {
-        dispatcher: this.agent,
-        method: "GET",
-        headers: endpoint.authorization ? { authorization: endpoint.authorization } : {},
-        signal: this.options.signal,
-      });
-      if (response.statusCode === 200) return { status: 200, value: response.body };
-      await response.body.dump();
-      return { status: response.statusCode };
-    }).then((answer) => answer && { endpoint: answer.endpoint, body: answer.value });
+  private async open(
+    href: string,
+    optional: boolean,
+  ): Promise<{ endpoint: MirrorEndpoint; value: FollowedResponse } | undefined> {
+    return this.ask(href, optional, (endpoint) => this.get(endpoint, hrefUrl(endpoint, href), href));
   }
 
   /**
@@ -111,42 +182,103 @@ export class UpstreamClient {
   private async ask<T>(
     href: string,
     optional: boolean,
-    send: (endpoint: MirrorEndpoint) => Promise<{ status: number; value?: T }>,
+    send: (endpoint: MirrorEndpoint) => Promise<Answer<T>>,
   ): Promise<{ endpoint: MirrorEndpoint; value: T } | undefined> {
     let lastError: unknown;
     let notFound = false;
     for (const endpoint of [...this.endpoints]) {
-      let failed = false;
-      for (let attempt = 1; attempt <= this.attempts; attempt++) {
-        this.options.signal?.throwIfAborted();
-        try {
-          const { status, value } = await send(endpoint);
-          if (status === 200) return { endpoint, value: value as T };
-          lastError = new YumError("UPSTREAM_UNAVAILABLE", `${endpoint.display}: ${href}: HTTP ${status}`);
-          if (status === 404) notFound = true;
-          else failed = true;
-          if (status < 500) break;
-        } catch (err) {
-          lastError = err;
-          failed = true;
-          if (!isTransient(err)) break;
-        }
-        if (attempt < this.attempts) {
-          this.options.log(`retrying ${href} on ${endpoint.display} after: ${describe(lastError)}`);
-          await sleep(this.backoffMs * 2 ** (attempt - 1));
-        }
-      }
+      const outcome = await this.tryOne(href, endpoint.display, () => send(endpoint));
+      if (outcome.ok) return { endpoint, value: outcome.value };
+      lastError = outcome.error;
+      notFound ||= outcome.notFound;
       // A mirror that is down goes behind the others; one that lacks a file is only skipped for it.
-      if (failed) this.demote(endpoint, lastError);
+      if (outcome.failed) this.demote(endpoint, lastError);
     }
     // Optional files (repomd.xml.asc) are absent when a reachable mirror says so.
     if (optional && notFound) return undefined;
-    throw new YumError(
-      "UPSTREAM_UNAVAILABLE",
-      `no mirror could serve ${href}: ${describe(lastError)}`,
-      {},
-      { cause: lastError },
-    );
+    throw this.finalError(`no mirror could serve ${href}`, lastError);
+  }
+
+  /** The error of a request that no mirror could answer; our own code (too many redirects, rate limited, ...) kept. */
+  private finalError(what: string, lastError: unknown): YumError {
+    const code = isYumError(lastError) ? lastError.code : "UPSTREAM_UNAVAILABLE";
+    return new YumError(code, `${what}: ${describe(lastError)}`, {}, { cause: lastError });
+  }
+
+  /**
+   * `send` on one mirror until it answers 200: transient errors, 5xx and 429 are retried with
+   * backoff (`attempts` in all); a 429/503 with `Retry-After` waits as asked (bounded) without
+   * using up an attempt. Anything else ends the tries on this mirror.
+   */
+  private async tryOne<T>(
+    href: string,
+    display: string,
+    send: () => Promise<Answer<T>>,
+  ): Promise<Outcome<T>> {
+    let error: unknown;
+    let notFound = false;
+    let failed = false;
+    let waits = 0;
+    for (let attempt = 1; attempt <= this.attempts; ) {
+      this.options.signal?.throwIfAborted();
+      try {
+        const { status, value, retryAfterMs } = await send();
+        if (status === 200) return { ok: true, value: value as T };
+        error = new YumError("UPSTREAM_UNAVAILABLE", `${display}: ${href}: HTTP ${status}`);
+        if (retryAfterMs !== undefined) {
+          const wait = this.rateLimitWait(display, href, status, retryAfterMs, ++waits);
+          if (isYumError(wait)) return { ok: false, error: wait, notFound, failed: true };
+          this.options.log(`${display} asks to retry ${href} in ${wait / 1000} s (HTTP ${status}); waiting`);
+          await this.sleep(wait);
+          continue;
+        }
+        if (status === 404) notFound = true;
+        else failed = true;
+        if (status < 500 && status !== 429) break;
+      } catch (err) {
+        this.options.signal?.throwIfAborted();
+        error = err;
+        failed = true;
+        if (!isTransient(err)) break;
+      }
+      if (attempt < this.attempts) {
+        this.options.log(`retrying ${href} on ${display} after: ${describe(error)}`);
+        await this.sleep(this.backoffMs * 2 ** (attempt - 1));
+      }
+      attempt++;
+    }
+    return { ok: false, error, notFound, failed };
+  }
+
+  /** How long to wait for a `Retry-After`, or the error when it asks too much (too long, too often). */
+  private rateLimitWait(
+    display: string,
+    href: string,
+    status: number,
+    ms: number,
+    waits: number,
+  ): number | YumError {
+    const maxMs = this.options.maxRetryAfterMs ?? 60_000;
+    const maxWaits = this.options.rateLimitRetries ?? 5;
+    if (ms > maxMs) {
+      return new YumError(
+        "UPSTREAM_RATE_LIMITED",
+        `${display}: ${href}: HTTP ${status} asks to retry after ${Math.ceil(ms / 1000)} s, more than the ${maxMs / 1000} s we wait`,
+      );
+    }
+    if (waits > maxWaits) {
+      return new YumError(
+        "UPSTREAM_RATE_LIMITED",
+        `${display}: ${href}: still HTTP ${status} (Retry-After) after waiting ${maxWaits} times`,
+      );
+    }
+    return ms;
+  }
+
+  /** Waits `ms`, or rejects with the signal's reason as soon as it aborts. */
+  private async sleep(ms: number): Promise<void> {
+    const signal = this.options.signal;
+    await delay(ms, undefined, signal ? { signal } : {}).catch(() => signal?.throwIfAborted());
   }
 
   private demote(endpoint: MirrorEndpoint, err: unknown): void {
@@ -161,22 +293,22 @@ export class UpstreamClient {
 
   /** The body of `href` from the first mirror that serves it; the caller consumes or destroys it. */
   async stream(href: string): Promise<Readable> {
-    return (await this.open(href, false))!.body;
+    return (await this.streamFrom(href)).body;
+  }
+
+  /** As `stream`, with the URL that finally served it (after redirects; without credentials). */
+  async streamFrom(href: string): Promise<{ body: Readable; finalUrl: string }> {
+    const { value } = (await this.open(href, false))!;
+    return { body: value.body, finalUrl: value.url.href };
   }
 
   /** A small text file (repomd.xml, its signature), capped at `maxBytes`. */
   async text(href: string, options: { maxBytes: number; optional?: boolean }): Promise<string | undefined> {
     const opened = await this.open(href, options.optional ?? false);
     if (!opened) return undefined;
-    const chunks: Buffer[] = [];
-    const check = new Verification({}, options.maxBytes, href);
     try {
-      for await (const chunk of opened.body as AsyncIterable<Buffer>) {
-        check.update(chunk);
-        chunks.push(chunk);
-      }
+      return await readText(opened.value, options.maxBytes, href);
     } catch (err) {
-      opened.body.destroy();
       throw isYumError(err)
         ? err
         : new YumError(
@@ -186,13 +318,13 @@ export class UpstreamClient {
             { cause: err },
           );
     }
-    return Buffer.concat(chunks).toString("utf8");
   }
 
   /**
    * GETs the absolute `url` (query string kept; credentials in it become basic auth for its own
-   * origin only) and returns its text, capped at `maxBytes`, and the URL that finally answered.
-   * For documents that name mirrors (metalink, mirrorlist): no failover, transient errors retried.
+   * origin only) with the same redirects, proxy, retries and timeouts, and returns its text, capped
+   * at `maxBytes`, and the URL that finally answered. For documents that name mirrors (metalink,
+   * mirrorlist): no failover.
    */
   async document(url: string, options: { maxBytes: number }): Promise<{ text: string; finalUrl: string }> {
     const endpoint = parseMirrorUrl(url);
@@ -200,47 +332,17 @@ export class UpstreamClient {
     target.username = "";
     target.password = "";
     target.hash = "";
-    const answer = await this.retrying(endpoint.display, async () => {
-      const response = await request(target, {
-        dispatcher: this.agent,
-        method: "GET",
-        headers: endpoint.authorization ? { authorization: endpoint.authorization } : {},
-        signal: this.options.signal,
-      });
-      if (response.statusCode !== 200) {
-        await response.body.dump();
-        return { status: response.statusCode };
-      }
-      const check = new Verification({}, options.maxBytes, endpoint.display);
-      const chunks: Buffer[] = [];
-      for await (const chunk of response.body as AsyncIterable<Buffer>) {
-        check.update(chunk);
-        chunks.push(chunk);
-      }
-      return { status: 200, value: Buffer.concat(chunks).toString("utf8") };
+    this.trusted.add(target.origin);
+    const display = redact(url);
+    const outcome = await this.tryOne(display, display, async () => {
+      const answer = await this.get(endpoint, target, display);
+      if (!answer.value) return { status: answer.status, retryAfterMs: answer.retryAfterMs };
+      // Read inside the try: a connection lost mid-body is retried like one lost before it.
+      const text = await readText(answer.value, options.maxBytes, display);
+      return { status: 200, value: { text, finalUrl: answer.value.url.href } };
     });
-    return { text: answer, finalUrl: target.href };
-  }
-
-  /** `send` retried while it fails transiently (or answers 5xx), for a single URL. */
-  private async retrying<T>(what: string, send: () => Promise<{ status: number; value?: T }>): Promise<T> {
-    let lastError: unknown;
-    for (let attempt = 1; attempt <= this.attempts; attempt++) {
-      this.options.signal?.throwIfAborted();
-      try {
-        const { status, value } = await send();
-        if (status === 200) return value as T;
-        lastError = new YumError("UPSTREAM_UNAVAILABLE", `${what}: HTTP ${status}`);
-        if (status < 500) break;
-      } catch (err) {
-        lastError = err;
-        if (!isTransient(err)) break;
-      }
-      if (attempt < this.attempts) await sleep(this.backoffMs * 2 ** (attempt - 1));
-    }
-    throw isYumError(lastError)
-      ? lastError
-      : new YumError("UPSTREAM_UNAVAILABLE", `${what}: ${describe(lastError)}`, {}, { cause: lastError });
+    if (outcome.ok) return outcome.value;
+    throw this.finalError(`cannot fetch ${display}`, outcome.error);
   }
 
   /**
@@ -305,92 +407,63 @@ export class UpstreamClient {
   }
 
   /**
-   * One GET of `href` whole into memory through undici's dispatcher (no body stream: thousands of
-   * small packages), verified chunk by chunk; a failed verification is the value, not thrown, so
-   * that `ask` does not retry it on the same mirror.
+   * One GET of `href` whole into memory, chunks taken straight from the response (no stream
+   * plumbing: thousands of small packages), verified chunk by chunk; a failed verification is the
+   * value, not thrown, so that `ask` does not retry it on the same mirror.
    */
-  private receive(
+  private async receive(
     endpoint: MirrorEndpoint,
     href: string,
     expected: Expected,
     maxBytes: number,
-  ): Promise<{ status: number; value?: { data: Buffer; digest: string } | YumError }> {
-    const url = new URL(hrefUrl(endpoint, href));
-    const signal = this.options.signal;
-    return new Promise((resolve, reject) => {
-      const verification = new Verification(expected, maxBytes, href);
-      const chunks: Buffer[] = [];
-      let size = 0;
-      let status = 0;
-      let mismatch: YumError | undefined;
-      let abort: ((err: Error) => void) | undefined;
-      const onAbort = () => abort?.(signal!.reason as Error);
-      const settle = () => signal?.removeEventListener("abort", onAbort);
-      signal?.addEventListener("abort", onAbort, { once: true });
-      this.agent.dispatch(
-        {
-          origin: url.origin,
-          path: `${url.pathname}${url.search}`,
-          method: "GET",
-          headers: endpoint.authorization ? { authorization: endpoint.authorization } : {},
-        },
-        {
-          onConnect: (abortRequest: (err: Error) => void) => {
-            abort = abortRequest;
-            if (signal?.aborted) abortRequest(signal.reason as Error);
-          },
-          onHeaders: (statusCode: number) => {
-            status = statusCode;
-            return true;
-          },
-          onData: (chunk: Buffer) => {
-            if (status !== 200 || mismatch) return true;
-            try {
-              verification.update(chunk);
-            } catch (err) {
-              // More bytes than declared: stop reading now.
-              mismatch = err as YumError;
-              abort?.(mismatch);
-              return false;
-            }
-            chunks.push(chunk);
-            size += chunk.length;
-            return true;
-          },
-          onComplete: () => {
-            settle();
-            if (status !== 200) return resolve({ status });
-            try {
-              verification.finish();
-              const data = Buffer.concat(chunks, size);
-              const digest = createHash("sha256").update(data).digest("hex");
-              verification.checkSha256(digest);
-              resolve({ status, value: { data, digest } });
-            } catch (err) {
-              resolve({ status, value: err as YumError });
-            }
-          },
-          onError: (err: Error) => {
-            settle();
-            if (mismatch) resolve({ status: 200, value: mismatch });
-            else reject(err);
-          },
-        },
-      );
-    });
+  ): Promise<Answer<{ data: Buffer; digest: string } | YumError>> {
+    const answer = await this.get(endpoint, hrefUrl(endpoint, href), href);
+    if (!answer.value) return answer as Answer<never>;
+    const verification = new Verification(expected, maxBytes, href);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    try {
+      await collect(answer.value.body, (chunk) => {
+        verification.update(chunk);
+        chunks.push(chunk);
+        size += chunk.length;
+      });
+      verification.finish();
+    } catch (err) {
+      if (isYumError(err)) return { status: 200, value: err };
+      throw err;
+    }
+    const data = Buffer.concat(chunks, size);
+    const digest = createHash("sha256").update(data).digest("hex");
+    try {
+      verification.checkSha256(digest);
+    } catch (err) {
+      return { status: 200, value: err as YumError };
+    }
+    return { status: 200, value: { data, digest } };
   }
 
   /** Runs `receive` on the body of `href`; a mirror whose body fails (verification, reset) is demoted and the next one tried. */
   private async withFailover<T>(href: string, receive: (body: Readable) => Promise<T>): Promise<T> {
     let lastError: unknown;
-    for (let round = 0; round < this.endpoints.length; round++) {
-      const { endpoint, body } = (await this.open(href, false))!;
+    let retries = 0;
+    for (let round = 0; round < this.endpoints.length; ) {
+      const { endpoint, value } = (await this.open(href, false))!;
       try {
-        return await receive(body);
+        return await receive(value.body);
       } catch (err) {
-        body.destroy();
+        value.body.destroy();
+        this.options.signal?.throwIfAborted();
         lastError = err;
         if (!isYumError(err) && !isTransient(err)) throw err;
+        // A connection lost mid-body is tried again on the same mirror, as one lost before the headers.
+        if (isTransient(err) && ++retries < this.attempts) {
+          this.options.log(`retrying ${href} on ${endpoint.display} after: ${describe(err)}`);
+          await this.sleep(this.backoffMs * 2 ** (retries - 1));
+          continue;
+        }
+        retries = 0;
+        round++;
         if (this.endpoints.length === 1) break;
         this.demote(endpoint, err);
       }
@@ -401,6 +474,6 @@ export class UpstreamClient {
   }
 
   async close(): Promise<void> {
-    await this.agent.close();
+    this.transport.close();
   }
 }

@@ -1,0 +1,213 @@
+import * as http from "node:http";
+import * as https from "node:https";
+import { rootCertificates } from "node:tls";
+import { TunnelAgent } from "./connect-tunnel.js";
+import { HostLimiter } from "./host-limiter.js";
+import { type ProxyOptions, type ProxyServer, parseProxy, selectProxy } from "./proxy.js";
+
+export interface HttpTransportOptions {
+  /** Requests (and so connections) at once per upstream host. */
+  connections: number;
+  /** No response headers, or no body bytes while we wait for them, for this long: the server has stalled. */
+  timeoutMs: number;
+  /** PEM: the CA of the configured upstreams (instead of the system's) and the client certificate they want. */
+  tls?: { ca?: string; cert?: string; key?: string } | undefined;
+  proxy?: ProxyOptions | undefined;
+}
+
+export interface TransportRequest {
+  headers?: Record<string, string>;
+  /**
+   * The target is one of the configured upstreams: it gets the client certificate and only its CA
+   * is trusted. Other hosts (a CDN we were redirected to) get neither the certificate nor anything
+   * but the system's CAs plus the configured one.
+   */
+  trusted: boolean;
+  signal?: AbortSignal | undefined;
+}
+
+/** A response whose body the caller consumes or destroys; errors on it never go uncaught. */
+export interface TransportResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: http.IncomingMessage;
+}
+
+/** An error of ours with a Node-style code, so that retry logic treats timeouts like resets. */
+function timeoutError(message: string): Error {
+  return Object.assign(new Error(message), { code: "ETIMEDOUT" });
+}
+
+/**
+ * GETs over node:http/https with keep-alive agents, a per-host limit, a headers timeout, a body
+ * idle timeout that does not count time the consumer spends not reading (backpressure), abort by
+ * signal, and proxies (absolute-form for http, CONNECT tunnels for https). Every socket, request and
+ * response error ends in the returned promise or on the body stream: nothing is thrown elsewhere.
+ */
+export class HttpTransport {
+  private readonly limiter: HostLimiter;
+  private readonly agents = new Map<string, http.Agent>();
+  private readonly proxies = new Map<string, ProxyServer>();
+
+  constructor(private readonly options: HttpTransportOptions) {
+    this.limiter = new HostLimiter(options.connections);
+  }
+
+  /** How logs show the proxy `url` goes through, or undefined when direct. */
+  proxyFor(url: URL): ProxyServer | undefined {
+    const raw = selectProxy(url, this.options.proxy);
+    if (raw === undefined) return undefined;
+    let proxy = this.proxies.get(raw);
+    if (!proxy) {
+      proxy = parseProxy(raw);
+      this.proxies.set(raw, proxy);
+    }
+    return proxy;
+  }
+
+  /** One GET of `url` (no redirects followed): resolves once the response headers are in. */
+  async get(url: URL, request: TransportRequest): Promise<TransportResponse> {
+    const release = await this.limiter.acquire(url.host, request.signal);
+    try {
+      return await this.send(url, request, release);
+    } catch (err) {
+      release();
+      throw err;
+    }
+  }
+
+  private send(url: URL, request: TransportRequest, release: () => void): Promise<TransportResponse> {
+    const { signal } = request;
+    const timeoutMs = this.options.timeoutMs;
+    return new Promise((resolve, reject) => {
+      signal?.throwIfAborted();
+      const req = this.request(url, request);
+      let response: http.IncomingMessage | undefined;
+      const onAbort = () => {
+        const reason = signal!.reason as Error;
+        req.destroy(reason);
+        response?.destroy(reason);
+        reject(reason);
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      const done = () => {
+        signal?.removeEventListener("abort", onAbort);
+        release();
+      };
+      const headersTimer = setTimeout(
+        () => req.destroy(timeoutError(`no response headers from ${url.host} within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      // Errors after the response go to the body (its consumer sees them); this listener keeps any
+      // late request error (a reset after the headers) from being uncaught.
+      req.on("error", (err) => {
+        clearTimeout(headersTimer);
+        if (!response) {
+          done();
+          reject(err);
+        }
+      });
+      req.once("response", (res) => {
+        clearTimeout(headersTimer);
+        response = res;
+        res.once("close", done);
+        watchBodyIdle(res, timeoutMs, url);
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res });
+      });
+      req.end();
+    });
+  }
+
+  /** The ClientRequest for `url`: direct, or through the proxy chosen for it. */
+  private request(url: URL, request: TransportRequest): http.ClientRequest {
+    const headers: Record<string, string> = { ...request.headers };
+    const proxy = this.proxyFor(url);
+    if (proxy && url.protocol === "http:") {
+      // Absolute-form to the proxy, which connects to the target itself.
+      const viaTls = proxy.url.protocol === "https:";
+      return (viaTls ? https : http).request({
+        host: proxy.url.hostname,
+        port: proxy.url.port || (viaTls ? 443 : 80),
+        method: "GET",
+        path: url.href,
+        headers: {
+          ...headers,
+          host: url.host,
+          ...(proxy.authorization ? { "proxy-authorization": proxy.authorization } : {}),
+        },
+        agent: this.agent(`proxy ${proxy.url.href}`, () =>
+          viaTls ? new https.Agent(this.agentOptions()) : new http.Agent(this.agentOptions()),
+        ),
+      });
+    }
+    const tlsOptions = this.tlsOptions(request.trusted);
+    const key = `${url.protocol} ${request.trusted ? "trusted" : "other"} ${proxy?.url.href ?? "direct"}`;
+    if (url.protocol === "https:") {
+      const agent = this.agent(key, () =>
+        proxy
+          ? new TunnelAgent(proxy, this.options.timeoutMs, { ...this.agentOptions(), ...tlsOptions })
+          : new https.Agent({ ...this.agentOptions(), ...tlsOptions }),
+      );
+      return https.request(url, { method: "GET", headers, agent });
+    }
+    const agent = this.agent(key, () => new http.Agent(this.agentOptions()));
+    return http.request(url, { method: "GET", headers, agent });
+  }
+
+  private agentOptions(): http.AgentOptions {
+    // The per-host limit is the HostLimiter's; the agent only keeps connections alive.
+    return { keepAlive: true, keepAliveMsecs: 10_000, maxFreeSockets: this.options.connections };
+  }
+
+  private tlsOptions(trusted: boolean): https.AgentOptions {
+    const { ca, cert, key } = this.options.tls ?? {};
+    if (trusted) return { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) };
+    // A host we were sent to (a CDN) is checked against the system's CAs, and the configured one in
+    // case the redirect stays inside the same private PKI; it never sees the client certificate.
+    return ca ? { ca: [...rootCertificates, ca] } : {};
+  }
+
+  private agent(key: string, create: () => http.Agent): http.Agent {
+    let agent = this.agents.get(key);
+    if (!agent) {
+      agent = create();
+      this.agents.set(key, agent);
+    }
+    return agent;
+  }
+
+  /** Closes idle keep-alive connections and stops pooling; requests in flight are destroyed. */
+  close(): void {
+    for (const agent of this.agents.values()) agent.destroy();
+    this.agents.clear();
+  }
+}
+
+/**
+ * Destroys `res` when the server sends nothing for `timeoutMs` while we wait for bytes. Bytes
+ * already buffered mean the consumer is the slow one (backpressure has paused the socket): then
+ * the wait goes on. Uses the socket's own idle timer, not a timer touched for every chunk.
+ */
+function watchBodyIdle(res: http.IncomingMessage, timeoutMs: number, url: URL): void {
+  const socket = res.socket;
+  if (!socket) return;
+  const onTimeout = () => {
+    if (res.readableLength > 0) {
+      socket.setTimeout(timeoutMs);
+      return;
+    }
+    res.destroy(timeoutError(`${url.host} sent no body bytes for ${timeoutMs} ms`));
+  };
+  socket.setTimeout(timeoutMs);
+  socket.on("timeout", onTimeout);
+  // On 'end' the socket is still ours (it goes back to the pool just after); 'close' covers errors.
+  let watching = true;
+  const stop = () => {
+    if (!watching) return;
+    watching = false;
+    socket.off("timeout", onTimeout);
+    socket.setTimeout(0);
+  };
+  res.once("end", stop);
+  res.once("close", stop);
+}
