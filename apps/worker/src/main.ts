@@ -1,24 +1,27 @@
 import { type Config, runService, type StopService } from "@beskar-yum/config";
 import { RegistryClient, registryClientOptions } from "@beskar-yum/oci";
-import {
-  createRedis,
-  type RepoJobData,
-  RepoLock,
-  RepoTrigger,
-  repoEventsQueueName,
-  type SyncJobData,
-  SyncQueue,
-  syncQueueName,
-} from "@beskar-yum/queue";
-import { processRepository } from "@beskar-yum/repository";
+import { createRedis, RepoLock, RepoTrigger, SyncQueue } from "@beskar-yum/queue";
 import { RepositoryStorage } from "@beskar-yum/storage";
-import { Worker } from "bullmq";
 import { pino } from "pino";
+import { JobGuard } from "./job-guard.js";
+import { installProcessGuards } from "./process-guards.js";
 import { reconcile } from "./reconciler.js";
-import { processSync } from "./sync-processor.js";
+import { startRepoEventsWorker } from "./repo-events-worker.js";
+import { startSyncWorker } from "./sync-worker.js";
 
 async function main(config: Config): Promise<StopService> {
   const logger = pino({ level: config.log.level, base: { service: "beskar-yum-worker", pid: process.pid } });
+  // Before anything can throw asynchronously: see process-guards.ts for the policy.
+  const guard = new JobGuard({
+    // A crashed job whose work has not wound down within a lock lifetime still holds its lock.
+    stopGraceMs: config.worker.lockTtlMs,
+    onStuck: (job) => {
+      logger.fatal({ job }, "a crashed job did not stop: exiting to be restarted");
+      process.exit(1);
+    },
+  });
+  installProcessGuards({ logger, guard, exit: (code) => process.exit(code) });
+
   const redis = createRedis(config.redis.url, "beskar-yum-worker");
   const storage = new RepositoryStorage(config.storage.filesystem.directory, config.storage.prefix);
   const lock = new RepoLock(redis, config.redis.prefix, { ttlMs: config.worker.lockTtlMs });
@@ -26,63 +29,49 @@ async function main(config: Config): Promise<StopService> {
   const syncs = new SyncQueue(redis, config.redis.prefix);
   // The OCI registry replica (SPEC §7): every repository pushed there in Beskar's layout.
   const registry = config.registry ? new RegistryClient(registryClientOptions(config.registry)) : undefined;
-  const processorOptions = {
-    storage,
-    lock,
-    debounceMs: config.publish.debounceMs,
-    maxDelayMs: config.publish.maxDelayMs,
-    graceSeconds: config.publish.graceSeconds,
-    log: logger,
-    ...(registry ? { registry } : {}),
-  };
 
-  const worker = new Worker<RepoJobData>(
-    repoEventsQueueName,
-    async (job) => processRepository(job.data.repository, processorOptions),
+  const worker = startRepoEventsWorker(
+    config,
+    guard,
     {
-      connection: createRedis(config.redis.url, "beskar-yum-worker-blocking"),
-      prefix: config.redis.prefix,
-      concurrency: config.worker.concurrency,
+      storage,
+      lock,
+      debounceMs: config.publish.debounceMs,
+      maxDelayMs: config.publish.maxDelayMs,
+      graceSeconds: config.publish.graceSeconds,
+      log: logger,
+      ...(registry ? { registry } : {}),
     },
+    logger,
   );
-  const syncWorker = new Worker<SyncJobData>(
-    syncQueueName,
-    async (job) => {
-      await processSync(job, {
-        storage,
-        lock,
-        graceSeconds: config.publish.graceSeconds,
-        concurrency: config.sync.concurrency,
-        timeoutMs: config.sync.timeoutMs,
-        logger,
-      });
-      // A sync that published bumped the registry replica's generation: push it now, not at the
-      // reconciler's next scan (a round with nothing to push costs one index read).
-      if (registry) await trigger.trigger(job.data.repository);
+  const syncWorker = startSyncWorker({
+    config,
+    guard,
+    processor: {
+      storage,
+      lock,
+      graceSeconds: config.publish.graceSeconds,
+      concurrency: config.sync.concurrency,
+      timeoutMs: config.sync.timeoutMs,
+      logger,
+      syncs,
     },
-    {
-      connection: createRedis(config.redis.url, "beskar-yum-sync-blocking"),
-      prefix: config.redis.prefix,
-      concurrency: config.worker.concurrency,
-      // A sync holds its job for minutes: a crashed worker's job must come back as fast as its lock does.
-      lockDuration: config.worker.lockTtlMs,
-      stalledInterval: config.worker.lockTtlMs,
+    syncs,
+    // A sync that published bumped the registry replica's generation: push it now, not at the
+    // reconciler's next scan (a round with nothing to push costs one index read).
+    afterSync: async (repository) => {
+      if (registry) await trigger.trigger(repository);
     },
-  );
-  syncWorker.on("error", (err) => logger.error({ err }, "sync worker error"));
-  worker.on("failed", (job, err) =>
-    logger.error(
-      { err, repository: job?.data.repository, attempt: job?.attemptsMade },
-      "repository job failed",
-    ),
-  );
-  worker.on("error", (err) => logger.error({ err }, "worker error"));
+  });
   await worker.waitUntilReady();
   await syncWorker.waitUntilReady();
 
   const runReconcile = async () => {
     try {
-      const triggered = await reconcile(storage, trigger, syncs, { registry: registry !== undefined });
+      const triggered = await reconcile(storage, trigger, syncs, {
+        registry: registry !== undefined,
+        logger,
+      });
       if (triggered.length > 0)
         logger.info({ repositories: triggered }, "reconciled pending work from storage");
     } catch (err) {

@@ -1,5 +1,13 @@
 import type { RepoTrigger, SyncQueue } from "@beskar-yum/queue";
 import type { RepositoryStorage } from "@beskar-yum/storage";
+import type { Logger } from "pino";
+import { endFailedSync } from "./end-failed-sync.js";
+
+export interface ReconcileOptions {
+  /** With a registry replica: repositories whose replica lags behind are queued too. */
+  registry?: boolean;
+  logger: Logger;
+}
 
 /**
  * Finds repositories whose storage says there is work (pending events, changes not yet published,
@@ -7,31 +15,21 @@ import type { RepositoryStorage } from "@beskar-yum/storage";
  * and can be lost (a flush, a crash between storing an event and enqueueing it); the storage
  * cannot, so this closes the gap. With a registry replica, a repository whose replica lags behind
  * (a failed push) is queued again too, so the push is retried, and so is a deleted repository whose
- * manifests are still in the registry.
+ * manifests are still in the registry. One repository whose storage throws (a hostile or broken
+ * index) is logged and skipped: it must not hide the others' work.
  */
 export async function reconcile(
   storage: RepositoryStorage,
   trigger: Pick<RepoTrigger, "trigger">,
-  syncs: Pick<SyncQueue, "enqueue" | "schedule">,
-  options: { registry?: boolean } = {},
+  syncs: Pick<SyncQueue, "enqueue" | "schedule" | "status" | "forget">,
+  options: ReconcileOptions,
 ): Promise<string[]> {
   const triggered: string[] = [];
   for (const repository of await storage.listRepositories()) {
-    const index = storage.openIndex(repository);
-    if (!index) continue;
-    // A sync marked running whose job was lost: enqueue it again (same job id, so a live job wins).
-    const sync = index.getSyncState();
-    if (sync.syncing) await syncs.enqueue({ repository, startTime: sync.startTime });
-    const { properties } = index.getRepository() ?? { properties: undefined };
-    if (properties?.mirror && typeof properties.sync_schedule === "string" && properties.sync_schedule) {
-      await syncs.schedule(repository, properties.sync_schedule);
-    }
-    const state = index.getState();
-    const replica = options.registry ? index.registry.state() : undefined;
-    const replicaPending = replica !== undefined && replica.generation > replica.replicated;
-    if (index.hasPendingEvents() || state.dirty || state.publishedSeq < state.appliedSeq || replicaPending) {
-      await trigger.trigger(repository);
-      triggered.push(repository);
+    try {
+      if (await reconcileRepository(repository, storage, trigger, syncs, options)) triggered.push(repository);
+    } catch (err) {
+      options.logger.error({ err, repository }, "reconcile: repository skipped");
     }
   }
   // Deleted repositories whose manifests are still in the registry replica.
@@ -43,4 +41,52 @@ export async function reconcile(
     }
   }
   return triggered;
+}
+
+/** Reconciles one repository; true when it queued a processing trigger for it. */
+async function reconcileRepository(
+  repository: string,
+  storage: RepositoryStorage,
+  trigger: Pick<RepoTrigger, "trigger">,
+  syncs: Pick<SyncQueue, "enqueue" | "schedule" | "status" | "forget">,
+  options: ReconcileOptions,
+): Promise<boolean> {
+  const index = storage.openIndex(repository);
+  if (!index) return false;
+  const sync = index.getSyncState();
+  if (sync.syncing) await reconcileSync({ repository, startTime: sync.startTime }, storage, syncs, options);
+  const { properties } = index.getRepository() ?? { properties: undefined };
+  if (properties?.mirror && typeof properties.sync_schedule === "string" && properties.sync_schedule) {
+    await syncs.schedule(repository, properties.sync_schedule);
+  }
+  const state = index.getState();
+  const replica = options.registry ? index.registry.state() : undefined;
+  const replicaPending = replica !== undefined && replica.generation > replica.replicated;
+  if (index.hasPendingEvents() || state.dirty || state.publishedSeq < state.appliedSeq || replicaPending) {
+    await trigger.trigger(repository);
+    return true;
+  }
+  return false;
+}
+
+/**
+ * A sync storage marks running, by what Redis knows of its job: queued or running, it is left
+ * alone; failed (BullMQ gave up, and the worker that saw it died before ending the sync, or no
+ * worker was alive), the sync ends with that failure and the job record goes, so the id is free;
+ * lost (Redis flushed, a crash between marking and queueing), it is queued again and resumes.
+ */
+async function reconcileSync(
+  sync: { repository: string; startTime: number },
+  storage: RepositoryStorage,
+  syncs: Pick<SyncQueue, "enqueue" | "status" | "forget">,
+  options: ReconcileOptions,
+): Promise<void> {
+  const job = await syncs.status(sync);
+  if (job.state === "queued") return;
+  if (job.state === "failed") {
+    endFailedSync(storage, sync, job.reason, options.logger);
+    await syncs.forget(sync);
+    return;
+  }
+  await syncs.enqueue(sync);
 }

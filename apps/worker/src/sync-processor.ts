@@ -1,8 +1,9 @@
 import { runMirrorSync, upstreamTls } from "@beskar-yum/mirror";
-import type { RepoLock, SyncJobData } from "@beskar-yum/queue";
+import { parseSyncJobData, type RepoLock, type SyncJobData, type SyncQueue } from "@beskar-yum/queue";
 import type { RepositoryStorage } from "@beskar-yum/storage";
 import type { Job } from "bullmq";
 import type { Logger } from "pino";
+import { unlessAborted } from "./unless-aborted.js";
 
 export interface SyncProcessorOptions {
   storage: RepositoryStorage;
@@ -12,6 +13,8 @@ export interface SyncProcessorOptions {
   concurrency: number;
   timeoutMs: number;
   logger: Logger;
+  /** Where a scheduled sync queues the sync it starts. */
+  syncs: Pick<SyncQueue, "enqueue">;
 }
 
 const now = () => Math.floor(Date.now() / 1000);
@@ -19,19 +22,34 @@ const now = () => Math.floor(Date.now() / 1000);
 /**
  * Runs one sync job. The repository lock is held for the whole sync, so a sync and a publish of
  * the same repository never overlap; a crashed worker's job is picked up again by BullMQ (stalled
- * job) or the reconciler, and the new run reuses every blob already stored.
+ * job) or the reconciler, and the new run reuses every blob already stored. `signal` aborts when
+ * the job crashed (JobGuard): the sync then ends at once with that error.
  */
-export async function processSync(job: Job<SyncJobData>, options: SyncProcessorOptions): Promise<void> {
-  const { repository } = job.data;
+export async function processSync(
+  job: Job<SyncJobData>,
+  options: SyncProcessorOptions,
+  signal: AbortSignal,
+): Promise<void> {
+  const data = parseSyncJobData(job.data);
+  const { repository } = data;
   const { storage, logger } = options;
   const index = storage.openIndex(repository);
   const repo = index?.getRepository();
   if (!index || !repo) return;
-  if (job.name === "scheduled-sync" && !index.beginSync(now())) {
-    logger.info({ repository }, "scheduled sync skipped: a sync is already running");
+  if (job.name === "scheduled-sync") {
+    // A scheduled sync starts a sync as the API does (marked in storage, then one job named by its
+    // start time), so a crash or a failure is handled the same way for both.
+    const startTime = now();
+    if (index.beginSync(startTime)) await options.syncs.enqueue({ repository, startTime });
+    else logger.info({ repository }, "scheduled sync skipped: a sync is already running");
     return;
   }
-  if (!index.getSyncState().syncing) return;
+  const isOurs = () => {
+    const state = index.getSyncState();
+    return state.syncing && state.startTime === data.startTime;
+  };
+  // A job of a sync that has ended already (queued twice, or its failure was recorded): nothing to do.
+  if (!isOurs()) return;
 
   const repoLog = (level: "INFO" | "ERROR") => (message: string) => {
     index.addLog(level, message, now());
@@ -41,28 +59,34 @@ export async function processSync(job: Job<SyncJobData>, options: SyncProcessorO
   let error = "";
   let held: Awaited<ReturnType<RepoLock["acquire"]>> | undefined;
   try {
-    held = await options.lock.acquire(repository, { timeoutMs: 10 * 60_000 });
+    held = await options.lock.acquire(repository, { timeoutMs: 10 * 60_000, signal });
     const t0 = Date.now();
-    const result = await runMirrorSync({
-      repository,
-      storage,
-      urls: job.data.urls ?? repo.properties.mirror_urls,
-      gpgKey: repo.properties.gpg_key,
-      fence: held.fence,
-      signal: held.signal,
-      graceSeconds: options.graceSeconds,
-      concurrency: options.concurrency,
-      policy: repo.properties.sync_policy === "on_demand" ? "on_demand" : "immediate",
-      tls: upstreamTls(repo.properties),
-      timeoutMs: options.timeoutMs,
-      log: { info: repoLog("INFO"), error: repoLog("ERROR") },
-    });
+    const result = await unlessAborted(
+      runMirrorSync({
+        repository,
+        storage,
+        urls: data.urls ?? repo.properties.mirror_urls,
+        gpgKey: repo.properties.gpg_key,
+        fence: held.fence,
+        signal: AbortSignal.any([held.signal, signal]),
+        graceSeconds: options.graceSeconds,
+        concurrency: options.concurrency,
+        policy: repo.properties.sync_policy === "on_demand" ? "on_demand" : "immediate",
+        tls: upstreamTls(repo.properties),
+        timeoutMs: options.timeoutMs,
+        log: { info: repoLog("INFO"), error: repoLog("ERROR") },
+      }),
+      signal,
+    );
     logger.info({ repository, ...result, ms: Date.now() - t0 }, "mirror sync finished");
   } catch (err) {
     error = (err as Error).message;
     repoLog("ERROR")(`sync failed: ${error}`);
   } finally {
-    await held?.release();
-    index.endSync(now(), error);
+    // A lock that cannot be released (Redis away) expires on its own; the sync must end regardless.
+    await held
+      ?.release()
+      .catch((err) => logger.warn({ err, repository }, "could not release the repository lock"));
+    if (isOurs()) index.endSync(now(), error);
   }
 }

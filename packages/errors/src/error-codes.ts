@@ -35,11 +35,16 @@ export const errorCodes = {
   REPO_NOT_MIRROR: { httpStatus: 400, beskarCode: "FailedPrecondition" },
   SYNC_IN_PROGRESS: { httpStatus: 409, beskarCode: "AlreadyExists" },
   SYNC_FAILED: { httpStatus: 500, beskarCode: "Internal" },
+  SYNC_INTERRUPTED: { httpStatus: 500, beskarCode: "Internal" },
   UPSTREAM_UNAVAILABLE: { httpStatus: 502, beskarCode: "Unavailable" },
   UPSTREAM_BAD_HREF: { httpStatus: 502, beskarCode: "Unavailable" },
   UPSTREAM_CHECKSUM_MISMATCH: { httpStatus: 502, beskarCode: "Unavailable" },
   UPSTREAM_SIZE_MISMATCH: { httpStatus: 502, beskarCode: "Unavailable" },
   UPSTREAM_SIGNATURE_INVALID: { httpStatus: 502, beskarCode: "Unavailable" },
+  // An upstream older than what is served (a stale mirror): refused unless the sync is forced.
+  UPSTREAM_STALE: { httpStatus: 502, beskarCode: "Unavailable" },
+  // A metalink or mirrorlist that cannot be read, or that names no usable mirror.
+  METALINK_INVALID: { httpStatus: 503, beskarCode: "Unavailable" },
   UPSTREAM_TOO_MANY_REDIRECTS: { httpStatus: 502, beskarCode: "Unavailable" },
   UPSTREAM_RATE_LIMITED: { httpStatus: 502, beskarCode: "Unavailable" },
   UPSTREAM_PROXY_FAILED: { httpStatus: 502, beskarCode: "Unavailable" },
@@ -56,6 +61,9 @@ export const errorCodes = {
   CONFIG_INVALID: { httpStatus: 500, beskarCode: "Internal" },
   STORAGE_CORRUPT: { httpStatus: 500, beskarCode: "Internal" },
   INTERNAL: { httpStatus: 500, beskarCode: "Internal" },
+  // Background jobs (worker): a payload that is not ours, an exception that escaped a job
+  JOB_INVALID: { httpStatus: 400, beskarCode: "InvalidArgument" },
+  JOB_CRASHED: { httpStatus: 500, beskarCode: "Internal" },
 } as const satisfies Record<string, { httpStatus: number; beskarCode: BeskarCode }>;
 
 /** Beskar's API error codes (kun / gRPC style names), as they appear in `{"error":{"code":...}}`. */
