@@ -45,8 +45,23 @@ export interface Config {
    * `POST /artifacts/yum/registry/events`.
    */
   registry?: RegistryConfig;
+  /**
+   * Upstream HTTP proxies from the environment (`HTTP_PROXY`/`http_proxy`, `HTTPS_PROXY`/`https_proxy`,
+   * `NO_PROXY`/`no_proxy`; lowercase wins, as curl reads them), read once here and passed to mirror
+   * syncs and on_demand fetches. A repository's `proxy_url` wins over them.
+   */
+  proxy: ProxyConfig;
   /** Added by load-config: the absolute path of the YAML file read (`--config` / `BESKARYUM_CONFIG`), if any. */
   configFile?: string;
+}
+
+export interface ProxyConfig {
+  /** Proxy for http:// upstreams. */
+  http?: string;
+  /** Proxy for https:// upstreams (reached through a CONNECT tunnel). */
+  https?: string;
+  /** Hosts reached directly: a comma list of `host`, `.suffix`, `suffix`, `host:port`, `*`. */
+  noProxy?: string;
 }
 
 export interface RegistryConfig {

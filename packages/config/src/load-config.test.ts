@@ -60,7 +60,26 @@ describe("loadConfig", () => {
       upload: { maxBytes: 4 * 1024 ** 3, waitTimeoutMs: 60_000 },
       worker: { concurrency: 4, lockTtlMs: 30_000, reconcileIntervalMs: 30_000 },
       sync: { concurrency: 32, timeoutMs: 30_000 },
+      proxy: {},
     });
+  });
+
+  it("reads the proxy variables once (lowercase first), and never shows a proxy password", () => {
+    expect(
+      load({
+        env: {
+          HTTP_PROXY: "http://upper:3128",
+          http_proxy: "http://u:p@lower:3128",
+          HTTPS_PROXY: "proxy.example:8080",
+          NO_PROXY: "localhost,.internal",
+        },
+      }).proxy,
+    ).toEqual({ http: "http://u:p@lower:3128", https: "proxy.example:8080", noProxy: "localhost,.internal" });
+    const message = configError(() => load({ env: { https_proxy: "ftp://user:s3cret@proxy:21" } }));
+    expect(message).toMatch(
+      /^invalid configuration: https_proxy: "ftp:\/\/\*\*\*@proxy:21" is not an http\(s\) proxy URL/,
+    );
+    expect(message).not.toContain("s3cret");
   });
 
   it("reads a Beskar-style YAML file named by --config", () => {

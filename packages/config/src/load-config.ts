@@ -157,8 +157,10 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
       concurrency: values["sync.concurrency"] ?? 32,
       timeoutMs: values["sync.timeout_ms"] ?? 30_000,
     },
+    proxy: {},
   };
   const registryUrl = values["registry.url"];
+  config.proxy = proxyFromEnv(env);
   if (registryUrl !== undefined) {
     config.registry = {
       url: registryUrl,
@@ -170,6 +172,43 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
   }
   if (source !== undefined) config.configFile = source.file;
   return config;
+}
+
+/**
+ * The standard proxy variables (lowercase first: curl ignores uppercase `HTTP_PROXY`, which a CGI
+ * request's `Proxy:` header could set). A proxy URL must parse; its password never shows in the error.
+ */
+function proxyFromEnv(env: Record<string, string | undefined>): Config["proxy"] {
+  const pick = (name: string) => {
+    const value = env[name.toLowerCase()] || env[name.toUpperCase()];
+    return value === undefined || value.trim() === "" ? undefined : value.trim();
+  };
+  const proxy: Config["proxy"] = {};
+  for (const [key, name] of [
+    ["http", "http_proxy"],
+    ["https", "https_proxy"],
+  ] as const) {
+    const value = pick(name);
+    if (value === undefined) continue;
+    if (!isProxyUrl(value)) {
+      const shown = value.replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^/@]*@/i, "$1***@");
+      throw invalid(name, `${JSON.stringify(shown)} is not an http(s) proxy URL`);
+    }
+    proxy[key] = value;
+  }
+  const noProxy = pick("no_proxy");
+  if (noProxy !== undefined) proxy.noProxy = noProxy;
+  return proxy;
+}
+
+/** `http(s)://[user:pass@]host[:port][/]`, or `host:port` (meaning http), as proxy variables hold. */
+function isProxyUrl(value: string): boolean {
+  try {
+    const url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`);
+    return (url.protocol === "http:" || url.protocol === "https:") && url.hostname !== "";
+  } catch {
+    return false;
+  }
 }
 
 function invalid(key: string, problem: string, details: Record<string, unknown> = {}): YumError {
