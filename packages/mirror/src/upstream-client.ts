@@ -42,6 +42,8 @@ interface Answer<T> {
   status: number;
   value?: T;
   retryAfterMs?: number | undefined;
+  /** Said after the status in errors: the proxy the request went through. */
+  via?: string | undefined;
 }
 
 type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown; notFound: boolean; failed: boolean };
@@ -148,9 +150,12 @@ export class UpstreamClient {
     }
     discard(response);
     const limited = response.status === 429 || response.status === 503;
+    // A refusal may be the proxy's (401/407, 502): the error says which proxy it went through.
+    const proxy = this.transport.proxyFor(response.url);
     return {
       status: response.status,
       retryAfterMs: limited ? parseRetryAfter(response.headers["retry-after"]) : undefined,
+      via: proxy && ` (through proxy ${proxy.display})`,
     };
   }
 
@@ -222,9 +227,9 @@ export class UpstreamClient {
     for (let attempt = 1; attempt <= this.attempts; ) {
       this.options.signal?.throwIfAborted();
       try {
-        const { status, value, retryAfterMs } = await send();
+        const { status, value, retryAfterMs, via } = await send();
         if (status === 200) return { ok: true, value: value as T };
-        error = new YumError("UPSTREAM_UNAVAILABLE", `${display}: ${href}: HTTP ${status}`);
+        error = new YumError("UPSTREAM_UNAVAILABLE", `${display}: ${href}: HTTP ${status}${via ?? ""}`);
         if (retryAfterMs !== undefined) {
           const wait = this.rateLimitWait(display, href, status, retryAfterMs, ++waits);
           if (isYumError(wait)) return { ok: false, error: wait, notFound, failed: true };
@@ -336,7 +341,7 @@ export class UpstreamClient {
     const display = redact(url);
     const outcome = await this.tryOne(display, display, async () => {
       const answer = await this.get(endpoint, target, display);
-      if (!answer.value) return { status: answer.status, retryAfterMs: answer.retryAfterMs };
+      if (!answer.value) return answer as Answer<never>;
       // Read inside the try: a connection lost mid-body is retried like one lost before it.
       const text = await readText(answer.value, options.maxBytes, display);
       return { status: 200, value: { text, finalUrl: answer.value.url.href } };
