@@ -2,15 +2,16 @@
 // `npm start` (API + worker), `npm run start:api`, `npm run start:worker` (`--only api|worker`).
 // Builds when the compiled output is missing or older than the sources, makes sure Redis answers
 // (starting a private redis-server under <datadir>/redis when none does and one is installed), then
-// runs the apps with the remaining arguments and this environment, and exits with the first exit code.
+// runs the apps with the remaining arguments and this environment. An app that dies is restarted with a
+// backoff (scripts/lib/supervisor.mjs); SIGINT/SIGTERM/SIGHUP stop them all, then this script exits.
 // Plain Node ESM, no dependencies besides the built @beskar-yum/config.
 
 import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
-import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { Supervisor } from "./lib/supervisor.mjs";
 import { onPath, pingRedis } from "./lib/system.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -178,60 +179,43 @@ async function startPrivateRedis(dir) {
 // ---- apps --------------------------------------------------------------------------------------
 
 function runApps(names, passthrough, env, redis) {
-  const running = new Map();
-  let exitCode;
-  let signals = 0;
+  const supervisor = new Supervisor({
+    say,
+    stopTimeoutMs: STOP_TIMEOUT_MS,
+    // Own process group, so that a terminal's Ctrl-C is delivered once, by us.
+    spawnChild: (name) =>
+      spawn(process.execPath, [path.join(root, apps[name]), ...passthrough], {
+        env,
+        stdio: "inherit",
+        detached: true,
+      }),
+  });
+  for (const name of names) supervisor.start(name);
 
-  const finish = () => {
+  const stopRedis = (exitCode) => {
     if (!redis || redis.child.exitCode !== null || redis.child.signalCode !== null) process.exit(exitCode);
     redis.child.once("exit", () => process.exit(exitCode));
     redis.child.kill("SIGTERM");
     setTimeout(() => redis.child.kill("SIGKILL"), STOP_TIMEOUT_MS).unref();
   };
-
-  const stopAll = (signal) => {
-    for (const child of running.values()) child.kill(signal);
-    const timer = setTimeout(() => {
-      for (const child of running.values()) child.kill("SIGKILL");
-    }, STOP_TIMEOUT_MS);
-    timer.unref();
-  };
-
-  for (const name of names) {
-    // Own process group, so that a terminal's Ctrl-C is delivered once, by us.
-    const child = spawn(process.execPath, [path.join(root, apps[name]), ...passthrough], {
-      env,
-      stdio: "inherit",
-      detached: true,
-    });
-    running.set(name, child);
-    child.on("error", (err) => say(`${name}: ${err.message}`));
-    child.on("exit", (code, signal) => {
-      running.delete(name);
-      if (exitCode === undefined) {
-        exitCode = code ?? 128 + (os.constants.signals[signal] ?? 0);
-        if (running.size > 0 && signals === 0) {
-          say(`${name} exited (${signal ?? `code ${code}`}); stopping the rest`);
-          stopAll("SIGTERM");
-        }
-      }
-      if (running.size === 0) finish();
-    });
-  }
+  // The apps stop either on a signal below or when one exits in a way a restart cannot fix.
+  supervisor.stopped.then(stopRedis);
 
   // Should this script die unexpectedly, do not leave the detached processes behind.
   process.on("exit", () => {
-    for (const child of running.values()) child.kill("SIGTERM");
+    supervisor.killAll("SIGTERM");
     if (redis && redis.child.exitCode === null && redis.child.signalCode === null)
       redis.child.kill("SIGTERM");
   });
 
+  let signals = 0;
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
     process.on(signal, () => {
       signals++;
+      say(signals > 1 ? `${signal} again: killing everything` : `${signal}: stopping ${names.join(" and ")}`);
       // A second signal while stopping: no more waiting.
       const forward = signals > 1 ? "SIGKILL" : signal === "SIGHUP" ? "SIGTERM" : signal;
-      for (const child of running.values()) child.kill(forward);
+      supervisor.stop(forward);
       if (signals > 1) redis?.child.kill("SIGKILL");
     });
   }

@@ -1,0 +1,158 @@
+import { execFileSync } from "node:child_process";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+import { eventually } from "./support/eventually.js";
+import { freePort, type ProcessHandle, startProcess } from "./support/processes.js";
+import { deletePrefix, redisUrl, uniquePrefix } from "./support/redis.js";
+import { cleanupTempDirs, makeTempDir } from "./support/tmp.js";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The processes whose parent is `pid`, with their command lines. */
+function childrenOf(pid: number): { pid: number; args: string }[] {
+  let out = "";
+  try {
+    out = execFileSync("ps", ["-o", "pid=,args=", "--ppid", String(pid)], { encoding: "utf8" });
+  } catch {
+    return []; // ps exits 1 when there is none
+  }
+  return out
+    .trim()
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => {
+      const [, p, args] = /^\s*(\d+)\s+(.*)$/.exec(line)!;
+      return { pid: Number(p), args: args! };
+    });
+}
+
+const appPid = (start: ProcessHandle, app: "api" | "worker") =>
+  childrenOf(start.pid).find((c) => c.args.includes(`apps/${app}/dist/main.js`))?.pid;
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe("npm start (scripts/start.mjs) supervising the API and the worker", () => {
+  const prefix = uniquePrefix("start-supervisor");
+  let start: ProcessHandle | undefined;
+  afterAll(async () => {
+    await start?.stop("SIGKILL");
+    await deletePrefix(prefix);
+    await cleanupTempDirs();
+  });
+
+  it("restarts a worker killed with SIGKILL while the API keeps serving, and stops everything on SIGTERM", async () => {
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    start = await startProcess("node", [join(root, "scripts/start.mjs")], {
+      cwd: root,
+      env: {
+        BESKARYUM_ADDR: `127.0.0.1:${port}`,
+        BESKARYUM_DATADIR: makeTempDir("start-supervisor"),
+        BESKARYUM_REDIS_URL: redisUrl(),
+        BESKARYUM_REDIS_PREFIX: prefix,
+        BESKARYUM_ADMIN_TOKEN: "start-supervisor-token",
+      },
+      readyLine: /"msg":"worker ready"/,
+      // start.mjs builds first when the sources are newer than dist/.
+      timeoutMs: 180_000,
+    });
+    await start.waitFor(/"msg":"api listening"/, 30_000);
+    const api = appPid(start, "api")!;
+    const worker = appPid(start, "worker")!;
+    expect(api).toBeGreaterThan(0);
+    expect(worker).toBeGreaterThan(0);
+
+    // The API answers all along, while the worker dies and comes back.
+    let polling = true;
+    const failures: string[] = [];
+    const poller = (async () => {
+      while (polling) {
+        const res = await fetch(`${base}/healthz`).catch((err: Error) => ({ status: err.message }));
+        if (res.status !== 200) failures.push(String(res.status));
+        await sleep(50);
+      }
+    })();
+
+    const from = start.output().length;
+    process.kill(worker, "SIGKILL");
+    await start.waitFor(
+      new RegExp(
+        `start: worker \\(pid ${worker}\\) exited \\(signal SIGKILL\\) after [\\d.]+ s; restarting in 1 s`,
+      ),
+      10_000,
+      from,
+    );
+    const [, restarted] = (await start.waitFor(
+      /start: worker restarted \(pid (\d+)\)/,
+      10_000,
+      from,
+    )) as string[];
+    await start.waitFor(new RegExp(`"pid":${restarted},[^\\n]*"msg":"worker ready"`), 30_000, from);
+    polling = false;
+    await poller;
+
+    expect(Number(restarted)).not.toBe(worker);
+    expect(appPid(start, "worker")).toBe(Number(restarted));
+    expect(appPid(start, "api")).toBe(api);
+    expect(alive(worker)).toBe(false);
+    expect(failures).toEqual([]);
+    expect(start.output()).not.toMatch(/stopping the rest/);
+
+    const exit = await start.stop("SIGTERM", 20_000);
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(start.output()).toMatch(/start: SIGTERM: stopping api and worker/);
+    expect([api, Number(restarted)].filter(alive)).toEqual([]);
+  });
+});
+
+describe("Supervisor (scripts/lib/supervisor.mjs)", () => {
+  it("restarts a child that keeps dying with a doubling, capped backoff, reset by a healthy run", async () => {
+    // @ts-expect-error plain ESM script without types
+    const { Supervisor, restartDelay } = await import("../scripts/lib/supervisor.mjs");
+    expect([0, 1, 2, 3, 4, 5, 6].map((n) => restartDelay(n))).toEqual([
+      1000, 2000, 4000, 8000, 16000, 30000, 30000,
+    ]);
+
+    const lines: string[] = [];
+    let lifeMs = 0;
+    const { spawn } = await import("node:child_process");
+    const supervisor = new Supervisor({
+      say: (line: string) => lines.push(line),
+      stopTimeoutMs: 5000,
+      policy: { firstDelayMs: 20, maxDelayMs: 80, healthyAfterMs: 300 },
+      spawnChild: () => spawn(process.execPath, ["-e", `setTimeout(() => process.exit(3), ${lifeMs})`]),
+    });
+    supervisor.start("app");
+    const restarts = (n: number) => lines.filter((l) => l.includes("restarting in")).length >= n;
+    const context = { timeoutMs: 10_000, intervalMs: 10, context: () => lines.join("\n") };
+    await eventually("5 restarts", async () => restarts(5) || undefined, context);
+    const delays = lines
+      .filter((l) => l.includes("restarting in"))
+      .map((l) => /restarting in ([\d.]+) s/.exec(l)![1]);
+    expect(delays.slice(0, 5)).toEqual(["0.02", "0.04", "0.08", "0.08", "0.08"]);
+    expect(lines[0]).toMatch(/^app \(pid \d+\) exited \(code 3\) after [\d.]+ s; restarting in 0.02 s$/);
+
+    // A child that lived past healthyAfterMs starts the backoff again from the first delay.
+    lifeMs = 400;
+    const before = lines.length;
+    const lived = (l: string) => Number(/after ([\d.]+) s/.exec(l)?.[1] ?? 0);
+    const healthy = () => lines.slice(before).find((l) => lived(l) >= 0.4);
+    await eventually("a restart after a healthy run", async () => healthy(), context);
+    expect(healthy()).toMatch(/restarting in 0.02 s$/);
+
+    lifeMs = 60_000;
+    await eventually("a running child", async () => supervisor.pids()[0], context);
+    // The fake child does not handle SIGTERM (the apps do, and exit 0): killed by a signal is 1.
+    expect(await supervisor.stop("SIGTERM")).toBe(1);
+    expect(supervisor.pids()).toEqual([]);
+  });
+});
