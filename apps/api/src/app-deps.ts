@@ -16,6 +16,8 @@ export interface AppDeps {
   version: string;
   /** Upstream stall timeout (`sync.timeout_ms`), for on_demand fetches. */
   syncTimeoutMs?: number;
+  /** HTTP(S)_PROXY / NO_PROXY read at startup (`config.proxy`), for on_demand fetches; a repository's `proxy_url` wins. */
+  proxy?: { http?: string; https?: string; noProxy?: string };
   /** The registry's webhook (`config.registry`): its token and where notifications go. */
   registryEvents?: { token: string; events: Pick<RegistryEvents, "accept"> };
 }

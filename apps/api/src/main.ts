@@ -48,6 +48,7 @@ async function main(config: Config): Promise<StopService> {
       waitTimeoutMs: config.upload.waitTimeoutMs,
       version,
       syncTimeoutMs: config.sync.timeoutMs,
+      proxy: config.proxy,
       ...(registryEvents && config.registry
         ? { registryEvents: { token: config.registry.notificationsToken, events: registryEvents } }
         : {}),

@@ -1,4 +1,4 @@
-import { runMirrorSync, upstreamTls } from "@beskar-yum/mirror";
+import { type ProxyOptions, runMirrorSync, upstreamProxy, upstreamTls } from "@beskar-yum/mirror";
 import { parseSyncJobData, type RepoLock, type SyncJobData, type SyncQueue } from "@beskar-yum/queue";
 import type { RepositoryStorage } from "@beskar-yum/storage";
 import type { Job } from "bullmq";
@@ -12,6 +12,8 @@ export interface SyncProcessorOptions {
   /** Parallel downloads per sync and the upstream stall timeout. */
   concurrency: number;
   timeoutMs: number;
+  /** HTTP(S)_PROXY / NO_PROXY as read at startup (`config.proxy`); a repository's `proxy_url` wins. */
+  proxy?: Omit<ProxyOptions, "url">;
   logger: Logger;
   /** Where a scheduled sync queues the sync it starts. */
   syncs: Pick<SyncQueue, "enqueue">;
@@ -73,6 +75,7 @@ export async function processSync(
         concurrency: options.concurrency,
         policy: repo.properties.sync_policy === "on_demand" ? "on_demand" : "immediate",
         tls: upstreamTls(repo.properties),
+        proxy: upstreamProxy(repo.properties, options.proxy),
         timeoutMs: options.timeoutMs,
         log: { info: repoLog("INFO"), error: repoLog("ERROR") },
       }),

@@ -19,6 +19,7 @@ import { lazyRecord } from "./lazy-record.js";
 import { assertSafeHref } from "./mirror-url.js";
 import { PackageStore } from "./package-store.js";
 import { pool } from "./pool.js";
+import type { ProxyOptions } from "./proxy.js";
 import { verifyRepomdSignature } from "./repomd-signature.js";
 import { UpstreamClient } from "./upstream-client.js";
 
@@ -45,6 +46,8 @@ export interface MirrorSyncOptions {
   timeoutMs?: number;
   /** Upstream TLS: CA and client certificate (PEM). */
   tls?: { ca?: string; cert?: string; key?: string };
+  /** The repository's `proxy_url` and the HTTP(S)_PROXY / NO_PROXY settings read at startup (`upstreamProxy`). */
+  proxy?: ProxyOptions;
   /** Largest package accepted. Default 4 GiB. */
   maxPackageBytes?: number;
   /**
@@ -111,6 +114,7 @@ export async function runMirrorSync(options: MirrorSyncOptions): Promise<MirrorS
     signal,
     timeoutMs: options.timeoutMs,
     tls: options.tls,
+    proxy: options.proxy,
   });
 
   // Parses, indexes and stores small packages, started when a sync downloads more than

@@ -1,5 +1,6 @@
 import { YumError } from "@beskar-yum/errors";
 import type { RepositoryProperties } from "@beskar-yum/storage";
+import { proxyUrlProperty, redactProxyUrl } from "./proxy-url.js";
 
 /** Keys Beskar defines plus our own; anything else is a typo the user wants to hear about. */
 const knownKeys = new Set([
@@ -11,6 +12,7 @@ const knownKeys = new Set([
   "tls_ca",
   "tls_cert",
   "tls_key",
+  "proxy_url",
 ]);
 
 /** PEM blocks the TLS properties must hold (upstream CA, client certificate, client key). */
@@ -66,6 +68,10 @@ export function mergeProperties(base: RepositoryProperties, input: unknown): Rep
         }
         merged[key] = value;
         break;
+      case "proxy_url":
+        // "" removes it (the HTTP(S)_PROXY of the processes applies again).
+        merged.proxy_url = value === "" ? "" : proxyUrlProperty(value, base.proxy_url);
+        break;
       case "sync_schedule":
         if (typeof value !== "string")
           throw new YumError("INVALID_ARGUMENT", "properties.sync_schedule: expected a cron string");
@@ -105,5 +111,9 @@ export function propertiesView(properties: RepositoryProperties): Record<string,
     gpg_key: properties.gpg_key ? Buffer.from(properties.gpg_key, "utf8").toString("base64") : "",
     // A private key is written, never read back.
     ...(properties.tls_key ? { tls_key: "(set)" } : {}),
+    // A proxy password is written, never read back.
+    ...(typeof properties.proxy_url === "string" && properties.proxy_url
+      ? { proxy_url: redactProxyUrl(properties.proxy_url) }
+      : {}),
   };
 }

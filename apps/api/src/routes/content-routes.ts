@@ -3,7 +3,7 @@ import { stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { Readable } from "node:stream";
 import { YumError } from "@beskar-yum/errors";
-import { OnDemandFetcher, upstreamTls } from "@beskar-yum/mirror";
+import { OnDemandFetcher, upstreamProxy, upstreamTls } from "@beskar-yum/mirror";
 import { parseContentPath } from "@beskar-yum/repository";
 import type { FastifyInstance } from "fastify";
 import type { AppDeps } from "../app-deps.js";
@@ -104,6 +104,7 @@ export async function contentRoutes(app: FastifyInstance, deps: AppDeps): Promis
                 log: (message) => request.log.warn({ repository: path.repository }, message),
                 tls: upstreamTls(properties),
                 ...(deps.syncTimeoutMs ? { timeoutMs: deps.syncTimeoutMs } : {}),
+                client: { proxy: upstreamProxy(properties, deps.proxy) },
               });
         // Headers only once upstream answered: a failure is sent as an error, not as a short package.
         return reply
