@@ -39,6 +39,8 @@ function properties(flags: Record<string, string | boolean>): Record<string, unk
   if (flags.mirror === true) props.mirror = true;
   if (flags["no-mirror"] === true) props.mirror = false;
   if (typeof flags["mirror-url"] === "string") props.mirror_urls = flags["mirror-url"].split(",");
+  if (typeof flags.metalink === "string") props.metalink = flags.metalink;
+  if (typeof flags.mirrorlist === "string") props.mirrorlist = flags.mirrorlist;
   if (typeof flags["sync-schedule"] === "string") props.sync_schedule = flags["sync-schedule"];
   if (typeof flags["gpg-key"] === "string") {
     props.gpg_key = Buffer.from(readFileSync(flags["gpg-key"], "utf8")).toString("base64");
@@ -142,7 +144,7 @@ export const commands: Record<string, Command> = {
     out(`removed ${args[1]}`);
   },
   sync: async ({ client, args, flags, out, progress }) => {
-    need(args, 1, "sync <repo> [--url U] [--wait]");
+    need(args, 1, "sync <repo> [--url U] [--wait] [--force]");
     const repository = fullRepositoryName(args[0]!);
     const given = flags.url ?? flags["mirror-url"];
     const url = typeof given === "string" ? given : undefined;
@@ -150,6 +152,8 @@ export const commands: Record<string, Command> = {
     await client.call("GET", url ? "/repository/sync:url" : "/repository/sync", {
       repository,
       ...(url ? { mirror_url: url } : {}),
+      // Accept an upstream older than what is served (a deliberate roll back).
+      ...(flags.force === true ? { force: true } : {}),
     });
     if (flags.wait !== true) {
       out(`sync of ${repository} started; follow it with: beskar-yum status ${args[0]}`);

@@ -9,8 +9,9 @@ usage: beskar-yum <command> [args] [--server URL] [--token TOKEN]
   createrepo <dir> [--update] [--checksum sha256|sha1|sha512] [--compress gz|xz|zstd] [--workers N]
                                              offline, no server: write <dir>/repodata like createrepo_c
                                              (beskar-yum createrepo --help for every option)
-  repo create <repo> [--mirror] [--mirror-url U[,U]] [--gpg-key FILE]
-  repo update <repo> [--mirror|--no-mirror] [--mirror-url U[,U]] [--gpg-key FILE] [--sync-schedule CRON]
+  repo create <repo> [--mirror] [--mirror-url U[,U]] [--metalink U | --mirrorlist U] [--gpg-key FILE]
+  repo update <repo> [--mirror|--no-mirror] [--mirror-url U[,U]] [--metalink U | --mirrorlist U]
+                     [--gpg-key FILE] [--sync-schedule CRON]
   repo list
   repo get <repo>
   repo delete <repo> [--delete-packages]
@@ -18,7 +19,8 @@ usage: beskar-yum <command> [args] [--server URL] [--token TOKEN]
   packages <repo>                            list packages
   package get <repo> <id> [--tag]            one package, by id (sha256) or by --tag
   package rm <repo> <id> [--tag]
-  sync <repo> [--url U] [--wait]              sync a mirror (from U this time only); --wait shows progress
+  sync <repo> [--url U] [--wait] [--force]    sync a mirror (from U this time only); --wait shows progress;
+                                             --force accepts an upstream older than what is served
   status <repo>                              sync status of a mirror
   logs <repo>
 
@@ -40,6 +42,9 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
       mirror: { type: "boolean" },
       "no-mirror": { type: "boolean" },
       "mirror-url": { type: "string" },
+      metalink: { type: "string" },
+      mirrorlist: { type: "string" },
+      force: { type: "boolean" },
       "gpg-key": { type: "string" },
       "sync-schedule": { type: "string" },
       "delete-packages": { type: "boolean" },

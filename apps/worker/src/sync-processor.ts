@@ -1,4 +1,10 @@
-import { type ProxyOptions, runMirrorSync, upstreamProxy, upstreamTls } from "@beskar-yum/mirror";
+import {
+  mirrorListSource,
+  type ProxyOptions,
+  runMirrorSync,
+  upstreamProxy,
+  upstreamTls,
+} from "@beskar-yum/mirror";
 import { parseSyncJobData, type RepoLock, type SyncJobData, type SyncQueue } from "@beskar-yum/queue";
 import type { RepositoryStorage } from "@beskar-yum/storage";
 import type { Job } from "bullmq";
@@ -68,6 +74,9 @@ export async function processSync(
         repository,
         storage,
         urls: data.urls ?? repo.properties.mirror_urls,
+        // `sync:url` names this sync's upstream: the repository's metalink/mirrorlist is for plain syncs.
+        ...(data.urls ? {} : { mirrorList: mirrorListSource(repo.properties) }),
+        force: data.force === true,
         gpgKey: repo.properties.gpg_key,
         fence: held.fence,
         signal: AbortSignal.any([held.signal, signal]),

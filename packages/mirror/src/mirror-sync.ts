@@ -4,6 +4,7 @@ import { basename } from "node:path";
 import { YumError } from "@beskar-yum/errors";
 import {
   parseRepomd,
+  type Repomd,
   type RepomdRecord,
   readUpstreamPrimary,
   renderRepomd,
@@ -11,7 +12,15 @@ import {
 } from "@beskar-yum/repodata";
 import { buildPackageRecord, collectBlobGarbage, collectRepodataGarbage } from "@beskar-yum/repository";
 import type { ReadRpmResult } from "@beskar-yum/rpm";
-import { type PackageRecord, type RepositoryStorage, writeFileAtomic } from "@beskar-yum/storage";
+import {
+  type FsBlobStore,
+  type PackageChecksum,
+  type PackageRecord,
+  type RepoIndex,
+  type RepositoryPaths,
+  type RepositoryStorage,
+  writeFileAtomic,
+} from "@beskar-yum/storage";
 import { Backlog } from "./backlog.js";
 import { openMetadata } from "./decompress.js";
 import { HeadCapture, headCaptureBytes } from "./head-capture.js";
@@ -20,8 +29,11 @@ import { assertSafeHref } from "./mirror-url.js";
 import { PackageStore } from "./package-store.js";
 import { pool } from "./pool.js";
 import type { ProxyOptions } from "./proxy.js";
+import { type MirrorList, type MirrorListSource, readMirrorList } from "./read-mirror-list.js";
 import { verifyRepomdSignature } from "./repomd-signature.js";
-import { UpstreamClient } from "./upstream-client.js";
+import { selectMirror } from "./select-mirror.js";
+import { rollbackProblem, staleUpstream } from "./stale-check.js";
+import { UpstreamClient, type UpstreamClientOptions } from "./upstream-client.js";
 
 export interface MirrorSyncLog {
   info(message: string): void;
@@ -31,8 +43,15 @@ export interface MirrorSyncLog {
 export interface MirrorSyncOptions {
   repository: string;
   storage: RepositoryStorage;
-  /** The mirror URLs of this sync (the repository's, or the one `sync:url` gave). */
+  /**
+   * The mirror URLs of this sync (the repository's, or the one `sync:url` gave). With `mirrorList`
+   * they are the fallbacks after the mirrors it lists.
+   */
   urls: string[];
+  /** The repository's `metalink` or `mirrorlist`: fetched on every sync, its mirrors tried first. */
+  mirrorList?: MirrorListSource | undefined;
+  /** Accept an upstream older than what is served (a deliberate roll back). */
+  force?: boolean;
   /** Armored public key(s): when set, repomd.xml.asc (if upstream has one) and every RPM must verify. */
   gpgKey: string;
   /** Fencing token of the repository lock held for the whole sync. */
@@ -68,6 +87,7 @@ const defaultInMemoryBytes = 1024 ** 2;
 const threadAfter = 16;
 /** Bytes of downloaded packages waiting for the package thread, at most. */
 const backlogBytes = 4 * 1024 ** 2;
+const maxRepomdBytes = 16 * 1024 ** 2;
 
 export interface MirrorSyncResult {
   total: number;
@@ -92,300 +112,467 @@ function servableVerbatim(records: RepomdRecord[]): boolean {
   });
 }
 
+/** What the stages of one sync share: where it writes, its counters and its step timings. */
+interface SyncRun {
+  options: MirrorSyncOptions;
+  index: RepoIndex;
+  blobs: FsBlobStore;
+  paths: RepositoryPaths;
+  concurrency: number;
+  downloadedBytes: number;
+  downloadedPackages: number;
+  phases: Record<string, number>;
+  /** Records the packages synced so far, at most every `progressEveryMs` unless `force`. */
+  progress(synced: number, force?: boolean): void;
+  /** Ends the step `phase` (its time goes into `phases`). */
+  mark(phase: string): void;
+}
+
+/** Upstream's repomd.xml, its signature and every data file it lists, stored as blobs. */
+interface UpstreamMetadata {
+  repomdText: string;
+  repomd: Repomd;
+  asc: string | undefined;
+  /** The stored blob of each data file. */
+  digests: Map<RepomdRecord, string>;
+}
+
+/** Upstream's packages compared with the index as primary.xml is read: only what changed is yielded. */
+interface PackagePlan {
+  packages: AsyncGenerator<UpstreamPackage>;
+  /** What the index held before, by href. */
+  existing: Map<string, PackageChecksum>;
+  /** Every href upstream lists (filled as `packages` is read). */
+  hrefs: Set<string>;
+  total: number;
+  synced: number;
+}
+
+/** What the packages step stored. */
+interface StoredPackages {
+  /** New or changed index rows. */
+  records: PackageRecord[];
+  /** Tags upstream no longer lists. */
+  removed: string[];
+  /** Blobs to make durable before the generation refers to them: downloaded, or found stored by an interrupted run. */
+  blobs: string[];
+}
+
 /**
- * One mirror sync, run by the worker while it holds the repository lock. Plans from upstream's
- * repomd.xml and primary.xml, downloads only what is not stored yet (verified while streaming),
- * then switches to the new generation in one transaction. Until then the previous generation is
- * what clients get; a crash anywhere leaves it in place, and the next run reuses every blob stored.
+ * One mirror sync, run by the worker while it holds the repository lock: a pipeline of upstream
+ * choice, metadata, packages (planned from primary.xml while they download) and commit. Until the
+ * commit the previous generation is what clients get; a crash anywhere leaves it in place, and the
+ * next run reuses every blob stored.
  */
 export async function runMirrorSync(options: MirrorSyncOptions): Promise<MirrorSyncResult> {
-  const { storage, repository, signal, log } = options;
+  const run = startRun(options);
+  let client: UpstreamClient | undefined;
+  try {
+    const upstream = await openUpstream(run);
+    client = upstream.client;
+    const metadata = await fetchMetadata(run, client, upstream.repomdText);
+    run.mark("metadata");
+    const plan = planPackages(run, metadata);
+    const stored = await downloadPackages(run, client, plan);
+    run.mark("packages");
+    return await commitGeneration(run, metadata, plan, stored);
+  } finally {
+    run.index.updateSyncState({
+      downloadedBytes: run.downloadedBytes,
+      downloadedPackages: run.downloadedPackages,
+    });
+    await client?.close();
+  }
+}
+
+function startRun(options: MirrorSyncOptions): SyncRun {
+  const { storage, repository, signal } = options;
   const index = storage.openIndex(repository);
   if (!index) throw new YumError("REPO_NOT_FOUND", `repository ${repository} not found`);
-  const blobs = storage.blobs(repository);
-  const paths = storage.paths(repository);
   const concurrency = options.concurrency ?? 32;
   // Every in-flight download listens on the lock's signal.
   setMaxListeners(concurrency * 4 + 16, signal);
-  const client = new UpstreamClient({
-    connections: concurrency,
-    urls: options.urls,
-    log: log.info,
-    signal,
-    timeoutMs: options.timeoutMs,
-    tls: options.tls,
-    proxy: options.proxy,
-  });
+  let lastProgress = 0;
+  let phaseStart = Date.now();
+  const run: SyncRun = {
+    options,
+    index,
+    blobs: storage.blobs(repository),
+    paths: storage.paths(repository),
+    concurrency,
+    downloadedBytes: 0,
+    downloadedPackages: 0,
+    phases: {},
+    progress: (synced, force = false) => {
+      if (!force && Date.now() - lastProgress < progressEveryMs) return;
+      lastProgress = Date.now();
+      index.updateSyncState({
+        syncedPackages: synced,
+        downloadedBytes: run.downloadedBytes,
+        downloadedPackages: run.downloadedPackages,
+      });
+    },
+    mark: (phase) => {
+      const t = Date.now();
+      run.phases[phase] = t - phaseStart;
+      phaseStart = t;
+    },
+  };
+  return run;
+}
 
+/**
+ * Chooses where this sync downloads from and reads that upstream's repomd.xml. With a metalink or
+ * mirrorlist, its mirrors (then `urls`) are tried in its order until one serves a current
+ * repomd.xml (`selectMirror`); otherwise `urls` fail over in order. Either way an upstream older
+ * than what is served is refused unless the sync is forced: a stale mirror never rolls us back.
+ */
+async function openUpstream(run: SyncRun): Promise<{ client: UpstreamClient; repomdText: string }> {
+  const { options, index } = run;
+  run.index.updateSyncState({ phase: "metadata" });
+  // What a roll back would replace: upstream's repomd.xml of the last sync. A mirror without packages
+  // serves the empty repodata written when it was created (or an empty upstream's): nothing to protect.
+  const servedText = index.countPackages() > 0 ? index.getState().repomd : undefined;
+  const served = servedText ? parseRepomd(servedText) : undefined;
+  const force = options.force ?? false;
+  const clientOptions = (urls: string[]): UpstreamClientOptions => ({
+    connections: run.concurrency,
+    urls,
+    log: options.log.info,
+    signal: options.signal,
+    ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+    ...(options.tls ? { tls: options.tls } : {}),
+    ...(options.proxy ? { proxy: options.proxy } : {}),
+  });
+  if (options.mirrorList) {
+    const source = options.mirrorList;
+    const reader = new UpstreamClient({ ...clientOptions([source.url]), connections: 1 });
+    let list: MirrorList = { mirrors: [] };
+    try {
+      list = await readMirrorList(source, (url, o) => reader.document(url, o));
+      options.log.info(`${source.kind} lists ${list.mirrors.length} mirror(s)`);
+    } catch (err) {
+      // mirror_urls, when set too, are the way to go on while the list's server is away.
+      if (options.urls.length === 0) throw err;
+      options.log.info(`${(err as Error).message}; trying mirror_urls`);
+    } finally {
+      await reader.close();
+    }
+    const selected = await selectMirror([...new Set([...list.mirrors, ...options.urls])], {
+      // One short-lived client per mirror tried: a mirror that is down costs one refused connection.
+      fetchRepomd: async (base) => {
+        const probe = new UpstreamClient({ ...clientOptions([base]), connections: 1, attempts: 2 });
+        try {
+          return (await probe.text("repodata/repomd.xml", { maxBytes: maxRepomdBytes }))!;
+        } finally {
+          await probe.close();
+        }
+      },
+      ...(list.metalink ? { metalink: list.metalink } : {}),
+      ...(served ? { served } : {}),
+      force,
+      log: options.log.info,
+    });
+    return { client: new UpstreamClient(clientOptions(selected.urls)), repomdText: selected.repomdText };
+  }
+  const client = new UpstreamClient(clientOptions(options.urls));
+  try {
+    const repomdText = (await client.text("repodata/repomd.xml", { maxBytes: maxRepomdBytes }))!;
+    const rollback = served ? rollbackProblem(parseRepomd(repomdText), served) : undefined;
+    if (rollback && !force) throw staleUpstream(rollback);
+    if (rollback) options.log.info(`forced sync: ${rollback}; accepted`);
+    return { client, repomdText };
+  } catch (err) {
+    await client.close();
+    throw err;
+  }
+}
+
+/** The signature (checked with a `gpg_key`), then every data file repomd.xml lists, verified and stored. */
+async function fetchMetadata(
+  run: SyncRun,
+  client: UpstreamClient,
+  repomdText: string,
+): Promise<UpstreamMetadata> {
+  const { blobs, options } = run;
+  const asc = await client.text("repodata/repomd.xml.asc", { maxBytes: 1024 ** 2, optional: true });
+  if (options.gpgKey && asc !== undefined) await verifyRepomdSignature(repomdText, asc, options.gpgKey);
+  const repomd = parseRepomd(repomdText);
+  const digests = new Map<RepomdRecord, string>();
+  for (const record of repomd.records) {
+    assertSafeHref(record.location, "repomd.xml");
+    if (record.locationBase !== undefined) {
+      throw new YumError(
+        "UPSTREAM_BAD_HREF",
+        `repomd.xml: ${record.type} lives at xml:base ${record.locationBase}, which mirrors do not follow`,
+      );
+    }
+    if (record.checksum.type === "sha256" && (await blobs.has(record.checksum.value))) {
+      digests.set(record, record.checksum.value);
+      continue;
+    }
+    const blob = await client.download(
+      record.location,
+      blobs,
+      { size: record.size, checksum: record.checksum },
+      4 * 1024 ** 3,
+    );
+    await blobs.commit(blob);
+    digests.set(record, blob.digest);
+    run.downloadedBytes += blob.size;
+  }
+  return { repomdText, repomd, asc, digests };
+}
+
+/**
+ * The plan, streamed: primary.xml is read as the packages step asks for work, and compared with
+ * what the index holds (hrefs and upstream checksums only, not the rows' XML), so that downloads
+ * start with the first package that changed.
+ */
+function planPackages(run: SyncRun, metadata: UpstreamMetadata): PackagePlan {
+  const { index, blobs } = run;
+  const primary = metadata.repomd.records.find((r) => r.type === "primary");
+  if (!primary) throw new YumError("REPODATA_INVALID", "repomd.xml lists no primary metadata");
+  const plan: PackagePlan = {
+    packages: undefined as unknown as AsyncGenerator<UpstreamPackage>,
+    existing: new Map(index.listPackageChecksums().map((p) => [p.href, p])),
+    hrefs: new Set<string>(),
+    total: 0,
+    synced: 0,
+  };
+  index.updateSyncState({ phase: "packages", totalPackages: 0, syncedPackages: 0 });
+  async function* changed(): AsyncGenerator<UpstreamPackage> {
+    for await (const pkg of readUpstreamPrimary(
+      openMetadata(blobs.pathOf(metadata.digests.get(primary!)!), primary!.location, primary!),
+      (count) => index.updateSyncState({ totalPackages: count }),
+    )) {
+      assertSafeHref(pkg.href, `primary.xml (${pkg.name})`);
+      if (pkg.base !== undefined)
+        throw new YumError(
+          "UPSTREAM_BAD_HREF",
+          `primary.xml: ${pkg.name} lives at xml:base ${pkg.base}, which mirrors do not follow`,
+        );
+      if (plan.hrefs.has(pkg.href))
+        throw new YumError("REPODATA_INVALID", `primary.xml lists ${pkg.href} twice`);
+      plan.hrefs.add(pkg.href);
+      plan.total++;
+      const have = plan.existing.get(pkg.href);
+      if (have && have.upstreamChecksum === `${pkg.checksum.type}:${pkg.checksum.value}`) plan.synced++;
+      else yield pkg;
+    }
+  }
+  plan.packages = changed();
+  return plan;
+}
+
+/**
+ * Packages: only what the plan yields; a blob stored by an interrupted run is reused as it is.
+ * Small packages arrive whole in memory and are parsed, indexed and stored by the package thread
+ * while this one keeps downloading; big ones stream to a temporary file and are parsed here.
+ */
+async function downloadPackages(
+  run: SyncRun,
+  client: UpstreamClient,
+  plan: PackagePlan,
+): Promise<StoredPackages> {
+  const { options, blobs, index } = run;
+  const records: PackageRecord[] = [];
+  const uploadTime = now();
+  const onDemand = options.policy === "on_demand";
+  const downloaded: string[] = [];
+  // Blobs found stored (an interrupted run's): maybe never made durable, so they are synced with the rest.
+  const reused: string[] = [];
+  // What is stored, read once when first needed: the lock keeps garbage collection away until the sync ends.
+  let storedOnce: Promise<Set<string>> | undefined;
+  const storedBlobs = () => {
+    storedOnce ??= blobs.list();
+    return storedOnce;
+  };
+  const maxPackageBytes = options.maxPackageBytes ?? 4 * 1024 ** 3;
+  const wholeBelow = Math.min(options.inMemoryBytes ?? defaultInMemoryBytes, maxPackageBytes);
   // Parses, indexes and stores small packages, started when a sync downloads more than
-  // `threadAfter` of them; undefined when running from TypeScript sources.
+  // `threadAfter` of them (it costs ~150 ms to start); undefined when running from TypeScript sources.
   let thread: PackageStore | undefined;
   let threadStarted = false;
+  let smallPackages = 0;
   const packageThread = () => {
     if (!threadStarted) thread = PackageStore.shared();
     threadStarted = true;
     return thread;
   };
-
-  let downloadedBytes = 0;
-  let downloadedPackages = 0;
-  let lastProgress = 0;
-  const progress = (synced: number, force = false) => {
-    if (!force && Date.now() - lastProgress < progressEveryMs) return;
-    lastProgress = Date.now();
-    index.updateSyncState({ syncedPackages: synced, downloadedBytes, downloadedPackages });
+  const gpg = options.gpgKey ? { gpgKey: options.gpgKey } : {};
+  const finish = (u: UpstreamPackage, record: PackageRecord) => {
+    records.push({ ...record, upstreamChecksum: `${u.checksum.type}:${u.checksum.value}` });
+    run.progress(++plan.synced);
   };
-
-  // Milliseconds spent in each step, for the log.
-  const phases: Record<string, number> = {};
-  let phaseStart = Date.now();
-  const mark = (phase: string) => {
-    const t = Date.now();
-    phases[phase] = t - phaseStart;
-    phaseStart = t;
+  /** A package downloaded and stored (not durable yet): counted, and made durable before the commit. */
+  const downloadedOne = (stored: Set<string>, digest: string, size: number) => {
+    downloaded.push(digest);
+    stored.add(digest);
+    run.downloadedBytes += size;
+    run.downloadedPackages++;
   };
-  try {
-    // 1. Metadata: repomd.xml (+ signature), then every data file it lists, verified.
-    index.updateSyncState({ phase: "metadata" });
-    const repomdText = (await client.text("repodata/repomd.xml", { maxBytes: 16 * 1024 ** 2 }))!;
-    const asc = await client.text("repodata/repomd.xml.asc", { maxBytes: 1024 ** 2, optional: true });
-    if (options.gpgKey && asc !== undefined) await verifyRepomdSignature(repomdText, asc, options.gpgKey);
-    const repomd = parseRepomd(repomdText);
-    const digests = new Map<RepomdRecord, string>();
-    for (const record of repomd.records) {
-      assertSafeHref(record.location, "repomd.xml");
-      if (record.locationBase !== undefined) {
-        throw new YumError(
-          "UPSTREAM_BAD_HREF",
-          `repomd.xml: ${record.type} lives at xml:base ${record.locationBase}, which mirrors do not follow`,
-        );
-      }
-      if (record.checksum.type === "sha256" && (await blobs.has(record.checksum.value))) {
-        digests.set(record, record.checksum.value);
-        continue;
-      }
-      const blob = await client.download(
-        record.location,
-        blobs,
-        { size: record.size, checksum: record.checksum },
-        4 * 1024 ** 3,
-      );
-      await blobs.commit(blob);
-      digests.set(record, blob.digest);
-      downloadedBytes += blob.size;
-    }
+  // Packages handed to the thread and not stored yet: at most `backlogBytes` of them in memory.
+  const backlog = new Backlog(backlogBytes);
+  const storings: Promise<void>[] = [];
+  let storeFailure: unknown;
 
-    mark("metadata");
-    // 2. Plan, streamed: primary.xml is read as the packages step asks for work, and compared
-    // with what the index holds, so that downloads start with the first package that changed.
-    const primary = repomd.records.find((r) => r.type === "primary");
-    if (!primary) throw new YumError("REPODATA_INVALID", "repomd.xml lists no primary metadata");
-    const existing = new Map(index.listPackages().map((p) => [p.href, p]));
-    const hrefs = new Set<string>();
-    let total = 0;
-    let synced = 0;
-    index.updateSyncState({ phase: "packages", totalPackages: 0, syncedPackages: 0 });
-    async function* plan(): AsyncGenerator<UpstreamPackage> {
-      for await (const pkg of readUpstreamPrimary(
-        openMetadata(blobs.pathOf(digests.get(primary!)!), primary!.location, primary!),
-        (count) => index!.updateSyncState({ totalPackages: count }),
-      )) {
-        assertSafeHref(pkg.href, `primary.xml (${pkg.name})`);
-        if (pkg.base !== undefined)
-          throw new YumError(
-            "UPSTREAM_BAD_HREF",
-            `primary.xml: ${pkg.name} lives at xml:base ${pkg.base}, which mirrors do not follow`,
-          );
-        if (hrefs.has(pkg.href))
-          throw new YumError("REPODATA_INVALID", `primary.xml lists ${pkg.href} twice`);
-        hrefs.add(pkg.href);
-        total++;
-        const have = existing.get(pkg.href);
-        if (have && have.upstreamChecksum === `${pkg.checksum.type}:${pkg.checksum.value}`) synced++;
-        else yield pkg;
-      }
-    }
-
-    // 3. Packages: only what is missing; a blob stored by an interrupted run is reused as it is.
-    const records: PackageRecord[] = [];
-    const uploadTime = now();
-    const onDemand = options.policy === "on_demand";
-    const downloaded: string[] = [];
-    // Blobs found stored (an interrupted run's): maybe never made durable, so they are synced with the rest.
-    const reused: string[] = [];
-    // What is stored, read once when first needed: the lock keeps garbage collection away until the sync ends.
-    let storedOnce: Promise<Set<string>> | undefined;
-    const storedBlobs = () => {
-      storedOnce ??= blobs.list();
-      return storedOnce;
-    };
-    const maxPackageBytes = options.maxPackageBytes ?? 4 * 1024 ** 3;
-    const wholeBelow = Math.min(options.inMemoryBytes ?? defaultInMemoryBytes, maxPackageBytes);
-    let smallPackages = 0;
-    const gpg = options.gpgKey ? { gpgKey: options.gpgKey } : {};
-    const finish = (u: UpstreamPackage, record: PackageRecord) => {
-      records.push({ ...record, upstreamChecksum: `${u.checksum.type}:${u.checksum.value}` });
-      progress(++synced);
-    };
-    /** A package downloaded and stored (not durable yet): counted, and made durable in step 4. */
-    const downloadedOne = (stored: Set<string>, digest: string, size: number) => {
-      downloaded.push(digest);
-      stored.add(digest);
-      downloadedBytes += size;
-      downloadedPackages++;
-    };
-    // Packages handed to the thread and not stored yet: at most `backlogBytes` of them in memory.
-    const backlog = new Backlog(backlogBytes);
-    const storings: Promise<void>[] = [];
-    let storeFailure: unknown;
-    try {
-      await pool(plan(), concurrency, signal, async (u) => {
-        if (storeFailure) throw storeFailure;
-        const stored = await storedBlobs();
-        if (onDemand && u.checksum.type === "sha256" && !stored.has(u.checksum.value)) {
-          finish(u, lazyRecord(u, uploadTime));
-          return;
-        }
-        let digest = u.checksum.type === "sha256" ? u.checksum.value : undefined;
-        let parsed: ReadRpmResult | undefined;
-        if (digest && stored.has(digest)) reused.push(digest);
-        else {
-          // Blobs are made durable all at once before the generation is recorded (step 4), not one fsync each.
-          // The thread costs ~150 ms to start: a sync that downloads a few packages does without.
-          const small = u.size <= wholeBelow && ++smallPackages > threadAfter ? packageThread() : undefined;
-          if (small) {
-            // A small package arrives whole in memory, verified; the package thread parses, indexes and stores it.
-            const { data, digest: sha256 } = await client.fetchVerified(
-              u.href,
-              { size: u.size, checksum: u.checksum },
-              wholeBelow,
-            );
-            // Handed over without waiting: this slot goes on downloading while the thread catches up.
-            await backlog.reserve(data.length);
-            const storing = small
-              .store({ root: blobs.root, href: u.href, digest: sha256, data, uploadTime, ...gpg })
-              .then((record) => {
-                downloadedOne(stored, sha256, data.length);
-                finish(u, record);
-              })
-              .finally(() => backlog.release(data.length));
-            storing.catch((err: unknown) => {
-              storeFailure ??= err;
-            });
-            storings.push(storing);
-            return;
-          }
-          // Keep the start of the download: the headers parse from memory, without reading the file again.
-          const head = new HeadCapture(headCaptureBytes);
-          const blob = await client.download(
-            u.href,
-            blobs,
-            { size: u.size, checksum: u.checksum },
-            maxPackageBytes,
-            false,
-            (chunk) => head.add(chunk),
-          );
-          await blobs.commit(blob, { durable: false });
-          digest = blob.digest;
-          downloadedOne(stored, digest, blob.size);
-          parsed = head.parse(u.href, blob.size);
-        }
-        let record: PackageRecord;
-        try {
-          record = await buildPackageRecord(
-            blobs,
-            { digest, uploadTime, verified: false, ...gpg },
-            { href: u.href },
-            parsed,
-          );
-        } catch (err) {
-          const code = err instanceof YumError ? `${err.code}: ` : "";
-          throw new YumError(
-            "REPODATA_INVALID",
-            `${u.href}: ${code}${(err as Error).message}`,
-            {},
-            { cause: err },
-          );
-        }
+  /** Hands a small package to the thread without waiting: this slot goes on downloading meanwhile. */
+  const storeOnThread = async (small: PackageStore, u: UpstreamPackage, stored: Set<string>) => {
+    const { data, digest } = await client.fetchVerified(
+      u.href,
+      { size: u.size, checksum: u.checksum },
+      wholeBelow,
+    );
+    await backlog.reserve(data.length);
+    const storing = small
+      .store({ root: blobs.root, href: u.href, digest, data, uploadTime, ...gpg })
+      .then((record) => {
+        downloadedOne(stored, digest, data.length);
         finish(u, record);
-      });
-    } finally {
-      // Every handed-over package settled, whether the pool ended or failed (if it failed, they are
-      // stored but not recorded: garbage once the grace period has passed).
-      await Promise.allSettled(storings);
-    }
-    if (storeFailure) throw storeFailure;
-    const removed = [...existing.values()].filter((p) => !hrefs.has(p.href)).map((p) => p.tag);
-    index.updateSyncState({ totalPackages: total });
-    progress(synced, true);
-    mark("packages");
-
-    // 4. Publish: data files in place first, then the new generation in one transaction.
-    const verbatim = servableVerbatim(repomd.records);
-    const served = verbatim
-      ? repomdText
-      : renderRepomd({
-          revision: repomd.revision ?? now(),
-          ...(repomd.tags ? { tags: repomd.tags } : {}),
-          records: repomd.records.map((r) => ({
-            ...r,
-            location: `repodata/${digests.get(r)}-${basename(r.location)}`,
-          })),
-        });
-    const servedAsc = verbatim ? asc : undefined;
-    const before = index.getState();
-    if (
-      records.length === 0 &&
-      removed.length === 0 &&
-      before.repomd === served &&
-      before.repomdAsc === servedAsc
-    ) {
-      return { total, downloaded: 0, removed: 0, published: false, phases };
-    }
-    index.updateSyncState({ phase: "publish" });
-    // Every blob of the new generation is durable before anything refers to it.
-    await blobs.syncMany([...downloaded, ...reused]);
-    mark("durable");
-    await mkdir(paths.repodata, { recursive: true });
-    const servedRecords = parseRepomd(served).records;
-    for (const [record, digest] of digests) {
-      const name = verbatim ? basename(record.location) : `${digest}-${basename(record.location)}`;
-      await blobs.placeAt(digest, `${paths.repodata}/${name}`);
-    }
-    signal.throwIfAborted();
-    index.commitMirrorGeneration(options.fence, {
-      upsert: records,
-      deleteTags: removed,
-      revision: Math.max(now(), before.revision + 1),
-      repomd: served,
-      repomdAsc: servedAsc,
+      })
+      .finally(() => backlog.release(data.length));
+    storing.catch((err: unknown) => {
+      storeFailure ??= err;
     });
-    mark("commit");
-    await writeFileAtomic(`${paths.repodata}/repomd.xml`, served);
-    const previous = new Set(
-      before.repomd ? parseRepomd(before.repomd).records.map((r) => basename(r.location)) : [],
+    storings.push(storing);
+  };
+
+  /** Streams a package to a blob (made durable later, with the others), keeping its start to parse the headers. */
+  const storeHere = async (u: UpstreamPackage, stored: Set<string>) => {
+    const head = new HeadCapture(headCaptureBytes);
+    const blob = await client.download(
+      u.href,
+      blobs,
+      { size: u.size, checksum: u.checksum },
+      maxPackageBytes,
+      false,
+      (chunk) => head.add(chunk),
     );
-    await collectRepodataGarbage(
-      paths.repodata,
-      previous,
-      new Set(servedRecords.map((r) => basename(r.location))),
-      options.graceSeconds,
-    );
-    await collectBlobGarbage(index, blobs, options.graceSeconds);
-    mark("gc");
-    if (!verbatim)
-      log.info(
-        "upstream data files are not checksum-named: repomd.xml was rewritten (and any upstream signature dropped)",
-      );
-    return {
-      total,
-      downloaded: downloadedPackages,
-      removed: removed.length,
-      published: true,
-      phases,
-    };
+    await blobs.commit(blob, { durable: false });
+    downloadedOne(stored, blob.digest, blob.size);
+    return { digest: blob.digest, parsed: head.parse(u.href, blob.size) };
+  };
+
+  try {
+    await pool(plan.packages, run.concurrency, options.signal, async (u) => {
+      if (storeFailure) throw storeFailure;
+      const stored = await storedBlobs();
+      if (onDemand && u.checksum.type === "sha256" && !stored.has(u.checksum.value)) {
+        finish(u, lazyRecord(u, uploadTime));
+        return;
+      }
+      let digest = u.checksum.type === "sha256" ? u.checksum.value : undefined;
+      let parsed: ReadRpmResult | undefined;
+      if (digest && stored.has(digest)) reused.push(digest);
+      else {
+        const small = u.size <= wholeBelow && ++smallPackages > threadAfter ? packageThread() : undefined;
+        if (small) return storeOnThread(small, u, stored);
+        ({ digest, parsed } = await storeHere(u, stored));
+      }
+      finish(u, await recordOf(blobs, u, { digest: digest!, uploadTime, ...gpg }, parsed));
+    });
   } finally {
-    index.updateSyncState({ downloadedBytes, downloadedPackages });
-    await client.close();
+    // Every handed-over package settled, whether the pool ended or failed (if it failed, they are
+    // stored but not recorded: garbage once the grace period has passed).
+    await Promise.allSettled(storings);
   }
+  if (storeFailure) throw storeFailure;
+  const removed = [...plan.existing.values()].filter((p) => !plan.hrefs.has(p.href)).map((p) => p.tag);
+  index.updateSyncState({ totalPackages: plan.total });
+  run.progress(plan.synced, true);
+  return { records, removed, blobs: [...downloaded, ...reused] };
+}
+
+/** The index row of a stored package; a blob that is no valid RPM fails the sync naming its href. */
+async function recordOf(
+  blobs: FsBlobStore,
+  u: UpstreamPackage,
+  stored: { digest: string; uploadTime: number; gpgKey?: string },
+  parsed: ReadRpmResult | undefined,
+): Promise<PackageRecord> {
+  try {
+    return await buildPackageRecord(blobs, { ...stored, verified: false }, { href: u.href }, parsed);
+  } catch (err) {
+    const code = err instanceof YumError ? `${err.code}: ` : "";
+    throw new YumError("REPODATA_INVALID", `${u.href}: ${code}${(err as Error).message}`, {}, { cause: err });
+  }
+}
+
+/**
+ * Publish: every new blob durable, data files in place, then the new generation in one
+ * transaction, then repomd.xml on disk and the garbage of the previous generation. Nothing is
+ * published when upstream has not changed.
+ */
+async function commitGeneration(
+  run: SyncRun,
+  metadata: UpstreamMetadata,
+  plan: PackagePlan,
+  stored: StoredPackages,
+): Promise<MirrorSyncResult> {
+  const { index, blobs, paths, options } = run;
+  const { repomd, digests } = metadata;
+  const verbatim = servableVerbatim(repomd.records);
+  const served = verbatim
+    ? metadata.repomdText
+    : renderRepomd({
+        revision: repomd.revision ?? now(),
+        ...(repomd.tags ? { tags: repomd.tags } : {}),
+        records: repomd.records.map((r) => ({
+          ...r,
+          location: `repodata/${digests.get(r)}-${basename(r.location)}`,
+        })),
+      });
+  const servedAsc = verbatim ? metadata.asc : undefined;
+  const before = index.getState();
+  const unchanged = { total: plan.total, downloaded: 0, removed: 0, published: false, phases: run.phases };
+  if (
+    stored.records.length === 0 &&
+    stored.removed.length === 0 &&
+    before.repomd === served &&
+    before.repomdAsc === servedAsc
+  ) {
+    return unchanged;
+  }
+  index.updateSyncState({ phase: "publish" });
+  // Every blob of the new generation is durable before anything refers to it.
+  await blobs.syncMany(stored.blobs);
+  run.mark("durable");
+  await mkdir(paths.repodata, { recursive: true });
+  for (const [record, digest] of digests) {
+    const name = verbatim ? basename(record.location) : `${digest}-${basename(record.location)}`;
+    await blobs.placeAt(digest, `${paths.repodata}/${name}`);
+  }
+  options.signal.throwIfAborted();
+  index.commitMirrorGeneration(options.fence, {
+    upsert: stored.records,
+    deleteTags: stored.removed,
+    revision: Math.max(now(), before.revision + 1),
+    repomd: served,
+    repomdAsc: servedAsc,
+  });
+  run.mark("commit");
+  await writeFileAtomic(`${paths.repodata}/repomd.xml`, served);
+  const previous = new Set(
+    before.repomd ? parseRepomd(before.repomd).records.map((r) => basename(r.location)) : [],
+  );
+  await collectRepodataGarbage(
+    paths.repodata,
+    previous,
+    new Set(parseRepomd(served).records.map((r) => basename(r.location))),
+    options.graceSeconds,
+  );
+  await collectBlobGarbage(index, blobs, options.graceSeconds);
+  run.mark("gc");
+  if (!verbatim)
+    options.log.info(
+      "upstream data files are not checksum-named: repomd.xml was rewritten (and any upstream signature dropped)",
+    );
+  return {
+    total: plan.total,
+    downloaded: run.downloadedPackages,
+    removed: stored.removed.length,
+    published: true,
+    phases: run.phases,
+  };
 }

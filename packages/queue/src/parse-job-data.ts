@@ -34,11 +34,14 @@ export function parseRepoJobData(data: unknown): RepoJobData {
 export function parseSyncJobData(data: unknown): SyncJobData {
   const fields = record("repo-sync", data);
   const repository = repositoryOf("repo-sync", fields);
-  const { startTime, urls } = fields;
+  const { startTime, urls, force } = fields;
   if (typeof startTime !== "number" || !Number.isSafeInteger(startTime) || startTime < 0)
     throw invalid("repo-sync", "startTime: expected a non-negative integer", data);
-  if (urls === undefined) return { repository, startTime };
+  if (force !== undefined && typeof force !== "boolean")
+    throw invalid("repo-sync", "force: expected a boolean", data);
+  const forced = force === true ? { force } : {};
+  if (urls === undefined) return { repository, startTime, ...forced };
   if (!Array.isArray(urls) || urls.length === 0 || urls.some((u) => typeof u !== "string"))
     throw invalid("repo-sync", "urls: expected a non-empty array of strings", data);
-  return { repository, startTime, urls: urls as string[] };
+  return { repository, startTime, urls: urls as string[], ...forced };
 }

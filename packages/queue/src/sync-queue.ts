@@ -7,6 +7,8 @@ export interface SyncJobData {
   repository: string;
   /** Mirror URLs for this sync only (`sync:url`); the repository's own when absent. */
   urls?: string[];
+  /** Accept an upstream older than what is served (`sync` with `force`, our extension). */
+  force?: boolean;
   /** The sync's start time: with the repository it names the job, so re-enqueueing the same sync is a no-op. */
   startTime: number;
 }

@@ -13,6 +13,8 @@ const knownKeys = new Set([
   "tls_cert",
   "tls_key",
   "proxy_url",
+  "metalink",
+  "mirrorlist",
 ]);
 
 /** PEM blocks the TLS properties must hold (upstream CA, client certificate, client key). */
@@ -68,6 +70,11 @@ export function mergeProperties(base: RepositoryProperties, input: unknown): Rep
         }
         merged[key] = value;
         break;
+      case "metalink":
+      case "mirrorlist":
+        // "" removes it.
+        merged[key] = value === "" ? "" : mirrorListUrl(key, value);
+        break;
       case "proxy_url":
         // "" removes it (the HTTP(S)_PROXY of the processes applies again).
         merged.proxy_url = value === "" ? "" : proxyUrlProperty(value, base.proxy_url);
@@ -79,7 +86,31 @@ export function mergeProperties(base: RepositoryProperties, input: unknown): Rep
         break;
     }
   }
+  if (merged.metalink && merged.mirrorlist) {
+    throw new YumError(
+      "INVALID_ARGUMENT",
+      "properties: metalink and mirrorlist are both set; a repository syncs from one list of mirrors",
+    );
+  }
   return merged;
+}
+
+/**
+ * A `metalink` or `mirrorlist` URL as users copy it from a .repo file: http(s), and with dnf's
+ * variables substituted, since we sync one release and architecture and do not guess them.
+ */
+function mirrorListUrl(key: string, value: unknown): string {
+  if (typeof value !== "string" || !isHttpUrl(value)) {
+    throw new YumError("INVALID_ARGUMENT", `properties.${key}: expected an http(s) URL`);
+  }
+  const variable = /\$(\{?)([A-Za-z_][A-Za-z0-9_]*)/.exec(value);
+  if (variable) {
+    throw new YumError(
+      "INVALID_ARGUMENT",
+      `properties.${key}: the URL still contains the dnf variable $${variable[2]}: substitute it (e.g. $releasever → 9, $basearch → x86_64) before setting it`,
+    );
+  }
+  return value;
 }
 
 /** Whether `value` is an http(s) URL, as mirror URLs must be. */

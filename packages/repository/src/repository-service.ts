@@ -143,14 +143,21 @@ export class RepositoryService {
    * Starts a mirror sync (Beskar's `sync` and `sync:url`), refused while one runs. With `wait`,
    * returns when it ends, and fails with its error.
    */
-  async startSync(repository: string, options: { url?: string; wait: boolean }): Promise<void> {
+  async startSync(
+    repository: string,
+    options: { url?: string; wait: boolean; force?: boolean },
+  ): Promise<void> {
     const index = this.existing(repository);
     const repo = index.getRepository()!;
     if (!repo.properties.mirror)
       throw new YumError("REPO_NOT_MIRROR", `repository ${repository} is not a mirror`);
     if (repo.deleting) throw new YumError("REPO_BEING_DELETED", `repository ${repository} is being deleted`);
-    if (options.url === undefined && repo.properties.mirror_urls.length === 0) {
-      throw new YumError("REPO_NOT_MIRROR", `repository ${repository} has no mirror URL to sync from`);
+    const listed = Boolean(repo.properties.metalink || repo.properties.mirrorlist);
+    if (options.url === undefined && repo.properties.mirror_urls.length === 0 && !listed) {
+      throw new YumError(
+        "REPO_NOT_MIRROR",
+        `repository ${repository} has no mirror URL, metalink or mirrorlist to sync from`,
+      );
     }
     if (options.url !== undefined && !isHttpUrl(options.url)) {
       throw new YumError("INVALID_ARGUMENT", "mirror_url: expected an http(s) URL");
@@ -163,6 +170,7 @@ export class RepositoryService {
         repository,
         startTime,
         ...(options.url !== undefined ? { urls: [options.url] } : {}),
+        ...(options.force ? { force: true } : {}),
       });
     } catch (err) {
       index.endSync(this.now(), `could not queue the sync: ${(err as Error).message}`);

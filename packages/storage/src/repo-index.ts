@@ -7,6 +7,14 @@ import type { RegistryRecords } from "./registry-records.js";
  * The embedded implementation is SQLite on the local disk (`SqliteRepoIndex`); a shared database
  * for scale-out can implement the same interface without touching the repository logic.
  */
+/** One row of `RepoIndex.listPackageChecksums`. */
+export interface PackageChecksum {
+  href: string;
+  tag: string;
+  /** `<type>:<hex>` as upstream's primary.xml gave it (mirrors only). */
+  upstreamChecksum?: string;
+}
+
 export interface RepoIndex {
   readonly path: string;
   /** What the repository has in the OCI registry replica, when one is configured. */
@@ -40,6 +48,11 @@ export interface RepoIndex {
   getPackageByTag(tag: string): PackageRecord | undefined;
   getPackageByFileName(fileName: string): PackageRecord | undefined;
   listPackages(): PackageRecord[];
+  /**
+   * What a mirror sync compares with upstream's primary.xml, without the XML fragments that
+   * `listPackages` loads (most of a row's size): href, upstream checksum, tag.
+   */
+  listPackageChecksums(): PackageChecksum[];
   countPackages(): number;
   /** Fragments in location order, without loading every row into memory at once. */
   iterateFragments(kind: FragmentKind): IterableIterator<string>;

@@ -9,6 +9,7 @@ import type {
   LogLevel,
   LogRecord,
   MirrorGeneration,
+  PackageChecksum,
   PackageRecord,
   PublishState,
   RepoEvent,
@@ -430,6 +431,17 @@ export class SqliteRepoIndex implements RepoIndex {
 
   listPackages(): PackageRecord[] {
     return (this.statement("SELECT * FROM packages ORDER BY href").all() as PackageRow[]).map(toRecord);
+  }
+
+  listPackageChecksums(): PackageChecksum[] {
+    const rows = this.statement(
+      "SELECT href, tag, json_extract(meta, '$.upstreamChecksum') AS upstream FROM packages ORDER BY href",
+    ).all() as { href: string; tag: string; upstream: string | null }[];
+    return rows.map((r) =>
+      r.upstream === null
+        ? { href: r.href, tag: r.tag }
+        : { href: r.href, tag: r.tag, upstreamChecksum: r.upstream },
+    );
   }
 
   countPackages(): number {

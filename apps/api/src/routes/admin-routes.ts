@@ -101,7 +101,8 @@ export async function adminRoutes(app: FastifyInstance, deps: AppDeps): Promise<
 
   app.get(`${base}/repository/sync`, async (request) => {
     const { fields, repository } = await prepare(request);
-    await service.startSync(repository, { wait: fields.wait === true });
+    // `force` (our extension): accept an upstream older than what is served.
+    await service.startSync(repository, { wait: fields.wait === true, force: fields.force === true });
     return {};
   });
 
@@ -110,6 +111,7 @@ export async function adminRoutes(app: FastifyInstance, deps: AppDeps): Promise<
     await service.startSync(repository, {
       url: stringField(fields, "mirror_url"),
       wait: fields.wait === true,
+      force: fields.force === true,
     });
     return {};
   });
