@@ -95,7 +95,8 @@ export class HttpTransport {
         release();
       };
       const headersTimer = setTimeout(
-        () => req.destroy(timeoutError(`no response headers from ${url.host} within ${timeoutMs} ms`)),
+        () =>
+          req.destroy(timeoutError(`headers timeout: no response from ${url.host} within ${timeoutMs} ms`)),
         timeoutMs,
       );
       // Errors after the response go to the body (its consumer sees them); this listener keeps any
@@ -196,7 +197,7 @@ function watchBodyIdle(res: http.IncomingMessage, timeoutMs: number, url: URL): 
       socket.setTimeout(timeoutMs);
       return;
     }
-    res.destroy(timeoutError(`${url.host} sent no body bytes for ${timeoutMs} ms`));
+    res.destroy(timeoutError(`body timeout: ${url.host} sent nothing for ${timeoutMs} ms`));
   };
   socket.setTimeout(timeoutMs);
   socket.on("timeout", onTimeout);

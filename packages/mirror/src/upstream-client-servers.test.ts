@@ -301,14 +301,14 @@ describe("UpstreamClient against faulty servers (no crash, clear errors)", () =>
     const silent = await serveRaw(() => undefined);
     await expect(
       client([silent], [], { timeoutMs: 300, attempts: 1 }).text("x", { maxBytes: 1024 }),
-    ).rejects.toThrow(/no response headers from 127\.0\.0\.1:\d+ within 300 ms/);
+    ).rejects.toThrow(/headers timeout: no response from 127\.0\.0\.1:\d+ within 300 ms/);
     const stalls = await serve((_req, res) => {
       res.writeHead(200, { "content-length": 1000 });
       res.write(Buffer.alloc(100));
     });
     await expect(
       client([stalls], [], { timeoutMs: 300, attempts: 1 }).text("x", { maxBytes: 1024 }),
-    ).rejects.toThrow(/sent no body bytes for 300 ms/);
+    ).rejects.toThrow(/body timeout: 127\.0\.0\.1:\d+ sent nothing for 300 ms/);
 
     // 8 MiB sent at once, read by a consumer that stops for 1 s (> timeoutMs): no timeout.
     const size = 8 * 1024 * 1024;
