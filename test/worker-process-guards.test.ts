@@ -64,6 +64,12 @@ describe("the worker's process guards", () => {
     const { code, lines } = await runGuarded(`
       say("job-1", { result: await crashingJob("job-1") });
       say("job-2", { result: await guard.run("job-2", async () => "ok") });
+      const leftover = async () => {
+        net.connect(port, "127.0.0.1").on("data", () => { throw new Error("a late callback"); });
+        return "done";
+      };
+      say("job-3", { result: await guard.run("job-3", leftover) });
+      await new Promise((r) => setTimeout(r, 100));
       Promise.reject(new Error("nobody awaited this"));
       await new Promise((r) => setTimeout(r, 50));
       say("still running");
@@ -83,6 +89,13 @@ describe("the worker's process guards", () => {
         result: "JOB_CRASHED: unexpected error in job-1: assertion in a socket callback",
       },
       { level: "test", msg: "job-2", result: "ok" },
+      { level: "test", msg: "job-3", result: "done" },
+      {
+        level: "error",
+        msg: "an exception escaped a finished job; the worker goes on",
+        err: "a late callback",
+        job: "job-3",
+      },
       {
         level: "error",
         msg: "unhandled promise rejection (logged; the worker goes on)",

@@ -3,7 +3,15 @@ import { YumError } from "@beskar-yum/errors";
 
 interface JobScope {
   label: string;
+  /** True once the job's work has settled: a later exception comes from what it left behind. */
+  ended(): boolean;
   crash(err: unknown): void;
+}
+
+/** What `claim` found: the job an exception escaped from, and whether its work had ended. */
+export interface ClaimedJob {
+  label: string;
+  ended: boolean;
 }
 
 export interface JobGuardOptions {
@@ -35,40 +43,40 @@ export class JobGuard {
   run<T>(label: string, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
     const controller = new AbortController();
     let settled = false;
-    let crash: (err: unknown) => void = () => {};
+    let fail: (error: YumError) => void = () => {};
     const crashed = new Promise<never>((_, reject) => {
-      crash = (err) => {
-        if (controller.signal.aborted) return;
-        const error = new YumError(
-          "JOB_CRASHED",
-          `unexpected error in ${label}: ${describe(err)}`,
-          {},
-          {
-            cause: err,
-          },
-        );
-        controller.abort(error);
-        reject(error);
-        const timer = setTimeout(() => settled || this.options.onStuck(label), this.options.stopGraceMs);
-        timer.unref();
-      };
+      fail = reject;
     });
-    // The work's own outcome is awaited through the race; this keeps a late crash of finished
-    // work from becoming an unhandled rejection.
+    // The work's own outcome is awaited through the race below; this keeps a crash claimed after
+    // the work settled from becoming an unhandled rejection.
     crashed.catch(() => {});
-    return this.scopes.run({ label, crash }, () => {
-      const done = work(controller.signal).finally(() => {
+    const crash = (err: unknown) => {
+      if (controller.signal.aborted) return;
+      const error = new YumError(
+        "JOB_CRASHED",
+        `unexpected error in ${label}: ${describe(err)}`,
+        {},
+        { cause: err },
+      );
+      controller.abort(error);
+      fail(error);
+      const timer = setTimeout(() => settled || this.options.onStuck(label), this.options.stopGraceMs);
+      timer.unref();
+    };
+    return this.scopes.run({ label, ended: () => settled, crash }, () => {
+      const done = (async () => work(controller.signal))().finally(() => {
         settled = true;
       });
       return Promise.race([done, crashed]);
     });
   }
 
-  /** Fails the job in whose async context `err` was thrown; its label, or undefined outside any job. */
-  claim(err: unknown): string | undefined {
+  /** Fails the job in whose async context `err` was thrown; undefined when it was thrown outside any job. */
+  claim(err: unknown): ClaimedJob | undefined {
     const scope = this.scopes.getStore();
     if (!scope) return undefined;
+    const ended = scope.ended();
     scope.crash(err);
-    return scope.label;
+    return { label: scope.label, ended };
   }
 }

@@ -29,9 +29,17 @@ export interface ProcessGuardOptions {
 export function installProcessGuards(options: ProcessGuardOptions): void {
   const { logger, guard } = options;
   process.on("uncaughtException", (err, origin) => {
-    const job = guard.claim(err);
-    if (job !== undefined) {
-      logger.error({ err, job }, "an exception escaped a job: that job fails, the worker goes on");
+    const claimed = guard.claim(err);
+    if (claimed?.ended) {
+      // Thrown by something the job left behind (a socket closing late): nothing runs to fail.
+      logger.error({ err, job: claimed.label }, "an exception escaped a finished job; the worker goes on");
+      return;
+    }
+    if (claimed) {
+      logger.error(
+        { err, job: claimed.label },
+        "an exception escaped a job: that job fails, the worker goes on",
+      );
       return;
     }
     logger.fatal({ err, origin }, "uncaught exception outside any job: exiting to be restarted");
