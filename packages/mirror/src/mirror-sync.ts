@@ -390,16 +390,8 @@ async function downloadPackages(
   };
   const maxPackageBytes = options.maxPackageBytes ?? 4 * 1024 ** 3;
   const wholeBelow = Math.min(options.inMemoryBytes ?? defaultInMemoryBytes, maxPackageBytes);
-  // Parses, indexes and stores small packages, started when a sync downloads more than
-  // `threadAfter` of them (it costs ~150 ms to start); undefined when running from TypeScript sources.
-  let thread: PackageStore | undefined;
-  let threadStarted = false;
+  const packageThread = lazyPackageThread();
   let smallPackages = 0;
-  const packageThread = () => {
-    if (!threadStarted) thread = PackageStore.shared();
-    threadStarted = true;
-    return thread;
-  };
   const gpg = options.gpgKey ? { gpgKey: options.gpgKey } : {};
   const finish = (u: UpstreamPackage, record: PackageRecord) => {
     records.push({ ...record, upstreamChecksum: `${u.checksum.type}:${u.checksum.value}` });
@@ -438,22 +430,6 @@ async function downloadPackages(
     storings.push(storing);
   };
 
-  /** Streams a package to a blob (made durable later, with the others), keeping its start to parse the headers. */
-  const storeHere = async (u: UpstreamPackage, stored: Set<string>) => {
-    const head = new HeadCapture(headCaptureBytes);
-    const blob = await client.download(
-      u.href,
-      blobs,
-      { size: u.size, checksum: u.checksum },
-      maxPackageBytes,
-      false,
-      (chunk) => head.add(chunk),
-    );
-    await blobs.commit(blob, { durable: false });
-    downloadedOne(stored, blob.digest, blob.size);
-    return { digest: blob.digest, parsed: head.parse(u.href, blob.size) };
-  };
-
   try {
     await pool(plan.packages, run.concurrency, options.signal, async (u) => {
       if (storeFailure) throw storeFailure;
@@ -468,7 +444,9 @@ async function downloadPackages(
       else {
         const small = u.size <= wholeBelow && ++smallPackages > threadAfter ? packageThread() : undefined;
         if (small) return storeOnThread(small, u, stored);
-        ({ digest, parsed } = await storeHere(u, stored));
+        let size: number;
+        ({ digest, size, parsed } = await streamToBlob(client, blobs, u, maxPackageBytes));
+        downloadedOne(stored, digest, size);
       }
       finish(u, await recordOf(blobs, u, { digest: digest!, uploadTime, ...gpg }, parsed));
     });
@@ -482,6 +460,41 @@ async function downloadPackages(
   index.updateSyncState({ totalPackages: plan.total });
   run.progress(plan.synced, true);
   return { records, removed, blobs: [...downloaded, ...reused] };
+}
+
+/**
+ * The package thread, which parses, indexes and stores small packages: started on first use (a
+ * sync that downloads a few packages does without: it costs ~150 ms to start); undefined when
+ * running from TypeScript sources.
+ */
+function lazyPackageThread(): () => PackageStore | undefined {
+  let thread: PackageStore | undefined;
+  let started = false;
+  return () => {
+    if (!started) thread = PackageStore.shared();
+    started = true;
+    return thread;
+  };
+}
+
+/** Streams a package to a blob (made durable later, with the others), keeping its start to parse the headers. */
+async function streamToBlob(
+  client: UpstreamClient,
+  blobs: FsBlobStore,
+  u: UpstreamPackage,
+  maxPackageBytes: number,
+): Promise<{ digest: string; size: number; parsed: ReadRpmResult | undefined }> {
+  const head = new HeadCapture(headCaptureBytes);
+  const blob = await client.download(
+    u.href,
+    blobs,
+    { size: u.size, checksum: u.checksum },
+    maxPackageBytes,
+    false,
+    (chunk) => head.add(chunk),
+  );
+  await blobs.commit(blob, { durable: false });
+  return { digest: blob.digest, size: blob.size, parsed: head.parse(u.href, blob.size) };
 }
 
 /** The index row of a stored package; a blob that is no valid RPM fails the sync naming its href. */

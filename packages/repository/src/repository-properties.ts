@@ -92,6 +92,18 @@ export function mergeProperties(base: RepositoryProperties, input: unknown): Rep
       "properties: metalink and mirrorlist are both set; a repository syncs from one list of mirrors",
     );
   }
+  // on_demand packages are fetched by the API when first asked for, from mirror_urls: the lists are
+  // read by syncs only (a request should not wait for a metalink), so they are not enough alone.
+  if (
+    merged.sync_policy === "on_demand" &&
+    merged.mirror_urls.length === 0 &&
+    (merged.metalink || merged.mirrorlist)
+  ) {
+    throw new YumError(
+      "INVALID_ARGUMENT",
+      "properties.sync_policy: on_demand fetches packages from mirror_urls on their first request; set mirror_urls too (metalink and mirrorlist are read by syncs only)",
+    );
+  }
   return merged;
 }
 

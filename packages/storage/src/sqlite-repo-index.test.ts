@@ -123,6 +123,23 @@ describe("SqliteRepoIndex", () => {
     expect(index.listPackages()).toHaveLength(1);
   });
 
+  it("lists hrefs, tags and upstream checksums without the XML fragments (a mirror sync's plan)", () => {
+    index.commitMirrorGeneration(0, {
+      upsert: [
+        { ...record("b", "2".repeat(64)), upstreamChecksum: "sha256:abc" },
+        record("a", "1".repeat(64)),
+      ],
+      deleteTags: [],
+      revision: 1,
+      repomd: "<repomd/>",
+      repomdAsc: undefined,
+    });
+    expect(index.listPackageChecksums()).toEqual([
+      { href: "Packages/a/a.rpm", tag: "a" },
+      { href: "Packages/b/b.rpm", tag: "b", upstreamChecksum: "sha256:abc" },
+    ]);
+  });
+
   it("remembers removed and replaced packages by file name until pruned", () => {
     const first = index.appendEvent({ action: "publish" }, 1);
     index.applyEvent(first, 1, (tx) => {
