@@ -58,15 +58,14 @@ export function startSyncWorker(options: SyncWorkerOptions): Worker<SyncJobData>
       return; // nothing in storage to end
     }
     try {
-      if (endFailedSync(storage, sync, err.message, logger)) {
-        options.syncs
-          .forget(sync)
-          .catch((e) => logger.warn({ err: e }, "could not remove a failed sync job"));
-      }
+      endFailedSync(storage, sync, err.message, logger);
     } catch (e) {
-      // The reconciler retries from storage and the kept job record.
+      // The job record stays: the reconciler ends the sync from it and storage later.
       logger.error({ err: e, repository: sync.repository }, "could not end the failed sync");
+      return;
     }
+    // Settled: the record is no longer needed, and the id is free for the same sync again.
+    options.syncs.forget(sync).catch((e) => logger.warn({ err: e }, "could not remove a failed sync job"));
   });
   worker.on("error", (err) => logger.error({ err }, "sync worker error"));
   return worker;
