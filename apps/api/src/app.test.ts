@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "./app.js";
 import { ApiMetrics } from "./metrics.js";
 
-const rocky = new URL("../../../../test/fixtures/rocky-8.3-ha-debug/", import.meta.url).pathname;
+const rocky = new URL("../../../test/fixtures/rocky-8.3-ha-debug/", import.meta.url).pathname;
 const token = "secret-token";
 const auth = { authorization: `Bearer ${token}` };
 
