@@ -161,18 +161,21 @@ async function startPrivateRedis(dir) {
   say(
     `no Redis at the configured URL; starting a private redis-server on 127.0.0.1:${port} (data in ${dir})`,
   );
-  // Own process group: a terminal's Ctrl-C reaches only us, and we stop Redis after the apps.
-  const child = spawn("redis-server", args, { stdio: "ignore", detached: true });
-  let exited = false;
-  child.on("exit", () => {
-    exited = true;
+  // Supervised like the apps: one that dies comes back on the same port with its append-only file,
+  // so the apps' connections recover. Own process group: a terminal's Ctrl-C reaches only us, and
+  // we stop Redis after the apps.
+  const supervisor = new Supervisor({
+    say,
+    stopTimeoutMs: STOP_TIMEOUT_MS,
+    spawnChild: () => spawn("redis-server", args, { stdio: "ignore", detached: true }),
   });
+  supervisor.start("redis-server");
   const url = new URL(`redis://127.0.0.1:${port}`);
-  for (let i = 0; i < 100 && !exited; i++) {
-    if (await pingRedis(url)) return { port, child };
+  for (let i = 0; i < 100; i++) {
+    if (await pingRedis(url)) return { port, supervisor };
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  if (!exited) child.kill("SIGKILL");
+  await supervisor.stop("SIGKILL");
   fail(`the private redis-server did not answer on 127.0.0.1:${port}; see ${log}`);
 }
 
@@ -192,11 +195,9 @@ function runApps(names, passthrough, env, redis) {
   });
   for (const name of names) supervisor.start(name);
 
-  const stopRedis = (exitCode) => {
-    if (!redis || redis.child.exitCode !== null || redis.child.signalCode !== null) process.exit(exitCode);
-    redis.child.once("exit", () => process.exit(exitCode));
-    redis.child.kill("SIGTERM");
-    setTimeout(() => redis.child.kill("SIGKILL"), STOP_TIMEOUT_MS).unref();
+  const stopRedis = async (exitCode) => {
+    await redis?.supervisor.stop("SIGTERM");
+    process.exit(exitCode);
   };
   // The apps stop either on a signal below or when one exits in a way a restart cannot fix.
   supervisor.stopped.then(stopRedis);
@@ -204,8 +205,7 @@ function runApps(names, passthrough, env, redis) {
   // Should this script die unexpectedly, do not leave the detached processes behind.
   process.on("exit", () => {
     supervisor.killAll("SIGTERM");
-    if (redis && redis.child.exitCode === null && redis.child.signalCode === null)
-      redis.child.kill("SIGTERM");
+    redis?.supervisor.killAll("SIGTERM");
   });
 
   let signals = 0;
@@ -216,7 +216,7 @@ function runApps(names, passthrough, env, redis) {
       // A second signal while stopping: no more waiting.
       const forward = signals > 1 ? "SIGKILL" : signal === "SIGHUP" ? "SIGTERM" : signal;
       supervisor.stop(forward);
-      if (signals > 1) redis?.child.kill("SIGKILL");
+      if (signals > 1) redis?.supervisor.stop("SIGKILL");
     });
   }
 }

@@ -1,10 +1,12 @@
 import { execFileSync } from "node:child_process";
-import { dirname, join } from "node:path";
+import { readFile } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { eventually } from "./support/eventually.js";
 import { freePort, type ProcessHandle, startProcess } from "./support/processes.js";
 import { deletePrefix, redisUrl, uniquePrefix } from "./support/redis.js";
+import { manyFixtures } from "./support/rpm-fixtures.js";
 import { cleanupTempDirs, makeTempDir } from "./support/tmp.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -42,9 +44,10 @@ const alive = (pid: number) => {
 
 describe("npm start (scripts/start.mjs) supervising the API and the worker", () => {
   const prefix = uniquePrefix("start-supervisor");
-  let start: ProcessHandle | undefined;
+  const started: ProcessHandle[] = [];
   afterAll(async () => {
-    await start?.stop("SIGKILL");
+    // SIGTERM, so that start.mjs takes its children down with it (SIGKILL would orphan them).
+    await Promise.all(started.map((p) => p.stop("SIGTERM", 20_000)));
     await deletePrefix(prefix);
     await cleanupTempDirs();
   });
@@ -52,7 +55,7 @@ describe("npm start (scripts/start.mjs) supervising the API and the worker", () 
   it("restarts a worker killed with SIGKILL while the API keeps serving, and stops everything on SIGTERM", async () => {
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    start = await startProcess("node", [join(root, "scripts/start.mjs")], {
+    const start = await startProcess("node", [join(root, "scripts/start.mjs")], {
       cwd: root,
       env: {
         BESKARYUM_ADDR: `127.0.0.1:${port}`,
@@ -65,6 +68,7 @@ describe("npm start (scripts/start.mjs) supervising the API and the worker", () 
       // start.mjs builds first when the sources are newer than dist/.
       timeoutMs: 180_000,
     });
+    started.push(start);
     await start.waitFor(/"msg":"api listening"/, 30_000);
     const api = appPid(start, "api")!;
     const worker = appPid(start, "worker")!;
@@ -111,6 +115,57 @@ describe("npm start (scripts/start.mjs) supervising the API and the worker", () 
     expect(exit).toEqual({ code: 0, signal: null });
     expect(start.output()).toMatch(/start: SIGTERM: stopping api and worker/);
     expect([api, Number(restarted)].filter(alive)).toEqual([]);
+  });
+
+  it("restarts its private redis-server when it dies, and the apps recover", async () => {
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const token = "start-supervisor-token";
+    const start = await startProcess("node", [join(root, "scripts/start.mjs")], {
+      cwd: root,
+      env: {
+        BESKARYUM_ADDR: `127.0.0.1:${port}`,
+        BESKARYUM_DATADIR: makeTempDir("start-private-redis"),
+        // Nothing answers there: start.mjs starts a private redis-server.
+        BESKARYUM_REDIS_URL: `redis://127.0.0.1:${await freePort()}`,
+        BESKARYUM_ADMIN_TOKEN: token,
+      },
+      readyLine: /"msg":"worker ready"/,
+      timeoutMs: 180_000,
+    });
+    started.push(start);
+    await start.waitFor(/"msg":"api listening"/, 30_000);
+    const redis = childrenOf(start.pid).find((c) => c.args.startsWith("redis-server"))!.pid;
+
+    const from = start.output().length;
+    process.kill(redis, "SIGKILL");
+    await start.waitFor(
+      new RegExp(
+        `start: redis-server \\(pid ${redis}\\) exited \\(signal SIGKILL\\) after [\\d.]+ s; restarting in 1 s`,
+      ),
+      10_000,
+      from,
+    );
+    const [, restarted] = (await start.waitFor(
+      /start: redis-server restarted \(pid (\d+)\)/,
+      10_000,
+      from,
+    )) as string[];
+    await eventually("the API ready again", async () =>
+      (await fetch(`${base}/readyz`)).status === 200 ? true : undefined,
+    );
+    // The worker works with it: an upload is published.
+    const [rpm] = await manyFixtures(makeTempDir("start-private-redis-rpms"), 1);
+    const uploaded = await fetch(`${base}/artifacts/yum/s-redis/repo/Packages/${basename(rpm!)}?wait=true`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/x-rpm" },
+      body: await readFile(rpm!),
+    });
+    expect(uploaded.status).toBe(201);
+
+    const apps = [appPid(start, "api")!, appPid(start, "worker")!, Number(restarted)];
+    expect((await start.stop("SIGTERM", 20_000)).code).toBe(0);
+    expect(apps.filter(alive)).toEqual([]);
   });
 });
 
