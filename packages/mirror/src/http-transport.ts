@@ -4,6 +4,7 @@ import { rootCertificates } from "node:tls";
 import { TunnelAgent } from "./connect-tunnel.js";
 import { HostLimiter } from "./host-limiter.js";
 import { type ProxyOptions, type ProxyServer, parseProxy, selectProxy } from "./proxy.js";
+import { StallWatch } from "./stall-watch.js";
 
 export interface HttpTransportOptions {
   /** Requests (and so connections) at once per upstream host. */
@@ -28,14 +29,11 @@ export interface TransportRequest {
 
 /** A response whose body the caller consumes or destroys; errors on it never go uncaught. */
 export interface TransportResponse {
+  /** The URL this response answers (after redirects, when `followRedirects` gave it). */
+  url: URL;
   status: number;
   headers: http.IncomingHttpHeaders;
   body: http.IncomingMessage;
-}
-
-/** An error of ours with a Node-style code, so that retry logic treats timeouts like resets. */
-function timeoutError(message: string): Error {
-  return Object.assign(new Error(message), { code: "ETIMEDOUT" });
 }
 
 /**
@@ -48,9 +46,11 @@ export class HttpTransport {
   private readonly limiter: HostLimiter;
   private readonly agents = new Map<string, http.Agent>();
   private readonly proxies = new Map<string, ProxyServer>();
+  private readonly stalls: StallWatch;
 
   constructor(private readonly options: HttpTransportOptions) {
     this.limiter = new HostLimiter(options.connections);
+    this.stalls = new StallWatch(options.timeoutMs);
   }
 
   /** How logs show the proxy `url` goes through, or undefined when direct. */
@@ -78,7 +78,6 @@ export class HttpTransport {
 
   private send(url: URL, request: TransportRequest, release: () => void): Promise<TransportResponse> {
     const { signal } = request;
-    const timeoutMs = this.options.timeoutMs;
     return new Promise((resolve, reject) => {
       signal?.throwIfAborted();
       const req = this.request(url, request);
@@ -90,30 +89,25 @@ export class HttpTransport {
         reject(reason);
       };
       signal?.addEventListener("abort", onAbort, { once: true });
+      const watched = this.stalls.watch(req, url.host);
       const done = () => {
         signal?.removeEventListener("abort", onAbort);
+        this.stalls.unwatch(watched);
         release();
       };
-      const headersTimer = setTimeout(
-        () =>
-          req.destroy(timeoutError(`headers timeout: no response from ${url.host} within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
       // Errors after the response go to the body (its consumer sees them); this listener keeps any
       // late request error (a reset after the headers) from being uncaught.
       req.on("error", (err) => {
-        clearTimeout(headersTimer);
         if (!response) {
           done();
           reject(err);
         }
       });
       req.once("response", (res) => {
-        clearTimeout(headersTimer);
         response = res;
+        watched.res = res;
         res.once("close", done);
-        watchBodyIdle(res, timeoutMs, url);
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res });
+        resolve({ url, status: res.statusCode ?? 0, headers: res.headers, body: res });
       });
       req.end();
     });
@@ -121,38 +115,48 @@ export class HttpTransport {
 
   /** The ClientRequest for `url`: direct, or through the proxy chosen for it. */
   private request(url: URL, request: TransportRequest): http.ClientRequest {
-    const headers: Record<string, string> = { ...request.headers };
     const proxy = this.proxyFor(url);
-    if (proxy && url.protocol === "http:") {
-      // Absolute-form to the proxy, which connects to the target itself.
-      const viaTls = proxy.url.protocol === "https:";
-      return (viaTls ? https : http).request({
-        host: proxy.url.hostname,
-        port: proxy.url.port || (viaTls ? 443 : 80),
-        method: "GET",
-        path: url.href,
-        headers: {
-          ...headers,
-          host: url.host,
-          ...(proxy.authorization ? { "proxy-authorization": proxy.authorization } : {}),
-        },
-        agent: this.agent(`proxy ${proxy.url.href}`, () =>
-          viaTls ? new https.Agent(this.agentOptions()) : new http.Agent(this.agentOptions()),
-        ),
-      });
-    }
-    const tlsOptions = this.tlsOptions(request.trusted);
-    const key = `${url.protocol} ${request.trusted ? "trusted" : "other"} ${proxy?.url.href ?? "direct"}`;
-    if (url.protocol === "https:") {
-      const agent = this.agent(key, () =>
-        proxy
-          ? new TunnelAgent(proxy, this.options.timeoutMs, { ...this.agentOptions(), ...tlsOptions })
-          : new https.Agent({ ...this.agentOptions(), ...tlsOptions }),
-      );
-      return https.request(url, { method: "GET", headers, agent });
-    }
-    const agent = this.agent(key, () => new http.Agent(this.agentOptions()));
-    return http.request(url, { method: "GET", headers, agent });
+    const secure = url.protocol === "https:";
+    if (proxy && !secure) return this.absoluteForm(url, proxy, request.headers);
+    // Options built here rather than from the URL object: this runs for every small package.
+    const options: https.RequestOptions = {
+      hostname: url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname,
+      port: url.port || (secure ? 443 : 80),
+      path: `${url.pathname}${url.search}`,
+      method: "GET",
+      agent: this.directAgent(secure, request.trusted, proxy),
+    };
+    if (request.headers) options.headers = request.headers;
+    return secure ? https.request(options) : http.request(options);
+  }
+
+  /** An http:// target through a proxy: the request goes to the proxy, in absolute form. */
+  private absoluteForm(url: URL, proxy: ProxyServer, headers: Record<string, string> | undefined) {
+    const viaTls = proxy.url.protocol === "https:";
+    return (viaTls ? https : http).request({
+      host: proxy.url.hostname,
+      port: proxy.url.port || (viaTls ? 443 : 80),
+      method: "GET",
+      path: url.href,
+      headers: {
+        ...headers,
+        host: url.host,
+        ...(proxy.authorization ? { "proxy-authorization": proxy.authorization } : {}),
+      },
+      agent: this.agent(`proxy ${proxy.url.href}`, () =>
+        viaTls ? new https.Agent(this.agentOptions()) : new http.Agent(this.agentOptions()),
+      ),
+    });
+  }
+
+  /** The keep-alive agent for a direct (or, for https, tunnelled) connection of this kind. */
+  private directAgent(secure: boolean, trusted: boolean, proxy: ProxyServer | undefined): http.Agent {
+    if (!secure) return this.agent("http", () => new http.Agent(this.agentOptions()));
+    const key = `https ${trusted ? "trusted" : "other"} ${proxy?.url.href ?? "direct"}`;
+    return this.agent(key, () => {
+      const options = { ...this.agentOptions(), ...this.tlsOptions(trusted) };
+      return proxy ? new TunnelAgent(proxy, this.options.timeoutMs, options) : new https.Agent(options);
+    });
   }
 
   private agentOptions(): http.AgentOptions {
@@ -181,34 +185,6 @@ export class HttpTransport {
   close(): void {
     for (const agent of this.agents.values()) agent.destroy();
     this.agents.clear();
+    this.stalls.close();
   }
-}
-
-/**
- * Destroys `res` when the server sends nothing for `timeoutMs` while we wait for bytes. Bytes
- * already buffered mean the consumer is the slow one (backpressure has paused the socket): then
- * the wait goes on. Uses the socket's own idle timer, not a timer touched for every chunk.
- */
-function watchBodyIdle(res: http.IncomingMessage, timeoutMs: number, url: URL): void {
-  const socket = res.socket;
-  if (!socket) return;
-  const onTimeout = () => {
-    if (res.readableLength > 0) {
-      socket.setTimeout(timeoutMs);
-      return;
-    }
-    res.destroy(timeoutError(`body timeout: ${url.host} sent nothing for ${timeoutMs} ms`));
-  };
-  socket.setTimeout(timeoutMs);
-  socket.on("timeout", onTimeout);
-  // On 'end' the socket is still ours (it goes back to the pool just after); 'close' covers errors.
-  let watching = true;
-  const stop = () => {
-    if (!watching) return;
-    watching = false;
-    socket.off("timeout", onTimeout);
-    socket.setTimeout(0);
-  };
-  res.once("end", stop);
-  res.once("close", stop);
 }

@@ -14,10 +14,8 @@ export interface FollowOptions {
   what: string;
 }
 
-/** A response and the URL that finally gave it. */
-export interface FollowedResponse extends TransportResponse {
-  url: URL;
-}
+/** A response and (`url`) the URL that finally gave it. */
+export type FollowedResponse = TransportResponse;
 
 /**
  * GETs `url`, following 301/302/303/307/308 (relative `Location` resolved against the URL that
@@ -32,15 +30,16 @@ export async function followRedirects(
 ): Promise<FollowedResponse> {
   const origin = url.origin;
   let current = url;
+  let currentOrigin = origin;
   for (let hop = 0; ; hop++) {
-    const sameOrigin = current.origin === origin;
+    const sameOrigin = currentOrigin === origin;
     const response = await transport.get(current, {
-      headers: sameOrigin && options.authorization ? { authorization: options.authorization } : {},
-      trusted: options.trustedOrigins.has(current.origin),
+      headers: sameOrigin && options.authorization ? { authorization: options.authorization } : undefined,
+      trusted: options.trustedOrigins.has(currentOrigin),
       signal: options.signal,
     });
     const location = response.headers.location;
-    if (!redirectStatuses.has(response.status) || !location) return { ...response, url: current };
+    if (!redirectStatuses.has(response.status) || !location) return response;
     discard(response);
     if (hop >= options.maxRedirects) {
       throw new YumError(
@@ -49,6 +48,7 @@ export async function followRedirects(
       );
     }
     current = nextUrl(location, current, options.what);
+    currentOrigin = current.origin;
   }
 }
 

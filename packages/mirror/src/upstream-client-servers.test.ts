@@ -138,7 +138,8 @@ describe("UpstreamClient against python3 -m http.server (HTTP/1.0, closes after 
     expect(size).toBe(tree.big.size);
     expect(hash.digest("hex")).toBe(tree.big.sha256);
     expect(maxBuffered).toBeLessThanOrEqual(1024 * 1024);
-    expect(peak).toBeLessThan(8 * 1024 * 1024);
+    // The body is 56 MiB: holding it would show; what does show is a few MiB of socket and parser buffers.
+    expect(peak).toBeLessThan(16 * 1024 * 1024);
   });
 });
 

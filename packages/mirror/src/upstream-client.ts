@@ -83,10 +83,12 @@ function collect(body: IncomingMessage, onChunk: (chunk: Buffer) => void): Promi
       settled = true;
       resolve();
     });
-    // Destroyed without an error (the connection went away): not the whole body.
-    body.once("close", () =>
-      fail(Object.assign(new Error("the connection closed before the body ended"), { code: "ECONNRESET" })),
-    );
+    // Destroyed without an error (the connection went away): not the whole body. (The error is made
+    // only then: an Error's stack costs more than the rest of a small package's request.)
+    body.once("close", () => {
+      if (!settled)
+        fail(Object.assign(new Error("the connection closed before the body ended"), { code: "ECONNRESET" }));
+    });
   });
 }
 
@@ -161,7 +163,8 @@ export class UpstreamClient {
 
   /** The sync's log names the host that served a file when it was not the configured one (once per host). */
   private noteRedirect(asked: URL, served: URL, what: string): void {
-    if (served.origin === asked.origin || this.redirectedTo.has(served.origin)) return;
+    // The same URL object when nothing redirected: no origin to compute (thousands of packages).
+    if (served === asked || served.origin === asked.origin || this.redirectedTo.has(served.origin)) return;
     this.redirectedTo.add(served.origin);
     this.options.log(
       `${what} was served by ${served.host} (redirected from ${asked.host}); later files from there are not logged`,
@@ -386,6 +389,56 @@ export class UpstreamClient {
       }
       return blob;
     });
+  }
+
+  /**
+   * `download` of an absolute `url` that upstream's metadata names (`xml:base`): retries and
+   * redirects as any file, no failover (one place has it). Credentials follow the rule of
+   * redirects: the basic auth of the configured mirror URL of the same origin, if any, and the
+   * client certificate for configured origins only; any other origin gets neither.
+   */
+  async downloadUrl(
+    url: URL,
+    blobs: FsBlobStore,
+    expected: Expected,
+    maxBytes: number,
+    durable = true,
+    tap?: (chunk: Buffer) => void,
+  ): Promise<IngestedBlob> {
+    const home = this.endpoints.find((e) => e.base.origin === url.origin);
+    const display = redact(url.href);
+    const endpoint: MirrorEndpoint = {
+      base: url,
+      display,
+      ...(home?.authorization ? { authorization: home.authorization } : {}),
+    };
+    const outcome = await this.tryOne(display, display, async () => {
+      const answer = await this.get(endpoint, url, display);
+      if (!answer.value) return answer as Answer<never>;
+      // Read inside the try: a connection lost mid-body is retried like one lost before it.
+      const verification = new Verification(expected, maxBytes, display);
+      const blob = await blobs.ingest(answer.value.body, {
+        maxBytes,
+        inspect: {
+          update: (chunk) => {
+            verification.update(chunk);
+            tap?.(chunk);
+          },
+          finish: () => verification.finish(),
+        },
+        durable,
+        signal: this.options.signal,
+      });
+      try {
+        verification.checkSha256(blob.digest);
+      } catch (err) {
+        await blobs.discard(blob);
+        throw err;
+      }
+      return { status: 200, value: blob };
+    });
+    if (outcome.ok) return outcome.value;
+    throw this.finalError(`cannot fetch ${display}`, outcome.error);
   }
 
   /**
