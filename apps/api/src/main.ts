@@ -8,6 +8,7 @@ import { pino } from "pino";
 import { buildApp } from "./app.js";
 import { ApiMetrics } from "./metrics.js";
 import { startPluginMode } from "./plugin/start-plugin-mode.js";
+import { installProcessGuards } from "./process-guards.js";
 import { RegistryEvents } from "./registry/registry-events.js";
 
 const version = (
@@ -19,6 +20,7 @@ const PLUGIN_REPLICA_INTERVAL_MS = 1000;
 
 async function main(config: Config): Promise<StopService> {
   const logger = pino({ level: config.log.level, base: { service: "beskar-yum-api" } });
+  installProcessGuards(logger);
   await mkdir(config.storage.filesystem.directory, { recursive: true });
   const redis = createRedis(config.redis.url, "beskar-yum-api");
   const storage = new RepositoryStorage(config.storage.filesystem.directory, config.storage.prefix);
