@@ -28,6 +28,11 @@ export const errorCodes = {
   RPM_BAD_HEADER: { httpStatus: 400, beskarCode: "InvalidArgument" },
   RPM_MISSING_TAG: { httpStatus: 400, beskarCode: "InvalidArgument" },
   RPM_DIGEST_MISMATCH: { httpStatus: 400, beskarCode: "InvalidArgument" },
+  // The payload (bytes after the main header) does not match the header's payload digest or the
+  // signature header's MD5 of header+payload.
+  RPM_PAYLOAD_DIGEST_MISMATCH: { httpStatus: 400, beskarCode: "InvalidArgument" },
+  // Bytes after the header+payload length the signature header gives (SIZE/LONGSIZE).
+  RPM_TRAILING_DATA: { httpStatus: 400, beskarCode: "InvalidArgument" },
   RPM_SIGNATURE_INVALID: { httpStatus: 400, beskarCode: "InvalidArgument" },
   // Repodata / upstream metadata
   REPODATA_INVALID: { httpStatus: 400, beskarCode: "InvalidArgument" },

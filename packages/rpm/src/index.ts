@@ -6,6 +6,15 @@ export { type HeaderEntry, type HeaderKind, RpmHeader } from "./header-reader.js
 export { decodeHeaderText } from "./header-text.js";
 export type { RpmLead } from "./lead.js";
 export type { PackageOptions } from "./package-from-headers.js";
+export {
+  type PayloadCoverage,
+  PayloadDigestCheck,
+  type PayloadVerdict,
+  payloadCoverage,
+  RpmPayloadVerifier,
+  requirePayloadDigest,
+  verifyRpmPayload,
+} from "./payload-digest.js";
 export { describePgpSignature, type PgpSignatureInfo, parsePgpSignature } from "./pgp-signature-info.js";
 export { isPrimaryFile } from "./primary-files.js";
 export {

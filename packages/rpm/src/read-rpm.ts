@@ -44,8 +44,10 @@ function pad8(n: number): number {
 /**
  * Parses an RPM held in memory: lead, signature header, main header. `bytes` may be the whole
  * file or just its beginning through the end of the main header (pass `fileSize` then).
- * Verifies the header SHA256/SHA1 digests and that the file is as long as the signature header
- * says. Always throws a YumError on bad input.
+ * Verifies the header SHA256/SHA1 digests and that the file is exactly as long as the signature
+ * header says (RPM_TRUNCATED, RPM_TRAILING_DATA). The payload digest is not checked here: see
+ * `verifyRpmPayload` (bytes in memory) and `RpmPayloadVerifier` (while they stream).
+ * Always throws a YumError on bad input.
  */
 export function parseRpm(bytes: Uint8Array, opts: ParseRpmOptions = {}): ReadRpmResult {
   const ctx: ParseContext = opts.fileName ? { fileName: opts.fileName } : {};
@@ -93,6 +95,14 @@ function checkFileSize(sig: RpmHeader, main: RpmHeader, fileSize: number, ctx: P
         ctx,
         `truncated RPM: file is ${fileSize} bytes, the signature header says header+payload from offset ${main.start} is ${size} bytes (file size ${expected})`,
         { offset: fileSize, expected, actual: fileSize },
+      );
+    }
+    if (fileSize > expected) {
+      throw rpmError(
+        "RPM_TRAILING_DATA",
+        ctx,
+        `trailing data after the payload: file is ${fileSize} bytes, the signature header says header+payload from offset ${main.start} is ${size} bytes (file size ${expected})`,
+        { offset: expected, expected, actual: fileSize },
       );
     }
     if (size < main.end - main.start) {

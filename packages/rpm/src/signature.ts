@@ -4,6 +4,7 @@ import type { Key } from "openpgp";
 /** openpgp is large: loaded on the first verification, so commands that never verify start faster. */
 const openpgp = () => import("openpgp");
 
+import { requirePayloadDigest } from "./payload-digest.js";
 import { parsePgpSignature } from "./pgp-signature-info.js";
 import type { ReadRpmResult } from "./read-rpm.js";
 import { rpmFileName } from "./rpm-file-name.js";
@@ -55,7 +56,9 @@ function keyIdsOf(keys: Key[]): string[] {
  * also carries EdDSA/ECDSA signatures, and rpm 6's OPENPGP 278) over the main header bytes with
  * the given armored public keys. At least one must be made by one of the keys, and every one
  * made by one of the keys must verify. Throws RPM_SIGNATURE_INVALID otherwise; returns the key
- * id (16 lowercase hex digits) of the signature that verified.
+ * id (16 lowercase hex digits) of the signature that verified. A package whose payload no digest
+ * covers is refused too (RPM_MISSING_TAG): the caller checks that digest (`RpmPayloadVerifier`,
+ * `verifyRpmPayload`) where the bytes pass.
  */
 export async function verifyRpmSignature(
   result: ReadRpmResult,
@@ -125,5 +128,7 @@ export async function verifyRpmSignature(
       { keyId: foreign[0], knownKeyIds: [...known] },
     );
   }
+  // What rpm calls verified covers the payload too: through its digest (checked where the bytes stream).
+  requirePayloadDigest(result);
   return { keyId: verifiedKeyId };
 }
