@@ -38,7 +38,21 @@ export interface Config {
    * `sync`: mirror downloads. `concurrency` (default 32) parallel package downloads per sync;
    * `timeout_ms` (default 30000): an upstream that sends no headers or no bytes for this long has stalled.
    */
-  sync: { concurrency: number; timeoutMs: number };
+  sync: { concurrency: number; timeoutMs: number; waitTimeoutMs: number };
+  /**
+   * `http`: the API's connection limits (README "Limits and timeouts"). `headers_timeout_ms` (10000)
+   * to receive a request's headers; `request_timeout_ms` (30000) to receive a whole non-upload
+   * request; `upload_idle_timeout_ms` (60000): an upload body silent this long is dropped (no limit
+   * on an upload's total time); `keep_alive_timeout_ms` (5000) between requests of a connection;
+   * `send_timeout_ms` (30000): a client that reads nothing of its response this long is dropped;
+   * `max_connections` (4096) open connections per API process, more are closed at once.
+   */
+  http: HttpLimits;
+  /**
+   * `storage.fsync_timeout_ms` (default 120000): how long making a sync's new blobs durable may take
+   * (`sync -f`, then per-file fsync in what is left of it) before the sync fails.
+   */
+  fsyncTimeoutMs: number;
   /**
    * `registry`: an OCI registry replica (SPEC §7), off unless `url` is set. The worker pushes every
    * repository there in Beskar's layout; the API takes the registry's webhook notifications at
@@ -77,6 +91,15 @@ export interface RegistryConfig {
    * (`Authorization: Bearer <token>` in its `headers`). Defaults to the admin token.
    */
   notificationsToken: string;
+}
+
+export interface HttpLimits {
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  uploadIdleTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  sendTimeoutMs: number;
+  maxConnections: number;
 }
 
 export interface HostPort {

@@ -1,3 +1,3 @@
-export type { Config, HostPort, ProxyConfig, RegistryConfig } from "./config.js";
+export type { Config, HostPort, HttpLimits, ProxyConfig, RegistryConfig } from "./config.js";
 export { type LoadConfigOptions, loadConfig } from "./load-config.js";
 export { runService, type StopService } from "./run-service.js";

@@ -59,9 +59,36 @@ describe("loadConfig", () => {
       publish: { debounceMs: 200, maxDelayMs: 2000, graceSeconds: 300 },
       upload: { maxBytes: 4 * 1024 ** 3, waitTimeoutMs: 60_000 },
       worker: { concurrency: 4, lockTtlMs: 30_000, reconcileIntervalMs: 30_000 },
-      sync: { concurrency: 32, timeoutMs: 30_000 },
+      sync: { concurrency: 32, timeoutMs: 30_000, waitTimeoutMs: 1_800_000 },
+      http: {
+        headersTimeoutMs: 10_000,
+        requestTimeoutMs: 30_000,
+        uploadIdleTimeoutMs: 60_000,
+        keepAliveTimeoutMs: 5_000,
+        sendTimeoutMs: 30_000,
+        maxConnections: 4096,
+      },
+      fsyncTimeoutMs: 120_000,
       proxy: {},
     });
+  });
+
+  it("reads the connection limits and timeouts from BESKARYUM_HTTP_* and the YAML file", () => {
+    const config = load({
+      env: {
+        BESKARYUM_HTTP_HEADERS_TIMEOUT_MS: "1000",
+        BESKARYUM_HTTP_SEND_TIMEOUT_MS: "2000",
+        BESKARYUM_HTTP_MAX_CONNECTIONS: "50",
+        BESKARYUM_SYNC_WAIT_TIMEOUT_MS: "3000",
+        BESKARYUM_STORAGE_FSYNC_TIMEOUT_MS: "4000",
+      },
+    });
+    expect(config.http).toMatchObject({ headersTimeoutMs: 1000, sendTimeoutMs: 2000, maxConnections: 50 });
+    expect(config.sync.waitTimeoutMs).toBe(3000);
+    expect(config.fsyncTimeoutMs).toBe(4000);
+    expect(configError(() => load({ env: { BESKARYUM_HTTP_MAX_CONNECTIONS: "0" } }))).toMatch(
+      /BESKARYUM_HTTP_MAX_CONNECTIONS: expected a positive integer/,
+    );
   });
 
   it("reads the proxy variables once (lowercase first), and never shows a proxy password", () => {
@@ -125,7 +152,7 @@ worker: { concurrency: 8 }
       publish: { debounceMs: 0, maxDelayMs: 500, graceSeconds: 10 },
       upload: { maxBytes: 1024, waitTimeoutMs: 5000 },
       worker: { concurrency: 8, lockTtlMs: 30_000, reconcileIntervalMs: 30_000 },
-      sync: { concurrency: 32, timeoutMs: 30_000 },
+      sync: { concurrency: 32, timeoutMs: 30_000, waitTimeoutMs: 1_800_000 },
       configFile: path.join(cwd, "beskar-yum.yaml"),
     });
   });

@@ -50,6 +50,14 @@ const fields = {
   "worker.reconcile_interval_ms": parseInteger(100),
   "sync.concurrency": parseInteger(1),
   "sync.timeout_ms": parseInteger(100),
+  "sync.wait_timeout_ms": parseInteger(100),
+  "storage.fsync_timeout_ms": parseInteger(100),
+  "http.headers_timeout_ms": parseInteger(100),
+  "http.request_timeout_ms": parseInteger(100),
+  "http.upload_idle_timeout_ms": parseInteger(100),
+  "http.keep_alive_timeout_ms": parseInteger(100),
+  "http.send_timeout_ms": parseInteger(100),
+  "http.max_connections": parseInteger(1),
   "registry.url": parseRegistryUrl,
   "registry.username": parseToken,
   "registry.password": parseSecret,
@@ -156,7 +164,17 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
     sync: {
       concurrency: values["sync.concurrency"] ?? 32,
       timeoutMs: values["sync.timeout_ms"] ?? 30_000,
+      waitTimeoutMs: values["sync.wait_timeout_ms"] ?? 30 * 60_000,
     },
+    http: {
+      headersTimeoutMs: values["http.headers_timeout_ms"] ?? 10_000,
+      requestTimeoutMs: values["http.request_timeout_ms"] ?? 30_000,
+      uploadIdleTimeoutMs: values["http.upload_idle_timeout_ms"] ?? 60_000,
+      keepAliveTimeoutMs: values["http.keep_alive_timeout_ms"] ?? 5_000,
+      sendTimeoutMs: values["http.send_timeout_ms"] ?? 30_000,
+      maxConnections: values["http.max_connections"] ?? 4096,
+    },
+    fsyncTimeoutMs: values["storage.fsync_timeout_ms"] ?? 120_000,
     proxy: {},
   };
   const registryUrl = values["registry.url"];
