@@ -196,6 +196,15 @@ describe("payload digests of real RPMs", () => {
     ]);
     expect(new RpmPayloadVerifier().finish()).toBeUndefined();
   });
+
+  it("checks the main header's own digests before trusting the payload digest it carries", () => {
+    const bytes = Buffer.from(readFileSync(join(ROCKY_PACKAGES, rockyRpms()[0]!)));
+    const { mainStart } = headerOffsets(bytes);
+    bytes[mainStart + 2000]! ^= 0x5a;
+    const expected = errorOf(() => parseRpm(bytes, { fileName: "x.rpm" }));
+    expect(expected.code).toBe("RPM_DIGEST_MISMATCH");
+    expect(errorOf(() => stream(bytes, 9)).message).toBe(expected.message);
+  });
 });
 
 describe("header+payload MD5 (packages without PAYLOADDIGEST)", () => {

@@ -1,9 +1,10 @@
 import { createHash, type Hash } from "node:crypto";
+import { verifyHeaderDigests } from "./header-digest.js";
 import { HEADER_INTRO_SIZE, headerSpan, RpmHeader } from "./header-reader.js";
 import { LEAD_SIZE, parseLead } from "./lead.js";
 import { type ParseContext, rpmError } from "./parse-context.js";
 import type { ReadRpmResult } from "./read-rpm.js";
-import { signedSize } from "./signature-header.js";
+import { checkSignatureTags, signedSize } from "./signature-header.js";
 import { SigTag, Tag } from "./tags.js";
 
 /**
@@ -257,6 +258,9 @@ export class RpmPayloadVerifier {
     }
     const sig = new RpmHeader(prefix, LEAD_SIZE, "signature", this.ctx);
     const main = new RpmHeader(prefix, mainStart, "main", this.ctx);
+    // As parseRpm does first: the payload digest is only as good as the header that carries it.
+    checkSignatureTags(sig, main);
+    verifyHeaderDigests(sig, main, this.ctx);
     this.check = new PayloadDigestCheck(sig, main, this.ctx);
     this.chunks = [];
     this.check.update(prefix, 0);
