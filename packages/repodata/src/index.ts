@@ -1,5 +1,6 @@
 export { renderFilelistsPackage } from "./filelists-xml.js";
 export { compressMember, type GzipMember, gzipMember, readGzipMembers } from "./gzip-members.js";
+export { type PackageHref, rewriteLocationTag } from "./location-tag.js";
 export {
   type DecompressOptions,
   decompressMetadataStream,
@@ -38,6 +39,13 @@ export { parseRepomd } from "./parse-repomd.js";
 export { primaryFiles, renderPrimaryPackage } from "./primary-xml.js";
 export type { Repomd, RepomdChecksum, RepomdDistroTag, RepomdRecord, RepomdTags } from "./repomd-record.js";
 export { type RenderRepomdOptions, renderRepomd } from "./repomd-xml.js";
+export {
+  type PackageDecision,
+  type PackageTransform,
+  type RewritePrimaryOptions,
+  type RewriteSummary,
+  rewritePrimary,
+} from "./rewrite-primary.js";
 export {
   checkXml,
   checkXmlText,

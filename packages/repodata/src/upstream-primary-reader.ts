@@ -18,7 +18,7 @@ export interface UpstreamPackage {
 const checksumTypes = new Set(["sha1", "sha", "sha256", "sha512", "sha384", "sha224", "md5"]);
 
 /** Keeps only the fields of one `<package>` a mirror needs; `finish` says what is missing. */
-class UpstreamPackageBuilder implements RecordBuilder<UpstreamPackage> {
+export class UpstreamPackageBuilder implements RecordBuilder<UpstreamPackage> {
   private readonly p: Partial<UpstreamPackage> = {};
 
   open(name: string, attrs: Attrs): void {
