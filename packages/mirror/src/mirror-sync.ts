@@ -27,10 +27,12 @@ import { HeadCapture, headCaptureBytes } from "./head-capture.js";
 import { lazyRecord } from "./lazy-record.js";
 import { assertSafeHref } from "./mirror-url.js";
 import { PackageStore } from "./package-store.js";
+import { packageUrl } from "./package-url.js";
 import { pool } from "./pool.js";
 import type { ProxyOptions } from "./proxy.js";
 import { type MirrorList, type MirrorListSource, readMirrorList } from "./read-mirror-list.js";
 import { verifyRepomdSignature } from "./repomd-signature.js";
+import { dropXmlBase, rewrittenRepomd } from "./rewritten-repomd.js";
 import { selectMirror } from "./select-mirror.js";
 import { rollbackProblem, staleUpstream } from "./stale-check.js";
 import { UpstreamClient, type UpstreamClientOptions } from "./upstream-client.js";
@@ -102,14 +104,29 @@ export interface MirrorSyncResult {
 const progressEveryMs = 500;
 const now = () => Math.floor(Date.now() / 1000);
 
-/** Upstream names its data files `repodata/<checksum>-<name>`: we can then serve its repomd.xml (and signature) verbatim. */
+/**
+ * Upstream names its data files `repodata/<checksum>-<name>`, here (no `xml:base`): we can then
+ * serve its repomd.xml (and signature) verbatim.
+ */
 function servableVerbatim(records: RepomdRecord[]): boolean {
   return records.every((r) => {
     const name = r.location.slice("repodata/".length);
     return (
-      r.location.startsWith("repodata/") && !name.includes("/") && name.startsWith(`${r.checksum.value}-`)
+      r.locationBase === undefined &&
+      r.location.startsWith("repodata/") &&
+      !name.includes("/") &&
+      name.startsWith(`${r.checksum.value}-`)
     );
   });
+}
+
+/**
+ * The name a data file is served under when repomd.xml is ours: its blob's digest first, as
+ * createrepo names files (a file of ours, such as a rewritten primary.xml, is named so already).
+ */
+function servedName(record: RepomdRecord, digest: string): string {
+  const name = basename(record.location);
+  return name.startsWith(`${digest}-`) ? name : `${digest}-${name}`;
 }
 
 /** What the stages of one sync share: where it writes, its counters and its step timings. */
@@ -135,6 +152,8 @@ interface UpstreamMetadata {
   asc: string | undefined;
   /** The stored blob of each data file. */
   digests: Map<RepomdRecord, string>;
+  /** True once `repomd` is ours (`serveFromHere`): upstream's repomd.xml and signature no longer apply. */
+  rewritten?: boolean;
 }
 
 /** Upstream's packages compared with the index as primary.xml is read: only what changed is yielded. */
@@ -145,6 +164,8 @@ interface PackagePlan {
   /** Every href upstream lists (filled as `packages` is read). */
   hrefs: Set<string>;
   total: number;
+  /** Packages upstream lists under `xml:base`: downloaded from there, served from here. */
+  rebased: number;
   synced: number;
 }
 
@@ -175,7 +196,8 @@ export async function runMirrorSync(options: MirrorSyncOptions): Promise<MirrorS
     const plan = planPackages(run, metadata);
     const stored = await downloadPackages(run, client, plan);
     run.mark("packages");
-    return await commitGeneration(run, metadata, plan, stored);
+    const served = plan.rebased > 0 ? await serveFromHere(run, metadata, plan) : metadata;
+    return await commitGeneration(run, served, plan, stored);
   } finally {
     run.index.updateSyncState({
       downloadedBytes: run.downloadedBytes,
@@ -301,22 +323,19 @@ async function fetchMetadata(
   const digests = new Map<RepomdRecord, string>();
   for (const record of repomd.records) {
     assertSafeHref(record.location, "repomd.xml");
-    if (record.locationBase !== undefined) {
-      throw new YumError(
-        "UPSTREAM_BAD_HREF",
-        `repomd.xml: ${record.type} lives at xml:base ${record.locationBase}, which mirrors do not follow`,
-      );
-    }
+    // A data file under xml:base is fetched from there (and served from here: repomd.xml is then ours).
+    const url =
+      record.locationBase !== undefined
+        ? packageUrl(record.locationBase, record.location, `repomd.xml (${record.type})`)
+        : undefined;
     if (record.checksum.type === "sha256" && (await blobs.has(record.checksum.value))) {
       digests.set(record, record.checksum.value);
       continue;
     }
-    const blob = await client.download(
-      record.location,
-      blobs,
-      { size: record.size, checksum: record.checksum },
-      4 * 1024 ** 3,
-    );
+    const expected = { size: record.size, checksum: record.checksum };
+    const blob = url
+      ? await client.downloadUrl(url, blobs, expected, 4 * 1024 ** 3)
+      : await client.download(record.location, blobs, expected, 4 * 1024 ** 3);
     await blobs.commit(blob);
     digests.set(record, blob.digest);
     run.downloadedBytes += blob.size;
@@ -338,6 +357,7 @@ function planPackages(run: SyncRun, metadata: UpstreamMetadata): PackagePlan {
     existing: new Map(index.listPackageChecksums().map((p) => [p.href, p])),
     hrefs: new Set<string>(),
     total: 0,
+    rebased: 0,
     synced: 0,
   };
   index.updateSyncState({ phase: "packages", totalPackages: 0, syncedPackages: 0 });
@@ -347,11 +367,11 @@ function planPackages(run: SyncRun, metadata: UpstreamMetadata): PackagePlan {
       (count) => index.updateSyncState({ totalPackages: count }),
     )) {
       assertSafeHref(pkg.href, `primary.xml (${pkg.name})`);
-      if (pkg.base !== undefined)
-        throw new YumError(
-          "UPSTREAM_BAD_HREF",
-          `primary.xml: ${pkg.name} lives at xml:base ${pkg.base}, which mirrors do not follow`,
-        );
+      // Checked here, before any download: a base we would not fetch from fails the sync at once.
+      if (pkg.base !== undefined) {
+        packageUrl(pkg.base, pkg.href, `primary.xml (${pkg.name})`);
+        plan.rebased++;
+      }
       if (plan.hrefs.has(pkg.href))
         throw new YumError("REPODATA_INVALID", `primary.xml lists ${pkg.href} twice`);
       plan.hrefs.add(pkg.href);
@@ -434,7 +454,8 @@ async function downloadPackages(
     await pool(plan.packages, run.concurrency, options.signal, async (u) => {
       if (storeFailure) throw storeFailure;
       const stored = await storedBlobs();
-      if (onDemand && u.checksum.type === "sha256" && !stored.has(u.checksum.value)) {
+      // A package under xml:base is downloaded now: the API fetches on demand from mirror_urls only.
+      if (onDemand && u.base === undefined && u.checksum.type === "sha256" && !stored.has(u.checksum.value)) {
         finish(u, lazyRecord(u, uploadTime));
         return;
       }
@@ -442,7 +463,11 @@ async function downloadPackages(
       let parsed: ReadRpmResult | undefined;
       if (digest && stored.has(digest)) reused.push(digest);
       else {
-        const small = u.size <= wholeBelow && ++smallPackages > threadAfter ? packageThread() : undefined;
+        // Packages under xml:base stream to a file (`streamToBlob`): the thread's downloads go to mirror_urls.
+        const small =
+          u.base === undefined && u.size <= wholeBelow && ++smallPackages > threadAfter
+            ? packageThread()
+            : undefined;
         if (small) return storeOnThread(small, u, stored);
         let size: number;
         ({ digest, size, parsed } = await streamToBlob(client, blobs, u, maxPackageBytes));
@@ -484,14 +509,18 @@ async function streamToBlob(
   u: UpstreamPackage,
   maxPackageBytes: number,
 ): Promise<{ digest: string; size: number; parsed: ReadRpmResult | undefined }> {
+  const expected = { size: u.size, checksum: u.checksum };
+  if (u.base !== undefined) {
+    // A package under xml:base comes from there (`packageUrl` was checked when planned); its
+    // headers are read back from the blob.
+    const url = packageUrl(u.base, u.href, `primary.xml (${u.name})`);
+    const blob = await client.downloadUrl(url, blobs, expected, maxPackageBytes, false);
+    await blobs.commit(blob, { durable: false });
+    return { digest: blob.digest, size: blob.size, parsed: undefined };
+  }
   const head = new HeadCapture(headCaptureBytes);
-  const blob = await client.download(
-    u.href,
-    blobs,
-    { size: u.size, checksum: u.checksum },
-    maxPackageBytes,
-    false,
-    (chunk) => head.add(chunk),
+  const blob = await client.download(u.href, blobs, expected, maxPackageBytes, false, (chunk) =>
+    head.add(chunk),
   );
   await blobs.commit(blob, { durable: false });
   return { digest: blob.digest, size: blob.size, parsed: head.parse(u.href, blob.size) };
@@ -513,6 +542,45 @@ async function recordOf(
 }
 
 /**
+ * Packages upstream lists under `xml:base` were downloaded from there; clients must get them from
+ * us, so the primary.xml we serve is upstream's with those bases dropped (`rewrittenRepomd`, which
+ * also leaves out the sqlite databases), and the repomd.xml we serve is ours: upstream's signature
+ * no longer applies and is not served (signing with a key of ours is to come).
+ */
+async function serveFromHere(
+  run: SyncRun,
+  metadata: UpstreamMetadata,
+  plan: PackagePlan,
+): Promise<UpstreamMetadata> {
+  const { options, blobs } = run;
+  const rewritten = await rewrittenRepomd({
+    repomd: metadata.repomd,
+    digests: metadata.digests,
+    blobs,
+    transform: dropXmlBase,
+    signal: options.signal,
+  });
+  run.mark("rewrite");
+  options.log.info(
+    `${plan.rebased} of ${plan.total} packages are listed under xml:base upstream: downloaded from there, served from here`,
+  );
+  options.log.info(
+    "primary.xml rewritten (xml:base): upstream's repomd.xml signature no longer applies and is not served",
+  );
+  if (rewritten.dropped.length > 0)
+    options.log.info(
+      `not served: ${rewritten.dropped.join(", ")} (they name upstream's locations, as location_base; dnf reads primary.xml)`,
+    );
+  return {
+    ...metadata,
+    repomd: rewritten.repomd,
+    digests: rewritten.digests,
+    asc: undefined,
+    rewritten: true,
+  };
+}
+
+/**
  * Publish: every new blob durable, data files in place, then the new generation in one
  * transaction, then repomd.xml on disk and the garbage of the previous generation. Nothing is
  * published when upstream has not changed.
@@ -525,16 +593,18 @@ async function commitGeneration(
 ): Promise<MirrorSyncResult> {
   const { index, blobs, paths, options } = run;
   const { repomd, digests } = metadata;
-  const verbatim = servableVerbatim(repomd.records);
+  const verbatim = !metadata.rewritten && servableVerbatim(repomd.records);
   const served = verbatim
     ? metadata.repomdText
     : renderRepomd({
-        revision: repomd.revision ?? now(),
+        // Deterministic (no clock): a re-sync of an unchanged upstream renders the same bytes.
+        revision: repomd.revision ?? Math.max(0, ...repomd.records.map((r) => r.timestamp)),
         ...(repomd.tags ? { tags: repomd.tags } : {}),
-        records: repomd.records.map((r) => ({
-          ...r,
-          location: `repodata/${digests.get(r)}-${basename(r.location)}`,
-        })),
+        // Every file is served from here: no xml:base.
+        records: repomd.records.map((record) => {
+          const { locationBase: _, ...r } = record;
+          return { ...r, location: `repodata/${servedName(record, digests.get(record)!)}` };
+        }),
       });
   const servedAsc = verbatim ? metadata.asc : undefined;
   const before = index.getState();
@@ -553,7 +623,7 @@ async function commitGeneration(
   run.mark("durable");
   await mkdir(paths.repodata, { recursive: true });
   for (const [record, digest] of digests) {
-    const name = verbatim ? basename(record.location) : `${digest}-${basename(record.location)}`;
+    const name = verbatim ? basename(record.location) : servedName(record, digest);
     await blobs.placeAt(digest, `${paths.repodata}/${name}`);
   }
   options.signal.throwIfAborted();
@@ -577,7 +647,7 @@ async function commitGeneration(
   );
   await collectBlobGarbage(index, blobs, options.graceSeconds);
   run.mark("gc");
-  if (!verbatim)
+  if (!verbatim && !metadata.rewritten)
     options.log.info(
       "upstream data files are not checksum-named: repomd.xml was rewritten (and any upstream signature dropped)",
     );
