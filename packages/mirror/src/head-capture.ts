@@ -1,5 +1,5 @@
 import { YumError } from "@beskar-yum/errors";
-import { parseRpm, type ReadRpmResult } from "@beskar-yum/rpm";
+import { parseRpm, type ReadRpmResult, RpmPayloadVerifier } from "@beskar-yum/rpm";
 
 /** How much of each download is kept to parse its headers from memory; bigger headers are read from disk. */
 export const headCaptureBytes = 1024 * 1024;
@@ -25,5 +25,42 @@ export class HeadCapture {
       if (err instanceof YumError && err.code === "RPM_TRUNCATED" && this.length < fileSize) return undefined;
       throw err;
     }
+  }
+}
+
+/**
+ * What a streamed package download checks on the way, per attempt (`UpstreamClient.download`'s
+ * `inspector`: a retry or the next mirror starts the body again): keeps the head to parse the
+ * headers from memory and verifies the payload digest (`RpmPayloadVerifier`), so that a payload
+ * that does not match its header fails the download before the blob is committed.
+ */
+export class RpmDownloadCheck {
+  private head: HeadCapture;
+
+  constructor(
+    private readonly fileName: string,
+    private readonly limit = headCaptureBytes,
+  ) {
+    this.head = new HeadCapture(limit);
+  }
+
+  readonly inspector = (): { update(chunk: Buffer): void; finish(): void } => {
+    const head = new HeadCapture(this.limit);
+    const payload = new RpmPayloadVerifier(this.fileName);
+    this.head = head;
+    return {
+      update: (chunk) => {
+        payload.update(chunk);
+        head.add(chunk);
+      },
+      finish: () => {
+        payload.finish();
+      },
+    };
+  };
+
+  /** The parsed headers of the attempt that succeeded (see `HeadCapture.parse`). */
+  parse(fileSize: number): ReadRpmResult | undefined {
+    return this.head.parse(this.fileName, fileSize);
   }
 }

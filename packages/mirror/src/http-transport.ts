@@ -36,6 +36,9 @@ export interface TransportResponse {
   body: http.IncomingMessage;
 }
 
+/** Some mirrors and CDNs refuse requests without a User-Agent; this one names us, as dnf names libdnf. */
+const userAgent = { "user-agent": "beskar-yum" };
+
 /**
  * GETs over node:http/https with keep-alive agents, a per-host limit, a headers timeout, a body
  * idle timeout that does not count time the consumer spends not reading (backpressure), abort by
@@ -45,7 +48,8 @@ export interface TransportResponse {
 export class HttpTransport {
   private readonly limiter: HostLimiter;
   private readonly agents = new Map<string, http.Agent>();
-  private readonly proxies = new Map<string, ProxyServer>();
+  /** The proxy (or none) for each `scheme//host` seen. */
+  private readonly proxies = new Map<string, ProxyServer | undefined>();
   private readonly stalls: StallWatch;
 
   constructor(private readonly options: HttpTransportOptions) {
@@ -55,13 +59,13 @@ export class HttpTransport {
 
   /** How logs show the proxy `url` goes through, or undefined when direct. */
   proxyFor(url: URL): ProxyServer | undefined {
+    if (!this.options.proxy) return undefined;
+    // Decided once per scheme and host: NO_PROXY is a list to match, and this runs for every package.
+    const key = `${url.protocol}//${url.host}`;
+    if (this.proxies.has(key)) return this.proxies.get(key);
     const raw = selectProxy(url, this.options.proxy);
-    if (raw === undefined) return undefined;
-    let proxy = this.proxies.get(raw);
-    if (!proxy) {
-      proxy = parseProxy(raw);
-      this.proxies.set(raw, proxy);
-    }
+    const proxy = raw === undefined ? undefined : parseProxy(raw);
+    this.proxies.set(key, proxy);
     return proxy;
   }
 
@@ -126,7 +130,7 @@ export class HttpTransport {
       method: "GET",
       agent: this.directAgent(secure, request.trusted, proxy),
     };
-    if (request.headers) options.headers = request.headers;
+    options.headers = request.headers ? { ...userAgent, ...request.headers } : userAgent;
     return secure ? https.request(options) : http.request(options);
   }
 
@@ -139,6 +143,7 @@ export class HttpTransport {
       method: "GET",
       path: url.href,
       headers: {
+        ...userAgent,
         ...headers,
         host: url.host,
         ...(proxy.authorization ? { "proxy-authorization": proxy.authorization } : {}),

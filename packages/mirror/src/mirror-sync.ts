@@ -23,7 +23,7 @@ import {
 } from "@beskar-yum/storage";
 import { Backlog } from "./backlog.js";
 import { openMetadata } from "./decompress.js";
-import { HeadCapture, headCaptureBytes } from "./head-capture.js";
+import { RpmDownloadCheck } from "./head-capture.js";
 import { lazyRecord } from "./lazy-record.js";
 import { assertSafeHref } from "./mirror-url.js";
 import { PackageStore } from "./package-store.js";
@@ -509,21 +509,23 @@ async function streamToBlob(
   u: UpstreamPackage,
   maxPackageBytes: number,
 ): Promise<{ digest: string; size: number; parsed: ReadRpmResult | undefined }> {
+  // Keeps the headers and verifies the payload digest while the bytes stream (per attempt).
+  const check = new RpmDownloadCheck(u.href);
   const expected = { size: u.size, checksum: u.checksum };
-  if (u.base !== undefined) {
-    // A package under xml:base comes from there (`packageUrl` was checked when planned); its
-    // headers are read back from the blob.
-    const url = packageUrl(u.base, u.href, `primary.xml (${u.name})`);
-    const blob = await client.downloadUrl(url, blobs, expected, maxPackageBytes, false);
-    await blobs.commit(blob, { durable: false });
-    return { digest: blob.digest, size: blob.size, parsed: undefined };
-  }
-  const head = new HeadCapture(headCaptureBytes);
-  const blob = await client.download(u.href, blobs, expected, maxPackageBytes, false, (chunk) =>
-    head.add(chunk),
-  );
+  // A package under xml:base comes from there (`packageUrl` was checked when planned).
+  const blob =
+    u.base !== undefined
+      ? await client.downloadUrl(
+          packageUrl(u.base, u.href, `primary.xml (${u.name})`),
+          blobs,
+          expected,
+          maxPackageBytes,
+          false,
+          check.inspector,
+        )
+      : await client.download(u.href, blobs, expected, maxPackageBytes, false, check.inspector);
   await blobs.commit(blob, { durable: false });
-  return { digest: blob.digest, size: blob.size, parsed: head.parse(u.href, blob.size) };
+  return { digest: blob.digest, size: blob.size, parsed: check.parse(blob.size) };
 }
 
 /** The index row of a stored package; a blob that is no valid RPM fails the sync naming its href. */

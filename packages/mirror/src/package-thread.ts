@@ -8,7 +8,7 @@
 import { parentPort } from "node:worker_threads";
 import { errorCodes } from "@beskar-yum/errors";
 import { buildPackageRecord } from "@beskar-yum/repository";
-import { parseRpm } from "@beskar-yum/rpm";
+import { parseRpm, verifyRpmPayload } from "@beskar-yum/rpm";
 import { FsBlobStore } from "@beskar-yum/storage";
 import type { PackageJob, PackageJobReply } from "./package-store.js";
 
@@ -28,6 +28,8 @@ if (port) {
       const blobs = blobsAt(job.root);
       const bytes = Buffer.from(job.data.buffer, job.data.byteOffset, job.data.byteLength);
       const parsed = parseRpm(bytes, { fileName: job.href, fileSize: bytes.length });
+      // The bytes are all here: the payload digest is checked before anything is stored.
+      verifyRpmPayload(parsed, bytes);
       stage = "record";
       const record = await buildPackageRecord(
         blobs,

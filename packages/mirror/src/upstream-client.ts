@@ -364,19 +364,26 @@ export class UpstreamClient {
     maxBytes: number,
     /** False: the caller fsyncs many blobs at once later (`FsBlobStore.syncMany`). */
     durable = true,
-    /** Also sees the verified bytes as they stream (e.g. to keep an RPM's headers). */
-    tap?: (chunk: Buffer) => void,
+    /**
+     * Makes, for each attempt (a retry or the next mirror starts the body again), an inspector that
+     * also sees the verified bytes as they stream and may refuse them (e.g. an RPM's payload digest).
+     */
+    inspector?: () => { update(chunk: Buffer): void; finish(): void },
   ): Promise<IngestedBlob> {
     return this.withFailover(href, async (body) => {
       const verification = new Verification(expected, maxBytes, href);
+      const extra = inspector?.();
       const blob = await blobs.ingest(body, {
         maxBytes,
         inspect: {
           update: (chunk) => {
             verification.update(chunk);
-            tap?.(chunk);
+            extra?.update(chunk);
           },
-          finish: () => verification.finish(),
+          finish: () => {
+            verification.finish();
+            extra?.finish();
+          },
         },
         durable,
         signal: this.options.signal,
@@ -403,7 +410,8 @@ export class UpstreamClient {
     expected: Expected,
     maxBytes: number,
     durable = true,
-    tap?: (chunk: Buffer) => void,
+    /** As `download`'s: one per attempt. */
+    inspector?: () => { update(chunk: Buffer): void; finish(): void },
   ): Promise<IngestedBlob> {
     const home = this.endpoints.find((e) => e.base.origin === url.origin);
     const display = redact(url.href);
@@ -417,14 +425,18 @@ export class UpstreamClient {
       if (!answer.value) return answer as Answer<never>;
       // Read inside the try: a connection lost mid-body is retried like one lost before it.
       const verification = new Verification(expected, maxBytes, display);
+      const extra = inspector?.();
       const blob = await blobs.ingest(answer.value.body, {
         maxBytes,
         inspect: {
           update: (chunk) => {
             verification.update(chunk);
-            tap?.(chunk);
+            extra?.update(chunk);
           },
-          finish: () => verification.finish(),
+          finish: () => {
+            verification.finish();
+            extra?.finish();
+          },
         },
         durable,
         signal: this.options.signal,

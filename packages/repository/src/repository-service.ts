@@ -1,7 +1,7 @@
 import type { Readable } from "node:stream";
 import { YumError } from "@beskar-yum/errors";
 import type { RepoLock, RepoTrigger, SyncQueue } from "@beskar-yum/queue";
-import { readRpm, rpmFileName, verifyRpmSignature } from "@beskar-yum/rpm";
+import { RpmPayloadVerifier, readRpm, rpmFileName, verifyRpmSignature } from "@beskar-yum/rpm";
 import type {
   ExtraMetadataRecord,
   LogRecord,
@@ -278,13 +278,16 @@ export class RepositoryService {
     const repo = index.getRepository()!;
 
     const blobs = this.storage.blobs(repository);
-    const blob = await blobs.ingest(body, { maxBytes: this.options.maxUploadBytes });
+    // The payload digest is checked as the body streams in (a tampered payload never gets stored).
+    const payload = new RpmPayloadVerifier(fileName);
+    const blob = await blobs.ingest(body, { maxBytes: this.options.maxUploadBytes, inspect: payload });
     let verified = false;
     let parsed: Awaited<ReturnType<typeof readRpm>>;
     try {
       if (blob.size === 0)
         throw new YumError("RPM_TRUNCATED", `${fileName}: empty body, expected an RPM file`);
       parsed = await readRpm(blob.tempPath, { fileName });
+      if (!payload.verdict) throw new YumError("INTERNAL", `${fileName}: the payload was not verified`);
       if (repo.properties.gpg_key) {
         await verifyRpmSignature(parsed, repo.properties.gpg_key);
         verified = true;
