@@ -208,9 +208,12 @@ export class UpstreamClient {
   }
 
   /** The error of a request that no mirror could answer; our own code (too many redirects, rate limited, ...) kept. */
-  private finalError(what: string, lastError: unknown): YumError {
+  private finalError(what: string, lastError: unknown, shown?: string): YumError {
     const code = isYumError(lastError) ? lastError.code : "UPSTREAM_UNAVAILABLE";
-    return new YumError(code, `${what}: ${describe(lastError)}`, {}, { cause: lastError });
+    let text = describe(lastError);
+    // `what` names the URL already (a document's): said once.
+    if (shown && text.startsWith(`${shown}: `)) text = text.slice(shown.length + 2);
+    return new YumError(code, `${what}: ${text}`, {}, { cause: lastError });
   }
 
   /**
@@ -227,14 +230,16 @@ export class UpstreamClient {
     let notFound = false;
     let failed = false;
     let waits = 0;
+    // A document's URL is its whole name; a mirror's file is named by mirror and href.
+    const where = href === display ? display : `${display}: ${href}`;
     for (let attempt = 1; attempt <= this.attempts; ) {
       this.options.signal?.throwIfAborted();
       try {
         const { status, value, retryAfterMs, via } = await send();
         if (status === 200) return { ok: true, value: value as T };
-        error = new YumError("UPSTREAM_UNAVAILABLE", `${display}: ${href}: HTTP ${status}${via ?? ""}`);
+        error = new YumError("UPSTREAM_UNAVAILABLE", `${where}: HTTP ${status}${via ?? ""}`);
         if (retryAfterMs !== undefined) {
-          const wait = this.rateLimitWait(display, href, status, retryAfterMs, ++waits);
+          const wait = this.rateLimitWait(where, status, retryAfterMs, ++waits);
           if (isYumError(wait)) return { ok: false, error: wait, notFound, failed: true };
           this.options.log(`${display} asks to retry ${href} in ${wait / 1000} s (HTTP ${status}); waiting`);
           await this.sleep(wait);
@@ -250,7 +255,9 @@ export class UpstreamClient {
         if (!isTransient(err)) break;
       }
       if (attempt < this.attempts) {
-        this.options.log(`retrying ${href} on ${display} after: ${describe(error)}`);
+        this.options.log(
+          `retrying ${where === display ? display : `${href} on ${display}`} after: ${describe(error)}`,
+        );
         await this.sleep(this.backoffMs * 2 ** (attempt - 1));
       }
       attempt++;
@@ -259,25 +266,19 @@ export class UpstreamClient {
   }
 
   /** How long to wait for a `Retry-After`, or the error when it asks too much (too long, too often). */
-  private rateLimitWait(
-    display: string,
-    href: string,
-    status: number,
-    ms: number,
-    waits: number,
-  ): number | YumError {
+  private rateLimitWait(where: string, status: number, ms: number, waits: number): number | YumError {
     const maxMs = this.options.maxRetryAfterMs ?? 60_000;
     const maxWaits = this.options.rateLimitRetries ?? 5;
     if (ms > maxMs) {
       return new YumError(
         "UPSTREAM_RATE_LIMITED",
-        `${display}: ${href}: HTTP ${status} asks to retry after ${Math.ceil(ms / 1000)} s, more than the ${maxMs / 1000} s we wait`,
+        `${where}: HTTP ${status} asks to retry after ${Math.ceil(ms / 1000)} s, more than the ${maxMs / 1000} s we wait`,
       );
     }
     if (waits > maxWaits) {
       return new YumError(
         "UPSTREAM_RATE_LIMITED",
-        `${display}: ${href}: still HTTP ${status} (Retry-After) after waiting ${maxWaits} times`,
+        `${where}: still HTTP ${status} (Retry-After) after waiting ${maxWaits} times`,
       );
     }
     return ms;
@@ -350,7 +351,7 @@ export class UpstreamClient {
       return { status: 200, value: { text, finalUrl: answer.value.url.href } };
     });
     if (outcome.ok) return outcome.value;
-    throw this.finalError(`cannot fetch ${display}`, outcome.error);
+    throw this.finalError(`cannot fetch ${display}`, outcome.error, display);
   }
 
   /**
