@@ -53,7 +53,10 @@ describe("a payload that does not match its signed header is refused", () => {
 
   it("upload: 400 with the code, nothing stored, repomd.xml unchanged; the good package is verified", async () => {
     const repo = "artifacts/yum/payload-hosted";
-    const created = await stack.call("POST", "/repository", { repository: repo, properties: { gpg_key: gpgKey } });
+    const created = await stack.call("POST", "/repository", {
+      repository: repo,
+      properties: { gpg_key: gpgKey },
+    });
     expect(created.status, JSON.stringify(created.json)).toBe(200);
     const goodPath = join(dir, rockyFile);
     writeFileSync(goodPath, good);
@@ -87,7 +90,12 @@ describe("a payload that does not match its signed header is refused", () => {
         ),
       ],
       ["padded", padded, "RPM_TRAILING_DATA", /: trailing data after the payload: the signature header says/],
-      ["truncated", truncated, "RPM_TRUNCATED", /: truncated RPM: file is \d+ bytes, the signature header says/],
+      [
+        "truncated",
+        truncated,
+        "RPM_TRUNCATED",
+        /: truncated RPM: file is \d+ bytes, the signature header says/,
+      ],
     ];
     for (const [name, bytes, reason, message] of cases) {
       const path = join(dir, `${name}.rpm`);
@@ -108,7 +116,9 @@ describe("a payload that does not match its signed header is refused", () => {
       .repository_packages;
     expect(listAfter).toEqual(listBefore);
     // What is served is still the good package, byte for byte.
-    const served = Buffer.from(await (await fetch(`${stack.repoUrl(repo)}Packages/${rockyFile}`)).arrayBuffer());
+    const served = Buffer.from(
+      await (await fetch(`${stack.repoUrl(repo)}Packages/${rockyFile}`)).arrayBuffer(),
+    );
     expect(served.equals(good)).toBe(true);
   });
 
