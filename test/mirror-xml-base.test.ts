@@ -130,6 +130,31 @@ describe("mirror of an upstream whose packages live under xml:base", () => {
     expect(await dnf.installed()).toContain(file.replace(/\.rpm$/, ""));
   });
 
+  it("refuses a base that is not http(s), naming it, and serves nothing from that upstream", async () => {
+    const dir = join(upstream.root, "hostile");
+    cpSync(rockyTestdata, dir, { recursive: true });
+    rewriteMetadata(dir, "primary", (xml) =>
+      xml.replace(
+        '<location href="Packages/booth-',
+        '<location xml:base="file:///etc/" href="Packages/booth-',
+      ),
+    );
+    const hostile = "artifacts/yum/m-xml-base-hostile";
+    const properties = { mirror: true, mirror_urls: [upstream.url("hostile")], gpg_key: gpgKey };
+    expect((await stack.call("POST", "/repository", { repository: hostile, properties })).status).toBe(200);
+    const cdnRequests = cdn.server.requests.length;
+    const requests = upstream.server.requests.length;
+    await stack.call("GET", "/repository/sync", { repository: hostile, wait: true });
+    const state = (await stack.call("GET", "/repository/sync:status", { repository: hostile })).json
+      .sync_status;
+    expect(state.sync_error).toMatch(
+      /primary\.xml \(booth-core-debuginfo\): refusing xml:base "file:\/\/\/etc\/": it is not http\(s\)/,
+    );
+    expect(upstream.server.requests.slice(requests).filter((r) => r.path.endsWith(".rpm"))).toEqual([]);
+    expect(cdn.server.requests.length).toBe(cdnRequests);
+    expect((await fetchPrimary(stack.repoUrl(hostile))).packages).toEqual([]);
+  });
+
   it("republishes nothing on a second sync of the unchanged upstream", async () => {
     const before = await fetch(`${stack.repoUrl(repo)}repodata/repomd.xml`);
     const cdnRequests = cdn.server.requests.length;
