@@ -1,5 +1,4 @@
 import { createHash } from "node:crypto";
-import type { IncomingMessage } from "node:http";
 import type { Readable } from "node:stream";
 import { setTimeout as delay } from "node:timers/promises";
 import { isYumError, YumError } from "@beskar-yum/errors";
@@ -7,6 +6,7 @@ import type { FsBlobStore, IngestedBlob } from "@beskar-yum/storage";
 import { HttpTransport } from "./http-transport.js";
 import { hrefUrl, type MirrorEndpoint, parseMirrorUrl, redact } from "./mirror-url.js";
 import type { ProxyOptions } from "./proxy.js";
+import { readBody, readText } from "./read-body.js";
 import { discard, type FollowedResponse, followRedirects } from "./redirects.js";
 import { parseRetryAfter } from "./retry-after.js";
 import { type Expected, Verification } from "./verifier.js";
@@ -58,49 +58,6 @@ function isTransient(err: unknown): boolean {
 function describe(err: unknown): string {
   const e = err as { code?: string; message?: string };
   return e.code && !isYumError(err) ? `${e.code}: ${e.message}` : (e.message ?? String(err));
-}
-
-/** Reads `body` to its end, handing each chunk to `onChunk` (which may throw to stop). */
-function collect(body: IncomingMessage, onChunk: (chunk: Buffer) => void): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let settled = false;
-    const fail = (err: unknown) => {
-      if (settled) return;
-      settled = true;
-      body.destroy();
-      reject(err);
-    };
-    body.on("data", (chunk: Buffer) => {
-      if (settled) return;
-      try {
-        onChunk(chunk);
-      } catch (err) {
-        fail(err);
-      }
-    });
-    body.once("error", fail);
-    body.once("end", () => {
-      settled = true;
-      resolve();
-    });
-    // Destroyed without an error (the connection went away): not the whole body. (The error is made
-    // only then: an Error's stack costs more than the rest of a small package's request.)
-    body.once("close", () => {
-      if (!settled)
-        fail(Object.assign(new Error("the connection closed before the body ended"), { code: "ECONNRESET" }));
-    });
-  });
-}
-
-/** The whole body as UTF-8, at most `maxBytes` (a bigger one fails with `UPSTREAM_SIZE_MISMATCH`). */
-async function readText(response: FollowedResponse, maxBytes: number, what: string): Promise<string> {
-  const chunks: Buffer[] = [];
-  const check = new Verification({}, maxBytes, what);
-  await collect(response.body, (chunk) => {
-    check.update(chunk);
-    chunks.push(chunk);
-  });
-  return Buffer.concat(chunks).toString("utf8");
 }
 
 /**
@@ -316,7 +273,7 @@ export class UpstreamClient {
     const opened = await this.open(href, options.optional ?? false);
     if (!opened) return undefined;
     try {
-      return await readText(opened.value, options.maxBytes, href);
+      return await readText(opened.value.body, options.maxBytes, href);
     } catch (err) {
       throw isYumError(err)
         ? err
@@ -347,7 +304,7 @@ export class UpstreamClient {
       const answer = await this.get(endpoint, target, display);
       if (!answer.value) return answer as Answer<never>;
       // Read inside the try: a connection lost mid-body is retried like one lost before it.
-      const text = await readText(answer.value, options.maxBytes, display);
+      const text = await readText(answer.value.body, options.maxBytes, display);
       return { status: 200, value: { text, finalUrl: answer.value.url.href } };
     });
     if (outcome.ok) return outcome.value;
@@ -494,7 +451,7 @@ export class UpstreamClient {
     const chunks: Buffer[] = [];
     let size = 0;
     try {
-      await collect(answer.value.body, (chunk) => {
+      await readBody(answer.value.body, (chunk) => {
         verification.update(chunk);
         chunks.push(chunk);
         size += chunk.length;
