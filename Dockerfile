@@ -6,6 +6,8 @@ COPY package.json package-lock.json tsconfig.base.json tsconfig.build.json ./
 COPY packages packages
 COPY apps apps
 COPY scripts scripts
+# Read at runtime (apps/api/src/runtime-files.ts; test/dockerfile.test.ts checks the image has them all).
+COPY policy policy
 RUN npm ci && npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim

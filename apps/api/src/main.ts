@@ -10,9 +10,10 @@ import { ApiMetrics } from "./metrics.js";
 import { startPluginMode } from "./plugin/start-plugin-mode.js";
 import { installProcessGuards } from "./process-guards.js";
 import { RegistryEvents } from "./registry/registry-events.js";
+import { apiRuntimeFiles, runtimePath } from "./runtime-files.js";
 
 const version = (
-  JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }
+  JSON.parse(readFileSync(runtimePath(apiRuntimeFiles.packageJson), "utf8")) as { version: string }
 ).version;
 
 /** How often plugin mode looks for repository changes to push to Beskar's registry. */

@@ -24,7 +24,7 @@ export {
   type OciLayer,
   splitTaggedReference,
 } from "./oci-blob-digest.js";
-export { policyDirectory, type RouterPolicy, readRouterPolicy } from "./policy-files.js";
+export { policyDirectory, policyRuntimeFiles, type RouterPolicy, readRouterPolicy } from "./policy-files.js";
 export {
   type BlobRoute,
   type BlobType,

@@ -5,10 +5,11 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { AppDeps } from "../app-deps.js";
 import { requireAdmin } from "../auth.js";
 import { requestFields } from "../request-body.js";
+import { apiRuntimeFiles, runtimePath } from "../runtime-files.js";
 
 // In fastify route paths a literal ":" is written "::" (a single one starts a parameter).
 const base = "/artifacts/yum/api/v1";
-const swaggerPath = new URL("../../openapi/swagger.yaml", import.meta.url);
+const swaggerPath = runtimePath(apiRuntimeFiles.swagger);
 
 function stringField(fields: Record<string, unknown>, name: string): string {
   const value = fields[name];
