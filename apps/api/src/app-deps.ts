@@ -1,3 +1,4 @@
+import type { HttpLimits } from "@beskar-yum/config";
 import type { RepositoryService } from "@beskar-yum/repository";
 import type { RepositoryStorage } from "@beskar-yum/storage";
 import type { Redis } from "ioredis";
@@ -11,6 +12,8 @@ export interface AppDeps {
   redis: Redis;
   adminToken: string;
   metrics: ApiMetrics;
+  /** Connection limits and timeouts (`config.http`); none when left out (tests that `inject()`). */
+  limits?: HttpLimits;
   /** Longest `?wait=true` wait, in ms. */
   waitTimeoutMs: number;
   version: string;

@@ -1,6 +1,7 @@
 import { errorBody, YumError } from "@beskar-yum/errors";
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from "fastify";
 import type { AppDeps } from "./app-deps.js";
+import { installConnectionLimits } from "./connection-limits.js";
 import { adminRoutes } from "./routes/admin-routes.js";
 import { contentRoutes } from "./routes/content-routes.js";
 import { opsRoutes } from "./routes/ops-routes.js";
@@ -28,6 +29,11 @@ export function buildApp(deps: AppDeps, options: FastifyServerOptions = {}): Fas
   const app = Fastify({ logController: new LogController({ disableRequestLogging: true }), ...options });
 
   app.setErrorHandler((err, request, reply) => {
+    if (request.raw.socket?.destroyed !== false && (err as { code?: string }).code === "ECONNRESET") {
+      // The client went away (or a limit dropped it) while its request was read: nobody to answer.
+      request.log.info({ url: request.url, method: request.method }, "connection closed during the request");
+      return reply.send();
+    }
     const yumError = asYumError(err);
     if (yumError.httpStatus >= 500) request.log.error({ err, url: request.url }, yumError.message);
     else
@@ -50,6 +56,8 @@ export function buildApp(deps: AppDeps, options: FastifyServerOptions = {}): Fas
       reply.elapsedTime / 1000,
     );
   });
+
+  if (deps.limits) installConnectionLimits(app, deps.limits);
 
   app.register(async (scope) => opsRoutes(scope, deps));
   app.register(async (scope) => adminRoutes(scope, deps));

@@ -53,6 +53,7 @@ async function main(config: Config): Promise<StopService> {
       graceSeconds: config.publish.graceSeconds,
       concurrency: config.sync.concurrency,
       timeoutMs: config.sync.timeoutMs,
+      fsyncTimeoutMs: config.fsyncTimeoutMs,
       proxy: config.proxy,
       logger,
       syncs,

@@ -18,6 +18,8 @@ export interface SyncProcessorOptions {
   /** Parallel downloads per sync and the upstream stall timeout. */
   concurrency: number;
   timeoutMs: number;
+  /** How long making a sync's new blobs durable may take (`storage.fsync_timeout_ms`). */
+  fsyncTimeoutMs?: number;
   /** HTTP(S)_PROXY / NO_PROXY as read at startup (`config.proxy`); a repository's `proxy_url` wins. */
   proxy?: Omit<ProxyOptions, "url">;
   logger: Logger;
@@ -86,6 +88,7 @@ export async function processSync(
         tls: upstreamTls(repo.properties),
         proxy: upstreamProxy(repo.properties, options.proxy),
         timeoutMs: options.timeoutMs,
+        ...(options.fsyncTimeoutMs !== undefined ? { fsyncTimeoutMs: options.fsyncTimeoutMs } : {}),
         log: { info: repoLog("INFO"), error: repoLog("ERROR") },
       }),
       signal,

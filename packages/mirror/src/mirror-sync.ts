@@ -65,6 +65,8 @@ export interface MirrorSyncOptions {
   concurrency?: number;
   /** Stall timeout for upstream requests. Default 30 s. */
   timeoutMs?: number;
+  /** How long making the new blobs durable may take (`FsBlobStore.syncMany`). Default 120 s. */
+  fsyncTimeoutMs?: number;
   /** Upstream TLS: CA and client certificate (PEM). */
   tls?: { ca?: string; cert?: string; key?: string };
   /** The repository's `proxy_url` and the HTTP(S)_PROXY / NO_PROXY settings read at startup (`upstreamProxy`). */
@@ -621,7 +623,9 @@ async function commitGeneration(
   }
   index.updateSyncState({ phase: "publish" });
   // Every blob of the new generation is durable before anything refers to it.
-  await blobs.syncMany(stored.blobs);
+  await blobs.syncMany(stored.blobs, {
+    ...(options.fsyncTimeoutMs !== undefined ? { timeoutMs: options.fsyncTimeoutMs } : {}),
+  });
   run.mark("durable");
   await mkdir(paths.repodata, { recursive: true });
   for (const [record, digest] of digests) {

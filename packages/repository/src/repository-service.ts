@@ -31,6 +31,8 @@ export interface RepositoryServiceOptions {
   maxUploadBytes: number;
   /** How long `wait` operations wait for the worker. */
   waitTimeoutMs: number;
+  /** How long `sync` with `wait` waits for the sync to end (TIMEOUT after). Default 30 min. */
+  syncWaitTimeoutMs?: number;
   /** How long files of a superseded repodata generation stay readable. */
   graceSeconds: number;
   /** Where sync requests and schedules go. */
@@ -48,7 +50,20 @@ export interface UploadResult {
   architecture: string;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Resolves after `ms`, or rejects with `signal`'s reason as soon as it aborts. */
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
 
 /** One line of `GET /repository:list` (our addition: Beskar's API has no list of repositories). */
 export interface RepositorySummary {
@@ -145,7 +160,7 @@ export class RepositoryService {
    */
   async startSync(
     repository: string,
-    options: { url?: string; wait: boolean; force?: boolean },
+    options: { url?: string; wait: boolean; force?: boolean; signal?: AbortSignal },
   ): Promise<void> {
     const index = this.existing(repository);
     const repo = index.getRepository()!;
@@ -177,8 +192,21 @@ export class RepositoryService {
       throw err;
     }
     if (!options.wait) return;
-    // One index read per look: polling often costs nothing next to a sync, and answers on time.
-    for (let delay = 10; index.getSyncState().syncing; delay = Math.min(delay * 2, 50)) await sleep(delay);
+    // One index read per look: polling often costs nothing next to a sync, and answers on time. The
+    // wait ends at its deadline (the sync goes on) or as soon as `signal` says the client left.
+    const waitMs = this.options.syncWaitTimeoutMs ?? 30 * 60_000;
+    const deadline = Date.now() + waitMs;
+    for (let delay = 10; index.getSyncState().syncing; delay = Math.min(delay * 2, 50)) {
+      options.signal?.throwIfAborted();
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new YumError(
+          "TIMEOUT",
+          `the sync of ${repository} is still running after ${waitMs} ms (sync.wait_timeout_ms); it goes on: follow it with sync:status`,
+        );
+      }
+      await sleep(Math.min(delay, left), options.signal);
+    }
     const { syncError } = index.getSyncState();
     if (syncError) throw new YumError("SYNC_FAILED", `synchronization failed: ${syncError}`);
   }

@@ -151,16 +151,37 @@ export class FsBlobStore {
    * (coreutils `sync -f`), which writes every file and directory entry back in one pass instead of
    * one flush each. `syncAll` again when `sync` is not there; any other failure is an error.
    */
-  async syncMany(digests: Iterable<string>, options: { syncfsFrom?: number } = {}): Promise<void> {
+  async syncMany(
+    digests: Iterable<string>,
+    options: { syncfsFrom?: number; timeoutMs?: number } = {},
+  ): Promise<void> {
     const unique = [...new Set(digests)];
     if (unique.length === 0) return;
-    if (unique.length < (options.syncfsFrom ?? 64)) return this.syncAll(unique);
+    // Bounded: `sync -f` flushes the whole filesystem (other tenants' dirty data too), so it gets
+    // half of `timeoutMs`; past that, only these blobs are fsynced in what is left; past the whole
+    // of it, TIMEOUT says what did not return (a flush cannot be cancelled: it goes on, ignored).
+    const timeoutMs = options.timeoutMs ?? 120_000;
+    const deadline = Date.now() + timeoutMs;
+    const perFile = (why: string) =>
+      withDeadline(
+        this.syncAll(unique),
+        deadline - Date.now(),
+        () =>
+          new YumError(
+            "TIMEOUT",
+            `making ${unique.length} blobs under ${this.root} durable took more than ${timeoutMs} ms (storage.fsync_timeout_ms): ${why}, and fsync of each did not finish in time either`,
+          ),
+      );
+    if (unique.length < (options.syncfsFrom ?? 64)) return perFile("too few blobs for sync -f");
+    const syncfsMs = Math.max(1, Math.floor(timeoutMs / 2));
+    let outcome: "done" | "timeout";
     try {
-      await syncFilesystem(this.root);
+      outcome = await syncFilesystem(this.root, syncfsMs);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-      await this.syncAll(unique);
+      return perFile("sync is not installed");
     }
+    if (outcome === "timeout") await perFile(`sync -f ${this.root} did not return within ${syncfsMs} ms`);
   }
 
   /** Every digest stored, read once (a sync checks thousands of packages against it without a stat each). */
@@ -221,12 +242,34 @@ export class FsBlobStore {
   }
 }
 
-/** syncfs(2) of the filesystem holding `path`, through coreutils (Node has no binding for it). */
-function syncFilesystem(path: string): Promise<void> {
+/** `work`, or the error `timeout()` makes once `ms` have passed (`work` goes on, its outcome ignored). */
+function withDeadline<T>(work: Promise<T>, ms: number, timeout: () => Error): Promise<T> {
+  work.catch(() => undefined);
+  if (ms <= 0) return Promise.reject(timeout());
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(timeout()), ms);
+  });
+  return Promise.race([work, expired]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * syncfs(2) of the filesystem holding `path`, through coreutils (Node has no binding for it);
+ * "timeout" when it has not returned within `timeoutMs`: the process is killed (which takes effect
+ * only once the kernel returns from the flush) and left to exit on its own.
+ */
+function syncFilesystem(path: string, timeoutMs: number): Promise<"done" | "timeout"> {
   return new Promise((resolve, reject) => {
-    execFile("sync", ["-f", path], (err, _stdout, stderr) => {
-      if (!err) return resolve();
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      child.unref();
+      resolve("timeout");
+    }, timeoutMs);
+    const child = execFile("sync", ["-f", path], (err, _stdout, stderr) => {
+      clearTimeout(timer);
+      if (!err) return resolve("done");
       if ((err as NodeJS.ErrnoException).code === "ENOENT") return reject(err);
+      if (err.killed) return; // our timeout: answered already
       reject(
         new YumError(
           "INTERNAL",

@@ -1,6 +1,7 @@
 import type * as http from "node:http";
 import { isTlsRequest } from "@beskar-yum/plugin-sdk";
 import type { FastifyInstance } from "fastify";
+import { closeUnreadRequest } from "../connection-limits.js";
 
 const adminPrefix = "/artifacts/yum/api/";
 
@@ -15,6 +16,8 @@ export function pluginListener(app: FastifyInstance, adminToken: string): http.R
   return (req, res) => {
     if ((req.url ?? "").startsWith(adminPrefix)) {
       if (!isTlsRequest(req)) {
+        // A body sent with it is not read: the connection closes instead.
+        if (!req.complete) closeUnreadRequest(req, res);
         res.writeHead(401).end();
         return;
       }
