@@ -6,6 +6,7 @@ import { RepositoryService } from "@beskar-yum/repository";
 import { RepositoryStorage } from "@beskar-yum/storage";
 import { pino } from "pino";
 import { buildApp } from "./app.js";
+import { serverOptions } from "./connection-limits.js";
 import { ApiMetrics } from "./metrics.js";
 import { startPluginMode } from "./plugin/start-plugin-mode.js";
 import { installProcessGuards } from "./process-guards.js";
@@ -34,6 +35,7 @@ async function main(config: Config): Promise<StopService> {
     lock,
     maxUploadBytes: config.upload.maxBytes,
     waitTimeoutMs: config.upload.waitTimeoutMs,
+    syncWaitTimeoutMs: config.sync.waitTimeoutMs,
     graceSeconds: config.publish.graceSeconds,
     syncs,
   });
@@ -49,6 +51,7 @@ async function main(config: Config): Promise<StopService> {
       adminToken: config.adminToken,
       metrics: new ApiMetrics({ defaultMetrics: true }),
       waitTimeoutMs: config.upload.waitTimeoutMs,
+      limits: config.http,
       version,
       syncTimeoutMs: config.sync.timeoutMs,
       proxy: config.proxy,
@@ -56,8 +59,10 @@ async function main(config: Config): Promise<StopService> {
         ? { registryEvents: { token: config.registry.notificationsToken, events: registryEvents } }
         : {}),
     },
-    { loggerInstance: logger },
+    { loggerInstance: logger, ...serverOptions(config.http) },
   );
+  // Beyond this many open connections Node closes new ones at once (they cost a descriptor each).
+  app.server.maxConnections = config.http.maxConnections;
 
   const source = config.adminTokenSource;
   if (typeof source === "object") {

@@ -1,9 +1,10 @@
 import { readFile } from "node:fs/promises";
 import { YumError } from "@beskar-yum/errors";
 import { assertRepositoryName, formatTime } from "@beskar-yum/repository";
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { AppDeps } from "../app-deps.js";
 import { requireAdmin } from "../auth.js";
+import { clientGone } from "../client-gone.js";
 import { requestFields } from "../request-body.js";
 import { apiRuntimeFiles, runtimePath } from "../runtime-files.js";
 
@@ -100,21 +101,44 @@ export async function adminRoutes(app: FastifyInstance, deps: AppDeps): Promise<
     };
   });
 
-  app.get(`${base}/repository/sync`, async (request) => {
+  /**
+   * Starts a sync; with `wait`, answers when it ends, 504 at `sync.wait_timeout_ms`, and stops
+   * waiting (the sync goes on) as soon as the client disconnects.
+   */
+  const startSync = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    repository: string,
+    options: { url?: string; wait: boolean; force: boolean },
+  ) => {
+    const signal = options.wait ? clientGone(reply) : undefined;
+    try {
+      await service.startSync(repository, { ...options, ...(signal ? { signal } : {}) });
+    } catch (err) {
+      if (!signal?.aborted) throw err;
+      request.log.info({ repository }, "sync wait ended: the client disconnected (the sync goes on)");
+      // Nobody to answer: the connection is gone.
+      return reply.hijack();
+    }
+    return {};
+  };
+
+  app.get(`${base}/repository/sync`, async (request, reply) => {
     const { fields, repository } = await prepare(request);
     // `force` (our extension): accept an upstream older than what is served.
-    await service.startSync(repository, { wait: fields.wait === true, force: fields.force === true });
-    return {};
+    return startSync(request, reply, repository, {
+      wait: fields.wait === true,
+      force: fields.force === true,
+    });
   });
 
-  app.get(`${base}/repository/sync::url`, async (request) => {
+  app.get(`${base}/repository/sync::url`, async (request, reply) => {
     const { fields, repository } = await prepare(request);
-    await service.startSync(repository, {
+    return startSync(request, reply, repository, {
       url: stringField(fields, "mirror_url"),
       wait: fields.wait === true,
       force: fields.force === true,
     });
-    return {};
   });
 
   app.get(`${base}/repository/sync::status`, async (request) => {
