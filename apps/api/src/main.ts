@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { type Config, runService, type StopService } from "@beskar-yum/config";
 import { createRedis, RepoLock, RepoTrigger, SyncQueue } from "@beskar-yum/queue";
-import { RepositoryService } from "@beskar-yum/repository";
+import { RepositoryService, recheckPendingWork } from "@beskar-yum/repository";
 import { RepositoryStorage } from "@beskar-yum/storage";
 import { pino } from "pino";
 import { buildApp } from "./app.js";
@@ -28,7 +28,11 @@ async function main(config: Config): Promise<StopService> {
   const storage = new RepositoryStorage(config.storage.filesystem.directory, config.storage.prefix);
   const trigger = new RepoTrigger(redis, config.redis.prefix);
   const syncs = new SyncQueue(redis, config.redis.prefix);
-  const lock = new RepoLock(redis, config.redis.prefix);
+  // Whatever held a repository's lock here (create, delete, the plugin replica) triggers, once it
+  // lets go, the work that arrived meanwhile and found the lock taken.
+  const lock = new RepoLock(redis, config.redis.prefix, {
+    afterRelease: recheckPendingWork(storage, trigger, logger),
+  });
   const service = new RepositoryService({
     storage,
     trigger,

@@ -1,6 +1,7 @@
 import { type Config, runService, type StopService } from "@beskar-yum/config";
 import { RegistryClient, registryClientOptions } from "@beskar-yum/oci";
 import { createRedis, RepoLock, RepoTrigger, SyncQueue } from "@beskar-yum/queue";
+import { recheckPendingWork } from "@beskar-yum/repository";
 import { RepositoryStorage } from "@beskar-yum/storage";
 import { pino } from "pino";
 import { JobGuard } from "./job-guard.js";
@@ -26,6 +27,11 @@ async function main(config: Config): Promise<StopService> {
   const storage = new RepositoryStorage(config.storage.filesystem.directory, config.storage.prefix);
   const lock = new RepoLock(redis, config.redis.prefix, { ttlMs: config.worker.lockTtlMs });
   const trigger = new RepoTrigger(redis, config.redis.prefix);
+  // A sync that held the lock triggers, once it lets go, the work that arrived meanwhile.
+  const lock = new RepoLock(redis, config.redis.prefix, {
+    ttlMs: config.worker.lockTtlMs,
+    afterRelease: recheckPendingWork(storage, trigger, logger),
+  });
   const syncs = new SyncQueue(redis, config.redis.prefix);
   // The OCI registry replica (SPEC §7): every repository pushed there in Beskar's layout.
   const registry = config.registry ? new RegistryClient(registryClientOptions(config.registry)) : undefined;

@@ -22,6 +22,13 @@ return 0`;
 export interface RepoLockOptions {
   /** Lock lifetime without renewal; renewed every third of it. Default 30 s. */
   ttlMs?: number;
+  /**
+   * Runs after every release (awaited by `release`): the holder looks for work that arrived while it
+   * held the lock. A trigger that finds the lock taken returns at once (`processRepository`), so
+   * work stored meanwhile would otherwise wait for the reconciler; whoever held the lock (a request,
+   * a sync, the plugin replica) re-checks here and triggers it. Errors are the hook's to handle.
+   */
+  afterRelease?: (repository: string) => Promise<void> | void;
 }
 
 /** A held lock. `signal` aborts when renewal fails, so long work stops writing as soon as it can. */
@@ -29,12 +36,17 @@ export interface HeldLock {
   /** Fencing token: the index refuses writes carrying a token older than the newest it has seen. */
   readonly fence: number;
   readonly signal: AbortSignal;
-  release(): Promise<void>;
+  /**
+   * Gives the lock back, then runs the lock's `afterRelease` (the re-check for work that arrived
+   * meanwhile) unless `recheck` is false: for a holder that looks again itself (`processRepository`).
+   */
+  release(options?: { recheck?: boolean }): Promise<void>;
 }
 
 /** One writer per repository across every worker (and API) process. */
 export class RepoLock {
   private readonly ttlMs: number;
+  private readonly afterRelease: RepoLockOptions["afterRelease"];
 
   constructor(
     private readonly redis: Redis,
@@ -42,6 +54,7 @@ export class RepoLock {
     options: RepoLockOptions = {},
   ) {
     this.ttlMs = options.ttlMs ?? 30_000;
+    this.afterRelease = options.afterRelease;
   }
 
   private key(repository: string): string {
@@ -73,9 +86,10 @@ export class RepoLock {
     return {
       fence,
       signal: controller.signal,
-      release: async () => {
+      release: async (options = {}) => {
         clearInterval(timer);
         await this.redis.eval(releaseScript, 1, key, owner);
+        if (options.recheck !== false) await this.afterRelease?.(repository);
       },
     };
   }

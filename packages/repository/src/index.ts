@@ -7,6 +7,7 @@ export {
   type RepositoryPackageView,
   toPackageView,
 } from "./package-view.js";
+export { hasPendingWork, recheckPendingWork } from "./pending-work.js";
 export { type PublishOptions, type PublishResult, publishRepodata } from "./publisher.js";
 export {
   deleteTombstonedManifests,

@@ -31,8 +31,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * Applies a repository's pending events in order and publishes its repodata, as the only writer.
  *
  * Whoever holds the repository's lock does the work; a trigger that finds the lock taken returns at
- * once. That loses nothing because the holder looks for pending events again *after* releasing the
- * lock, and an event is always stored before its trigger is sent.
+ * once. That loses nothing because every holder looks for pending events again *after* releasing the
+ * lock (here by looping; anyone else through the lock's `afterRelease`, `recheckPendingWork`), and
+ * an event is always stored before its trigger is sent.
  */
 export async function processRepository(repository: string, options: ProcessorOptions): Promise<void> {
   for (;;) {
@@ -42,7 +43,8 @@ export async function processRepository(repository: string, options: ProcessorOp
       await drainAndPublish(repository, held, options);
       await replicate(repository, held, options);
     } finally {
-      await held.release();
+      // This loop looks again itself: no trigger for work it is about to take.
+      await held.release({ recheck: false });
     }
     const index = options.storage.openIndex(repository);
     if (!index?.hasPendingEvents()) return;
