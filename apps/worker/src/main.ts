@@ -25,8 +25,6 @@ async function main(config: Config): Promise<StopService> {
 
   const redis = createRedis(config.redis.url, "beskar-yum-worker");
   const storage = new RepositoryStorage(config.storage.filesystem.directory, config.storage.prefix);
-  // Before anything reads storage: repositories of the previous layout move into this one.
-  await storage.prepare(logger);
   const trigger = new RepoTrigger(redis, config.redis.prefix);
   // A sync that held the lock triggers, once it lets go, the work that arrived meanwhile.
   const lock = new RepoLock(redis, config.redis.prefix, {
