@@ -1,6 +1,12 @@
 import { readFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
-import { type Config, runService, type StopService } from "@beskar-yum/config";
+import {
+  type Config,
+  installCpuProfiler,
+  runService,
+  type StopService,
+  withLogFormat,
+} from "@beskar-yum/config";
 import { createRedis, RepoLock, RepoTrigger, SyncQueue } from "@beskar-yum/queue";
 import { RepositoryService, recheckPendingWork } from "@beskar-yum/repository";
 import { RepositoryStorage } from "@beskar-yum/storage";
@@ -21,8 +27,17 @@ const version = (
 const PLUGIN_REPLICA_INTERVAL_MS = 1000;
 
 async function main(config: Config): Promise<StopService> {
-  const logger = pino({ level: config.log.level, base: { service: "beskar-yum-api" } });
+  const logger = pino(
+    withLogFormat({ level: config.log.level, base: { service: "beskar-yum-api" } }, config.log.format),
+  );
   installProcessGuards(logger);
+  if (config.profiling) {
+    installCpuProfiler({
+      datadir: config.datadir,
+      name: "beskar-yum-api",
+      log: (msg, fields) => logger.info(fields ?? {}, msg),
+    });
+  }
   await mkdir(config.storage.filesystem.directory, { recursive: true });
   const redis = createRedis(config.redis.url, "beskar-yum-api");
   const storage = new RepositoryStorage(config.storage.filesystem.directory, config.storage.prefix);

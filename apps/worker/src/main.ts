@@ -1,4 +1,10 @@
-import { type Config, runService, type StopService } from "@beskar-yum/config";
+import {
+  type Config,
+  installCpuProfiler,
+  runService,
+  type StopService,
+  withLogFormat,
+} from "@beskar-yum/config";
 import { RegistryClient, registryClientOptions } from "@beskar-yum/oci";
 import { createRedis, RepoLock, RepoTrigger, SyncQueue } from "@beskar-yum/queue";
 import { recheckPendingWork } from "@beskar-yum/repository";
@@ -11,7 +17,12 @@ import { startRepoEventsWorker } from "./repo-events-worker.js";
 import { startSyncWorker } from "./sync-worker.js";
 
 async function main(config: Config): Promise<StopService> {
-  const logger = pino({ level: config.log.level, base: { service: "beskar-yum-worker", pid: process.pid } });
+  const logger = pino(
+    withLogFormat(
+      { level: config.log.level, base: { service: "beskar-yum-worker", pid: process.pid } },
+      config.log.format,
+    ),
+  );
   // Before anything can throw asynchronously: see process-guards.ts for the policy.
   const guard = new JobGuard({
     // A crashed job whose work has not wound down within a lock lifetime still holds its lock.
@@ -22,6 +33,13 @@ async function main(config: Config): Promise<StopService> {
     },
   });
   installProcessGuards({ logger, guard, exit: (code) => process.exit(code) });
+  if (config.profiling) {
+    installCpuProfiler({
+      datadir: config.datadir,
+      name: "beskar-yum-worker",
+      log: (msg, fields) => logger.info(fields ?? {}, msg),
+    });
+  }
 
   const redis = createRedis(config.redis.url, "beskar-yum-worker");
   const storage = new RepositoryStorage(config.storage.filesystem.directory, config.storage.prefix);

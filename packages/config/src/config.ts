@@ -10,8 +10,16 @@ export interface Config {
   version: string;
   /** `addr`: HTTP listen address. Default `127.0.0.1:5200`. */
   addr: HostPort;
-  /** `log`: pino level and format. Defaults `info` / `json`. */
+  /**
+   * `log`: pino level and format. Defaults `info` / `json`; `text` writes slog TextHandler lines
+   * (`time=... level=INFO msg="..." key=value`), see `withLogFormat`.
+   */
   log: { level: "debug" | "info" | "warn" | "error"; format: "json" | "text" };
+  /**
+   * `profiling` (default false): SIGUSR2 starts a CPU profile of the process and a second SIGUSR2
+   * writes it to `<datadir>/profiles/` (`installCpuProfiler`); Beskar's pprof endpoints do not exist here.
+   */
+  profiling: boolean;
   /** `datadir`: local state (admin token, private Redis). Default `./data`, made absolute. */
   datadir: string;
   /** `redis`: `url` default `redis://127.0.0.1:6379`, `prefix` default `beskar-yum`. */
@@ -22,7 +30,11 @@ export interface Config {
   adminTokenSource: "config" | "env" | { file: string; generated: boolean };
   /** `gossip`: Beskar plugin mode is on when `peers` is non-empty. */
   gossip: { addr: HostPort; key: string; peers: string[] };
-  /** `storage`: only the filesystem driver exists today. `directory` defaults to `datadir`. */
+  /**
+   * `storage`: only the filesystem driver exists today: `driver: s3|gcs|azure` is refused at start
+   * (CONFIG_INVALID naming `storage.driver`); `storage.s3|gcs|azure` sections are accepted and
+   * unused, as in Beskar when the driver is another. `directory` defaults to `datadir`.
+   */
   storage: { driver: "filesystem"; prefix: string; filesystem: { directory: string } };
   /** `publish`: `debounce_ms` (default 200) groups bursts of events into one publish; `grace_seconds` (default 300) keeps the previous generation's files readable. */
   publish: { debounceMs: number; maxDelayMs: number; graceSeconds: number };

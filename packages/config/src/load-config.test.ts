@@ -46,6 +46,7 @@ describe("loadConfig", () => {
       version: "1.0",
       addr: { host: "127.0.0.1", port: 5200 },
       log: { level: "info", format: "json" },
+      profiling: false,
       datadir: path.join(cwd, "data"),
       redis: { url: "redis://127.0.0.1:6379", prefix: "beskar-yum" },
       adminToken: "t0ken",
@@ -139,6 +140,7 @@ worker: { concurrency: 8 }
       version: "1.0",
       addr: { host: "0.0.0.0", port: 5300 },
       log: { level: "debug", format: "text" },
+      profiling: true,
       datadir: "/var/lib/beskar-yum",
       gossip: {
         addr: { host: "::1", port: 7946 },

@@ -30,6 +30,7 @@ const fields = {
   addr: parseHostPort,
   "log.level": oneOf(["debug", "info", "warn", "error"] as const),
   "log.format": oneOf(["json", "text"] as const),
+  profiling: parseBoolean,
   datadir: parsePath,
   "gossip.addr": parseHostPort,
   "gossip.key": parseGossipKey,
@@ -66,7 +67,7 @@ const fields = {
 } as const satisfies Record<string, Parser<unknown>>;
 
 /** Beskar keys accepted for compatibility and not used (yet). */
-const ignoredKeys = new Set(["profiling", "storage.s3", "storage.gcs", "storage.azure"]);
+const ignoredKeys = new Set(["storage.s3", "storage.gcs", "storage.azure"]);
 
 type FieldName = keyof typeof fields;
 type Values = { -readonly [K in FieldName]?: ReturnType<(typeof fields)[K]> };
@@ -134,6 +135,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
     version: values.version ?? "1.0",
     addr: values.addr ?? { host: "127.0.0.1", port: 5200 },
     log: { level: values["log.level"] ?? "info", format: values["log.format"] ?? "json" },
+    profiling: values.profiling ?? false,
     datadir,
     redis: {
       url: values["redis.url"] ?? "redis://127.0.0.1:6379",
@@ -508,6 +510,13 @@ function parseInteger(min: number): Parser<number> {
       throw new Invalid(`expected ${what}, got ${show(value)}`);
     return n;
   };
+}
+
+/** A YAML boolean, or true/false (any case) from a variable. */
+function parseBoolean(value: unknown): boolean {
+  if (typeof value === "boolean") return value;
+  if (typeof value === "string" && /^(true|false)$/i.test(value)) return value.toLowerCase() === "true";
+  throw new Invalid(`expected true or false, got ${show(value)}`);
 }
 
 function oneOf<const T extends readonly string[]>(choices: T): Parser<T[number]> {
