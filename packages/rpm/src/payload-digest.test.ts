@@ -180,6 +180,12 @@ describe("payload digests of real RPMs", () => {
       const err = errorOf(() => stream(cut, length));
       expect(err.code).toBe("RPM_TRUNCATED");
     }
+    // Inside the headers: the very error readRpm gives.
+    for (const length of [3000, 100, mainEnd - 1]) {
+      const cut = bytes.subarray(0, length);
+      const expected = errorOf(() => parseRpm(cut, { fileName: "x.rpm" }));
+      expect(errorOf(() => stream(cut, length, 500)).message).toBe(expected.message);
+    }
     const verifier = new RpmPayloadVerifier("cut.rpm");
     verifier.update(bytes.subarray(0, bytes.length - 1));
     expect(errorOf(() => verifier.finish()).message).toBe(

@@ -3,7 +3,7 @@ import { verifyHeaderDigests } from "./header-digest.js";
 import { HEADER_INTRO_SIZE, headerSpan, RpmHeader } from "./header-reader.js";
 import { LEAD_SIZE, parseLead } from "./lead.js";
 import { type ParseContext, rpmError } from "./parse-context.js";
-import type { ReadRpmResult } from "./read-rpm.js";
+import { parseRpm, type ReadRpmResult } from "./read-rpm.js";
 import { checkSignatureTags, signedSize } from "./signature-header.js";
 import { SigTag, Tag } from "./tags.js";
 
@@ -244,6 +244,8 @@ export class RpmPayloadVerifier {
 
   /** Reads the headers as far as `prefix` allows (as `readRpm` does), raising `need` or setting `check`. */
   private locate(prefix: Buffer, final: boolean): void {
+    // At the end of the stream, the error is exactly the one readRpm gives for these bytes.
+    if (final) parseRpm(prefix, this.ctx.fileName ? { fileName: this.ctx.fileName } : {});
     parseLead(prefix, this.ctx);
     const sigSpan = headerSpan(prefix, LEAD_SIZE, "signature", this.ctx);
     const mainStart = LEAD_SIZE + sigSpan.length + pad8(sigSpan.length);
