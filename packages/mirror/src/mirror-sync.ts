@@ -19,16 +19,16 @@ import {
   type RepoIndex,
   type RepositoryPaths,
   type RepositoryStorage,
+  runBounded,
+  Semaphore,
   writeFileAtomic,
 } from "@beskar-yum/storage";
-import { Backlog } from "./backlog.js";
 import { openMetadata } from "./decompress.js";
 import { RpmDownloadCheck } from "./head-capture.js";
 import { lazyRecord } from "./lazy-record.js";
 import { assertSafeHref } from "./mirror-url.js";
 import { PackageStore } from "./package-store.js";
 import { packageUrl } from "./package-url.js";
-import { pool } from "./pool.js";
 import type { ProxyOptions } from "./proxy.js";
 import { type MirrorList, type MirrorListSource, readMirrorList } from "./read-mirror-list.js";
 import { verifyRepomdSignature } from "./repomd-signature.js";
@@ -427,7 +427,7 @@ async function downloadPackages(
     run.downloadedPackages++;
   };
   // Packages handed to the thread and not stored yet: at most `backlogBytes` of them in memory.
-  const backlog = new Backlog(backlogBytes);
+  const backlog = new Semaphore(backlogBytes);
   const storings: Promise<void>[] = [];
   let storeFailure: unknown;
 
@@ -438,14 +438,14 @@ async function downloadPackages(
       { size: u.size, checksum: u.checksum },
       wholeBelow,
     );
-    await backlog.reserve(data.length);
+    const release = await backlog.acquire(data.length);
     const storing = small
       .store({ root: blobs.root, href: u.href, digest, data, uploadTime, ...gpg })
       .then((record) => {
         downloadedOne(stored, digest, data.length);
         finish(u, record);
       })
-      .finally(() => backlog.release(data.length));
+      .finally(release);
     storing.catch((err: unknown) => {
       storeFailure ??= err;
     });
@@ -453,33 +453,44 @@ async function downloadPackages(
   };
 
   try {
-    await pool(plan.packages, run.concurrency, options.signal, async (u) => {
-      if (storeFailure) throw storeFailure;
-      const stored = await storedBlobs();
-      // A package under xml:base is downloaded now: the API fetches on demand from mirror_urls only.
-      if (onDemand && u.base === undefined && u.checksum.type === "sha256" && !stored.has(u.checksum.value)) {
-        finish(u, lazyRecord(u, uploadTime));
-        return;
-      }
-      let digest = u.checksum.type === "sha256" ? u.checksum.value : undefined;
-      let parsed: ReadRpmResult | undefined;
-      if (digest && stored.has(digest)) reused.push(digest);
-      else {
-        // Packages under xml:base stream to a file (`streamToBlob`): the thread's downloads go to mirror_urls.
-        const small =
-          u.base === undefined && u.size <= wholeBelow && ++smallPackages > threadAfter
-            ? packageThread()
-            : undefined;
-        if (small) return storeOnThread(small, u, stored);
-        let size: number;
-        ({ digest, size, parsed } = await streamToBlob(client, blobs, u, maxPackageBytes));
-        downloadedOne(stored, digest, size);
-      }
-      finish(u, await recordOf(blobs, u, { digest: digest!, uploadTime, ...gpg }, parsed));
-    });
+    await runBounded(
+      plan.packages,
+      run.concurrency,
+      async (u) => {
+        if (storeFailure) throw storeFailure;
+        const stored = await storedBlobs();
+        // A package under xml:base is downloaded now: the API fetches on demand from mirror_urls only.
+        if (
+          onDemand &&
+          u.base === undefined &&
+          u.checksum.type === "sha256" &&
+          !stored.has(u.checksum.value)
+        ) {
+          finish(u, lazyRecord(u, uploadTime));
+          return;
+        }
+        let digest = u.checksum.type === "sha256" ? u.checksum.value : undefined;
+        let parsed: ReadRpmResult | undefined;
+        if (digest && stored.has(digest)) reused.push(digest);
+        else {
+          // Packages under xml:base stream to a file (`streamToBlob`): the thread's downloads go to mirror_urls.
+          const small =
+            u.base === undefined && u.size <= wholeBelow && ++smallPackages > threadAfter
+              ? packageThread()
+              : undefined;
+          if (small) return storeOnThread(small, u, stored);
+          let size: number;
+          ({ digest, size, parsed } = await streamToBlob(client, blobs, u, maxPackageBytes));
+          downloadedOne(stored, digest, size);
+        }
+        finish(u, await recordOf(blobs, u, { digest: digest!, uploadTime, ...gpg }, parsed));
+      },
+      { signal: options.signal },
+    );
   } finally {
-    // Every handed-over package settled, whether the pool ended or failed (if it failed, they are
-    // stored but not recorded: garbage once the grace period has passed).
+    // runBounded has waited for every download it started; every package handed over to the thread
+    // settles too, whether the pool ended or failed (if it failed, they are stored but not
+    // recorded: garbage once the grace period has passed).
     await Promise.allSettled(storings);
   }
   if (storeFailure) throw storeFailure;

@@ -17,7 +17,7 @@ import {
 } from "@beskar-yum/oci";
 import { parseRepomd } from "@beskar-yum/repodata";
 import type { RegistryKind, RepoIndex, RepositoryPaths, RepositoryStorage } from "@beskar-yum/storage";
-import { FsBlobStore } from "@beskar-yum/storage";
+import { FsBlobStore, runBounded } from "@beskar-yum/storage";
 import type { ProcessorLog } from "./repository-processor.js";
 
 export interface RegistryReplicaOptions {
@@ -219,7 +219,7 @@ async function syncKind(
       configPushed = true;
     });
   }
-  await eachConcurrently(configPushed ? changed : [], pushConcurrency, async (want) => {
+  await runBounded(configPushed ? changed : [], pushConcurrency, async (want) => {
     const current = index.registry.get(kind, want.tag);
     await attempt(`${ociRepository}:${want.tag}`, async () => {
       for (const blob of want.blobs) {
@@ -262,12 +262,3 @@ async function syncKind(
 
 /** Manifests pushed at a time: a first push of a large repository is latency-bound, one by one. */
 const pushConcurrency = 4;
-
-/** Runs `fn` over `items`, at most `limit` at a time. */
-async function eachConcurrently<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>) {
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-}

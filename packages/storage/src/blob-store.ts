@@ -6,6 +6,7 @@ import { dirname, join } from "node:path";
 import type { Readable } from "node:stream";
 import { YumError } from "@beskar-yum/errors";
 import { fsyncDir, tempPathFor } from "./atomic-file.js";
+import { runBounded } from "./concurrency.js";
 
 const hexDigest = /^[0-9a-f]{64}$/;
 
@@ -133,15 +134,10 @@ export class FsBlobStore {
     const files = [...new Set(digests)].map((d) => this.pathOf(d));
     const dirs = [...new Set(files.map((f) => dirname(f)))];
     for (const batch of [files, dirs]) {
-      let next = 0;
-      await Promise.all(
-        Array.from({ length: Math.min(parallel, batch.length) }, async () => {
-          while (next < batch.length) {
-            const handle = await open(batch[next++]!, "r");
-            await handle.sync().finally(() => handle.close());
-          }
-        }),
-      );
+      await runBounded(batch, parallel, async (path) => {
+        const handle = await open(path, "r");
+        await handle.sync().finally(() => handle.close());
+      });
     }
   }
 

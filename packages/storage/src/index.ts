@@ -1,5 +1,6 @@
 export { fsyncDir, tempPathFor, writeFileAtomic } from "./atomic-file.js";
 export { FsBlobStore, type IngestedBlob, type IngestOptions } from "./blob-store.js";
+export { KeyedSemaphore, type Release, runBounded, Semaphore } from "./concurrency.js";
 export type * from "./registry-records.js";
 export type * from "./repo-index.js";
 export { type RepositoryPaths, RepositoryStorage } from "./repository-storage.js";
