@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { RepositoryStorage } from "@beskar-yum/storage";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { fetchPrimary, missingRepodataFiles } from "./harness/repodata-client.js";
@@ -56,7 +57,7 @@ describe("a worker killed with SIGKILL in the middle of a mirror sync", () => {
     await stack.workers[0]!.kill9();
     stack.workers.splice(0);
     const killedAt = upstream.server.requests.length;
-    const blobDir = join(stack.dataDir, repository, "blobs", "sha256");
+    const blobDir = join(new RepositoryStorage(stack.dataDir).paths(repository).blobs, "sha256");
     const stored = new Set(readdirSync(blobDir).flatMap((shard) => readdirSync(join(blobDir, shard))));
     const storedRpms = Object.entries(files)
       .filter(([, f]) => stored.has(f.sha256))

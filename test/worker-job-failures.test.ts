@@ -1,4 +1,4 @@
-import { join } from "node:path";
+import { RepositoryStorage } from "@beskar-yum/storage";
 import Database from "better-sqlite3";
 import { Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -43,7 +43,7 @@ describe("a worker whose jobs throw", () => {
     expect((await stack.call("POST", "/repository", { repository: hostile, properties: {} })).status).toBe(
       200,
     );
-    const db = new Database(join(stack.dataDir, hostile, "index.db"));
+    const db = new Database(new RepositoryStorage(stack.dataDir).paths(hostile).index);
     db.prepare("UPDATE repository SET properties = '{not json' WHERE id = 1").run();
     db.prepare("UPDATE sync_state SET syncing = 1, start_time = 1234 WHERE id = 1").run();
 

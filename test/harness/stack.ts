@@ -22,6 +22,8 @@ export interface StackOptions {
   name: string;
   workers?: number;
   env?: Record<string, string>;
+  /** Start on this data dir (e.g. one a previous stack or build left behind) instead of a new one. */
+  dataDir?: string;
 }
 
 export interface Stack {
@@ -49,7 +51,7 @@ export interface Stack {
  * apps/worker) on an OS-chosen port, a temp data dir and a Redis key prefix of their own.
  */
 export async function startStack(options: StackOptions): Promise<Stack> {
-  const dataDir = makeTempDir(`stack-${options.name}`);
+  const dataDir = options.dataDir ?? makeTempDir(`stack-${options.name}`);
   const prefix = uniquePrefix(options.name);
   const token = randomBytes(16).toString("hex");
   const env = {

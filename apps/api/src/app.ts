@@ -1,4 +1,4 @@
-import { errorBody, YumError } from "@beskar-yum/errors";
+import { errorBody, redactRequestUrl, YumError } from "@beskar-yum/errors";
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from "fastify";
 import type { AppDeps } from "./app-deps.js";
 import { installConnectionLimits } from "./connection-limits.js";
@@ -35,9 +35,10 @@ export function buildApp(deps: AppDeps, options: FastifyServerOptions = {}): Fas
       return reply.send();
     }
     const yumError = asYumError(err);
-    if (yumError.httpStatus >= 500) request.log.error({ err, url: request.url }, yumError.message);
-    else
-      request.log.info({ code: yumError.code, url: request.url, method: request.method }, yumError.message);
+    // The URL may carry a misplaced ?access_token= or a mirror_url with its password: hidden.
+    const url = redactRequestUrl(request.url);
+    if (yumError.httpStatus >= 500) request.log.error({ err, url }, yumError.message);
+    else request.log.info({ code: yumError.code, url, method: request.method }, yumError.message);
     return reply.code(yumError.httpStatus).send(errorBody(yumError));
   });
   app.setNotFoundHandler((request, reply) =>

@@ -1,8 +1,10 @@
 import { readFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import {
+  assertAdminTokenRule,
   type Config,
   installCpuProfiler,
+  redactingLogOptions,
   runService,
   type StopService,
   withLogFormat,
@@ -27,8 +29,16 @@ const version = (
 const PLUGIN_REPLICA_INTERVAL_MS = 1000;
 
 async function main(config: Config): Promise<StopService> {
+  assertAdminTokenRule(config);
   const logger = pino(
-    withLogFormat({ level: config.log.level, base: { service: "beskar-yum-api" } }, config.log.format),
+    withLogFormat(
+      {
+        level: config.log.level,
+        base: { service: "beskar-yum-api" },
+        ...redactingLogOptions,
+      },
+      config.log.format,
+    ),
   );
   installProcessGuards(logger);
   if (config.profiling) {
@@ -41,6 +51,8 @@ async function main(config: Config): Promise<StopService> {
   await mkdir(config.storage.filesystem.directory, { recursive: true });
   const redis = createRedis(config.redis.url, "beskar-yum-api");
   const storage = new RepositoryStorage(config.storage.filesystem.directory, config.storage.prefix);
+  // Before anything reads storage: repositories of the previous layout move into this one.
+  await storage.prepare(logger);
   const trigger = new RepoTrigger(redis, config.redis.prefix);
   const syncs = new SyncQueue(redis, config.redis.prefix);
   // Whatever held a repository's lock here (create, delete, the plugin replica) triggers, once it

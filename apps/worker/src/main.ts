@@ -1,6 +1,7 @@
 import {
   type Config,
   installCpuProfiler,
+  redactingLogOptions,
   runService,
   type StopService,
   withLogFormat,
@@ -19,7 +20,11 @@ import { startSyncWorker } from "./sync-worker.js";
 async function main(config: Config): Promise<StopService> {
   const logger = pino(
     withLogFormat(
-      { level: config.log.level, base: { service: "beskar-yum-worker", pid: process.pid } },
+      {
+        level: config.log.level,
+        base: { service: "beskar-yum-worker", pid: process.pid },
+        ...redactingLogOptions,
+      },
       config.log.format,
     ),
   );
@@ -43,6 +48,8 @@ async function main(config: Config): Promise<StopService> {
 
   const redis = createRedis(config.redis.url, "beskar-yum-worker");
   const storage = new RepositoryStorage(config.storage.filesystem.directory, config.storage.prefix);
+  // Before anything reads storage: repositories of the previous layout move into this one.
+  await storage.prepare(logger);
   const trigger = new RepoTrigger(redis, config.redis.prefix);
   // A sync that held the lock triggers, once it lets go, the work that arrived meanwhile.
   const lock = new RepoLock(redis, config.redis.prefix, {

@@ -238,7 +238,11 @@ worker: { concurrency: 8 }
       "publish: { debounce_ms: 500, max_delay_ms: 100 }",
       "publish.max_delay_ms: max_delay_ms (100) must not be",
     ],
-    ["admin_token: 1234", "admin_token: expected a string, got 1234"],
+    // A token is a secret: never shown, even when refused.
+    [
+      "admin_token: 1234",
+      "admin_token: expected a non-empty string without spaces (the value is a secret: not shown)",
+    ],
     ["worker: 3", "worker: expected a mapping"],
   ])("rejects %j naming the key", (yaml, message) => {
     const cwd = tempDir();

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { YumError } from "@beskar-yum/errors";
+import { redactText, YumError } from "@beskar-yum/errors";
 import { parse as parseYaml } from "yaml";
 import type { Config, HostPort } from "./config.js";
 
@@ -40,7 +40,7 @@ const fields = {
   "storage.filesystem.directory": parsePath,
   "redis.url": parseRedisUrl,
   "redis.prefix": parseToken,
-  admin_token: parseToken,
+  admin_token: parseSecretToken,
   "publish.debounce_ms": parseInteger(0),
   "publish.max_delay_ms": parseInteger(1),
   "publish.grace_seconds": parseInteger(0),
@@ -62,8 +62,8 @@ const fields = {
   "registry.url": parseRegistryUrl,
   "registry.username": parseToken,
   "registry.password": parseSecret,
-  "registry.token": parseToken,
-  "registry.notifications_token": parseToken,
+  "registry.token": parseSecretToken,
+  "registry.notifications_token": parseSecretToken,
 } as const satisfies Record<string, Parser<unknown>>;
 
 /** Beskar keys accepted for compatibility and not used (yet). */
@@ -379,7 +379,8 @@ function isMapping(value: unknown): value is Record<string, unknown> {
 }
 
 function show(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
+  // A URL's password (redis.url, registry.url) never shows in an error.
+  if (typeof value === "string") return JSON.stringify(redactText(value));
   if (Array.isArray(value)) return "a list";
   if (isMapping(value)) return "a mapping";
   return String(value);
@@ -491,6 +492,13 @@ function parseRedisUrl(value: unknown): string {
     throw new Invalid(`expected a redis:// or rediss:// URL, got ${show(value)}`);
   }
   return text;
+}
+
+/** A token: a non-empty string without whitespace, never shown in an error (it is a secret). */
+function parseSecretToken(value: unknown): string {
+  if (typeof value !== "string" || value === "" || /\s/.test(value))
+    throw new Invalid("expected a non-empty string without spaces (the value is a secret: not shown)");
+  return value;
 }
 
 /** A non-empty string without whitespace (tokens, key prefixes). */

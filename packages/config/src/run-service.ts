@@ -1,3 +1,4 @@
+import { isYumError } from "@beskar-yum/errors";
 import type { Config } from "./config.js";
 import { loadConfig } from "./load-config.js";
 
@@ -6,7 +7,8 @@ export type StopService = (signal: NodeJS.Signals) => Promise<void>;
 
 /**
  * The entry point of a long-running process: reads the configuration once (exit 2 with a one-line
- * message when it is invalid), starts the service (exit 1 when that fails), and stops it on
+ * message when it is invalid, or when the service refuses it with CONFIG_INVALID), starts the service
+ * (exit 1 when that fails), and stops it on
  * SIGTERM/SIGINT (exit 0).
  */
 export function runService(name: string, start: (config: Config) => Promise<StopService>): void {
@@ -32,6 +34,11 @@ export function runService(name: string, start: (config: Config) => Promise<Stop
       process.once("SIGINT", onSignal);
     },
     (err) => {
+      // Configuration refused by the service itself (the admin token rule): exit 2, one line, like loadConfig.
+      if (isYumError(err, "CONFIG_INVALID")) {
+        console.error(`${name}: ${err.message}`);
+        process.exit(2);
+      }
       console.error(`${name}: ${(err as Error).stack ?? err}`);
       process.exit(1);
     },

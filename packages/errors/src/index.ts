@@ -1,2 +1,3 @@
 export { type BeskarCode, type ErrorCode, errorCodes } from "./error-codes.js";
+export { isRedactedUrl, keepStoredSecret, REDACTED, redactRequestUrl, redactText } from "./redact.js";
 export { errorBody, isYumError, YumError } from "./yum-error.js";

@@ -1,4 +1,5 @@
 import { type BeskarCode, type ErrorCode, errorCodes } from "./error-codes.js";
+import { redactText } from "./redact.js";
 
 /** Every error the project raises on purpose. `code` is stable and documented; `message` is for humans. */
 export class YumError extends Error {
@@ -31,9 +32,9 @@ export function isYumError(err: unknown, code?: ErrorCode): err is YumError {
   return err instanceof YumError && (code === undefined || err.code === code);
 }
 
-/** The JSON body of an error response, in Beskar's shape plus our stable code. */
+/** The JSON body of an error response, in Beskar's shape plus our stable code; secrets in the message hidden. */
 export function errorBody(err: YumError): {
   error: { code: BeskarCode; reason: ErrorCode; message: string };
 } {
-  return { error: { code: err.beskarCode, reason: err.code, message: err.message } };
+  return { error: { code: err.beskarCode, reason: err.code, message: redactText(err.message) } };
 }

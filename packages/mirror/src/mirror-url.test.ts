@@ -6,7 +6,7 @@ describe("parseMirrorUrl", () => {
     const e = parseMirrorUrl("http://test:test-password@127.0.0.1:8080/auth/repo");
     expect(e.base.href).toBe("http://127.0.0.1:8080/auth/repo/");
     expect(e.authorization).toBe(`Basic ${Buffer.from("test:test-password").toString("base64")}`);
-    expect(e.display).toBe("http://***@127.0.0.1:8080/auth/repo");
+    expect(e.display).toBe("http://test:***@127.0.0.1:8080/auth/repo");
     expect(JSON.stringify(e)).not.toContain("test-password");
     expect(hrefUrl(e, "repodata/repomd.xml").href).toBe(
       "http://127.0.0.1:8080/auth/repo/repodata/repomd.xml",
@@ -17,7 +17,10 @@ describe("parseMirrorUrl", () => {
     expect(() => parseMirrorUrl("file:///etc")).toThrow(/only http and https/);
     expect(() => parseMirrorUrl("http://u:secret@")).toThrow(/not a valid URL/);
     expect(() => parseMirrorUrl("http://u:secret@")).not.toThrow(/secret/);
-    expect(redact("https://a:b@h/x")).toBe("https://***@h/x");
+    expect(redact("https://a:b@h/x")).toBe("https://a:***@h/x");
+    // The last @ ends the credentials, as in URL parsing: none of a password holding "@" shows.
+    expect(redact("https://a:p@ss@h/x")).toBe("https://a:***@h/x");
+    expect(redact("https://token@h/x")).toBe("https://***@h/x");
   });
 });
 

@@ -1,4 +1,4 @@
-import { YumError } from "@beskar-yum/errors";
+import { redactText, YumError } from "@beskar-yum/errors";
 
 /** One upstream base URL, with its credentials split off so that they are sent but never shown. */
 export interface MirrorEndpoint {
@@ -36,9 +36,9 @@ export function parseMirrorUrl(raw: string): MirrorEndpoint {
   };
 }
 
-/** Hides the password (and user) of a URL-ish string. */
+/** Hides the password (or a user alone) of a URL-ish string: the project's one rule (`redactText`). */
 export function redact(raw: string): string {
-  return raw.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, "$1***@");
+  return redactText(raw);
 }
 
 const safeSegment = /^[A-Za-z0-9][A-Za-z0-9._+~@,=%-]*$/;

@@ -1,3 +1,4 @@
+export { assertCronPattern } from "./cron-pattern.js";
 export { parseRepoJobData, parseSyncJobData } from "./parse-job-data.js";
 export { createRedis } from "./redis-connection.js";
 export { type HeldLock, RepoLock, type RepoLockOptions } from "./repo-lock.js";

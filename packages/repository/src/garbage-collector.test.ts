@@ -45,6 +45,16 @@ describe("garbage collection", () => {
     expect(await collectRepodataGarbage(repodata, new Set(), new Set(["cur-primary.xml.gz"]), 300)).toBe(0);
   });
 
+  it("leaves folders in repodata/ alone instead of failing every publish with EISDIR", async () => {
+    const repodata = join(dir, "repodata");
+    mkdirSync(join(repodata, "blobs"), { recursive: true });
+    writeFileSync(join(repodata, "old-primary.xml.gz"), "x");
+    utimesSync(join(repodata, "old-primary.xml.gz"), old, old);
+    utimesSync(join(repodata, "blobs"), old, old);
+    expect(await collectRepodataGarbage(repodata, new Set(), new Set(), 300)).toBe(1);
+    expect(readdirSync(repodata)).toEqual(["blobs"]);
+  });
+
   it("deletes only unreferenced blobs past their grace period, and abandoned uploads", async () => {
     const blobs = new FsBlobStore(join(dir, "blobs"));
     const index = SqliteRepoIndex.open(join(dir, "index.db"), { create: true });

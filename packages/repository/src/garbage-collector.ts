@@ -25,8 +25,9 @@ export async function collectRepodataGarbage(
       await utimes(path, date, date).catch(() => undefined);
       continue;
     }
+    // Only files: a folder here is nothing we wrote (never removed, never a reason to fail a publish).
     const info = await stat(path).catch(() => undefined);
-    if (info && now - info.mtimeMs > graceSeconds * 1000) {
+    if (info?.isFile() && now - info.mtimeMs > graceSeconds * 1000) {
       await rm(path, { force: true });
       removed++;
     }
@@ -61,7 +62,7 @@ export async function collectBlobGarbage(
   for (const name of await readdir(join(blobs.root, "tmp")).catch(() => [] as string[])) {
     const path = join(blobs.root, "tmp", name);
     const info = await stat(path).catch(() => undefined);
-    if (info && now - info.mtimeMs > graceSeconds * 1000) await rm(path, { force: true });
+    if (info?.isFile() && now - info.mtimeMs > graceSeconds * 1000) await rm(path, { force: true });
   }
   const shardRoot = join(blobs.root, "sha256");
   for (const shard of await readdir(shardRoot).catch(() => [] as string[])) {
@@ -69,7 +70,7 @@ export async function collectBlobGarbage(
       if (keep.has(digest)) continue;
       const path = join(shardRoot, shard, digest);
       const info = await stat(path).catch(() => undefined);
-      if (info && now - info.mtimeMs > graceSeconds * 1000) {
+      if (info?.isFile() && now - info.mtimeMs > graceSeconds * 1000) {
         await rm(path, { force: true });
         removed++;
       }

@@ -14,7 +14,12 @@ export {
   type RegistryReplicaOptions,
   replicateToRegistry,
 } from "./registry-replica.js";
-export { assertRepositoryName, type ContentPath, parseContentPath } from "./repository-name.js";
+export {
+  assertRepositoryName,
+  type ContentPath,
+  maxRepositoryNameLength,
+  parseContentPath,
+} from "./repository-name.js";
 export { type ProcessorLog, type ProcessorOptions, processRepository } from "./repository-processor.js";
 export { defaultProperties, mergeProperties, propertiesView } from "./repository-properties.js";
 export {
@@ -23,3 +28,4 @@ export {
   type RepositorySummary,
   type UploadResult,
 } from "./repository-service.js";
+export { ServedRepodata } from "./served-repodata.js";

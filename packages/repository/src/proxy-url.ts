@@ -1,7 +1,4 @@
-import { YumError } from "@beskar-yum/errors";
-
-/** What `GET /repository` shows instead of a proxy password. */
-const hidden = "***";
+import { keepStoredSecret, redactText, YumError } from "@beskar-yum/errors";
 
 /**
  * Validates a repository's `proxy_url` (an http or https proxy, credentials allowed). A value whose
@@ -27,26 +24,14 @@ export function proxyUrlProperty(value: unknown, stored: unknown): string {
   if (url.search || url.hash) {
     throw new YumError("INVALID_ARGUMENT", "properties.proxy_url: a proxy URL has no query or fragment");
   }
-  if (decodeURIComponent(url.password) !== hidden) return value;
-  if (typeof stored === "string" && stored !== "" && redactProxyUrl(stored) === redactProxyUrl(value))
-    return stored;
-  throw new YumError(
-    "INVALID_ARGUMENT",
-    "properties.proxy_url: the password is the redacted *** of GET /repository; send the real one",
-  );
+  return keepStoredSecret(value, typeof stored === "string" ? [stored] : [], "properties.proxy_url");
 }
 
-/**
- * The proxy URL with its password replaced by `***` (the user stays, to tell accounts apart). Our
- * own copy: packages/mirror's `redact` cannot be imported here (mirror depends on this package).
- */
+/** The proxy URL with its password replaced by `***` (the user stays, to tell accounts apart). */
 export function redactProxyUrl(raw: string): string {
   try {
-    const url = new URL(raw);
-    if (url.password === "") return raw;
-    url.password = hidden;
-    return url.href.replace(/%2A%2A%2A@/i, `${hidden}@`);
+    return redactText(new URL(raw).href);
   } catch {
-    return raw.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, `$1${hidden}@`);
+    return redactText(raw);
   }
 }

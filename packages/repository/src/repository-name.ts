@@ -4,8 +4,26 @@ import { YumError } from "@beskar-yum/errors";
 const namePattern = "[a-z0-9]+(?:[/._-][a-z0-9]+)*";
 const fullName = new RegExp(`^artifacts/yum/${namePattern}$`);
 
-/** Validates a full repository name (`artifacts/yum/<name>`), as the admin API receives it. */
+/**
+ * The longest full name (`artifacts/yum/<name>`): the distribution spec's 255 characters for an OCI
+ * repository name, less `/packages` and `/repodata`, the registry repositories (Beskar's layout) of a
+ * YUM repository. It also keeps the storage directory name (the whole name as one segment) within
+ * the filesystems' 255 bytes.
+ */
+export const maxRepositoryNameLength = 255 - "/packages".length;
+
+/**
+ * Validates a full repository name (`artifacts/yum/<name>`), as the admin API and uploads receive it:
+ * Beskar's name rule, and at most `maxRepositoryNameLength` characters (checked first, so that a huge
+ * name costs nothing and creates nothing).
+ */
 export function assertRepositoryName(repository: unknown): string {
+  if (typeof repository === "string" && repository.length > maxRepositoryNameLength) {
+    throw new YumError(
+      "INVALID_REPOSITORY_NAME",
+      `invalid repository name ${JSON.stringify(`${repository.slice(0, 64)}...`)}: ${repository.length} characters, at most ${maxRepositoryNameLength} allowed`,
+    );
+  }
   if (typeof repository !== "string" || !fullName.test(repository)) {
     throw new YumError(
       "INVALID_REPOSITORY_NAME",

@@ -1,4 +1,4 @@
-import { YumError } from "@beskar-yum/errors";
+import { keepStoredSecret, redactText, YumError } from "@beskar-yum/errors";
 import type { RepositoryProperties } from "@beskar-yum/storage";
 import { proxyUrlProperty, redactProxyUrl } from "./proxy-url.js";
 
@@ -48,7 +48,10 @@ export function mergeProperties(base: RepositoryProperties, input: unknown): Rep
         if (!Array.isArray(value) || value.some((u) => typeof u !== "string" || !isHttpUrl(u))) {
           throw new YumError("INVALID_ARGUMENT", "properties.mirror_urls: expected a list of http(s) URLs");
         }
-        merged.mirror_urls = value as string[];
+        // A URL shown redacted by GET /repository and written back keeps its stored password.
+        merged.mirror_urls = (value as string[]).map((u) =>
+          keepStoredSecret(u, base.mirror_urls, "properties.mirror_urls"),
+        );
         break;
       case "gpg_key":
         merged.gpg_key = decodeGpgKey(value);
@@ -73,7 +76,10 @@ export function mergeProperties(base: RepositoryProperties, input: unknown): Rep
       case "metalink":
       case "mirrorlist":
         // "" removes it.
-        merged[key] = value === "" ? "" : mirrorListUrl(key, value);
+        merged[key] =
+          value === ""
+            ? ""
+            : keepStoredSecret(mirrorListUrl(key, value), [String(base[key] ?? "")], `properties.${key}`);
         break;
       case "proxy_url":
         // "" removes it (the HTTP(S)_PROXY of the processes applies again).
@@ -154,9 +160,12 @@ export function propertiesView(properties: RepositoryProperties): Record<string,
     gpg_key: properties.gpg_key ? Buffer.from(properties.gpg_key, "utf8").toString("base64") : "",
     // A private key is written, never read back.
     ...(properties.tls_key ? { tls_key: "(set)" } : {}),
-    // A proxy password is written, never read back.
+    // Passwords in URLs are written, never read back: `***` instead (written back, it keeps them).
+    mirror_urls: properties.mirror_urls.map(redactText),
     ...(typeof properties.proxy_url === "string" && properties.proxy_url
       ? { proxy_url: redactProxyUrl(properties.proxy_url) }
       : {}),
+    ...(typeof properties.metalink === "string" ? { metalink: redactText(properties.metalink) } : {}),
+    ...(typeof properties.mirrorlist === "string" ? { mirrorlist: redactText(properties.mirrorlist) } : {}),
   };
 }

@@ -1,6 +1,6 @@
 import type { Readable } from "node:stream";
 import { YumError } from "@beskar-yum/errors";
-import type { RepoLock, RepoTrigger, SyncQueue } from "@beskar-yum/queue";
+import { assertCronPattern, type RepoLock, type RepoTrigger, type SyncQueue } from "@beskar-yum/queue";
 import { RpmPayloadVerifier, readRpm, rpmFileName, verifyRpmSignature } from "@beskar-yum/rpm";
 import type {
   ExtraMetadataRecord,
@@ -22,6 +22,7 @@ import {
 import { formatTime, packageTag, type RepositoryPackageView, toPackageView } from "./package-view.js";
 import { publishRepodata } from "./publisher.js";
 import { defaultProperties, isHttpUrl, mergeProperties, propertiesView } from "./repository-properties.js";
+import { ServedRepodata } from "./served-repodata.js";
 
 export interface RepositoryServiceOptions {
   storage: RepositoryStorage;
@@ -80,10 +81,21 @@ export interface RepositorySummary {
 export class RepositoryService {
   private readonly storage: RepositoryStorage;
   private readonly now: () => number;
+  private readonly served: ServedRepodata;
 
   constructor(private readonly options: RepositoryServiceOptions) {
     this.storage = options.storage;
     this.now = options.now ?? (() => Math.floor(Date.now() / 1000));
+    this.served = new ServedRepodata(options.graceSeconds, this.now);
+  }
+
+  /**
+   * Where a repodata data file (`repo/repodata/<file>`) of an existing repository is, when the
+   * published repomd.xml (or one superseded less than the grace period ago) lists it; else undefined.
+   * Only listed files are served, never whatever else the folder holds.
+   */
+  servedRepodataPath(repository: string, index: RepoIndex, file: string): string | undefined {
+    return this.served.path(repository, index, this.storage.paths(repository).repodata, file);
   }
 
   /** The index of an existing repository, else REPO_NOT_FOUND. */
@@ -105,11 +117,15 @@ export class RepositoryService {
     }
     const merged = mergeProperties(defaultProperties, properties);
     await validateGpgKey(merged.gpg_key);
-    await this.applySchedule(repository, merged);
-    const index = await this.storage.createIndex(repository);
-    if (index.getRepository())
+    const schedule = scheduleOf(merged);
+    // Nothing changes before the request is known to be valid and the name free: a refused create
+    // must leave the existing repository (and its sync schedule) as it was.
+    if (this.storage.openIndex(repository)?.getRepository())
       throw new YumError("REPO_ALREADY_EXISTS", `repository ${repository} already exists`);
+    const index = await this.storage.createIndex(repository);
+    // Two creates of one name at once: the index takes one, the other is refused here.
     index.createRepository(merged, this.now());
+    await this.options.syncs.schedule(repository, schedule);
     // A repository that exists is servable: publish its (empty) repodata now. This is the one
     // publish done in a request, and it is tiny; every later one is the worker's.
     const held = await this.options.lock.acquire(repository, { timeoutMs: this.options.waitTimeoutMs });
@@ -131,27 +147,20 @@ export class RepositoryService {
       throw new YumError("REPO_BEING_DELETED", `repository ${repository} is being deleted`);
     const merged = mergeProperties(current.properties, properties ?? {});
     await validateGpgKey(merged.gpg_key);
-    await this.applySchedule(repository, merged);
+    const schedule = scheduleOf(merged);
+    if (merged.mirror && !current.properties.mirror) {
+      // A mirror's content is its upstream's: packages uploaded to a hosted repository would be
+      // replaced or mixed with it. They have to go first.
+      const count = index.countPackages();
+      if (count > 0 || index.hasPendingEvents() || index.listExtraMetadata().length > 0) {
+        throw new YumError(
+          "REPO_NOT_EMPTY",
+          `repository ${repository} is a hosted repository with ${count} packages (or uploads and extra metadata): it cannot become a mirror; delete them first`,
+        );
+      }
+    }
     index.updateRepository(merged);
-  }
-
-  /** Creates, changes or removes the repository's sync schedule; a bad cron pattern is a 400. */
-  private async applySchedule(repository: string, properties: RepositoryProperties): Promise<void> {
-    const pattern =
-      typeof properties.sync_schedule === "string" && properties.sync_schedule !== ""
-        ? properties.sync_schedule
-        : undefined;
-    if (pattern !== undefined && !properties.mirror) {
-      throw new YumError("INVALID_ARGUMENT", "properties.sync_schedule: only mirror repositories sync");
-    }
-    try {
-      await this.options.syncs.schedule(repository, pattern);
-    } catch (err) {
-      throw new YumError(
-        "INVALID_ARGUMENT",
-        `properties.sync_schedule: invalid cron pattern ${JSON.stringify(pattern)}: ${(err as Error).message}`,
-      );
-    }
+    await this.options.syncs.schedule(repository, schedule);
   }
 
   /**
@@ -296,16 +305,11 @@ export class RepositoryService {
     if (!/^[A-Za-z0-9][A-Za-z0-9._+~^-]*\.rpm$/.test(fileName)) {
       throw new YumError("INVALID_FILE_NAME", `invalid package file name ${JSON.stringify(fileName)}`);
     }
-    if (!this.storage.openIndex(repository)?.getRepository()) {
-      // Like Beskar, a push to an unknown repository creates it.
-      await this.create(repository, {}).catch((err) => {
-        if (!(err instanceof YumError && err.code === "REPO_ALREADY_EXISTS")) throw err;
-      });
-    }
-    const index = this.writable(repository);
-    const repo = index.getRepository()!;
-
-    const blobs = this.storage.blobs(repository);
+    // Like Beskar, a push to an unknown repository creates it, but only once the RPM is accepted:
+    // until then its bytes wait in the storage's staging area, and a refused upload creates nothing.
+    const exists = Boolean(this.storage.openIndex(repository)?.getRepository());
+    const repo = exists ? this.writable(repository).getRepository()! : { properties: defaultProperties };
+    const blobs = exists ? this.storage.blobs(repository) : this.storage.staging();
     // The payload digest is checked as the body streams in (a tampered payload never gets stored).
     const payload = new RpmPayloadVerifier(fileName);
     const blob = await blobs.ingest(body, { maxBytes: this.options.maxUploadBytes, inspect: payload });
@@ -324,7 +328,19 @@ export class RepositoryService {
       await blobs.discard(blob);
       throw err;
     }
-    await blobs.commit(blob);
+    let index: RepoIndex;
+    try {
+      if (!exists) {
+        await this.create(repository, {}).catch((err) => {
+          if (!(err instanceof YumError && err.code === "REPO_ALREADY_EXISTS")) throw err;
+        });
+      }
+      index = this.writable(repository);
+    } catch (err) {
+      await blobs.discard(blob);
+      throw err;
+    }
+    await this.storage.blobs(repository).commit(blob);
     const { pkg } = parsed;
     const rpmName = rpmFileName(pkg);
     const seq = await this.record(repository, index, {
@@ -463,6 +479,30 @@ export class RepositoryService {
       await sleep(delay);
     }
   }
+}
+
+/**
+ * The repository's sync schedule (undefined: none), validated without touching the scheduler: a bad
+ * cron pattern, or a schedule on a hosted repository, is a 400 before anything changes.
+ */
+function scheduleOf(properties: RepositoryProperties): string | undefined {
+  const pattern =
+    typeof properties.sync_schedule === "string" && properties.sync_schedule !== ""
+      ? properties.sync_schedule
+      : undefined;
+  if (pattern === undefined) return undefined;
+  if (!properties.mirror) {
+    throw new YumError("INVALID_ARGUMENT", "properties.sync_schedule: only mirror repositories sync");
+  }
+  try {
+    assertCronPattern(pattern);
+  } catch (err) {
+    throw new YumError(
+      "INVALID_ARGUMENT",
+      `properties.sync_schedule: invalid cron pattern ${JSON.stringify(pattern)}: ${(err as Error).message}`,
+    );
+  }
+  return pattern;
 }
 
 async function validateGpgKey(armored: string): Promise<void> {

@@ -39,6 +39,12 @@ export interface RepoIndex {
   applyEvent(seq: number, fence: number, apply: (tx: IndexTransaction) => EventResult): EventResult;
 
   getState(): PublishState;
+  /**
+   * The repomd.xml texts replaced at or after `since` (unix seconds) whose text contains `fileName`
+   * (e.g. `<sha>-primary.xml.gz`), newest first: the files of a superseded generation stay servable
+   * for the grace period. Callers parse them to confirm that a location names it.
+   */
+  retiredRepomdNaming(fileName: string, since: number): string[];
   /** Records a finished publish; refused like `applyEvent` when `fence` is stale. */
   recordPublish(fence: number, publish: { seq: number; revision: number; repomd: string }): void;
   /** Marks everything applied as published without writing files (nothing changed since the last publish). */

@@ -1,12 +1,14 @@
 import { statSync } from "node:fs";
-import { mkdir, readdir, readFile, rm } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, rmdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileAtomic } from "./atomic-file.js";
 import { FsBlobStore } from "./blob-store.js";
+import { type LayoutLog, type LayoutMigration, migrateLegacyLayout } from "./legacy-layout.js";
 import type { RegistryTombstone } from "./registry-records.js";
+import { REPOSITORIES_DIR, repositoryKey, repositoryOfKey, STAGING_DIR } from "./repository-layout.js";
 import { SqliteRepoIndex } from "./sqlite-repo-index.js";
 
-/** Where one repository keeps its files: `<directory>/<prefix>/<repository>/...`. */
+/** Where one repository keeps its files: `<directory>/<prefix>/repositories/<key>/...` (repository-layout.ts). */
 export interface RepositoryPaths {
   root: string;
   index: string;
@@ -20,9 +22,10 @@ interface CachedIndex {
 }
 
 /**
- * The filesystem storage of every repository. Each repository owns a directory named after it (as
- * Beskar's storage does), holding its index, its content-addressed blobs and its published repodata.
- * Deleting a repository empties that directory.
+ * The filesystem storage of every repository. Each repository owns one directory, named by its whole
+ * name encoded as a single path segment (`repository-layout.ts`), so that no name reaches into another
+ * repository's files; it holds the index, the content-addressed blobs and the published repodata.
+ * Deleting a repository removes that directory.
  */
 export class RepositoryStorage {
   private readonly indexes = new Map<string, CachedIndex>();
@@ -33,9 +36,39 @@ export class RepositoryStorage {
     readonly prefix = "",
   ) {}
 
+  /** The storage root of this prefix: `repositories/`, `staging/`, `_registry_tombstones_/` are in it. */
+  private get base(): string {
+    return join(this.directory, this.prefix);
+  }
+
+  /**
+   * Run once at process start, before anything else touches storage: moves repositories of the
+   * previous layout (`artifacts/yum/<name>/`, nested in one another) into this one, and removes
+   * staged uploads a crash left behind.
+   */
+  async prepare(log?: LayoutLog): Promise<LayoutMigration> {
+    const migration = await migrateLegacyLayout(this.base, log);
+    const staging = join(this.base, STAGING_DIR, "tmp");
+    const dayAgo = Date.now() - 86_400_000;
+    for (const name of await readdir(staging).catch(() => [] as string[])) {
+      const path = join(staging, name);
+      const info = await stat(path).catch(() => undefined);
+      if (info?.isFile() && info.mtimeMs < dayAgo) await rm(path, { force: true });
+    }
+    return migration;
+  }
+
+  /**
+   * Where an upload to a repository that does not exist yet streams in (`ingest`), outside every
+   * repository: it is committed into the repository's own blob store once accepted.
+   */
+  staging(): FsBlobStore {
+    return new FsBlobStore(join(this.base, STAGING_DIR));
+  }
+
   /** `repository` is the full, already validated name, e.g. `artifacts/yum/rocky`. */
   paths(repository: string): RepositoryPaths {
-    const root = join(this.directory, this.prefix, repository);
+    const root = join(this.base, REPOSITORIES_DIR, repositoryKey(repository));
     return {
       root,
       index: join(root, "index.db"),
@@ -84,7 +117,7 @@ export class RepositoryStorage {
     return index;
   }
 
-  /** Removes everything the repository stored and leaves its directory empty. */
+  /** Removes everything the repository stored, then its directory. */
   async deleteRepository(repository: string): Promise<void> {
     this.forget(repository);
     const { root } = this.paths(repository);
@@ -94,23 +127,24 @@ export class RepositoryStorage {
     } catch {
       return;
     }
-    // Only our own entries: a nested repository (`a/b` inside `a`) keeps its directory. The index goes
-    // last: while it exists, other processes still see the repository (marked deleting).
+    // The index goes last: while it exists, other processes still see the repository (marked deleting).
     const owned = new Set(["blobs", "repodata", "tmp"]);
     await Promise.all(
       entries.filter((e) => owned.has(e)).map((e) => rm(join(root, e), { recursive: true, force: true })),
     );
     for (const name of ["index.db", "index.db-wal", "index.db-shm"])
       await rm(join(root, name), { force: true });
+    // Not empty only when it holds something we did not put there: leave that alone.
+    await rmdir(root).catch(() => undefined);
   }
 
   /** Where the registry tombstones of deleted repositories wait (beside `artifacts/`, not inside a repository). */
   private get tombstones(): string {
-    return join(this.directory, this.prefix, "_registry_tombstones_");
+    return join(this.base, "_registry_tombstones_");
   }
 
   private tombstonePath(repository: string): string {
-    return join(this.tombstones, `${encodeURIComponent(repository)}.json`);
+    return join(this.tombstones, `${repositoryKey(repository)}.json`);
   }
 
   /**
@@ -144,7 +178,10 @@ export class RepositoryStorage {
   async listRegistryTombstones(): Promise<string[]> {
     try {
       const names = await readdir(this.tombstones);
-      return names.filter((n) => n.endsWith(".json")).map((n) => decodeURIComponent(n.slice(0, -5)));
+      return names
+        .filter((n) => n.endsWith(".json"))
+        .map((n) => repositoryOfKey(n.slice(0, -5)))
+        .filter((n): n is string => n !== undefined);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
       throw err;
@@ -153,25 +190,15 @@ export class RepositoryStorage {
 
   /** Every repository (full name) that has an index under the storage root. */
   async listRepositories(): Promise<string[]> {
-    const base = join(this.directory, this.prefix);
+    const root = join(this.base, REPOSITORIES_DIR);
     const found: string[] = [];
-    const walk = async (dir: string, rel: string, depth: number): Promise<void> => {
-      let entries: import("node:fs").Dirent[];
-      try {
-        entries = await readdir(dir, { withFileTypes: true });
-      } catch {
-        return;
-      }
-      if (entries.some((e) => e.isFile() && e.name === "index.db")) found.push(rel);
-      if (depth > 8) return;
-      for (const e of entries) {
-        if (e.isDirectory() && !["blobs", "repodata", "tmp"].includes(e.name)) {
-          await walk(join(dir, e.name), rel ? `${rel}/${e.name}` : e.name, depth + 1);
-        }
-      }
-    };
-    await walk(join(base, "artifacts", "yum"), "artifacts/yum", 0);
-    return found.filter((r) => r !== "artifacts/yum");
+    for (const key of await readdir(root).catch(() => [] as string[])) {
+      const repository = repositoryOfKey(key);
+      if (!repository) continue;
+      const info = await stat(join(root, key, "index.db")).catch(() => undefined);
+      if (info?.isFile()) found.push(repository);
+    }
+    return found;
   }
 
   private forget(repository: string): void {

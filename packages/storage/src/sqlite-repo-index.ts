@@ -1,4 +1,4 @@
-import { YumError } from "@beskar-yum/errors";
+import { redactText, YumError } from "@beskar-yum/errors";
 import Database from "better-sqlite3";
 import { prepared } from "./prepared.js";
 import type {
@@ -86,6 +86,11 @@ CREATE TABLE IF NOT EXISTS sync_state (
   downloaded_packages INTEGER NOT NULL DEFAULT 0
 );
 INSERT OR IGNORE INTO sync_state (id) VALUES (1);
+CREATE TABLE IF NOT EXISTS retired_repomd (
+  retired_at INTEGER NOT NULL,
+  repomd TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS retired_repomd_at ON retired_repomd (retired_at);
 CREATE TABLE IF NOT EXISTS logs (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   level TEXT NOT NULL,
@@ -345,7 +350,7 @@ export class SqliteRepoIndex implements RepoIndex {
   endSync(now: number, error: string): void {
     this.statement(
       "UPDATE sync_state SET syncing = 0, end_time = ?, sync_error = ?, phase = '' WHERE id = 1",
-    ).run(now, error);
+    ).run(now, redactText(error));
   }
 
   commitMirrorGeneration(fence: number, generation: MirrorGeneration): void {
@@ -354,12 +359,33 @@ export class SqliteRepoIndex implements RepoIndex {
         this.checkFence(fence);
         for (const tag of generation.deleteTags) this.retirePackage(tag);
         for (const record of generation.upsert) this.upsertPackage(record);
+        this.retireRepomd();
         this.statement(
           "UPDATE state SET revision = ?, repomd = ?, repomd_asc = ?, dirty = 0 WHERE id = 1",
         ).run(generation.revision, generation.repomd, generation.repomdAsc ?? null);
         this.registry.requestReplication();
       })
       .immediate();
+  }
+
+  /**
+   * Keeps the repomd.xml being replaced (inside the transaction that replaces it): its data files stay
+   * servable for the grace period, for clients that read it just before. A week of them at most.
+   */
+  private retireRepomd(): void {
+    const now = Math.floor(Date.now() / 1000);
+    this.statement(
+      "INSERT INTO retired_repomd (retired_at, repomd) SELECT ?, repomd FROM state WHERE id = 1 AND repomd IS NOT NULL",
+    ).run(now);
+    this.statement("DELETE FROM retired_repomd WHERE retired_at < ?").run(now - 7 * 86_400);
+  }
+
+  retiredRepomdNaming(fileName: string, since: number): string[] {
+    return this.statement(
+      "SELECT repomd FROM retired_repomd WHERE retired_at >= ? AND instr(repomd, ?) > 0 ORDER BY retired_at DESC LIMIT 4",
+    )
+      .pluck()
+      .all(since, fileName) as string[];
   }
 
   getState(): PublishState {
@@ -387,6 +413,7 @@ export class SqliteRepoIndex implements RepoIndex {
     this.db
       .transaction(() => {
         this.checkFence(fence);
+        this.retireRepomd();
         // Events applied while the files were written keep the repository dirty.
         this.statement(
           `UPDATE state SET published_seq = MAX(published_seq, ?), revision = ?, repomd = ?, repomd_asc = NULL,
@@ -469,8 +496,13 @@ export class SqliteRepoIndex implements RepoIndex {
     return rows.map((r) => JSON.parse(r) as ExtraMetadataRecord);
   }
 
+  /** Every repository log line goes through here, and is stored with its secrets hidden (redactText). */
   addLog(level: LogLevel, message: string, now: number): void {
-    this.statement("INSERT INTO logs (level, date, message) VALUES (?, ?, ?)").run(level, now, message);
+    this.statement("INSERT INTO logs (level, date, message) VALUES (?, ?, ?)").run(
+      level,
+      now,
+      redactText(message),
+    );
   }
 
   listLogs(): LogRecord[] {

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { YumError } from "@beskar-yum/errors";
 import { assertRepositoryName, formatTime } from "@beskar-yum/repository";
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod } from "fastify";
 import type { AppDeps } from "../app-deps.js";
 import { requireAdmin } from "../auth.js";
 import { clientGone } from "../client-gone.js";
@@ -22,6 +22,10 @@ function stringField(fields: Record<string, unknown>, name: string): string {
 /** Beskar's YUM admin API v1: same paths, methods and JSON fields (SPEC §5). */
 export async function adminRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   const { service } = deps;
+  // No implicit HEAD for these GETs: fastify would run the GET handler for it, and `sync` (and
+  // `sync:url`) start a sync. A HEAD here gets 404 and changes nothing.
+  const get = (path: string, handler: RouteHandlerMethod) =>
+    app.get(path, { exposeHeadRoute: false }, handler);
 
   /** Authenticates, reads the request fields and validates `repository`. */
   const prepare = async (request: FastifyRequest) => {
@@ -30,12 +34,12 @@ export async function adminRoutes(app: FastifyInstance, deps: AppDeps): Promise<
     return { fields, repository: assertRepositoryName(fields.repository) };
   };
 
-  app.get(`${base}/doc/swagger.yaml`, async (_request, reply) =>
+  get(`${base}/doc/swagger.yaml`, async (_request, reply) =>
     reply.type("application/yaml").send(await readFile(swaggerPath, "utf8")),
   );
 
   // Our addition (Beskar's API has none): every repository, for `beskar-yum repo list`.
-  app.get(`${base}/repository::list`, async (request) => {
+  get(`${base}/repository::list`, async (request) => {
     requireAdmin(request, deps.adminToken);
     return { repositories: await service.list() };
   });
@@ -52,7 +56,7 @@ export async function adminRoutes(app: FastifyInstance, deps: AppDeps): Promise<
     return {};
   });
 
-  app.get(`${base}/repository`, async (request) => {
+  get(`${base}/repository`, async (request) => {
     const { repository } = await prepare(request);
     return service.get(repository);
   });
@@ -63,17 +67,17 @@ export async function adminRoutes(app: FastifyInstance, deps: AppDeps): Promise<
     return {};
   });
 
-  app.get(`${base}/repository/package`, async (request) => {
+  get(`${base}/repository/package`, async (request) => {
     const { fields, repository } = await prepare(request);
     return { repository_packages: service.getPackage(repository, { id: stringField(fields, "id") }) };
   });
 
-  app.get(`${base}/repository/package::bytag`, async (request) => {
+  get(`${base}/repository/package::bytag`, async (request) => {
     const { fields, repository } = await prepare(request);
     return { repository_packages: service.getPackage(repository, { tag: stringField(fields, "tag") }) };
   });
 
-  app.get(`${base}/repository/package::list`, async (request) => {
+  get(`${base}/repository/package::list`, async (request) => {
     const { repository } = await prepare(request);
     const packages = service.listPackages(repository);
     // Beskar returns null for an empty list (a nil Go slice).
@@ -92,7 +96,7 @@ export async function adminRoutes(app: FastifyInstance, deps: AppDeps): Promise<
     return {};
   });
 
-  app.get(`${base}/repository/logs`, async (request) => {
+  get(`${base}/repository/logs`, async (request) => {
     const { repository } = await prepare(request);
     return {
       logs: service
@@ -123,7 +127,7 @@ export async function adminRoutes(app: FastifyInstance, deps: AppDeps): Promise<
     return {};
   };
 
-  app.get(`${base}/repository/sync`, async (request, reply) => {
+  get(`${base}/repository/sync`, async (request, reply) => {
     const { fields, repository } = await prepare(request);
     // `force` (our extension): accept an upstream older than what is served.
     return startSync(request, reply, repository, {
@@ -132,7 +136,7 @@ export async function adminRoutes(app: FastifyInstance, deps: AppDeps): Promise<
     });
   });
 
-  app.get(`${base}/repository/sync::url`, async (request, reply) => {
+  get(`${base}/repository/sync::url`, async (request, reply) => {
     const { fields, repository } = await prepare(request);
     return startSync(request, reply, repository, {
       url: stringField(fields, "mirror_url"),
@@ -141,7 +145,7 @@ export async function adminRoutes(app: FastifyInstance, deps: AppDeps): Promise<
     });
   });
 
-  app.get(`${base}/repository/sync::status`, async (request) => {
+  get(`${base}/repository/sync::status`, async (request) => {
     const { repository } = await prepare(request);
     return { sync_status: service.syncStatus(repository) };
   });

@@ -1,16 +1,23 @@
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
-import { basename, join } from "node:path";
+import { basename } from "node:path";
 import { Readable } from "node:stream";
 import { YumError } from "@beskar-yum/errors";
 import { OnDemandFetcher, upstreamProxy, upstreamTls } from "@beskar-yum/mirror";
-import { parseContentPath } from "@beskar-yum/repository";
+import { assertRepositoryName, type ContentPath, parseContentPath } from "@beskar-yum/repository";
 import type { FastifyInstance } from "fastify";
 import type { AppDeps } from "../app-deps.js";
 import { requireAdmin } from "../auth.js";
 import { type Content, contentTypeOf, etagOf, etagOfText, sendContent } from "../send-content.js";
 
 const safeFileName = /^[A-Za-z0-9][A-Za-z0-9._+~^-]*$/;
+
+/** The content path of a request URL (query left out), its repository name checked (400 when invalid). */
+function contentPath(url: string): ContentPath | undefined {
+  const path = parseContentPath(url.split("?")[0]!);
+  if (path) assertRepositoryName(path.repository);
+  return path;
+}
 
 /** What dnf reads (repodata and packages, anonymous) and what release tooling writes (PUT of RPMs). */
 export async function contentRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
@@ -21,7 +28,7 @@ export async function contentRoutes(app: FastifyInstance, deps: AppDeps): Promis
   const onDemand = new OnDemandFetcher();
 
   app.get("/artifacts/yum/*", async (request, reply) => {
-    const path = parseContentPath(request.url.split("?")[0]!);
+    const path = contentPath(request.url);
     if (!path || path.kind === "extra") throw new YumError("NOT_FOUND", `no such path: ${request.url}`);
     const index = deps.storage.openIndex(path.repository);
     if (!index?.getRepository())
@@ -56,9 +63,12 @@ export async function contentRoutes(app: FastifyInstance, deps: AppDeps): Promis
           open: (range) => (range ? body.subarray(range.start, range.end + 1) : body),
         };
       } else {
-        if (!safeFileName.test(path.file))
-          throw new YumError("NOT_FOUND", `no such repodata file: ${path.file}`);
-        const file = join(deps.storage.paths(path.repository).repodata, path.file);
+        // Only a file the published repomd.xml lists (or one superseded within the grace period):
+        // never just any file that happens to be in the folder.
+        const file = safeFileName.test(path.file)
+          ? deps.service.servedRepodataPath(path.repository, index, path.file)
+          : undefined;
+        if (!file) throw new YumError("NOT_FOUND", `no such repodata file: ${path.file}`);
         const info = await stat(file).catch(() => undefined);
         if (!info?.isFile()) throw new YumError("NOT_FOUND", `no such repodata file: ${path.file}`);
         content = {
@@ -127,7 +137,7 @@ export async function contentRoutes(app: FastifyInstance, deps: AppDeps): Promis
       return reply.code(201).send(body);
     };
     requireAdmin(request, deps.adminToken);
-    const path = parseContentPath(request.url.split("?")[0]!);
+    const path = contentPath(request.url);
     const query = request.query as Record<string, string | undefined>;
     if (path?.kind === "extra") {
       const result = await deps.service.putExtraMetadata(
@@ -160,7 +170,7 @@ export async function contentRoutes(app: FastifyInstance, deps: AppDeps): Promis
 
   app.delete("/artifacts/yum/*", async (request, reply) => {
     requireAdmin(request, deps.adminToken);
-    const path = parseContentPath(request.url.split("?")[0]!);
+    const path = contentPath(request.url);
     if (path?.kind !== "extra") throw new YumError("NOT_FOUND", `no such path: ${request.url}`);
     await deps.service.deleteExtraMetadata(path.repository, path.dataType);
     return reply.code(200).send({});
