@@ -62,7 +62,7 @@ describe("npm start (scripts/start.mjs) supervising the API and the worker", () 
         BESKARYUM_DATADIR: makeTempDir("start-supervisor"),
         BESKARYUM_REDIS_URL: redisUrl(),
         BESKARYUM_REDIS_PREFIX: prefix,
-        BESKARYUM_ADMIN_TOKEN: "start-supervisor-token",
+        BESKARYUM_ADMIN_TOKEN: "start-supervisor-token-0123456789abcdef",
       },
       readyLine: /"msg":"worker ready"/,
       // start.mjs builds first when the sources are newer than dist/.
@@ -120,7 +120,7 @@ describe("npm start (scripts/start.mjs) supervising the API and the worker", () 
   it("restarts its private redis-server when it dies, and the apps recover", async () => {
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    const token = "start-supervisor-token";
+    const token = "start-supervisor-token-0123456789abcdef";
     const start = await startProcess("node", [join(root, "scripts/start.mjs")], {
       cwd: root,
       env: {
