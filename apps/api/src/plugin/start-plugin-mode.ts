@@ -12,7 +12,7 @@ import { PluginReplica } from "./plugin-replica.js";
 import { YumService } from "./yum-service.js";
 
 export interface PluginModeOptions {
-  config: Pick<Config, "addr" | "gossip" | "adminToken" | "datadir">;
+  config: Pick<Config, "addr" | "gossip" | "adminToken" | "datadir" | "http">;
   /** The API, routes registered (not listening): it answers on the plugin port. */
   app: FastifyInstance;
   service: RepositoryService;
@@ -63,6 +63,8 @@ export async function startPluginMode(options: PluginModeOptions): Promise<Plugi
   });
   const plugin = await startPlugin(service, {
     addr: hostPort(config.addr),
+    // Beskar's 5 s headers timeout stays; the body idle timeout and the cap on connections are ours.
+    http: { idleTimeoutMs: config.http.uploadIdleTimeoutMs, maxConnections: config.http.maxConnections },
     ...(options.hostname === undefined ? {} : { hostname: options.hostname }),
   });
   const replica = options.replica

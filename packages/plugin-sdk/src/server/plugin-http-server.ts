@@ -21,6 +21,8 @@ export interface PluginHttpServerOptions {
    * stalled one is dropped. Default 60000.
    */
   idleTimeoutMs?: number;
+  /** Open connections at most; new ones beyond it are closed at once. Default: no limit. */
+  maxConnections?: number;
   logger?: Logger;
 }
 
@@ -45,8 +47,9 @@ export class PluginHttpServer {
     this.detectTimeoutMs = options.detectTimeoutMs ?? 100;
     this.headersTimeoutMs = options.headersTimeoutMs ?? 5000;
     this.idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
-    this.plain = this.configure(http.createServer(options.handler));
+    this.plain = this.configure(http.createServer(this.checking(), options.handler));
     this.net = net.createServer((socket) => this.accept(socket));
+    if (options.maxConnections !== undefined) this.net.maxConnections = options.maxConnections;
   }
 
   /** The bound port (0 before `listen`). */
@@ -86,7 +89,7 @@ export class PluginHttpServer {
       this.secure.setSecureContext(options);
       return;
     }
-    const secure = https.createServer(options, this.options.handler);
+    const secure = https.createServer({ ...options, ...this.checking() }, this.options.handler);
     secure.on("tlsClientError", (err, socket) => {
       this.logger.debug({ err: describeError(err), remote: socket.remoteAddress }, "TLS handshake failed");
     });
@@ -98,9 +101,23 @@ export class PluginHttpServer {
     if (this.closed) return;
     this.closed = true;
     const closing = new Promise<void>((resolve) => this.net.close(() => resolve()));
-    for (const server of [this.plain, this.secure]) server?.closeAllConnections();
+    for (const server of [this.plain, this.secure]) {
+      server?.closeAllConnections();
+      // Stops the connections check; the server was never bound, so its close callback gets an error.
+      server?.close(() => undefined);
+    }
     for (const socket of this.sockets) socket.destroy();
     await closing;
+  }
+
+  /**
+   * Node checks the headers timeout every `connectionsCheckingInterval` (default 30 s, six times
+   * Beskar's 5 s): checked four times per timeout instead, so a slow sender goes on time.
+   */
+  private checking(): http.ServerOptions {
+    return {
+      connectionsCheckingInterval: Math.max(25, Math.min(1000, Math.floor(this.headersTimeoutMs / 4))),
+    };
   }
 
   private configure<S extends http.Server>(server: S): S {
@@ -112,6 +129,10 @@ export class PluginHttpServer {
       this.logger.debug({ err: describeError(err) }, "bad HTTP request");
       socket.destroy();
     });
+    // Connections reach this server by 'connection' events, it never listens itself; Node starts
+    // tracking connections (the headers timeout, closeAllConnections) on 'listening', so without
+    // this the headers timeout was never enforced.
+    server.emit("listening");
     return server;
   }
 

@@ -12,7 +12,7 @@ import { serverTlsOptions } from "../mtls/tls-options.js";
 import type { Handler } from "../repository/handler.js";
 import { type BeskarTransport, createBeskarTransport } from "./beskar-transport.js";
 import { splitListenAddress } from "./listen-address.js";
-import { PluginHttpServer } from "./plugin-http-server.js";
+import { PluginHttpServer, type PluginHttpServerOptions } from "./plugin-http-server.js";
 import { PluginRouter } from "./plugin-router.js";
 import type { Service } from "./service.js";
 import { eventHandler, infoHandler, requireTls } from "./web-handler.js";
@@ -28,6 +28,8 @@ export interface PluginServerOptions {
   readyTimeoutMs?: number;
   /** How long leaving the cluster may take on stop (Beskar: 5 s). */
   leaveTimeoutMs?: number;
+  /** The HTTP server's limits (`PluginHttpServerOptions`): headers and body idle timeouts, connections. */
+  http?: Pick<PluginHttpServerOptions, "headersTimeoutMs" | "idleTimeoutMs" | "maxConnections">;
   /** Gossip tuning passed to the `Member` (advertise address, intervals...); Beskar uses the defaults. */
   member?: Omit<MemberOptions, "meta" | "keys" | "localState" | "stateDelegate" | "bindAddress" | "bindPort">;
 }
@@ -85,6 +87,7 @@ export async function startPlugin<H extends Handler>(
   const router = new PluginRouter(config.router, logger);
   router.handle("/", (_req, res) => void res.writeHead(200).end());
   const server = new PluginHttpServer({
+    ...options.http,
     handler: router.listener,
     logger: childLogger(logger, { context: "http" }),
   });
