@@ -1,4 +1,4 @@
-import { isYumError } from "@beskar-yum/errors";
+import { isYumError, redactText } from "@beskar-yum/errors";
 import type { Config } from "./config.js";
 import { loadConfig } from "./load-config.js";
 
@@ -16,7 +16,7 @@ export function runService(name: string, start: (config: Config) => Promise<Stop
   try {
     config = loadConfig({ argv: process.argv.slice(2), env: process.env, cwd: process.cwd() });
   } catch (err) {
-    console.error(`${name}: ${(err as Error).message}`);
+    console.error(redactText(`${name}: ${(err as Error).message}`));
     process.exit(2);
   }
   start(config).then(
@@ -25,7 +25,7 @@ export function runService(name: string, start: (config: Config) => Promise<Stop
         stop(signal).then(
           () => process.exit(0),
           (err) => {
-            console.error(`${name}: stopping failed: ${(err as Error).stack ?? err}`);
+            console.error(redactText(`${name}: stopping failed: ${(err as Error).stack ?? err}`));
             process.exit(1);
           },
         );
@@ -36,10 +36,10 @@ export function runService(name: string, start: (config: Config) => Promise<Stop
     (err) => {
       // Configuration refused by the service itself (the admin token rule): exit 2, one line, like loadConfig.
       if (isYumError(err, "CONFIG_INVALID")) {
-        console.error(`${name}: ${err.message}`);
+        console.error(redactText(`${name}: ${err.message}`));
         process.exit(2);
       }
-      console.error(`${name}: ${(err as Error).stack ?? err}`);
+      console.error(redactText(`${name}: ${(err as Error).stack ?? err}`));
       process.exit(1);
     },
   );

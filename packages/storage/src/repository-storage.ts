@@ -86,9 +86,11 @@ export class RepositoryStorage {
    * process and reopened when the file was replaced (a repository deleted and created again elsewhere).
    */
   openIndex(repository: string): SqliteRepoIndex | undefined {
-    const path = this.paths(repository).index;
+    let path: string;
     let inode: number;
     try {
+      // An invalid name (paths() refuses it) names no repository either.
+      path = this.paths(repository).index;
       inode = statSync(path).ino;
     } catch {
       this.forget(repository);

@@ -111,6 +111,30 @@ describe("SqliteRepoIndex", () => {
     expect(index.referencedDigests()).toEqual(new Set(["1".repeat(64), "2".repeat(64)]));
   });
 
+  it("keeps the repomd.xml each publish or mirror generation replaces, and stores logs and sync errors redacted", () => {
+    const repomd = (n: number) =>
+      `<repomd><data><location href="repodata/${n}-primary.xml.gz"/></data></repomd>`;
+    index.recordPublish(1, { seq: 0, revision: 1, repomd: repomd(1) });
+    index.recordPublish(1, { seq: 0, revision: 2, repomd: repomd(2) });
+    index.commitMirrorGeneration(1, {
+      upsert: [],
+      deleteTags: [],
+      revision: 3,
+      repomd: repomd(3),
+      repomdAsc: undefined,
+    });
+    const now = Math.floor(Date.now() / 1000);
+    expect(index.retiredRepomdNaming("1-primary.xml.gz", now - 60)).toEqual([repomd(1)]);
+    expect(index.retiredRepomdNaming("2-primary.xml.gz", now - 60)).toEqual([repomd(2)]);
+    expect(index.retiredRepomdNaming("3-primary.xml.gz", now - 60)).toEqual([]);
+    expect(index.retiredRepomdNaming("1-primary.xml.gz", now + 60)).toEqual([]);
+
+    index.addLog("ERROR", "sync failed: http://u:s3cret@h/: HTTP 401", now);
+    index.endSync(now, "http://u:s3cret@h/: HTTP 401");
+    expect(index.listLogs().map((l) => l.message)).toEqual(["sync failed: http://u:***@h/: HTTP 401"]);
+    expect(index.getSyncState().syncError).toBe("http://u:***@h/: HTTP 401");
+  });
+
   it("stores packages and finds them by id, tag and file name", () => {
     const seq = index.appendEvent({ action: "publish" }, 1);
     index.applyEvent(seq, 1, (tx) => {

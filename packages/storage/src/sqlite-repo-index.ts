@@ -370,14 +370,18 @@ export class SqliteRepoIndex implements RepoIndex {
 
   /**
    * Keeps the repomd.xml being replaced (inside the transaction that replaces it): its data files stay
-   * servable for the grace period, for clients that read it just before. A week of them at most.
+   * servable for the grace period, for clients that read it just before. A day of them at most.
    */
   private retireRepomd(): void {
     const now = Math.floor(Date.now() / 1000);
     this.statement(
       "INSERT INTO retired_repomd (retired_at, repomd) SELECT ?, repomd FROM state WHERE id = 1 AND repomd IS NOT NULL",
     ).run(now);
-    this.statement("DELETE FROM retired_repomd WHERE retired_at < ?").run(now - 7 * 86_400);
+    this.statement("DELETE FROM retired_repomd WHERE retired_at < ?").run(now - 86_400);
+    // A publish every fraction of a second for long: the newest 2,000 (minutes of them) are plenty.
+    this.statement(
+      "DELETE FROM retired_repomd WHERE rowid <= (SELECT MAX(rowid) FROM retired_repomd) - 2000",
+    ).run();
   }
 
   retiredRepomdNaming(fileName: string, since: number): string[] {
