@@ -55,6 +55,14 @@ describe("secrets never show: API responses, repository logs, process logs, conf
     expect(synced.status, JSON.stringify(synced.json)).toBe(200);
     const list = await stack.call("GET", "/repository/package:list", { repository });
     expect(list.json.repository_packages).toHaveLength(2);
+    // sync:url with the URL as GET /repository shows it: the stored password is used.
+    const shownUrl = view.json.properties.mirror_urls[0];
+    const again = await stack.call("GET", "/repository/sync:url", {
+      repository,
+      mirror_url: shownUrl,
+      wait: true,
+    });
+    expect(again.status, JSON.stringify(again.json)).toBe(200);
     // A redacted URL that matches no stored one is refused, and the refusal shows no password.
     const other = await stack.call("PUT", "/repository", {
       repository,

@@ -1,5 +1,5 @@
 import type { Readable } from "node:stream";
-import { YumError } from "@beskar-yum/errors";
+import { keepStoredSecret, YumError } from "@beskar-yum/errors";
 import { assertCronPattern, type RepoLock, type RepoTrigger, type SyncQueue } from "@beskar-yum/queue";
 import { RpmPayloadVerifier, readRpm, rpmFileName, verifyRpmSignature } from "@beskar-yum/rpm";
 import type {
@@ -186,6 +186,11 @@ export class RepositoryService {
     if (options.url !== undefined && !isHttpUrl(options.url)) {
       throw new YumError("INVALID_ARGUMENT", "mirror_url: expected an http(s) URL");
     }
+    // A mirror URL copied from GET /repository (password shown as ***) syncs with the stored password.
+    const url =
+      options.url === undefined
+        ? undefined
+        : keepStoredSecret(options.url, repo.properties.mirror_urls, "mirror_url");
     const startTime = this.now();
     if (!index.beginSync(startTime))
       throw new YumError("SYNC_IN_PROGRESS", "a repository sync is already running");
@@ -193,7 +198,7 @@ export class RepositoryService {
       await this.options.syncs.enqueue({
         repository,
         startTime,
-        ...(options.url !== undefined ? { urls: [options.url] } : {}),
+        ...(url !== undefined ? { urls: [url] } : {}),
         ...(options.force ? { force: true } : {}),
       });
     } catch (err) {
