@@ -105,7 +105,7 @@ describe("loadConfig", () => {
     ).toEqual({ http: "http://u:p@lower:3128", https: "proxy.example:8080", noProxy: "localhost,.internal" });
     const message = configError(() => load({ env: { https_proxy: "ftp://user:s3cret@proxy:21" } }));
     expect(message).toMatch(
-      /^invalid configuration: https_proxy: "ftp:\/\/\*\*\*@proxy:21" is not an http\(s\) proxy URL/,
+      /^invalid configuration: https_proxy: "ftp:\/\/user:\*\*\*@proxy:21" is not an http\(s\) proxy URL/,
     );
     expect(message).not.toContain("s3cret");
   });

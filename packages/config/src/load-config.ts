@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { redactText, YumError } from "@beskar-yum/errors";
+import { redactText, redactUrl, YumError } from "@beskar-yum/errors";
 import { parse as parseYaml } from "yaml";
 import type { Config, HostPort } from "./config.js";
 
@@ -211,7 +211,7 @@ function proxyFromEnv(env: Record<string, string | undefined>): Config["proxy"] 
     const value = pick(name);
     if (value === undefined) continue;
     if (!isProxyUrl(value)) {
-      const shown = value.replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^/@]*@/i, "$1***@");
+      const shown = redactUrl(value);
       throw invalid(name, `${JSON.stringify(shown)} is not an http(s) proxy URL`);
     }
     proxy[key] = value;

@@ -1,3 +1,10 @@
 export { type BeskarCode, type ErrorCode, errorCodes } from "./error-codes.js";
-export { isRedactedUrl, keepStoredSecret, REDACTED, redactRequestUrl, redactText } from "./redact.js";
+export {
+  isRedactedUrl,
+  keepStoredSecret,
+  REDACTED,
+  redactRequestUrl,
+  redactText,
+  redactUrl,
+} from "./redact.js";
 export { errorBody, isYumError, YumError } from "./yum-error.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isRedactedUrl, keepStoredSecret, redactRequestUrl, redactText } from "./redact.js";
+import { isRedactedUrl, keepStoredSecret, redactRequestUrl, redactText, redactUrl } from "./redact.js";
 import { errorBody, YumError } from "./yum-error.js";
 
 describe("redactText", () => {
@@ -28,6 +28,12 @@ describe("redactText", () => {
     expect(decodeURIComponent(shown)).toContain("http://u:***@h/r/");
     expect(redactRequestUrl("/a?access_token=z")).toBe("/a?access_token=***");
     expect(redactRequestUrl(undefined)).toBeUndefined();
+  });
+
+  it("hides the password of a URL without its scheme (HTTP_PROXY=user:pass@proxy:3128)", () => {
+    expect(redactUrl("user:pa55@proxy:3128")).toBe("user:***@proxy:3128");
+    expect(redactUrl("http://user:pa55@proxy:3128")).toBe("http://user:***@proxy:3128");
+    expect(redactUrl("proxy:3128")).toBe("proxy:3128");
   });
 
   it("hides bearer tokens, not the words around them", () => {

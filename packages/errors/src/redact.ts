@@ -45,6 +45,12 @@ export function redactText(text: string): string {
     .replace(bearer, `$1${REDACTED}`);
 }
 
+/** One URL (possibly without its scheme, as `HTTP_PROXY=user:pass@proxy:3128` often is), redacted. */
+export function redactUrl(raw: string): string {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) return redactText(raw);
+  return redactText(`x://${raw}`).slice("x://".length);
+}
+
 /** A request URL (path and query) as logs show it: credential-like parameters hidden. */
 export function redactRequestUrl(url: unknown): unknown {
   return typeof url === "string" ? redactText(url) : url;

@@ -1,4 +1,4 @@
-import { redactText, YumError } from "@beskar-yum/errors";
+import { redactUrl, YumError } from "@beskar-yum/errors";
 
 /** One upstream base URL, with its credentials split off so that they are sent but never shown. */
 export interface MirrorEndpoint {
@@ -36,9 +36,9 @@ export function parseMirrorUrl(raw: string): MirrorEndpoint {
   };
 }
 
-/** Hides the password (or a user alone) of a URL-ish string: the project's one rule (`redactText`). */
+/** Hides the password (or a user alone) of a URL, with or without its scheme: the project's one rule. */
 export function redact(raw: string): string {
-  return redactText(raw);
+  return redactUrl(raw);
 }
 
 const safeSegment = /^[A-Za-z0-9][A-Za-z0-9._+~@,=%-]*$/;

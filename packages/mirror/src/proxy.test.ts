@@ -61,7 +61,7 @@ describe("parseProxy", () => {
     const proxy = parseProxy("http://user:pa%40ss@proxy.example:3128");
     expect(proxy.authorization).toBe(`Basic ${Buffer.from("user:pa@ss").toString("base64")}`);
     expect(proxy.url.href).toBe("http://proxy.example:3128/");
-    expect(proxy.display).toBe("http://***@proxy.example:3128/");
+    expect(proxy.display).toBe("http://user:***@proxy.example:3128/");
     expect(JSON.stringify({ ...proxy, url: proxy.url.href })).not.toContain("pa%40ss");
   });
 

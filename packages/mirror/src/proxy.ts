@@ -42,9 +42,9 @@ export function parseProxy(raw: string): ProxyServer {
     url.username || url.password
       ? `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString("base64")}`
       : undefined;
+  const display = redact(url.href);
   url.username = "";
   url.password = "";
-  const display = authorization ? `${url.protocol}//***@${url.host}${url.pathname}` : url.href;
   return { url, ...(authorization ? { authorization } : {}), display };
 }
 
