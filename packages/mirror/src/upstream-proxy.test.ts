@@ -141,7 +141,9 @@ describe("UpstreamClient through tinyproxy", () => {
     const err = await wrong.fetchVerified(href, expected, 1024 ** 2).catch((e: Error) => e);
     expect(err).toMatchObject({
       code: "UPSTREAM_UNAVAILABLE",
-      message: expect.stringMatching(/HTTP 40[17] \(through proxy http:\/\/squid:\*\*\*@127\.0\.0\.1:\d+\/\)/),
+      message: expect.stringMatching(
+        /HTTP 40[17] \(through proxy http:\/\/squid:\*\*\*@127\.0\.0\.1:\d+\/\)/,
+      ),
     });
     expect(`${(err as Error).message}\n${logs.join("\n")}`).not.toMatch(/pr0xy-pw|wrong-pw/);
   });
