@@ -341,6 +341,12 @@ export class RepositoryService {
         });
       }
       index = this.writable(repository);
+      // Created (or given a key) by someone else meanwhile: its key applies to this upload too.
+      const key = index.getRepository()!.properties.gpg_key;
+      if (key && !verified) {
+        await verifyRpmSignature(parsed, key);
+        verified = true;
+      }
     } catch (err) {
       await blobs.discard(blob);
       throw err;
