@@ -3,7 +3,9 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { connect, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RepoLock } from "../packages/queue/src/repo-lock.js";
 import { type Stack, startStack } from "./harness/stack.js";
+import { connectRedis } from "./support/redis.js";
 import { cleanupTempDirs } from "./support/tmp.js";
 
 // The API's connection limits and timeouts (README "Limits and timeouts"), against the real API
@@ -247,5 +249,30 @@ describe("API connection limits", () => {
     const left = Date.now();
     await stack.api.waitFor(/sync wait ended: the client disconnected/, 2000, from);
     expect(Date.now() - left).toBeLessThan(SYNC_WAIT_TIMEOUT_MS);
+  });
+
+  it("stops waiting for the publish of an upload with wait=true when the client leaves", async () => {
+    const repo = "artifacts/yum/limits-upload-wait";
+    expect((await stack.call("POST", "/repository", { repository: repo, properties: {} })).status).toBe(200);
+    // The worker cannot publish while the lock is held here: the wait would last its 60 s.
+    const redis = connectRedis();
+    const held = await new RepoLock(redis, stack.prefix).tryAcquire(repo);
+    expect(held).toBeDefined();
+    try {
+      const body = '<updates><update id="a"/></updates>\n';
+      const from = stack.api.output().length;
+      const probe = await open();
+      probe.socket.write(
+        `PUT /${repo}/repo/repodata/extra/updateinfo?wait=true HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${stack.token}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
+      await sleep(500);
+      probe.socket.destroy();
+      const left = Date.now();
+      await stack.api.waitFor(/upload wait ended: the client disconnected/, 2000, from);
+      expect(Date.now() - left).toBeLessThan(1000);
+    } finally {
+      await held?.release();
+      redis.disconnect();
+    }
   });
 });

@@ -471,9 +471,15 @@ export class RepositoryService {
 
   /**
    * Waits until event `seq` is applied (or also published in the repodata). An event that failed
-   * to apply rejects with its error; TIMEOUT after `waitTimeoutMs`.
+   * to apply rejects with its error; TIMEOUT after `waitTimeoutMs`; `signal`'s reason as soon as it
+   * aborts (the client left: the event is processed all the same).
    */
-  async waitFor(repository: string, seq: number, until: "applied" | "published"): Promise<void> {
+  async waitFor(
+    repository: string,
+    seq: number,
+    until: "applied" | "published",
+    signal?: AbortSignal,
+  ): Promise<void> {
     const deadline = Date.now() + this.options.waitTimeoutMs;
     for (let delay = 10; ; delay = Math.min(delay * 2, 100)) {
       const index = this.storage.openIndex(repository);
@@ -487,7 +493,7 @@ export class RepositoryService {
           `event ${seq} of ${repository} was not ${until} within ${this.options.waitTimeoutMs} ms; it is queued and will be processed when a worker is available`,
         );
       }
-      await sleep(delay);
+      await sleep(delay, signal);
     }
   }
 }

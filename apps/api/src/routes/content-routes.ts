@@ -8,6 +8,7 @@ import { assertRepositoryName, type ContentPath, parseContentPath } from "@beska
 import type { FastifyInstance } from "fastify";
 import type { AppDeps } from "../app-deps.js";
 import { requireAdmin } from "../auth.js";
+import { clientGone } from "../client-gone.js";
 import { type Content, contentTypeOf, etagOf, etagOfText, sendContent } from "../send-content.js";
 
 const safeFileName = /^[A-Za-z0-9][A-Za-z0-9._+~^-]*$/;
@@ -133,7 +134,15 @@ export async function contentRoutes(app: FastifyInstance, deps: AppDeps): Promis
     const accepted = async <T extends { seq: number }>(repository: string, result: T, wait: boolean) => {
       const { seq, ...body } = result;
       if (!wait) return reply.code(202).send(body);
-      await deps.service.waitFor(repository, seq, "published");
+      const signal = clientGone(reply);
+      try {
+        await deps.service.waitFor(repository, seq, "published", signal);
+      } catch (err) {
+        if (!signal.aborted) throw err;
+        // Stored and queued: it is published all the same, there is just nobody left to tell.
+        request.log.info({ repository, seq }, "upload wait ended: the client disconnected");
+        return reply.hijack();
+      }
       return reply.code(201).send(body);
     };
     requireAdmin(request, deps.adminToken);
