@@ -1,4 +1,5 @@
 import type { RepoTrigger, SyncQueue } from "@beskar-yum/queue";
+import { hasPendingWork } from "@beskar-yum/repository";
 import type { RepositoryStorage } from "@beskar-yum/storage";
 import type { Logger } from "pino";
 import { endFailedSync } from "./end-failed-sync.js";
@@ -59,10 +60,10 @@ async function reconcileRepository(
   if (properties?.mirror && typeof properties.sync_schedule === "string" && properties.sync_schedule) {
     await syncs.schedule(repository, properties.sync_schedule);
   }
-  const state = index.getState();
   const replica = options.registry ? index.registry.state() : undefined;
   const replicaPending = replica !== undefined && replica.generation > replica.replicated;
-  if (index.hasPendingEvents() || state.dirty || state.publishedSeq < state.appliedSeq || replicaPending) {
+  // The same test as the lock holders' re-check (`recheckPendingWork`), plus the replica's lag.
+  if (hasPendingWork(index) || replicaPending) {
     await trigger.trigger(repository);
     return true;
   }
