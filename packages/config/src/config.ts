@@ -57,7 +57,7 @@ export interface Config {
    * request; `upload_idle_timeout_ms` (60000): an upload body silent this long is dropped (no limit
    * on an upload's total time); `keep_alive_timeout_ms` (5000) between requests of a connection;
    * `send_timeout_ms` (30000): a client that reads nothing of its response this long is dropped;
-   * `max_connections` (4096) open connections per API process, more are closed at once.
+   * `max_connections` (4096, or `ulimit -n` minus 256 when lower) open connections per API process, more are closed at once.
    */
   http: HttpLimits;
   /**

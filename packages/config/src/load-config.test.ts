@@ -3,7 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { isYumError } from "@beskar-yum/errors";
 import { afterAll, describe, expect, it } from "vitest";
-import { type LoadConfigOptions, loadConfig } from "./load-config.js";
+import { defaultMaxConnections, type LoadConfigOptions, loadConfig } from "./load-config.js";
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -67,11 +67,27 @@ describe("loadConfig", () => {
         uploadIdleTimeoutMs: 60_000,
         keepAliveTimeoutMs: 5_000,
         sendTimeoutMs: 30_000,
-        maxConnections: 4096,
+        maxConnections: defaultMaxConnections(),
       },
       fsyncTimeoutMs: 120_000,
       proxy: {},
     });
+  });
+
+  it("caps the default max connections below the process's open files limit", () => {
+    const dir = tempDir();
+    const limits = (soft: string) => {
+      const file = path.join(dir, `limits-${soft}`);
+      fs.writeFileSync(
+        file,
+        `Limit                     Soft Limit           Hard Limit           Units\nMax open files            ${soft}                 524288               files\n`,
+      );
+      return file;
+    };
+    expect(defaultMaxConnections(limits("1024"))).toBe(768);
+    expect(defaultMaxConnections(limits("1048576"))).toBe(4096);
+    expect(defaultMaxConnections(limits("unlimited"))).toBe(4096);
+    expect(defaultMaxConnections(path.join(dir, "missing"))).toBe(4096);
   });
 
   it("reads the connection limits and timeouts from BESKARYUM_HTTP_* and the YAML file", () => {

@@ -174,7 +174,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
       uploadIdleTimeoutMs: values["http.upload_idle_timeout_ms"] ?? 60_000,
       keepAliveTimeoutMs: values["http.keep_alive_timeout_ms"] ?? 5_000,
       sendTimeoutMs: values["http.send_timeout_ms"] ?? 30_000,
-      maxConnections: values["http.max_connections"] ?? 4096,
+      maxConnections: values["http.max_connections"] ?? defaultMaxConnections(),
     },
     fsyncTimeoutMs: values["storage.fsync_timeout_ms"] ?? 120_000,
     proxy: {},
@@ -192,6 +192,26 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
   }
   if (source !== undefined) config.configFile = source.file;
   return config;
+}
+
+/**
+ * `http.max_connections` when unset: 4096, or fewer when the process may open fewer files
+ * (`ulimit -n`, read from /proc/self/limits on Linux): 256 descriptors are kept for packages,
+ * indexes and Redis, so that connections never starve the files a request needs.
+ */
+export function defaultMaxConnections(limits = "/proc/self/limits"): number {
+  let soft: number | undefined;
+  try {
+    const line = fs
+      .readFileSync(limits, "utf8")
+      .split("\n")
+      .find((l) => l.startsWith("Max open files"));
+    const value = line?.slice("Max open files".length).trim().split(/\s+/)[0];
+    if (value && /^\d+$/.test(value)) soft = Number(value);
+  } catch {
+    // Not Linux, or no /proc: the plain default.
+  }
+  return soft === undefined ? 4096 : Math.max(64, Math.min(4096, soft - 256));
 }
 
 /**
