@@ -14,8 +14,9 @@ const tlsKey = "-----BEGIN PRIVATE KEY-----\nTOPSECRETKEYMATERIAL\n-----END PRIV
 const mirrorUrl = "http://mirror-user:N3stedSecretPw@127.0.0.1:9/upstream/";
 const secrets = ["TOPSECRETKEYMATERIAL", "N3stedSecretPw"];
 
-/** The storage directory of a repository (`repositories/<whole name, "/" as "+">`). */
-const keyOf = (repository: string) => repository.replaceAll("/", "+");
+/** The storage directory of a repository: `artifacts/yum/<name with "/" as "+">`. */
+const keyOf = (repository: string) => repository.slice("artifacts/yum/".length).replaceAll("/", "+");
+const dirOf = (dataDir: string, repository: string) => join(dataDir, "artifacts", "yum", keyOf(repository));
 
 const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");
 
@@ -69,11 +70,20 @@ describe("storage layout: no repository name reaches another repository's files"
       expect(json.properties).toMatchObject({ mirror: true, tls_key: "(set)" });
       expect((await get(`${stack.repoUrl(repository)}repodata/repomd.xml`)).status).toBe(200);
     }
-    // One directory per repository, side by side.
-    expect(readdirSync(join(stack.dataDir, "repositories")).sort()).toEqual(
+    // One directory per repository, side by side; hosted's folders hold only its own files.
+    expect(readdirSync(join(stack.dataDir, "artifacts", "yum")).sort()).toEqual(
       [hosted, ...nested].map(keyOf).sort(),
     );
-    expect(existsSync(join(stack.dataDir, "artifacts"))).toBe(false);
+    expect(readdirSync(dirOf(stack.dataDir, hosted)).sort()).toEqual(
+      ["blobs", "index.db", "index.db-shm", "index.db-wal", "repodata"].filter((f) =>
+        existsSync(join(dirOf(stack.dataDir, hosted), f)),
+      ),
+    );
+    expect(
+      readdirSync(join(dirOf(stack.dataDir, hosted), "repodata")).every((f) =>
+        /^[0-9a-f]{64}-|^repomd\.xml$/.test(f),
+      ),
+    ).toBe(true);
     const listed = await stack.call("GET", "/repository:list");
     expect(listed.json.repositories.map((r: { repository: string }) => r.repository)).toEqual(
       expect.arrayContaining([hosted, ...nested]),
@@ -84,7 +94,7 @@ describe("storage layout: no repository name reaches another repository's files"
     const repository = "artifacts/yum/lay-listed";
     expect((await stack.upload(repository, rpms[3]!, { wait: true })).status).toBe(201);
     const first = parseRepomd((await get(`${stack.repoUrl(repository)}repodata/repomd.xml`)).body.toString());
-    const repodata = join(stack.dataDir, "repositories", keyOf(repository), "repodata");
+    const repodata = join(dirOf(stack.dataDir, repository), "repodata");
     // Files in the folder that no repomd.xml lists: never served, whatever their name.
     const primary = first.records
       .find((r) => r.type === "primary")!
@@ -136,21 +146,23 @@ describe("a data dir of the previous layout keeps working with this build", () =
     } finally {
       await first.stop();
     }
-    // ...then laid out by hand as the previous build kept them: <datadir>/artifacts/yum/<name>/, the
-    // nested mirror's index.db, blobs/ and repodata/ inside hosted's repodata/ folder, and indexes
-    // without the table this build added.
-    const repositories = join(dataDir, "repositories");
+    // ...then laid out by hand as the previous build kept them: <datadir>/artifacts/yum/<name>/ with
+    // <name> as nested folders (the nested mirror's index.db, blobs/ and repodata/ inside hosted's
+    // repodata/ folder, team/el9 under old/), indexes without the table this build added, and no
+    // marker of this layout.
     for (const repository of [hosted, nested, plain]) {
-      const from = join(repositories, keyOf(repository));
+      const from = dirOf(dataDir, repository);
       const to = join(dataDir, repository);
-      mkdirSync(to, { recursive: true });
-      for (const entry of readdirSync(from)) renameSync(join(from, entry), join(to, entry));
+      if (from !== to) {
+        mkdirSync(to, { recursive: true });
+        for (const entry of readdirSync(from)) renameSync(join(from, entry), join(to, entry));
+        rmSync(from, { recursive: true });
+      }
       const db = new Database(join(to, "index.db"));
       db.exec("DROP TABLE IF EXISTS retired_repomd");
       db.close();
-      rmSync(from, { recursive: true });
     }
-    rmSync(repositories, { recursive: true });
+    rmSync(join(dataDir, ".beskar-yum-layout"));
     expect(existsSync(join(dataDir, hosted, "repodata", "index.db"))).toBe(true);
     expect(readdirSync(join(dataDir, hosted, "repodata")).some((f) => f.endsWith("-primary.xml.gz"))).toBe(
       true,
@@ -163,7 +175,7 @@ describe("a data dir of the previous layout keeps working with this build", () =
   it("moves every repository to its own directory at start and serves them as before, secrets included nowhere", async () => {
     const stack = await startStack({ name: "legacy-run", dataDir });
     try {
-      expect(stack.api.output()).toMatch(/repositories moved to the per-repository layout/);
+      expect(stack.api.output()).toMatch(/nested repositories moved out of one another/);
       const listed = await stack.call("GET", "/repository:list");
       expect(listed.json.repositories.map((r: { repository: string }) => r.repository).sort()).toEqual(
         [hosted, nested, plain].sort(),
@@ -190,13 +202,17 @@ describe("a data dir of the previous layout keeps working with this build", () =
       expect((await stack.upload(hosted, rpms[3]!, { wait: true })).status).toBe(201);
       expect((await fetchPrimary(stack.repoUrl(hosted))).packages).toHaveLength(3);
       expect((await stack.call("GET", "/repository", { repository: nested })).status).toBe(200);
-      // The old tree is gone: only what this build lays out is left.
-      expect(existsSync(join(dataDir, "artifacts"))).toBe(false);
-      expect(readdirSync(join(dataDir, "repositories")).sort()).toEqual(
+      // Side by side now: the nested folders are gone, hosted's repodata/ holds only its own files.
+      expect(readdirSync(join(dataDir, "artifacts", "yum")).sort()).toEqual(
         [hosted, nested, plain].map(keyOf).sort(),
       );
-      const index = readFileSync(join(dataDir, "repositories", keyOf(nested), "index.db"));
-      expect(index.length).toBeGreaterThan(0);
+      expect(existsSync(join(dataDir, "artifacts", "yum", "old"))).toBe(false);
+      const hostedRepodata = readdirSync(join(dirOf(dataDir, hosted), "repodata"));
+      expect(
+        hostedRepodata.every((f) => /^[0-9a-f]{64}-|^repomd\.xml$/.test(f)),
+        hostedRepodata.join(),
+      ).toBe(true);
+      expect(readFileSync(join(dirOf(dataDir, nested), "index.db")).length).toBeGreaterThan(0);
     } finally {
       await stack.stop();
     }

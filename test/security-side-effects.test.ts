@@ -167,6 +167,9 @@ describe("refused and read-only requests change nothing", () => {
       200,
     );
     const added = tree(stack.dataDir).filter((p) => !before.includes(p));
-    expect(added.every((p) => p.startsWith(`repositories/${longest.replaceAll("/", "+")}`))).toBe(true);
+    expect(added.length).toBeGreaterThan(0);
+    expect(added.every((p) => p.startsWith(`artifacts/yum/${longest.slice("artifacts/yum/".length)}`))).toBe(
+      true,
+    );
   });
 });

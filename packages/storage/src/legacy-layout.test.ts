@@ -34,14 +34,16 @@ describe("the repository layout", () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it("names each repository's directory by its whole name as one segment, reversibly", () => {
-    expect(repositoryKey("artifacts/yum/hosted/repodata")).toBe("artifacts+yum+hosted+repodata");
-    expect(repositoryOfKey("artifacts+yum+hosted+repodata")).toBe("artifacts/yum/hosted/repodata");
+    expect(repositoryKey("artifacts/yum/hosted/repodata")).toBe("hosted+repodata");
+    expect(repositoryKey("artifacts/yum/rocky-9.4")).toBe("rocky-9.4");
+    expect(repositoryOfKey("hosted+repodata")).toBe("artifacts/yum/hosted/repodata");
     for (const bad of [
+      "other/hosted",
       "artifacts/yum/../x",
       "artifacts/yum/A",
       "artifacts/yum/a+b",
       "",
-      `artifacts/yum/${"a".repeat(250)}`,
+      `artifacts/yum/${"a".repeat(260)}`,
     ])
       expect(() => repositoryKey(bad), bad).toThrow(/invalid repository name/);
     expect(repositoryOfKey(".tmp")).toBeUndefined();
@@ -60,7 +62,10 @@ describe("the repository layout", () => {
     for (const name of names) legacyRepository(base, name, repositoryKey(name));
     // Two processes starting together both migrate.
     const [a, b] = await Promise.all([storage.prepare(), new RepositoryStorage(dir, "pre").prepare()]);
-    expect([...a.migrated, ...b.migrated].sort()).toEqual([...names].sort());
+    // Names of one segment stay where they are; nested ones move, each by one of the two.
+    expect([...a.migrated, ...b.migrated].sort()).toEqual(
+      names.filter((n) => n !== "artifacts/yum/hosted").sort(),
+    );
     expect((await storage.listRepositories()).sort()).toEqual([...names].sort());
     for (const name of names) {
       const key = repositoryKey(name);
@@ -69,20 +74,36 @@ describe("the repository layout", () => {
       expect(readdirSync(paths.repodata), name).toEqual([`${key}-primary.xml.gz`]);
       expect(readFileSync(join(paths.blobs, "sha256", "ab", `ab${"0".repeat(62)}`), "utf8")).toBe(key);
     }
-    expect(readdirSync(base).sort()).toEqual(["repositories"]);
+    // Empty folders the moves left behind are gone; hosted keeps its own files only.
+    expect(readdirSync(join(base, "artifacts", "yum")).sort()).toEqual(
+      ["hosted", "hosted+blobs", "hosted+blobs+sha256+ab", "hosted+repodata", "team+el9"].sort(),
+    );
+    expect(readdirSync(join(base, "artifacts", "yum", "hosted", "repodata"))).toEqual([
+      "hosted-primary.xml.gz",
+    ]);
+    expect(readdirSync(join(base, "artifacts", "yum", "hosted", "blobs")).sort()).toEqual(["sha256"]);
+    expect(readdirSync(base).sort()).toEqual([".beskar-yum-layout", "artifacts"]);
+    // Done once: the next start does not look again.
+    legacyRepository(base, "artifacts/yum/late/comer", "late");
+    expect((await storage.prepare()).migrated).toEqual([]);
     storage.close();
   });
 
   it("leaves a repository of the previous layout in place when the new layout has one of that name", async () => {
     const storage = new RepositoryStorage(dir);
-    await storage.createIndex("artifacts/yum/both");
-    legacyRepository(dir, "artifacts/yum/both", "old");
+    await storage.createIndex("artifacts/yum/both/x");
+    legacyRepository(dir, "artifacts/yum/both/x", "old");
     const result = await storage.prepare();
     expect(result.migrated).toEqual([]);
     expect(result.skipped).toEqual([
-      { repository: "artifacts/yum/both", reason: expect.stringMatching(/holds a repository of that name/) },
+      {
+        repository: "artifacts/yum/both/x",
+        reason: expect.stringMatching(/holds a repository of that name/),
+      },
     ]);
-    expect(existsSync(join(dir, "artifacts/yum/both/index.db"))).toBe(true);
+    expect(existsSync(join(dir, "artifacts/yum/both/x/index.db"))).toBe(true);
+    // Reported at every start until resolved.
+    expect((await storage.prepare()).skipped).toHaveLength(1);
     storage.close();
   });
 
@@ -97,7 +118,7 @@ describe("the repository layout", () => {
     );
     await storage.addRegistryTombstone({ repository: "artifacts/yum/a/b", manifests: [manifest("new")] });
     await storage.prepare();
-    expect(readdirSync(tombstones)).toEqual(["artifacts+yum+a+b.json"]);
+    expect(readdirSync(tombstones)).toEqual(["a+b.json"]);
     expect(await storage.listRegistryTombstones()).toEqual(["artifacts/yum/a/b"]);
     expect((await storage.registryTombstone("artifacts/yum/a/b"))?.manifests).toEqual([
       manifest("new"),
@@ -105,11 +126,12 @@ describe("the repository layout", () => {
     ]);
   });
 
-  it("deletes a repository's whole directory, and stages uploads outside every repository", async () => {
+  it("empties a deleted repository's directory (as Beskar does), and stages uploads outside every repository", async () => {
     const storage = new RepositoryStorage(dir);
     await storage.createIndex("artifacts/yum/gone");
     await storage.deleteRepository("artifacts/yum/gone");
-    expect(readdirSync(join(dir, "repositories"))).toEqual([]);
+    expect(readdirSync(join(dir, "artifacts", "yum", "gone"))).toEqual([]);
+    expect(await storage.listRepositories()).toEqual([]);
     expect(storage.staging().root).toBe(join(dir, "staging"));
     storage.close();
   });

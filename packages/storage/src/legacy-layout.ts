@@ -1,6 +1,6 @@
 import type { Dirent } from "node:fs";
-import { mkdir, readdir, readFile, rename, rm, rmdir, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdir, readdir, readFile, rename, rm, rmdir, stat, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { writeFileAtomic } from "./atomic-file.js";
 import { REPOSITORIES_DIR, repositoryKey } from "./repository-layout.js";
 
@@ -19,20 +19,26 @@ export interface LayoutMigration {
 const movedFolders = ["blobs", "repodata"];
 const indexFiles = ["index.db-wal", "index.db-shm", "index.db"];
 
+/** Written once the previous layout is gone (nothing left to move): later starts skip the walk. */
+export const LAYOUT_MARKER = ".beskar-yum-layout";
+
 /**
- * Moves repositories of the previous layout (`<base>/artifacts/yum/<name>/{index.db,blobs,repodata}`,
- * where `hosted/repodata` lived inside `hosted`'s served `repodata/`) to `<base>/repositories/<key>/`.
- * Deepest names first, so that a repository nested in another's folder leaves that folder before
- * the folder itself moves. Each step is a rename, the index last: a repository appears in the new
- * layout only once all of it is there, and the API and a worker starting together can both run
- * this (the loser of each rename sees ENOENT and moves on). A name whose new directory holds an
- * index already is left where it is and reported. Empty folders of the old tree are removed.
+ * Moves repositories of the previous layout out of one another. It kept `artifacts/yum/<name>/` with
+ * `<name>` as nested folders, so `hosted/repodata`'s index, blobs and repodata lived inside
+ * `hosted`'s served `repodata/` folder; each now goes to `artifacts/yum/<key>/` (`hosted+repodata`).
+ * Names of one segment are where they were. Deepest names first, so that a repository nested in
+ * another's folder leaves that folder before anything else happens to it. Each step is a rename, the
+ * index last: a repository appears in the new layout only once all of it is there, and the API and a
+ * worker starting together can both run this (the loser of each rename sees ENOENT and moves on).
+ * A name whose new directory holds an index already is left where it is and reported (every start,
+ * until resolved). Folders the moves emptied are removed.
  */
 export async function migrateLegacyLayout(base: string, log?: LayoutLog): Promise<LayoutMigration> {
   const result: LayoutMigration = { migrated: [], skipped: [] };
-  const legacyRoot = join(base, "artifacts", "yum");
-  const found: string[] = [];
-  const folders: string[] = [];
+  await migrateTombstoneNames(join(base, "_registry_tombstones_"));
+  if (await exists(join(base, LAYOUT_MARKER))) return result;
+  const legacyRoot = join(base, ...REPOSITORIES_DIR.split("/"));
+  const nested: string[] = [];
   const walk = async (dir: string, rel: string, depth: number): Promise<void> => {
     let entries: Dirent[];
     try {
@@ -40,24 +46,23 @@ export async function migrateLegacyLayout(base: string, log?: LayoutLog): Promis
     } catch {
       return;
     }
-    folders.push(dir);
-    if (rel && entries.some((e) => e.isFile() && e.name === "index.db")) found.push(rel);
+    if (rel.includes("/") && entries.some((e) => e.isFile() && e.name === "index.db")) nested.push(rel);
     if (depth >= 64) return;
     for (const e of entries) {
-      // Blob shards hold only files named by digests: nothing to find below them.
-      if (e.isDirectory() && !/^[0-9a-f]{64}$/.test(e.name))
+      // Keys of this layout (with "+") hold no nested names: nothing of the previous layout below them.
+      if (e.isDirectory() && !(depth === 0 && e.name.includes("+")))
         await walk(join(dir, e.name), rel ? `${rel}/${e.name}` : e.name, depth + 1);
     }
   };
   await walk(legacyRoot, "", 0);
 
-  found.sort((a, b) => b.split("/").length - a.split("/").length || a.localeCompare(b));
-  for (const rel of found) {
-    const repository = `artifacts/yum/${rel}`;
+  nested.sort((a, b) => b.split("/").length - a.split("/").length || a.localeCompare(b));
+  for (const rel of nested) {
+    const repository = `${REPOSITORIES_DIR}/${rel}`;
     const from = join(legacyRoot, rel);
     let to: string;
     try {
-      to = join(base, REPOSITORIES_DIR, repositoryKey(repository));
+      to = join(legacyRoot, repositoryKey(repository));
     } catch {
       result.skipped.push({ repository, reason: "not a valid repository name" });
       continue;
@@ -72,14 +77,24 @@ export async function migrateLegacyLayout(base: string, log?: LayoutLog): Promis
       moved = await moveIfThere(join(from, name), join(to, name));
     // Reported by the process that moved the index (the last step).
     if (moved) result.migrated.push(repository);
+    // Its old folder and the parents it alone kept (team/ of team/el9), when empty now.
+    for (let dir = from; dir.startsWith(`${legacyRoot}/`); dir = dirname(dir)) {
+      if (
+        !(await rmdir(dir).then(
+          () => true,
+          () => false,
+        ))
+      )
+        break;
+    }
   }
-  // Deepest first: a folder is empty once everything below it went.
-  for (const dir of folders.reverse()) await rmdir(dir).catch(() => undefined);
-  await rmdir(join(base, "artifacts")).catch(() => undefined);
-  await migrateTombstoneNames(join(base, "_registry_tombstones_"));
+  if (result.skipped.length === 0) {
+    await mkdir(base, { recursive: true });
+    await writeFile(join(base, LAYOUT_MARKER), "2\n").catch(() => undefined);
+  }
 
   if (result.migrated.length > 0)
-    log?.info({ repositories: result.migrated }, "storage: repositories moved to the per-repository layout");
+    log?.info({ repositories: result.migrated }, "storage: nested repositories moved out of one another");
   for (const skip of result.skipped)
     log?.warn(skip, "storage: a repository of the previous layout was left where it is");
   return result;

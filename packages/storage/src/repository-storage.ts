@@ -1,5 +1,5 @@
 import { statSync } from "node:fs";
-import { mkdir, readdir, readFile, rm, rmdir, stat } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileAtomic } from "./atomic-file.js";
 import { FsBlobStore } from "./blob-store.js";
@@ -8,7 +8,7 @@ import type { RegistryTombstone } from "./registry-records.js";
 import { REPOSITORIES_DIR, repositoryKey, repositoryOfKey, STAGING_DIR } from "./repository-layout.js";
 import { SqliteRepoIndex } from "./sqlite-repo-index.js";
 
-/** Where one repository keeps its files: `<directory>/<prefix>/repositories/<key>/...` (repository-layout.ts). */
+/** Where one repository keeps its files: `<directory>/<prefix>/artifacts/yum/<key>/...` (repository-layout.ts). */
 export interface RepositoryPaths {
   root: string;
   index: string;
@@ -25,7 +25,7 @@ interface CachedIndex {
  * The filesystem storage of every repository. Each repository owns one directory, named by its whole
  * name encoded as a single path segment (`repository-layout.ts`), so that no name reaches into another
  * repository's files; it holds the index, the content-addressed blobs and the published repodata.
- * Deleting a repository removes that directory.
+ * Deleting a repository empties that directory (Beskar's own test checks it is left, empty).
  */
 export class RepositoryStorage {
   private readonly indexes = new Map<string, CachedIndex>();
@@ -36,15 +36,15 @@ export class RepositoryStorage {
     readonly prefix = "",
   ) {}
 
-  /** The storage root of this prefix: `repositories/`, `staging/`, `_registry_tombstones_/` are in it. */
+  /** The storage root of this prefix: `artifacts/yum/`, `staging/`, `_registry_tombstones_/` are in it. */
   private get base(): string {
     return join(this.directory, this.prefix);
   }
 
   /**
    * Run once at process start, before anything else touches storage: moves repositories of the
-   * previous layout (`artifacts/yum/<name>/`, nested in one another) into this one, and removes
-   * staged uploads a crash left behind.
+   * previous layout (`artifacts/yum/<a>/<b>/` nested in `artifacts/yum/<a>/`) into this one, and
+   * removes staged uploads a crash left behind.
    */
   async prepare(log?: LayoutLog): Promise<LayoutMigration> {
     const migration = await migrateLegacyLayout(this.base, log);
@@ -119,7 +119,7 @@ export class RepositoryStorage {
     return index;
   }
 
-  /** Removes everything the repository stored, then its directory. */
+  /** Removes everything the repository stored and leaves its directory empty. */
   async deleteRepository(repository: string): Promise<void> {
     this.forget(repository);
     const { root } = this.paths(repository);
@@ -136,8 +136,6 @@ export class RepositoryStorage {
     );
     for (const name of ["index.db", "index.db-wal", "index.db-shm"])
       await rm(join(root, name), { force: true });
-    // Not empty only when it holds something we did not put there: leave that alone.
-    await rmdir(root).catch(() => undefined);
   }
 
   /** Where the registry tombstones of deleted repositories wait (beside `artifacts/`, not inside a repository). */
