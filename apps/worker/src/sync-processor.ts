@@ -68,36 +68,42 @@ export async function processSync(
   };
   let error = "";
   let held: Awaited<ReturnType<RepoLock["acquire"]>> | undefined;
+  /** The sync's own work: it must have settled before the lock it runs under is given back. */
+  let running: Promise<unknown> | undefined;
   try {
     held = await options.lock.acquire(repository, { timeoutMs: 10 * 60_000, signal });
     const t0 = Date.now();
-    const result = await unlessAborted(
-      runMirrorSync({
-        repository,
-        storage,
-        urls: data.urls ?? repo.properties.mirror_urls,
-        // `sync:url` names this sync's upstream: the repository's metalink/mirrorlist is for plain syncs.
-        ...(data.urls ? {} : { mirrorList: mirrorListSource(repo.properties) }),
-        force: data.force === true,
-        gpgKey: repo.properties.gpg_key,
-        fence: held.fence,
-        signal: AbortSignal.any([held.signal, signal]),
-        graceSeconds: options.graceSeconds,
-        concurrency: options.concurrency,
-        policy: repo.properties.sync_policy === "on_demand" ? "on_demand" : "immediate",
-        tls: upstreamTls(repo.properties),
-        proxy: upstreamProxy(repo.properties, options.proxy),
-        timeoutMs: options.timeoutMs,
-        ...(options.fsyncTimeoutMs !== undefined ? { fsyncTimeoutMs: options.fsyncTimeoutMs } : {}),
-        log: { info: repoLog("INFO"), error: repoLog("ERROR") },
-      }),
-      signal,
-    );
+    const sync = runMirrorSync({
+      repository,
+      storage,
+      urls: data.urls ?? repo.properties.mirror_urls,
+      // `sync:url` names this sync's upstream: the repository's metalink/mirrorlist is for plain syncs.
+      ...(data.urls ? {} : { mirrorList: mirrorListSource(repo.properties) }),
+      force: data.force === true,
+      gpgKey: repo.properties.gpg_key,
+      fence: held.fence,
+      signal: AbortSignal.any([held.signal, signal]),
+      graceSeconds: options.graceSeconds,
+      concurrency: options.concurrency,
+      policy: repo.properties.sync_policy === "on_demand" ? "on_demand" : "immediate",
+      tls: upstreamTls(repo.properties),
+      proxy: upstreamProxy(repo.properties, options.proxy),
+      timeoutMs: options.timeoutMs,
+      ...(options.fsyncTimeoutMs !== undefined ? { fsyncTimeoutMs: options.fsyncTimeoutMs } : {}),
+      log: { info: repoLog("INFO"), error: repoLog("ERROR") },
+    });
+    running = sync;
+    const result = await unlessAborted(sync, signal);
     logger.info({ repository, ...result, ms: Date.now() - t0 }, "mirror sync finished");
   } catch (err) {
     error = (err as Error).message;
     repoLog("ERROR")(`sync failed: ${error}`);
   } finally {
+    // A crashed job stops waiting at once (its error is recorded), but its work goes on until it
+    // sees the aborted signal: the lock is held until then, so nothing it still writes (blobs,
+    // progress, the index) happens after another worker took the repository. Work that never stops
+    // keeps this job unsettled, which the JobGuard ends (onStuck: the process exits, the lock expires).
+    await running?.catch(() => undefined);
     // A lock that cannot be released (Redis away) expires on its own; the sync must end regardless.
     await held
       ?.release()
