@@ -173,8 +173,8 @@ interface PackagePlan {
 
 /** What the packages step stored. */
 interface StoredPackages {
-  /** New or changed index rows. */
-  records: PackageRecord[];
+  /** New or changed index rows, staged in the index (`stagePackages`) until the commit. */
+  changed: number;
   /** Tags upstream no longer lists. */
   removed: string[];
   /** Blobs to make durable before the generation refers to them: downloaded, or found stored by an interrupted run. */
@@ -387,6 +387,38 @@ function planPackages(run: SyncRun, metadata: UpstreamMetadata): PackagePlan {
   return plan;
 }
 
+/** Rows staged per batch: a sync of any size holds one batch of package rows (and their XML) in memory. */
+const stagedBatch = 256;
+
+/**
+ * The package rows of the generation being built, written to the index's staging area a batch at
+ * a time (a short fenced transaction each, so no long one holds the database); the commit switches
+ * them all in at once. Rows a crashed or failed sync staged are cleared when the next one starts.
+ */
+class StagedRows {
+  private batch: PackageRecord[] = [];
+  count = 0;
+
+  constructor(
+    private readonly index: RepoIndex,
+    private readonly fence: number,
+  ) {
+    index.clearStagedPackages(fence);
+  }
+
+  add(record: PackageRecord): void {
+    this.batch.push(record);
+    this.count++;
+    if (this.batch.length >= stagedBatch) this.flush();
+  }
+
+  flush(): void {
+    if (this.batch.length === 0) return;
+    this.index.stagePackages(this.fence, this.batch);
+    this.batch = [];
+  }
+}
+
 /**
  * Packages: only what the plan yields; a blob stored by an interrupted run is reused as it is.
  * Small packages arrive whole in memory and are parsed, indexed and stored by the package thread
@@ -398,7 +430,7 @@ async function downloadPackages(
   plan: PackagePlan,
 ): Promise<StoredPackages> {
   const { options, blobs, index } = run;
-  const records: PackageRecord[] = [];
+  const staging = new StagedRows(index, options.fence);
   const uploadTime = now();
   const onDemand = options.policy === "on_demand";
   const downloaded: string[] = [];
@@ -416,7 +448,7 @@ async function downloadPackages(
   let smallPackages = 0;
   const gpg = options.gpgKey ? { gpgKey: options.gpgKey } : {};
   const finish = (u: UpstreamPackage, record: PackageRecord) => {
-    records.push({ ...record, upstreamChecksum: `${u.checksum.type}:${u.checksum.value}` });
+    staging.add({ ...record, upstreamChecksum: `${u.checksum.type}:${u.checksum.value}` });
     run.progress(++plan.synced);
   };
   /** A package downloaded and stored (not durable yet): counted, and made durable before the commit. */
@@ -494,10 +526,11 @@ async function downloadPackages(
     await Promise.allSettled(storings);
   }
   if (storeFailure) throw storeFailure;
+  staging.flush();
   const removed = [...plan.existing.values()].filter((p) => !plan.hrefs.has(p.href)).map((p) => p.tag);
   index.updateSyncState({ totalPackages: plan.total });
   run.progress(plan.synced, true);
-  return { records, removed, blobs: [...downloaded, ...reused] };
+  return { changed: staging.count, removed, blobs: [...downloaded, ...reused] };
 }
 
 /**
@@ -625,7 +658,7 @@ async function commitGeneration(
   const before = index.getState();
   const unchanged = { total: plan.total, downloaded: 0, removed: 0, published: false, phases: run.phases };
   if (
-    stored.records.length === 0 &&
+    stored.changed === 0 &&
     stored.removed.length === 0 &&
     before.repomd === served &&
     before.repomdAsc === servedAsc
@@ -645,7 +678,6 @@ async function commitGeneration(
   }
   options.signal.throwIfAborted();
   index.commitMirrorGeneration(options.fence, {
-    upsert: stored.records,
     deleteTags: stored.removed,
     revision: Math.max(now(), before.revision + 1),
     repomd: served,

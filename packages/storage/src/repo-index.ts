@@ -80,8 +80,16 @@ export interface RepoIndex {
   updateSyncState(patch: Partial<Omit<SyncState, "syncing" | "startTime">>): void;
   endSync(now: number, error: string): void;
   /**
-   * Switches a mirror to a new generation in one fenced transaction: its package rows and the
-   * upstream repomd.xml (and signature) that lists them.
+   * Sets package rows of the mirror generation being built aside (fenced), a batch at a time as a
+   * sync stores them, so that a sync of any size holds no more than a batch of rows in memory.
+   * They are not served until `commitMirrorGeneration` switches them in.
+   */
+  stagePackages(fence: number, records: PackageRecord[]): void;
+  /** Forgets the rows staged by an earlier sync that did not commit (it crashed, or failed). */
+  clearStagedPackages(fence: number): void;
+  /**
+   * Switches a mirror to a new generation in one fenced transaction: every staged package row
+   * (and `upsert`), the removals, and the upstream repomd.xml (and signature) that lists them.
    */
   commitMirrorGeneration(fence: number, generation: MirrorGeneration): void;
 
@@ -218,7 +226,8 @@ export interface SyncState {
 }
 
 export interface MirrorGeneration {
-  upsert: PackageRecord[];
+  /** Rows to switch in besides the staged ones. */
+  upsert?: PackageRecord[];
   deleteTags: string[];
   revision: number;
   repomd: string;

@@ -164,6 +164,46 @@ describe("SqliteRepoIndex", () => {
     ]);
   });
 
+  it("stages a mirror generation's rows out of sight until the commit switches them in", () => {
+    index.commitMirrorGeneration(0, {
+      upsert: [record("a", "1".repeat(64)), record("b", "2".repeat(64))],
+      deleteTags: [],
+      revision: 1,
+      repomd: "<repomd/>",
+      repomdAsc: undefined,
+    });
+    // An earlier sync staged a row and crashed; the next one clears it and stages its own batches.
+    index.stagePackages(0, [record("z", "9".repeat(64))]);
+    index.clearStagedPackages(0);
+    index.stagePackages(0, [record("a", "3".repeat(64))]);
+    index.stagePackages(0, [record("c", "4".repeat(64))]);
+    expect(index.listPackages().map((p) => [p.tag, p.id[0]])).toEqual([
+      ["a", "1"],
+      ["b", "2"],
+    ]);
+    index.commitMirrorGeneration(0, {
+      deleteTags: ["b"],
+      revision: 2,
+      repomd: "<repomd/>",
+      repomdAsc: undefined,
+    });
+    expect(index.listPackages().map((p) => [p.tag, p.id[0]])).toEqual([
+      ["a", "3"],
+      ["c", "4"],
+    ]);
+    // The replaced and the removed file stay fetchable for clients of the previous generation.
+    expect(index.getRetiredPackage("a.rpm")?.id).toBe("1".repeat(64));
+    expect(index.getRetiredPackage("b.rpm")?.id).toBe("2".repeat(64));
+    // Staged rows went in once: a later commit switches in nothing more.
+    index.commitMirrorGeneration(0, {
+      deleteTags: [],
+      revision: 3,
+      repomd: "<repomd/>",
+      repomdAsc: undefined,
+    });
+    expect(index.listPackages()).toHaveLength(2);
+  });
+
   it("remembers removed and replaced packages by file name until pruned", () => {
     const first = index.appendEvent({ action: "publish" }, 1);
     index.applyEvent(first, 1, (tx) => {

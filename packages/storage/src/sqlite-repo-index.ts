@@ -62,6 +62,16 @@ CREATE TABLE IF NOT EXISTS packages (
 CREATE INDEX IF NOT EXISTS packages_id ON packages (id);
 CREATE INDEX IF NOT EXISTS packages_file_name ON packages (file_name);
 CREATE INDEX IF NOT EXISTS packages_href ON packages (href);
+CREATE TABLE IF NOT EXISTS staged_packages (
+  tag TEXT PRIMARY KEY,
+  id TEXT NOT NULL,
+  file_name TEXT NOT NULL,
+  href TEXT NOT NULL,
+  meta TEXT NOT NULL,
+  primary_xml TEXT NOT NULL,
+  filelists_xml TEXT NOT NULL,
+  other_xml TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS retired_packages (
   file_name TEXT NOT NULL,
   id TEXT NOT NULL,
@@ -353,12 +363,56 @@ export class SqliteRepoIndex implements RepoIndex {
     ).run(now, redactText(error));
   }
 
+  stagePackages(fence: number, records: PackageRecord[]): void {
+    this.db
+      .transaction(() => {
+        this.checkFence(fence);
+        for (const record of records) this.stagePackage(record);
+      })
+      .immediate();
+  }
+
+  clearStagedPackages(fence: number): void {
+    this.db
+      .transaction(() => {
+        this.checkFence(fence);
+        this.statement("DELETE FROM staged_packages").run();
+      })
+      .immediate();
+  }
+
+  private stagePackage(record: PackageRecord): void {
+    this.statement(
+      `INSERT OR REPLACE INTO staged_packages (tag, id, file_name, href, meta, primary_xml, filelists_xml, other_xml)
+         VALUES (@tag, @id, @fileName, @href, @meta, @primaryXml, @filelistsXml, @otherXml)`,
+    ).run({ ...record, meta: JSON.stringify(toMeta(record)) });
+  }
+
+  /** Moves every staged row into `packages` inside the caller's transaction, as `upsertPackage` would one by one. */
+  private switchInStaged(): void {
+    this.statement(
+      `INSERT INTO retired_packages (file_name, id, retired_at)
+         SELECT p.file_name, p.id, CAST(strftime('%s','now') AS INTEGER)
+         FROM packages p JOIN staged_packages s ON s.tag = p.tag
+         WHERE s.id != p.id OR s.file_name != p.file_name`,
+    ).run();
+    this.statement(
+      `INSERT INTO packages (tag, id, file_name, href, meta, primary_xml, filelists_xml, other_xml)
+         SELECT tag, id, file_name, href, meta, primary_xml, filelists_xml, other_xml FROM staged_packages WHERE true
+         ON CONFLICT (tag) DO UPDATE SET id = excluded.id, file_name = excluded.file_name, href = excluded.href,
+           meta = excluded.meta, primary_xml = excluded.primary_xml, filelists_xml = excluded.filelists_xml,
+           other_xml = excluded.other_xml`,
+    ).run();
+    this.statement("DELETE FROM staged_packages").run();
+  }
+
   commitMirrorGeneration(fence: number, generation: MirrorGeneration): void {
     this.db
       .transaction(() => {
         this.checkFence(fence);
         for (const tag of generation.deleteTags) this.retirePackage(tag);
-        for (const record of generation.upsert) this.upsertPackage(record);
+        for (const record of generation.upsert ?? []) this.stagePackage(record);
+        this.switchInStaged();
         this.retireRepomd();
         this.statement(
           "UPDATE state SET revision = ?, repomd = ?, repomd_asc = ?, dirty = 0 WHERE id = 1",
