@@ -21,6 +21,8 @@ export const errorCodes = {
   REPO_MIRROR_READ_ONLY: { httpStatus: 400, beskarCode: "FailedPrecondition" },
   REPO_BAD_GPG_KEY: { httpStatus: 400, beskarCode: "InvalidArgument" },
   PACKAGE_NOT_FOUND: { httpStatus: 404, beskarCode: "NotFound" },
+  // A repository at `limits.max_packages_per_repository` (an upload of a new package, a sync of an upstream listing more).
+  REPO_PACKAGE_LIMIT: { httpStatus: 400, beskarCode: "FailedPrecondition" },
   PACKAGE_SIGNATURE_INVALID: { httpStatus: 400, beskarCode: "InvalidArgument" },
   // RPM parsing
   RPM_TRUNCATED: { httpStatus: 400, beskarCode: "InvalidArgument" },
@@ -65,6 +67,8 @@ export const errorCodes = {
   TIMEOUT: { httpStatus: 504, beskarCode: "DeadlineExceeded" },
   CONFIG_INVALID: { httpStatus: 500, beskarCode: "Internal" },
   STORAGE_CORRUPT: { httpStatus: 500, beskarCode: "Internal" },
+  // An index written by a newer build (its schema version is unknown here): refused rather than misread.
+  STORAGE_VERSION_UNSUPPORTED: { httpStatus: 500, beskarCode: "Internal" },
   INTERNAL: { httpStatus: 500, beskarCode: "Internal" },
   // Background jobs (worker): a payload that is not ours, an exception that escaped a job
   JOB_INVALID: { httpStatus: 400, beskarCode: "InvalidArgument" },
