@@ -1,9 +1,13 @@
+import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, posix } from "node:path";
 import { fileURLToPath } from "node:url";
 import { readRouterPolicy } from "@beskar-yum/router";
 import { describe, expect, it } from "vitest";
 import { runtimeFiles, runtimePath } from "../apps/api/src/runtime-files.js";
+import { startProcess } from "./support/processes.js";
+import { deletePrefix, redisUrl, uniquePrefix } from "./support/redis.js";
+import { cleanupTempDirs, makeTempDir } from "./support/tmp.js";
 
 /**
  * No container engine here: the Dockerfile is read as Docker would read its COPY instructions
@@ -198,6 +202,36 @@ describe("the Dockerfile", () => {
     const policy = await readRouterPolicy();
     expect(Buffer.from(policy.rego).equals(readFileSync(runtimePath("policy/router.rego")))).toBe(true);
     expect(Buffer.from(policy.data).equals(readFileSync(runtimePath("policy/data.json")))).toBe(true);
+  });
+
+  it("the built API serves swagger.yaml from where runtimeFiles says", async () => {
+    const prefix = uniquePrefix("dockerfile");
+    const api = await startProcess("node", [join(root, "apps/api/dist/main.js")], {
+      env: {
+        BESKARYUM_ADDR: "127.0.0.1:0",
+        BESKARYUM_DATADIR: makeTempDir("dockerfile"),
+        BESKARYUM_REDIS_URL: redisUrl(),
+        BESKARYUM_REDIS_PREFIX: prefix,
+        BESKARYUM_ADMIN_TOKEN: randomBytes(16).toString("hex"),
+      },
+      readyLine: /"msg":"api listening"/,
+      timeoutMs: 20_000,
+    });
+    try {
+      const line = api
+        .output()
+        .split("\n")
+        .find((l) => l.includes('"msg":"api listening"'))!;
+      const { address, version } = JSON.parse(line) as { address: string; version: string };
+      expect(version).toBe(JSON.parse(readFileSync(runtimePath("apps/api/package.json"), "utf8")).version);
+      const res = await fetch(`${address}/artifacts/yum/api/v1/doc/swagger.yaml`);
+      expect(res.status).toBe(200);
+      expect(await res.text()).toBe(readFileSync(runtimePath("apps/api/openapi/swagger.yaml"), "utf8"));
+    } finally {
+      await api.stop();
+      await deletePrefix(prefix);
+      await cleanupTempDirs();
+    }
   });
 
   it("is read the way Docker reads it (the checker finds what is not there)", () => {
