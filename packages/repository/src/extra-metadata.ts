@@ -1,9 +1,7 @@
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
 import { open } from "node:fs/promises";
-import { createGunzip } from "node:zlib";
 import { YumError } from "@beskar-yum/errors";
-import { SafeXmlParser } from "@beskar-yum/repodata";
+import { checkXml, decompressMetadataStream, sniffCompression as sniffMagic } from "@beskar-yum/repodata";
 
 /** repomd `<data type>` names a user may upload; ours (and their database forms) are reserved. */
 const dataTypePattern = /^[a-z][a-z0-9_]{0,63}$/;
@@ -30,17 +28,16 @@ export function assertExtraFileName(fileName: string): string {
   return fileName;
 }
 
-/** Detects the compression of a file from its first bytes. */
+/**
+ * Detects the compression of a file from its first bytes, by the magic numbers the decoders use
+ * (`@beskar-yum/repodata`'s `sniffCompression`), named as file extensions.
+ */
 export async function sniffCompression(path: string): Promise<Compression | undefined> {
   const handle = await open(path, "r");
   try {
     const { buffer, bytesRead } = await handle.read(Buffer.alloc(6), 0, 6, 0);
-    const head = buffer.subarray(0, bytesRead);
-    if (head[0] === 0x1f && head[1] === 0x8b) return "gz";
-    if (head.equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return "xz";
-    if (head.subarray(0, 3).toString("latin1") === "BZh") return "bz2";
-    if (head.readUInt32LE(0) === 0xfd2fb528) return "zst";
-    return undefined;
+    const kind = sniffMagic(buffer.subarray(0, bytesRead));
+    return kind === "none" ? undefined : kind === "zstd" ? "zst" : kind;
   } finally {
     await handle.close();
   }
@@ -52,42 +49,118 @@ export function defaultExtraFileName(dataType: string, compression: Compression 
 }
 
 /**
- * Checks an uploaded metadata file and measures its uncompressed content: sha256 and size for plain
- * and gzip files (Node has no xz/bzip2/zstd decoder; those are stored without open-checksum), and
- * XML well-formedness for `.xml` files, streamed through the shared safe parser: a DOCTYPE that only
- * names an external DTD (every comps.xml has one) is accepted and never loaded; an internal subset,
- * where entities would be declared, is refused.
+ * repomd data types that are XML whatever their content looks like (createrepo_c/modifyrepo_c and
+ * dnf/libsolv read them as XML): comps `group` (and its `group_gz` copy), `updateinfo`,
+ * `prestodelta`/`deltainfo` (drpms), SUSE's `susedata`/`suseinfo`/`patterns`/`products`.
+ */
+const xmlDataTypes = new Set([
+  "group",
+  "group_gz",
+  "updateinfo",
+  "prestodelta",
+  "deltainfo",
+  "susedata",
+  "suseinfo",
+  "patterns",
+  "products",
+]);
+/** Data types that are text (YAML): `modules` (libmodulemd's modules.yaml) must at least be valid UTF-8. */
+const textDataTypes = new Set(["modules"]);
+
+/**
+ * Bytes skipped before deciding whether content is XML: whitespace, byte order marks (UTF-8's
+ * EF BB BF, UTF-16's FE FF/FF FE) and NULs (UTF-16/32 without a BOM), so that no encoding of `<`
+ * slips past the XML rule; such XML is then parsed as UTF-8 and refused as not well-formed.
+ */
+const leadingBytes = new Set([0x20, 0x09, 0x0a, 0x0d, 0x00, 0xef, 0xbb, 0xbf, 0xfe, 0xff]);
+
+export interface InspectExtraOptions {
+  /** The repomd data type (`group`, `updateinfo`, `modules`, ...). */
+  dataType: string;
+  /** Decompressed bytes read at most (decompression bombs). Default 2 GiB. */
+  maxOpenBytes?: number;
+}
+
+/** `gzip`, `xz`, ... as error messages name them. */
+const compressionLabel: Record<Compression, string> = { gz: "gzip", xz: "xz", bz2: "bzip2", zst: "zstd" };
+
+/**
+ * Checks an uploaded metadata file and measures its uncompressed content (open-checksum and
+ * open-size, for every compression). The file is decompressed as a stream by the decoders the
+ * mirror uses (`decompressMetadataStream`: gzip, xz, bzip2, zstd or plain, by magic number), capped
+ * at `maxOpenBytes`. Content whose first significant byte is `<` is XML whatever the file is
+ * called, and so is every data type that is always XML (`xmlDataTypes`); XML goes through the shared
+ * safe parser: well-formed, and a DOCTYPE that only names an external DTD (every comps.xml has one)
+ * is accepted and never loaded, while an internal subset, where entities would be declared, is
+ * refused. `modules` (YAML) must be valid UTF-8.
  */
 export async function inspectExtraFile(
   path: string,
   fileName: string,
   compression: Compression | undefined,
-): Promise<{ openDigest?: string; openSize?: number }> {
-  if (compression !== undefined && compression !== "gz") return {};
+  options: InspectExtraOptions,
+): Promise<{ openDigest: string; openSize: number }> {
+  const maxBytes = options.maxOpenBytes ?? maxOpenBytes;
   const hash = createHash("sha256");
-  const isXml = /\.xml(\.gz)?$/.test(fileName);
-  const xml = isXml ? new SafeXmlParser(fileName, { syntaxPrefix: "not well-formed XML: " }) : undefined;
   let size = 0;
-  const source = createReadStream(path);
-  const stream = compression === "gz" ? source.pipe(createGunzip()) : source;
+  async function* measured(): AsyncGenerator<Buffer> {
+    try {
+      for await (const chunk of decompressMetadataStream(path, { name: fileName, maxBytes })) {
+        size += chunk.length;
+        hash.update(chunk);
+        yield chunk;
+      }
+    } catch (err) {
+      if (err instanceof YumError && !/: cannot decompress: /.test(err.message)) throw err;
+      const what = compression ? `a valid ${compressionLabel[compression]} file` : "readable";
+      const why = (err as Error).message.replace(/^.*?: cannot decompress: /, "");
+      throw new YumError("REPODATA_INVALID", `${fileName}: not ${what}: ${why}`, { file: fileName });
+    }
+  }
+  const chunks = measured();
+  // The first significant byte decides whether the content is XML.
+  const head: Buffer[] = [];
+  let first: number | undefined;
+  while (first === undefined) {
+    const r = await chunks.next();
+    if (r.done) break;
+    head.push(r.value);
+    first = r.value.find((b) => !leadingBytes.has(b));
+  }
+  const all = (async function* () {
+    yield* head;
+    yield* chunks;
+  })();
   try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > maxOpenBytes) {
+    if (first === 0x3c /* < */ || xmlDataTypes.has(options.dataType)) {
+      if (first !== 0x3c) {
         throw new YumError(
           "REPODATA_INVALID",
-          `${fileName}: decompresses to more than ${maxOpenBytes} bytes`,
+          `${fileName}: ${options.dataType} metadata must be XML (its first character is not "<")`,
+          { file: fileName },
         );
       }
-      hash.update(chunk);
-      xml?.write(chunk);
+      await checkXml(all, fileName);
+    } else if (textDataTypes.has(options.dataType)) {
+      const utf8 = new TextDecoder("utf-8", { fatal: true });
+      try {
+        for await (const chunk of all) utf8.decode(chunk, { stream: true });
+        utf8.decode();
+      } catch (err) {
+        if (err instanceof YumError) throw err;
+        throw new YumError(
+          "REPODATA_INVALID",
+          `${fileName}: ${options.dataType} metadata must be UTF-8 text`,
+          {
+            file: fileName,
+          },
+        );
+      }
+    } else {
+      for await (const _ of all);
     }
-    xml?.close();
-  } catch (err) {
-    if (err instanceof YumError) throw err;
-    throw new YumError("REPODATA_INVALID", `${fileName}: not a valid gzip file: ${(err as Error).message}`);
   } finally {
-    source.destroy();
+    await chunks.return(undefined);
   }
   return { openDigest: hash.digest("hex"), openSize: size };
 }

@@ -392,7 +392,7 @@ export class RepositoryService {
       if (blob.size === 0) throw new YumError("REPODATA_INVALID", `${dataType}: empty body`);
       const compression = await sniffCompression(blob.tempPath);
       const name = fileName ?? defaultExtraFileName(dataType, compression);
-      const open = await inspectExtraFile(blob.tempPath, name, compression);
+      const open = await inspectExtraFile(blob.tempPath, name, compression, { dataType });
       record = {
         dataType,
         fileName: name,
