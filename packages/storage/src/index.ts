@@ -5,5 +5,16 @@ export type { LayoutLog, LayoutMigration } from "./legacy-layout.js";
 export type * from "./registry-records.js";
 export type * from "./repo-index.js";
 export { REPOSITORIES_DIR, repositoryKey, repositoryOfKey } from "./repository-layout.js";
-export { type RepositoryPaths, RepositoryStorage } from "./repository-storage.js";
-export { SqliteRepoIndex } from "./sqlite-repo-index.js";
+export {
+  defaultMaxOpenIndexes,
+  type RepositoryPaths,
+  RepositoryStorage,
+  type RepositoryStorageOptions,
+} from "./repository-storage.js";
+export { SCHEMA_VERSION } from "./schema-migrations.js";
+export {
+  defaultLogRetention,
+  defaultMaxPackages,
+  type LogRetention,
+  SqliteRepoIndex,
+} from "./sqlite-repo-index.js";

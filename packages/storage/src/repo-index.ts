@@ -59,6 +59,13 @@ export interface RepoIndex {
    * `listPackages` loads (most of a row's size): href, upstream checksum, tag.
    */
   listPackageChecksums(): PackageChecksum[];
+  /**
+   * A page of packages without their XML fragments, in (href, tag) order, after `after` (keyset:
+   * the cost of a page does not grow with where it starts).
+   */
+  listPackageSummaries(limit: number, after?: PackageCursor): PackageSummary[];
+  /** `limits.max_packages_per_repository`: uploads and syncs that would go beyond it are refused. */
+  readonly maxPackages: number;
   countPackages(): number;
   /** Fragments in location order, without loading every row into memory at once. */
   iterateFragments(kind: FragmentKind): IterableIterator<string>;
@@ -95,6 +102,8 @@ export interface RepoIndex {
 
   addLog(level: LogLevel, message: string, now: number): void;
   listLogs(): LogRecord[];
+  /** A page of log lines, oldest first, after the line numbered `afterId` (keyset). */
+  listLogsPage(limit: number, afterId?: number): LogPage;
 
   close(): void;
 }
@@ -233,6 +242,18 @@ export interface MirrorGeneration {
   repomd: string;
   repomdAsc: string | undefined;
 }
+
+/** Where a page of packages starts after: the last package of the previous page. */
+export interface PackageCursor {
+  href: string;
+  tag: string;
+}
+
+/** A package row without its XML fragments (most of its size). */
+export type PackageSummary = Omit<PackageRecord, "primaryXml" | "filelistsXml" | "otherXml">;
+
+/** Log lines with their number (the keyset of `listLogsPage`). */
+export type LogPage = (LogRecord & { id: number })[];
 
 export interface LogRecord {
   level: LogLevel;

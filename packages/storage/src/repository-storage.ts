@@ -1,12 +1,19 @@
 import { statSync } from "node:fs";
 import { mkdir, readdir, readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
+import { YumError } from "@beskar-yum/errors";
 import { writeFileAtomic } from "./atomic-file.js";
 import { FsBlobStore } from "./blob-store.js";
 import { type LayoutLog, type LayoutMigration, migrateLegacyLayout } from "./legacy-layout.js";
+import { indexOpenError } from "./open-errors.js";
 import type { RegistryTombstone } from "./registry-records.js";
 import { REPOSITORIES_DIR, repositoryKey, repositoryOfKey, STAGING_DIR } from "./repository-layout.js";
-import { SqliteRepoIndex } from "./sqlite-repo-index.js";
+import {
+  type IndexHandles,
+  type LogRetention,
+  SqliteRepoIndex,
+  type SqliteRepoIndexOptions,
+} from "./sqlite-repo-index.js";
 
 /** Where one repository keeps its files: `<directory>/<prefix>/artifacts/yum/<key>/...` (repository-layout.ts). */
 export interface RepositoryPaths {
@@ -21,6 +28,76 @@ interface CachedIndex {
   inode: number;
 }
 
+export interface RepositoryStorageOptions {
+  /**
+   * Index connections kept open at most (`limits.max_open_indexes`, default 256; each holds 3 file
+   * descriptors: the database, its WAL and shared memory). Beyond it the least recently used idle
+   * ones are closed; one in a transaction or an iteration is never closed under its user, and an
+   * index whose connection was closed reopens it on its next call.
+   */
+  maxOpenIndexes?: number;
+  /** `limits.max_packages_per_repository` (default 500,000). */
+  maxPackagesPerRepository?: number;
+  /** `limits.log_max_age_days` and `limits.log_max_rows` per repository. */
+  logRetention?: LogRetention;
+}
+
+export const defaultMaxOpenIndexes = 256;
+
+/**
+ * The open index connections of one process, least recently used first (a Set keeps insertion
+ * order: a use moves the index to the end). Beyond `max`, idle connections are closed from the
+ * front; if every one is busy, the bound is exceeded until one is free.
+ */
+class HandleCache implements IndexHandles {
+  private readonly open = new Set<SqliteRepoIndex>();
+
+  constructor(
+    readonly max: number,
+    private readonly evicted: (index: SqliteRepoIndex) => void,
+  ) {}
+
+  get size(): number {
+    return this.open.size;
+  }
+
+  opened(index: SqliteRepoIndex): void {
+    this.open.add(index);
+    this.last = index;
+    this.evict(index);
+  }
+
+  used(index: SqliteRepoIndex): void {
+    // Moving the index used last costs two Set operations per statement: skipped.
+    if (this.last === index) return;
+    this.last = index;
+    this.open.delete(index);
+    this.open.add(index);
+  }
+
+  private last: SqliteRepoIndex | undefined;
+
+  /** Closes every connection (process end). */
+  closeAll(): void {
+    for (const index of [...this.open]) index.close();
+    this.open.clear();
+  }
+
+  closed(index: SqliteRepoIndex): void {
+    this.open.delete(index);
+  }
+
+  private evict(keep: SqliteRepoIndex): void {
+    if (this.open.size <= this.max) return;
+    for (const index of this.open) {
+      if (this.open.size <= this.max) return;
+      if (index === keep || !index.closeIfIdle()) continue;
+      this.open.delete(index);
+      this.evicted(index);
+    }
+  }
+}
+
 /**
  * The filesystem storage of every repository. Each repository owns one directory, named by its whole
  * name encoded as a single path segment (`repository-layout.ts`), so that no name reaches into another
@@ -29,12 +106,35 @@ interface CachedIndex {
  */
 export class RepositoryStorage {
   private readonly indexes = new Map<string, CachedIndex>();
+  private readonly handles: HandleCache;
+  private readonly indexOptions: Omit<SqliteRepoIndexOptions, "create">;
 
   /** @param directory storage root (`storage.filesystem.directory`); @param prefix Beskar's normalised storage prefix */
   constructor(
     readonly directory: string,
     readonly prefix = "",
-  ) {}
+    options: RepositoryStorageOptions = {},
+  ) {
+    this.handles = new HandleCache(options.maxOpenIndexes ?? defaultMaxOpenIndexes, (index) => {
+      // An evicted index leaves the cache: the next openIndex makes a new one (a holder of the
+      // evicted one keeps using it, reopened on its next call).
+      for (const [repository, cached] of this.indexes) {
+        if (cached.index === index) this.indexes.delete(repository);
+      }
+    });
+    this.indexOptions = {
+      handles: this.handles,
+      ...(options.maxPackagesPerRepository !== undefined
+        ? { maxPackages: options.maxPackagesPerRepository }
+        : {}),
+      ...(options.logRetention ? { logRetention: options.logRetention } : {}),
+    };
+  }
+
+  /** Index connections open now (bounded by `maxOpenIndexes` unless all are busy). */
+  get openIndexes(): number {
+    return this.handles.size;
+  }
 
   /** The storage root of this prefix: `artifacts/yum/`, `staging/`, `_registry_tombstones_/` are in it. */
   private get base(): string {
@@ -83,29 +183,41 @@ export class RepositoryStorage {
 
   /**
    * The repository's index, or undefined when the repository does not exist. Handles are cached per
-   * process and reopened when the file was replaced (a repository deleted and created again elsewhere).
+   * process (at most `maxOpenIndexes` connections open) and reopened when the file was replaced (a
+   * repository deleted and created again elsewhere). An index that exists and cannot be opened is an
+   * error saying why: STORAGE_CORRUPT (with its path), UNAVAILABLE (out of file descriptors, locked),
+   * STORAGE_VERSION_UNSUPPORTED; never "not found".
    */
   openIndex(repository: string): SqliteRepoIndex | undefined {
     let path: string;
-    let inode: number;
     try {
       // An invalid name (paths() refuses it) names no repository either.
       path = this.paths(repository).index;
-      inode = statSync(path).ino;
     } catch {
-      this.forget(repository);
       return undefined;
+    }
+    let inode: number;
+    try {
+      inode = statSync(path).ino;
+    } catch (err) {
+      this.forget(repository);
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" || code === "ENOTDIR" || code === "ENAMETOOLONG") return undefined;
+      throw indexOpenError(err, path);
     }
     const cached = this.indexes.get(repository);
     if (cached && cached.inode === inode) return cached.index;
     this.forget(repository);
+    let index: SqliteRepoIndex;
     try {
-      const index = SqliteRepoIndex.open(path, { create: false });
-      this.indexes.set(repository, { index, inode });
-      return index;
-    } catch {
-      return undefined;
+      index = SqliteRepoIndex.open(path, { create: false, ...this.indexOptions });
+    } catch (err) {
+      // Deleted between the stat and the open: no repository.
+      if (err instanceof YumError && err.code === "REPO_NOT_FOUND") return undefined;
+      throw err;
     }
+    this.indexes.set(repository, { index, inode });
+    return index;
   }
 
   /** Creates the repository's directory and empty index (idempotent), returning the index. */
@@ -114,7 +226,7 @@ export class RepositoryStorage {
     await mkdir(paths.root, { recursive: true });
     const existing = this.openIndex(repository);
     if (existing) return existing;
-    const index = SqliteRepoIndex.open(paths.index, { create: true });
+    const index = SqliteRepoIndex.open(paths.index, { create: true, ...this.indexOptions });
     this.indexes.set(repository, { index, inode: statSync(paths.index).ino });
     return index;
   }
@@ -201,10 +313,15 @@ export class RepositoryStorage {
     return found;
   }
 
+  /**
+   * Drops the cached index of a repository whose file is gone or replaced: its connection is closed
+   * unless in use; a holder's next call reopens it only if the file is still the same (else
+   * REPO_NOT_FOUND).
+   */
   private forget(repository: string): void {
     const cached = this.indexes.get(repository);
     if (cached) {
-      cached.index.close();
+      if (cached.index.closeIfIdle()) this.handles.closed(cached.index);
       this.indexes.delete(repository);
     }
   }
@@ -212,5 +329,6 @@ export class RepositoryStorage {
   close(): void {
     for (const { index } of this.indexes.values()) index.close();
     this.indexes.clear();
+    this.handles.closeAll();
   }
 }

@@ -7,24 +7,6 @@ import type {
   RegistryReplicaState,
 } from "./registry-records.js";
 
-export const registrySchema = `
-CREATE TABLE IF NOT EXISTS registry_manifests (
-  kind TEXT NOT NULL,
-  tag TEXT NOT NULL,
-  layer_digest TEXT NOT NULL,
-  manifest_digest TEXT NOT NULL,
-  PRIMARY KEY (kind, tag)
-);
-CREATE INDEX IF NOT EXISTS registry_manifests_digest ON registry_manifests (kind, manifest_digest);
-CREATE TABLE IF NOT EXISTS registry_state (
-  id INTEGER PRIMARY KEY CHECK (id = 1),
-  generation INTEGER NOT NULL DEFAULT 1,
-  replicated INTEGER NOT NULL DEFAULT 0,
-  error TEXT NOT NULL DEFAULT ''
-);
-INSERT OR IGNORE INTO registry_state (id) VALUES (1);
-`;
-
 interface Row {
   kind: RegistryKind;
   tag: string;
@@ -39,9 +21,14 @@ const toRecord = (row: Row): RegistryManifestRecord => ({
   manifestDigest: row.manifest_digest,
 });
 
-/** `RegistryRecords` in the repository's SQLite index (tables created with the index's schema). */
+/** `RegistryRecords` in the repository's SQLite index (tables `registry_manifests`, `registry_state`: schema-migrations.ts). */
 export class SqliteRegistryRecords implements RegistryRecords {
-  constructor(private readonly db: Database.Database) {}
+  /** @param connection the index's connection (the index may have reopened it since) */
+  constructor(private readonly connection: () => Database.Database) {}
+
+  private get db(): Database.Database {
+    return this.connection();
+  }
 
   get(kind: RegistryKind, tag: string): RegistryManifestRecord | undefined {
     const row = prepared(this.db, "SELECT * FROM registry_manifests WHERE kind = ? AND tag = ?").get(

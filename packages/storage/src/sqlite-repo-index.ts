@@ -1,5 +1,7 @@
+import { statSync } from "node:fs";
 import { redactText, YumError } from "@beskar-yum/errors";
 import Database from "better-sqlite3";
+import { indexOpenError } from "./open-errors.js";
 import { prepared } from "./prepared.js";
 import type {
   EventResult,
@@ -7,10 +9,13 @@ import type {
   FragmentKind,
   IndexTransaction,
   LogLevel,
+  LogPage,
   LogRecord,
   MirrorGeneration,
   PackageChecksum,
+  PackageCursor,
   PackageRecord,
+  PackageSummary,
   PublishState,
   RepoEvent,
   RepoIndex,
@@ -19,95 +24,8 @@ import type {
   StoredEvent,
   SyncState,
 } from "./repo-index.js";
-import { registrySchema, SqliteRegistryRecords } from "./sqlite-registry-records.js";
-
-const schema = `
-CREATE TABLE IF NOT EXISTS repository (
-  id INTEGER PRIMARY KEY CHECK (id = 1),
-  created_at INTEGER NOT NULL,
-  properties TEXT NOT NULL,
-  deleting INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS state (
-  id INTEGER PRIMARY KEY CHECK (id = 1),
-  fence INTEGER NOT NULL DEFAULT 0,
-  applied_seq INTEGER NOT NULL DEFAULT 0,
-  published_seq INTEGER NOT NULL DEFAULT 0,
-  dirty INTEGER NOT NULL DEFAULT 1,
-  revision INTEGER NOT NULL DEFAULT 0,
-  repomd TEXT,
-  repomd_asc TEXT
-);
-INSERT OR IGNORE INTO state (id) VALUES (1);
-CREATE TABLE IF NOT EXISTS events (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  payload TEXT NOT NULL,
-  created_at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS event_failures (
-  seq INTEGER PRIMARY KEY,
-  message TEXT NOT NULL,
-  created_at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS packages (
-  tag TEXT PRIMARY KEY,
-  id TEXT NOT NULL,
-  file_name TEXT NOT NULL,
-  href TEXT NOT NULL,
-  meta TEXT NOT NULL,
-  primary_xml TEXT NOT NULL,
-  filelists_xml TEXT NOT NULL,
-  other_xml TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS packages_id ON packages (id);
-CREATE INDEX IF NOT EXISTS packages_file_name ON packages (file_name);
-CREATE INDEX IF NOT EXISTS packages_href ON packages (href);
-CREATE TABLE IF NOT EXISTS staged_packages (
-  tag TEXT PRIMARY KEY,
-  id TEXT NOT NULL,
-  file_name TEXT NOT NULL,
-  href TEXT NOT NULL,
-  meta TEXT NOT NULL,
-  primary_xml TEXT NOT NULL,
-  filelists_xml TEXT NOT NULL,
-  other_xml TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS retired_packages (
-  file_name TEXT NOT NULL,
-  id TEXT NOT NULL,
-  retired_at INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS retired_packages_file_name ON retired_packages (file_name);
-CREATE TABLE IF NOT EXISTS extra_metadata (
-  data_type TEXT PRIMARY KEY,
-  digest TEXT NOT NULL,
-  record TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS sync_state (
-  id INTEGER PRIMARY KEY CHECK (id = 1),
-  syncing INTEGER NOT NULL DEFAULT 0,
-  start_time INTEGER NOT NULL DEFAULT 0,
-  end_time INTEGER NOT NULL DEFAULT 0,
-  total_packages INTEGER NOT NULL DEFAULT 0,
-  synced_packages INTEGER NOT NULL DEFAULT 0,
-  sync_error TEXT NOT NULL DEFAULT '',
-  phase TEXT NOT NULL DEFAULT '',
-  downloaded_bytes INTEGER NOT NULL DEFAULT 0,
-  downloaded_packages INTEGER NOT NULL DEFAULT 0
-);
-INSERT OR IGNORE INTO sync_state (id) VALUES (1);
-CREATE TABLE IF NOT EXISTS retired_repomd (
-  retired_at INTEGER NOT NULL,
-  repomd TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS retired_repomd_at ON retired_repomd (retired_at);
-CREATE TABLE IF NOT EXISTS logs (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  level TEXT NOT NULL,
-  date INTEGER NOT NULL,
-  message TEXT NOT NULL
-);
-`;
+import { migrate } from "./schema-migrations.js";
+import { SqliteRegistryRecords } from "./sqlite-registry-records.js";
 
 /** Columns kept as one JSON document: everything of a package that is only read back whole. */
 type PackageMeta = Omit<
@@ -145,35 +63,142 @@ function toMeta(record: PackageRecord): PackageMeta {
   return meta;
 }
 
+/** How long a repository's log lines are kept, and how many at most (`limits.log_*`). */
+export interface LogRetention {
+  /** Lines older than this many seconds are pruned. */
+  maxAgeSeconds: number;
+  /** The newest this many lines are kept. */
+  maxRows: number;
+}
+
+/**
+ * The handle cache (`RepositoryStorage`), told when an index opens, uses or closes its connection, so
+ * that it can close the least recently used idle ones (`closeIfIdle`) beyond its bound.
+ */
+export interface IndexHandles {
+  opened(index: SqliteRepoIndex): void;
+  used(index: SqliteRepoIndex): void;
+  closed(index: SqliteRepoIndex): void;
+}
+
+export interface SqliteRepoIndexOptions {
+  /** With false, a missing file is an error instead of a new index. */
+  create: boolean;
+  /** `limits.max_packages_per_repository`. Default 500,000. */
+  maxPackages?: number;
+  /** Default: 30 days and 10,000 lines. */
+  logRetention?: LogRetention;
+  handles?: IndexHandles;
+}
+
+export const defaultMaxPackages = 500_000;
+export const defaultLogRetention: LogRetention = { maxAgeSeconds: 30 * 86_400, maxRows: 10_000 };
+/** Log lines pruned per write at most: a backlog (an index of an earlier build) goes down a batch per line written. */
+const logPruneBatch = 100;
+
+/** Opens the database at `path`, brought to the current schema; errors are classified (`indexOpenError`). */
+function openDatabase(path: string, create: boolean): Database.Database {
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path, { fileMustExist: !create });
+    db.pragma("busy_timeout = 10000");
+    db.pragma("journal_mode = WAL");
+    db.pragma("synchronous = FULL");
+    migrate(db, path);
+    return db;
+  } catch (err) {
+    db?.close();
+    throw indexOpenError(err, path);
+  }
+}
+
 /**
  * `RepoIndex` on SQLite in WAL mode: one file per repository, shared safely by the API process and
  * any number of worker processes on the same machine (SQLite's own locking; `busy_timeout` waits).
+ *
+ * The object outlives its connection: the handle cache may close the connection of an idle index
+ * (no transaction running, no iteration open) to bound the process's file descriptors, and the
+ * next call reopens it, so a caller may hold an index across awaits. An index whose file was
+ * deleted (or replaced: the repository deleted and created again) meanwhile is not reopened: its
+ * next call fails with REPO_NOT_FOUND.
  */
 export class SqliteRepoIndex implements RepoIndex {
-  private readonly db: Database.Database;
+  private connection: Database.Database | undefined;
+  /** Transactions and iterations running on the connection: while > 0 it is never closed by the cache. */
+  private busy = 0;
+  private closed = false;
+  private readonly inode: number;
   readonly registry: SqliteRegistryRecords;
+  readonly maxPackages: number;
+  private readonly logRetention: LogRetention;
+  private readonly handles: IndexHandles | undefined;
 
   private constructor(
     readonly path: string,
     db: Database.Database,
+    options: SqliteRepoIndexOptions,
   ) {
-    this.db = db;
-    this.registry = new SqliteRegistryRecords(db);
+    this.connection = db;
+    this.inode = statSync(path).ino;
+    this.maxPackages = options.maxPackages ?? defaultMaxPackages;
+    this.logRetention = options.logRetention ?? defaultLogRetention;
+    this.handles = options.handles;
+    this.registry = new SqliteRegistryRecords(() => this.db);
+    this.handles?.opened(this);
+  }
+
+  /** The connection, reopened when the handle cache closed it. */
+  private get db(): Database.Database {
+    if (this.connection) {
+      this.handles?.used(this);
+      return this.connection;
+    }
+    if (this.closed) throw new YumError("INTERNAL", `repository index ${this.path} is closed`);
+    let inode: number | undefined;
+    try {
+      inode = statSync(this.path).ino;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw indexOpenError(err, this.path);
+    }
+    if (inode !== this.inode) {
+      throw new YumError("REPO_NOT_FOUND", `repository index ${this.path} was deleted`, { path: this.path });
+    }
+    this.connection = openDatabase(this.path, false);
+    this.handles?.opened(this);
+    return this.connection;
+  }
+
+  /** True while the connection is open. */
+  get isOpen(): boolean {
+    return this.connection !== undefined;
+  }
+
+  /** Closes the connection unless a transaction or an iteration uses it; it reopens on the next call. */
+  closeIfIdle(): boolean {
+    if (this.busy > 0) return false;
+    this.connection?.close();
+    this.connection = undefined;
+    return true;
   }
 
   private statement(sql: string): Database.Statement {
     return prepared(this.db, sql);
   }
 
+  /** An IMMEDIATE transaction; the connection stays open (and the same) until it ends. */
+  private transaction<T>(fn: () => T): T {
+    const db = this.db;
+    this.busy++;
+    try {
+      return db.transaction(fn).immediate();
+    } finally {
+      this.busy--;
+    }
+  }
+
   /** Opens the index at `path`; with `create: false` a missing file is an error instead of a new index. */
-  static open(path: string, options: { create: boolean }): SqliteRepoIndex {
-    const db = new Database(path, { fileMustExist: !options.create });
-    db.pragma("journal_mode = WAL");
-    db.pragma("synchronous = FULL");
-    db.pragma("busy_timeout = 10000");
-    db.exec(schema);
-    db.exec(registrySchema);
-    return new SqliteRepoIndex(path, db);
+  static open(path: string, options: SqliteRepoIndexOptions): SqliteRepoIndex {
+    return new SqliteRepoIndex(path, openDatabase(path, options.create), options);
   }
 
   getRepository(): RepositoryRecord | undefined {
@@ -260,22 +285,20 @@ export class SqliteRepoIndex implements RepoIndex {
         this.statement("DELETE FROM extra_metadata WHERE data_type = ?").run(dataType);
       },
     };
-    return this.db
-      .transaction(() => {
-        this.checkFence(fence);
-        const result = apply(tx);
-        this.statement("DELETE FROM events WHERE seq = ?").run(seq);
-        if (result.error !== undefined) {
-          this.statement(
-            "INSERT OR REPLACE INTO event_failures (seq, message, created_at) VALUES (?, ?, ?)",
-          ).run(seq, result.error, Math.floor(Date.now() / 1000));
-        }
+    return this.transaction(() => {
+      this.checkFence(fence);
+      const result = apply(tx);
+      this.statement("DELETE FROM events WHERE seq = ?").run(seq);
+      if (result.error !== undefined) {
         this.statement(
-          "UPDATE state SET applied_seq = MAX(applied_seq, ?), dirty = dirty OR ? WHERE id = 1",
-        ).run(seq, result.changed ? 1 : 0);
-        return result;
-      })
-      .immediate();
+          "INSERT OR REPLACE INTO event_failures (seq, message, created_at) VALUES (?, ?, ?)",
+        ).run(seq, result.error, Math.floor(Date.now() / 1000));
+      }
+      this.statement(
+        "UPDATE state SET applied_seq = MAX(applied_seq, ?), dirty = dirty OR ? WHERE id = 1",
+      ).run(seq, result.changed ? 1 : 0);
+      return result;
+    });
   }
 
   /**
@@ -364,21 +387,17 @@ export class SqliteRepoIndex implements RepoIndex {
   }
 
   stagePackages(fence: number, records: PackageRecord[]): void {
-    this.db
-      .transaction(() => {
-        this.checkFence(fence);
-        for (const record of records) this.stagePackage(record);
-      })
-      .immediate();
+    this.transaction(() => {
+      this.checkFence(fence);
+      for (const record of records) this.stagePackage(record);
+    });
   }
 
   clearStagedPackages(fence: number): void {
-    this.db
-      .transaction(() => {
-        this.checkFence(fence);
-        this.statement("DELETE FROM staged_packages").run();
-      })
-      .immediate();
+    this.transaction(() => {
+      this.checkFence(fence);
+      this.statement("DELETE FROM staged_packages").run();
+    });
   }
 
   private stagePackage(record: PackageRecord): void {
@@ -407,19 +426,19 @@ export class SqliteRepoIndex implements RepoIndex {
   }
 
   commitMirrorGeneration(fence: number, generation: MirrorGeneration): void {
-    this.db
-      .transaction(() => {
-        this.checkFence(fence);
-        for (const tag of generation.deleteTags) this.retirePackage(tag);
-        for (const record of generation.upsert ?? []) this.stagePackage(record);
-        this.switchInStaged();
-        this.retireRepomd();
-        this.statement(
-          "UPDATE state SET revision = ?, repomd = ?, repomd_asc = ?, dirty = 0 WHERE id = 1",
-        ).run(generation.revision, generation.repomd, generation.repomdAsc ?? null);
-        this.registry.requestReplication();
-      })
-      .immediate();
+    this.transaction(() => {
+      this.checkFence(fence);
+      for (const tag of generation.deleteTags) this.retirePackage(tag);
+      for (const record of generation.upsert ?? []) this.stagePackage(record);
+      this.switchInStaged();
+      this.retireRepomd();
+      this.statement("UPDATE state SET revision = ?, repomd = ?, repomd_asc = ?, dirty = 0 WHERE id = 1").run(
+        generation.revision,
+        generation.repomd,
+        generation.repomdAsc ?? null,
+      );
+      this.registry.requestReplication();
+    });
   }
 
   /**
@@ -468,31 +487,27 @@ export class SqliteRepoIndex implements RepoIndex {
   }
 
   recordPublish(fence: number, publish: { seq: number; revision: number; repomd: string }): void {
-    this.db
-      .transaction(() => {
-        this.checkFence(fence);
-        this.retireRepomd();
-        // Events applied while the files were written keep the repository dirty.
-        this.statement(
-          `UPDATE state SET published_seq = MAX(published_seq, ?), revision = ?, repomd = ?, repomd_asc = NULL,
+    this.transaction(() => {
+      this.checkFence(fence);
+      this.retireRepomd();
+      // Events applied while the files were written keep the repository dirty.
+      this.statement(
+        `UPDATE state SET published_seq = MAX(published_seq, ?), revision = ?, repomd = ?, repomd_asc = NULL,
                dirty = CASE WHEN applied_seq > ? THEN dirty ELSE 0 END WHERE id = 1`,
-        ).run(publish.seq, publish.revision, publish.repomd, publish.seq);
-        // A new generation for the registry replica to push (when one is configured).
-        this.registry.requestReplication();
-        this.statement("DELETE FROM event_failures WHERE created_at < ?").run(
-          Math.floor(Date.now() / 1000) - 86_400,
-        );
-      })
-      .immediate();
+      ).run(publish.seq, publish.revision, publish.repomd, publish.seq);
+      // A new generation for the registry replica to push (when one is configured).
+      this.registry.requestReplication();
+      this.statement("DELETE FROM event_failures WHERE created_at < ?").run(
+        Math.floor(Date.now() / 1000) - 86_400,
+      );
+    });
   }
 
   markPublished(fence: number, seq: number): void {
-    this.db
-      .transaction(() => {
-        this.checkFence(fence);
-        this.statement("UPDATE state SET published_seq = MAX(published_seq, ?) WHERE id = 1").run(seq);
-      })
-      .immediate();
+    this.transaction(() => {
+      this.checkFence(fence);
+      this.statement("UPDATE state SET published_seq = MAX(published_seq, ?) WHERE id = 1").run(seq);
+    });
   }
 
   private getPackageWhere(column: "id" | "tag" | "file_name", value: string): PackageRecord | undefined {
@@ -536,7 +551,33 @@ export class SqliteRepoIndex implements RepoIndex {
   *iterateFragments(kind: FragmentKind): IterableIterator<string> {
     const column = { primary: "primary_xml", filelists: "filelists_xml", other: "other_xml" }[kind];
     const statement = this.db.prepare(`SELECT ${column} AS xml FROM packages ORDER BY href`).pluck();
-    for (const xml of statement.iterate()) yield xml as string;
+    // The connection stays open while the caller iterates (across its awaits too).
+    this.busy++;
+    try {
+      for (const xml of statement.iterate()) yield xml as string;
+    } finally {
+      this.busy--;
+    }
+  }
+
+  listPackageSummaries(limit: number, after?: PackageCursor): PackageSummary[] {
+    // Keyset on the (href, tag) index: a page costs its rows, wherever it starts.
+    const rows = (
+      after
+        ? this.statement(
+            "SELECT tag, id, file_name, href, meta FROM packages WHERE (href, tag) > (?, ?) ORDER BY href, tag LIMIT ?",
+          ).all(after.href, after.tag, limit)
+        : this.statement(
+            "SELECT tag, id, file_name, href, meta FROM packages ORDER BY href, tag LIMIT ?",
+          ).all(limit)
+    ) as Omit<PackageRow, "primary_xml" | "filelists_xml" | "other_xml">[];
+    return rows.map((row) => ({
+      ...(JSON.parse(row.meta) as PackageMeta),
+      tag: row.tag,
+      id: row.id,
+      fileName: row.file_name,
+      href: row.href,
+    }));
   }
 
   referencedDigests(): Set<string> {
@@ -561,13 +602,40 @@ export class SqliteRepoIndex implements RepoIndex {
       now,
       redactText(message),
     );
+    this.pruneLogs(now);
+  }
+
+  /**
+   * Retention, on write, a small batch at a time: of the oldest lines (ids grow with time, and the
+   * table is only ever pruned from its start, so ids are contiguous), those beyond the newest
+   * `maxRows` or older than `maxAgeSeconds` go.
+   */
+  private pruneLogs(now: number): void {
+    const { maxAgeSeconds, maxRows } = this.logRetention;
+    this.statement(
+      `DELETE FROM logs WHERE id IN (
+         SELECT id FROM (SELECT id, date FROM logs ORDER BY id LIMIT ?)
+         WHERE id <= (SELECT MAX(id) FROM logs) - ? OR date < ?)`,
+    ).run(logPruneBatch, maxRows, now - maxAgeSeconds);
   }
 
   listLogs(): LogRecord[] {
     return this.statement("SELECT level, date, message FROM logs ORDER BY id").all() as LogRecord[];
   }
 
+  listLogsPage(limit: number, afterId = 0): LogPage {
+    return this.statement("SELECT id, level, date, message FROM logs WHERE id > ? ORDER BY id LIMIT ?").all(
+      afterId,
+      limit,
+    ) as LogPage;
+  }
+
   close(): void {
-    if (this.db.open) this.db.close();
+    this.closed = true;
+    if (this.connection) {
+      this.connection.close();
+      this.connection = undefined;
+      this.handles?.closed(this);
+    }
   }
 }
