@@ -1,5 +1,5 @@
 import { YumError } from "@beskar-yum/errors";
-import { parseRpm, type ReadRpmResult, RpmPayloadVerifier } from "@beskar-yum/rpm";
+import { type PayloadVerdict, parseRpm, type ReadRpmResult, RpmPayloadVerifier } from "@beskar-yum/rpm";
 
 /** How much of each download is kept to parse its headers from memory; bigger headers are read from disk. */
 export const headCaptureBytes = 1024 * 1024;
@@ -36,6 +36,7 @@ export class HeadCapture {
  */
 export class RpmDownloadCheck {
   private head: HeadCapture;
+  private verdict: PayloadVerdict | undefined;
 
   constructor(
     private readonly fileName: string,
@@ -48,19 +49,25 @@ export class RpmDownloadCheck {
     const head = new HeadCapture(this.limit);
     const payload = new RpmPayloadVerifier(this.fileName);
     this.head = head;
+    this.verdict = undefined;
     return {
       update: (chunk) => {
         payload.update(chunk);
         head.add(chunk);
       },
       finish: () => {
-        payload.finish();
+        this.verdict = payload.finish();
       },
     };
   };
 
-  /** The parsed headers of the attempt that succeeded (see `HeadCapture.parse`). */
+  /**
+   * The parsed headers of the attempt that succeeded (see `HeadCapture.parse`), with its payload
+   * verdict (`ReadRpmResult.payload`: the legacy signatures of packages without PAYLOADDIGEST).
+   */
   parse(fileSize: number): ReadRpmResult | undefined {
-    return this.head.parse(this.fileName, fileSize);
+    const parsed = this.head.parse(this.fileName, fileSize);
+    if (parsed && this.verdict) parsed.payload = this.verdict;
+    return parsed;
   }
 }

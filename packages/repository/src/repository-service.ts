@@ -325,6 +325,8 @@ export class RepositoryService {
         throw new YumError("RPM_TRUNCATED", `${fileName}: empty body, expected an RPM file`);
       parsed = await readRpm(blob.tempPath, { fileName });
       if (!payload.verdict) throw new YumError("INTERNAL", `${fileName}: the payload was not verified`);
+      // For verifyRpmSignature: packages without PAYLOADDIGEST have their legacy signatures checked.
+      parsed.payload = payload.verdict;
       if (repo.properties.gpg_key) {
         await verifyRpmSignature(parsed, repo.properties.gpg_key);
         verified = true;

@@ -2,9 +2,10 @@ import { createHash, type Hash } from "node:crypto";
 import { verifyHeaderDigests } from "./header-digest.js";
 import { HEADER_INTRO_SIZE, headerSpan, RpmHeader } from "./header-reader.js";
 import { LEAD_SIZE, parseLead } from "./lead.js";
+import { type LegacySignature, parseLegacySignature } from "./legacy-signature.js";
 import { type ParseContext, rpmError } from "./parse-context.js";
 import { parseRpm, type ReadRpmResult } from "./read-rpm.js";
-import { checkSignatureTags, signedSize } from "./signature-header.js";
+import { checkSignatureTags, payloadSignatures, signedSize } from "./signature-header.js";
 import { SigTag, Tag } from "./tags.js";
 
 /**
@@ -35,6 +36,11 @@ export interface PayloadVerdict {
   digest?: string;
   /** File size: lead through end of payload. */
   fileSize: number;
+  /**
+   * With `md5` coverage: the legacy header+payload signatures (PGP 1002, GPG 1005) and a hash of
+   * header+payload for each (not digested), for `verifyRpmSignature` to check them.
+   */
+  legacy?: { tag: number; signature: LegacySignature; signed: Hash }[];
 }
 
 /** rpm's `PGPHASHALGO_*` numbers (PAYLOADDIGESTALGO) → Node's hash name and rpm's label. */
@@ -68,6 +74,8 @@ export class PayloadDigestCheck {
   private readonly expected: string | undefined;
   private readonly hash: Hash | undefined;
   private readonly what: string;
+  /** Legacy header+payload signatures and their hashes (only for `md5` coverage: see `PayloadVerdict`). */
+  private readonly legacy: { tag: number; signature: LegacySignature; signed: Hash }[] = [];
   /** Next absolute offset the hash expects. */
   private next: number;
 
@@ -112,6 +120,11 @@ export class PayloadDigestCheck {
       this.expected = Buffer.from(md5).toString("hex");
       this.hash = createHash("md5");
       this.what = `header+payload MD5 digest (signature tag ${sig.tagName(SigTag.MD5)})`;
+      // The MD5 is not signed: the legacy signatures over the same bytes are what binds the payload.
+      for (const { tag, packet } of payloadSignatures(sig)) {
+        const signature = parseLegacySignature(packet);
+        if (signature?.hashName) this.legacy.push({ tag, signature, signed: createHash(signature.hashName) });
+      }
     } else {
       this.coverage = "none";
       this.hashStart = main.end;
@@ -141,7 +154,9 @@ export class PayloadDigestCheck {
     }
     if (!this.hash || chunkEnd <= this.next) return;
     const from = Math.max(0, this.next - offset);
-    this.hash.update(from === 0 ? chunk : chunk.subarray(from));
+    const part = from === 0 ? chunk : chunk.subarray(from);
+    this.hash.update(part);
+    for (const { signed } of this.legacy) signed.update(part);
     this.next = chunkEnd;
   }
 
@@ -173,21 +188,30 @@ export class PayloadDigestCheck {
         { offset: this.hashStart, expected: this.expected, actual, coverage: this.coverage },
       );
     }
-    return { coverage: this.coverage, label: this.label!, digest: actual, fileSize };
+    return {
+      coverage: this.coverage,
+      label: this.label!,
+      digest: actual,
+      fileSize,
+      ...(this.legacy.length > 0 ? { legacy: this.legacy } : {}),
+    };
   }
 }
 
 /**
  * Verifies the payload of an RPM held whole in memory (`parseRpm` of the same bytes): the digest
  * covering it (see `PayloadCoverage`) must match and the file must end where the signature header
- * says. Throws RPM_PAYLOAD_DIGEST_MISMATCH, RPM_TRAILING_DATA or RPM_TRUNCATED.
+ * says. Throws RPM_PAYLOAD_DIGEST_MISMATCH, RPM_TRAILING_DATA or RPM_TRUNCATED. The verdict is
+ * also kept in `parsed.payload` (for `verifyRpmSignature`).
  */
 export function verifyRpmPayload(parsed: ReadRpmResult, bytes: Uint8Array): PayloadVerdict {
   const ctx: ParseContext = parsed.fileName ? { fileName: parsed.fileName } : {};
   const check = new PayloadDigestCheck(parsed.signatureHeader, parsed.header, ctx);
   const end = Math.min(bytes.length, check.end ?? bytes.length);
   if (end > check.hashStart) check.update(bytes.subarray(check.hashStart, end), check.hashStart);
-  return check.finish(bytes.length);
+  const verdict = check.finish(bytes.length);
+  parsed.payload = verdict;
+  return verdict;
 }
 
 /**

@@ -6,6 +6,7 @@ import { HEADER_INTRO_SIZE, headerSpan, RpmHeader } from "./header-reader.js";
 import { LEAD_SIZE, parseLead, type RpmLead } from "./lead.js";
 import { type PackageOptions, packageFromHeaders } from "./package-from-headers.js";
 import { type ParseContext, rpmError } from "./parse-context.js";
+import type { PayloadVerdict } from "./payload-digest.js";
 import type { RpmPackage } from "./rpm-package.js";
 import { checkSignatureTags, signedSize } from "./signature-header.js";
 
@@ -22,6 +23,12 @@ export interface ReadRpmResult {
   fileSize: number;
   /** The file name given to `parseRpm` / read by `readRpm`, for messages. */
   fileName?: string;
+  /**
+   * The payload's check, when the bytes passed one (`verifyRpmPayload`, `RpmPayloadVerifier`):
+   * `verifyRpmSignature` then also checks the legacy header+payload signatures of packages
+   * without PAYLOADDIGEST.
+   */
+  payload?: PayloadVerdict;
 }
 
 export interface ParseRpmOptions extends PackageOptions {

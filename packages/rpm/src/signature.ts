@@ -4,6 +4,7 @@ import type { Key } from "openpgp";
 /** openpgp is large: loaded on the first verification, so commands that never verify start faster. */
 const openpgp = () => import("openpgp");
 
+import { verifyLegacySignature } from "./legacy-signature.js";
 import { requirePayloadDigest } from "./payload-digest.js";
 import { parsePgpSignature } from "./pgp-signature-info.js";
 import type { ReadRpmResult } from "./read-rpm.js";
@@ -58,7 +59,9 @@ function keyIdsOf(keys: Key[]): string[] {
  * made by one of the keys must verify. Throws RPM_SIGNATURE_INVALID otherwise; returns the key
  * id (16 lowercase hex digits) of the signature that verified. A package whose payload no digest
  * covers is refused too (RPM_MISSING_TAG): the caller checks that digest (`RpmPayloadVerifier`,
- * `verifyRpmPayload`) where the bytes pass.
+ * `verifyRpmPayload`) where the bytes pass. For a package without PAYLOADDIGEST whose payload was
+ * checked that way (`result.payload`), its legacy header+payload RSA signatures (tags 1002/1005)
+ * made by one of the keys must verify too.
  */
 export async function verifyRpmSignature(
   result: ReadRpmResult,
@@ -130,5 +133,17 @@ export async function verifyRpmSignature(
   }
   // What rpm calls verified covers the payload too: through its digest (checked where the bytes stream).
   requirePayloadDigest(result);
+  // Without PAYLOADDIGEST the payload's digest (MD5) is not signed: the legacy header+payload
+  // signatures are, and each made by one of the keys must verify, as rpm -K checks them.
+  for (const { tag, signature, signed } of result.payload?.legacy ?? []) {
+    const outcome = verifyLegacySignature(signature, signed, keys);
+    if (outcome.ok || outcome.reason !== "bad") continue;
+    const tagName = describeTag(tag, "signature");
+    throw invalid(
+      result,
+      `header+payload signature (tag ${tagName}) by key ${outcome.keyId} does not verify: ${outcome.message}`,
+      { tag, keyId: outcome.keyId },
+    );
+  }
   return { keyId: verifiedKeyId };
 }
