@@ -34,6 +34,28 @@ interface SyncStatus {
 
 const json = (value: unknown) => JSON.stringify(value, null, 2);
 
+/**
+ * Every item of a paged list endpoint (Beskar's `page: {size, token}`): asks for the next page with
+ * the previous response's `next_page_token` until a response has none.
+ */
+export async function* allPages<T>(
+  client: AdminClient,
+  path: string,
+  request: Record<string, unknown>,
+  key: string,
+): AsyncGenerator<T> {
+  let token: string | undefined;
+  do {
+    const response = await client.call<Record<string, unknown>>("GET", path, {
+      ...request,
+      ...(token ? { "page.token": token } : {}),
+    });
+    for (const item of (response[key] as T[] | null | undefined) ?? []) yield item;
+    const next = response.next_page_token;
+    token = typeof next === "string" && next !== "" && next !== token ? next : undefined;
+  } while (token);
+}
+
 function properties(flags: Record<string, string | boolean>): Record<string, unknown> {
   const props: Record<string, unknown> = {};
   if (flags.mirror === true) props.mirror = true;
@@ -77,10 +99,18 @@ export const commands: Record<string, Command> = {
     out(`updated ${fullRepositoryName(args[0]!)}`);
   },
   "repo list": async ({ client, out }) => {
-    const { repositories } = await client.call<{
-      repositories: { repository: string; mirror: boolean; packages: number; syncing: boolean }[];
-    }>("GET", "/repository:list", {});
-    for (const r of repositories) {
+    type Summary = {
+      repository: string;
+      mirror: boolean;
+      packages: number;
+      syncing: boolean;
+      error?: string;
+    };
+    for await (const r of allPages<Summary>(client, "/repository:list", {}, "repositories")) {
+      if (r.error) {
+        out(`${r.repository}\terror: ${r.error}`);
+        continue;
+      }
       out(
         `${r.repository}\t${r.mirror ? "mirror" : "hosted"}\t${r.packages} packages${r.syncing ? "\tsyncing" : ""}`,
       );
@@ -113,10 +143,13 @@ export const commands: Record<string, Command> = {
   },
   packages: async ({ client, args, out }) => {
     need(args, 1, "packages <repo>");
-    const { repository_packages } = await client.call<{
-      repository_packages: Record<string, unknown>[] | null;
-    }>("GET", "/repository/package:list", { repository: fullRepositoryName(args[0]!) });
-    for (const p of repository_packages ?? []) {
+    const request = { repository: fullRepositoryName(args[0]!) };
+    for await (const p of allPages<Record<string, unknown>>(
+      client,
+      "/repository/package:list",
+      request,
+      "repository_packages",
+    )) {
       out(
         `${p.name}-${p.version}-${p.release}.${p.architecture}\t${p.id}\t${p.tag}\t${p.verified ? "verified" : "unverified"}`,
       );
@@ -186,11 +219,9 @@ export const commands: Record<string, Command> = {
   },
   logs: async ({ client, args, out }) => {
     need(args, 1, "logs <repo>");
-    const { logs } = await client.call<{ logs: { level: string; date: string; message: string }[] }>(
-      "GET",
-      "/repository/logs",
-      { repository: fullRepositoryName(args[0]!) },
-    );
-    for (const l of logs) out(`${l.date} ${l.level} ${l.message}`);
+    type Line = { level: string; date: string; message: string };
+    const request = { repository: fullRepositoryName(args[0]!) };
+    for await (const l of allPages<Line>(client, "/repository/logs", request, "logs"))
+      out(`${l.date} ${l.level} ${l.message}`);
   },
 };

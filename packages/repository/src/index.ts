@@ -7,6 +7,14 @@ export {
   type RepositoryPackageView,
   toPackageView,
 } from "./package-view.js";
+export {
+  type ListKind,
+  type Page,
+  type PageLimits,
+  type PageRequest,
+  pageLimits,
+  readPage,
+} from "./pagination.js";
 export { hasPendingWork, recheckPendingWork } from "./pending-work.js";
 export { type PublishOptions, type PublishResult, publishRepodata } from "./publisher.js";
 export {

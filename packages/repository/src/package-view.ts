@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { PackageRecord } from "@beskar-yum/storage";
+import type { PackageSummary } from "@beskar-yum/storage";
 
 /** Beskar's package tag: lowercase hex MD5 of `<name>-<version>-<release>.<arch>.rpm`. */
 export function packageTag(rpmFileName: string): string {
@@ -38,7 +38,7 @@ export interface RepositoryPackageView {
   gpg_signature: string;
 }
 
-export function toPackageView(record: PackageRecord): RepositoryPackageView {
+export function toPackageView(record: PackageSummary): RepositoryPackageView {
   return {
     tag: record.tag,
     id: record.id,

@@ -20,6 +20,7 @@ import {
   sniffCompression,
 } from "./extra-metadata.js";
 import { formatTime, packageTag, type RepositoryPackageView, toPackageView } from "./package-view.js";
+import { cutPage, type Page, type PageRequest, pageLimits, pagePosition, pageToken } from "./pagination.js";
 import { publishRepodata } from "./publisher.js";
 import { defaultProperties, isHttpUrl, mergeProperties, propertiesView } from "./repository-properties.js";
 import { ServedRepodata } from "./served-repodata.js";
@@ -72,7 +73,15 @@ export interface RepositorySummary {
   mirror: boolean;
   packages: number;
   syncing: boolean;
+  /** Set when the repository's index cannot be read (corrupt, newer, unavailable): what is wrong. */
+  error?: string;
 }
+
+const isPackageCursor = (after: unknown): after is { href: string; tag: string } =>
+  typeof after === "object" &&
+  after !== null &&
+  typeof (after as { href?: unknown }).href === "string" &&
+  typeof (after as { tag?: unknown }).tag === "string";
 
 /**
  * What the API does to repositories. It validates and records; the worker applies and publishes.
@@ -245,21 +254,46 @@ export class RepositoryService {
     };
   }
 
-  /** Every repository, by name: whether it is a mirror, how many packages it has, whether it syncs. */
-  async list(): Promise<RepositorySummary[]> {
+  /**
+   * A page of the repositories, by name: whether each is a mirror, how many packages it has, whether
+   * it syncs. Only the repositories of the page have their index opened.
+   */
+  async list(
+    page: PageRequest = { size: pageLimits.repositories.defaultSize },
+  ): Promise<Page<RepositorySummary>> {
+    const after = pagePosition("repositories", "", page.token, (a): a is string => typeof a === "string");
     const summaries: RepositorySummary[] = [];
-    for (const repository of (await this.storage.listRepositories()).sort()) {
-      const index = this.storage.openIndex(repository);
-      const repo = index?.getRepository();
-      if (!index || !repo || repo.deleting) continue;
-      summaries.push({
-        repository,
-        mirror: repo.properties.mirror,
-        packages: index.countPackages(),
-        syncing: index.getSyncState().syncing,
-      });
+    const names = (await this.storage.listRepositories()).filter((n) => after === undefined || n > after);
+    for (const repository of names.sort()) {
+      if (summaries.length > page.size) break;
+      try {
+        const index = this.storage.openIndex(repository);
+        const repo = index?.getRepository();
+        if (!index || !repo || repo.deleting) continue;
+        summaries.push({
+          repository,
+          mirror: repo.properties.mirror,
+          packages: index.countPackages(),
+          syncing: index.getSyncState().syncing,
+        });
+      } catch (err) {
+        // One broken index does not hide the others; it is listed with what is wrong.
+        summaries.push({
+          repository,
+          mirror: false,
+          packages: 0,
+          syncing: false,
+          error: (err as Error).message,
+        });
+      }
     }
-    return summaries;
+    return cutPage(
+      summaries,
+      page.size,
+      (s) => s,
+      (s) => s.repository,
+      (a) => pageToken("repositories", "", a),
+    );
   }
 
   get(repository: string): { properties: Record<string, unknown> } {
@@ -454,12 +488,38 @@ export class RepositoryService {
     return toPackageView(this.findPackage(this.existing(repository), by));
   }
 
-  listPackages(repository: string): RepositoryPackageView[] {
-    return this.existing(repository).listPackages().map(toPackageView);
+  /** A page of the repository's packages, in location (href) order, without reading their XML. */
+  listPackages(
+    repository: string,
+    page: PageRequest = { size: pageLimits.packages.defaultSize },
+  ): Page<RepositoryPackageView> {
+    const index = this.existing(repository);
+    const after = pagePosition("packages", repository, page.token, isPackageCursor);
+    return cutPage(
+      index.listPackageSummaries(page.size + 1, after),
+      page.size,
+      toPackageView,
+      (p) => ({ href: p.href, tag: p.tag }),
+      (a) => pageToken("packages", repository, a),
+    );
   }
 
-  logs(repository: string): LogRecord[] {
-    return this.existing(repository).listLogs();
+  /** A page of the repository's log, oldest first. */
+  logs(repository: string, page: PageRequest = { size: pageLimits.logs.defaultSize }): Page<LogRecord> {
+    const index = this.existing(repository);
+    const after = pagePosition(
+      "logs",
+      repository,
+      page.token,
+      (a): a is number => typeof a === "number" && Number.isSafeInteger(a) && a >= 0,
+    );
+    return cutPage(
+      index.listLogsPage(page.size + 1, after),
+      page.size,
+      ({ id: _, ...line }) => line,
+      (line) => line.id,
+      (a) => pageToken("logs", repository, a),
+    );
   }
 
   private findPackage(index: RepoIndex, by: { id: string } | { tag: string }): PackageRecord {

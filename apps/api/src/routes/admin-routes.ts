@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { YumError } from "@beskar-yum/errors";
-import { assertRepositoryName, formatTime } from "@beskar-yum/repository";
+import { assertRepositoryName, formatTime, readPage } from "@beskar-yum/repository";
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod } from "fastify";
 import type { AppDeps } from "../app-deps.js";
 import { requireAdmin } from "../auth.js";
@@ -18,6 +18,9 @@ function stringField(fields: Record<string, unknown>, name: string): string {
     throw new YumError("INVALID_ARGUMENT", `${name}: required string`);
   return value;
 }
+
+/** `next_page_token` while more items follow (our addition to Beskar's responses), absent on the last page. */
+const nextPage = (token: string | undefined) => (token === undefined ? {} : { next_page_token: token });
 
 /** Beskar's YUM admin API v1: same paths, methods and JSON fields (SPEC §5). */
 export async function adminRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
@@ -38,10 +41,11 @@ export async function adminRoutes(app: FastifyInstance, deps: AppDeps): Promise<
     reply.type("application/yaml").send(await readFile(swaggerPath, "utf8")),
   );
 
-  // Our addition (Beskar's API has none): every repository, for `beskar-yum repo list`.
+  // Our addition (Beskar's API has none): the repositories, a page at a time, for `beskar-yum repo list`.
   get(`${base}/repository::list`, async (request) => {
     requireAdmin(request, deps.adminToken);
-    return { repositories: await service.list() };
+    const page = await service.list(readPage(await requestFields(request), "repositories"));
+    return { repositories: page.items, ...nextPage(page.nextPageToken) };
   });
 
   app.post(`${base}/repository`, async (request) => {
@@ -78,10 +82,13 @@ export async function adminRoutes(app: FastifyInstance, deps: AppDeps): Promise<
   });
 
   get(`${base}/repository/package::list`, async (request) => {
-    const { repository } = await prepare(request);
-    const packages = service.listPackages(repository);
+    const { fields, repository } = await prepare(request);
+    const page = service.listPackages(repository, readPage(fields, "packages"));
     // Beskar returns null for an empty list (a nil Go slice).
-    return { repository_packages: packages.length > 0 ? packages : null };
+    return {
+      repository_packages: page.items.length > 0 ? page.items : null,
+      ...nextPage(page.nextPageToken),
+    };
   });
 
   app.delete(`${base}/repository/package`, async (request) => {
@@ -97,11 +104,11 @@ export async function adminRoutes(app: FastifyInstance, deps: AppDeps): Promise<
   });
 
   get(`${base}/repository/logs`, async (request) => {
-    const { repository } = await prepare(request);
+    const { fields, repository } = await prepare(request);
+    const page = service.logs(repository, readPage(fields, "logs"));
     return {
-      logs: service
-        .logs(repository)
-        .map((l) => ({ level: l.level, date: formatTime(l.date), message: l.message })),
+      logs: page.items.map((l) => ({ level: l.level, date: formatTime(l.date), message: l.message })),
+      ...nextPage(page.nextPageToken),
     };
   });
 
