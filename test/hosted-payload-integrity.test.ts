@@ -3,6 +3,8 @@ import { cpSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } fr
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { basicMain, craftRpm, writeHeader } from "../packages/rpm/src/test-support/crafted-rpm.js";
+import { TestGpg } from "../packages/rpm/src/test-support/gpg.js";
 import { fetchPrimary } from "./harness/repodata-client.js";
 import { type Stack, startStack } from "./harness/stack.js";
 import { rockyTestdata, startUpstream, type Upstream } from "./harness/upstream.js";
@@ -120,6 +122,67 @@ describe("a payload that does not match its signed header is refused", () => {
       await (await fetch(`${stack.repoUrl(repo)}Packages/${rockyFile}`)).arrayBuffer(),
     );
     expect(served.equals(good)).toBe(true);
+  });
+
+  it("upload of a package without PAYLOADDIGEST: a payload changed behind a recomputed MD5 is refused by its header+payload signature", async () => {
+    // As rpm < 4.14 built them (EL7): no payload digest, the MD5 of header+payload, signed with --rpmv3.
+    const gpg = new TestGpg(dir);
+    try {
+      const key = gpg.generate("legacy@example.invalid", "rsa");
+      const entries = basicMain("legacypkg");
+      const payload = Buffer.alloc(16_384, 0x33);
+      const md5 = createHash("md5").update(writeHeader(entries, 63)).update(payload).digest();
+      const path = join(dir, "legacypkg-1.0-1.noarch.rpm");
+      writeFileSync(
+        path,
+        craftRpm({ main: entries, payload, signature: [{ tag: 1004, type: 7, value: md5 }] }),
+      );
+      const signedRc = await run(
+        "rpmsign",
+        [
+          "--define",
+          "__gpg /usr/bin/gpg",
+          "--define",
+          "_gpg_name legacy@example.invalid",
+          "--addsign",
+          "--rpmv3",
+          path,
+        ],
+        {
+          env: { ...process.env, GNUPGHOME: gpg.home },
+        },
+      );
+      expect(signedRc.code).toBe(0);
+      const repo = "artifacts/yum/payload-legacy";
+      const properties = { gpg_key: Buffer.from(key.armoredPublicKey).toString("base64") };
+      expect((await stack.call("POST", "/repository", { repository: repo, properties })).status).toBe(200);
+      expect((await stack.upload(repo, path, { wait: true })).status).toBe(201);
+      const list = (await stack.call("GET", "/repository/package:list", { repository: repo })).json;
+      expect(list.repository_packages).toMatchObject([{ name: "legacypkg", verified: true }]);
+
+      const bytes = readFileSync(path);
+      const mainStart = bytes.indexOf(writeHeader(entries, 63).subarray(0, 16), 96);
+      const md5At = bytes.indexOf(md5);
+      expect(mainStart).toBeGreaterThan(96);
+      expect(md5At).toBeGreaterThan(96);
+      bytes[bytes.length - 10]! ^= 1;
+      createHash("md5").update(bytes.subarray(mainStart)).digest().copy(bytes, md5At);
+      const forged = join(dir, "forged.rpm");
+      writeFileSync(forged, bytes);
+      const { status, json } = await stack.upload(repo, forged, {
+        wait: true,
+        name: "legacypkg-1.0-1.noarch.rpm",
+      });
+      expect(status, JSON.stringify(json)).toBe(400);
+      expect(json.error).toMatchObject({ code: "InvalidArgument", reason: "RPM_SIGNATURE_INVALID" });
+      expect(json.error.message).toMatch(
+        /header\+payload signature \(tag 1002 \(PGP\)\) by key [0-9a-f]{16} does not verify/,
+      );
+      const after = (await stack.call("GET", "/repository/package:list", { repository: repo })).json;
+      expect(after.repository_packages).toEqual(list.repository_packages);
+    } finally {
+      gpg.close();
+    }
   });
 
   /**
