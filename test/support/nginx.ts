@@ -9,6 +9,8 @@ export interface NginxOptions {
   root: string;
   /** Extra directives inside the `server` block (`keepalive_requests 2;`, `location /x { return 302 ...; }`). */
   config?: string;
+  /** `worker_processes` (default 1; `auto` is one per core, as a production nginx runs). */
+  workers?: number | "auto";
 }
 
 export interface Nginx {
@@ -37,11 +39,12 @@ export async function startNginx(options: NginxOptions): Promise<Nginx> {
   const conf = [
     user,
     "daemon off;",
-    "master_process off;",
-    "worker_processes 1;",
+    // Without a master process nginx runs one worker whatever worker_processes says.
+    `master_process ${(options.workers ?? 1) === 1 ? "off" : "on"};`,
+    `worker_processes ${options.workers ?? 1};`,
     `pid ${join(dir, "nginx.pid")};`,
     `error_log ${join(dir, "error.log")} info;`,
-    "events { worker_connections 512; }",
+    "events { worker_connections 1024; }",
     "http {",
     "  include /etc/nginx/mime.types;",
     "  default_type application/octet-stream;",
