@@ -50,7 +50,11 @@ async function main(config: Config): Promise<StopService> {
   }
   await mkdir(config.storage.filesystem.directory, { recursive: true });
   const redis = createRedis(config.redis.url, "beskar-yum-api");
-  const storage = new RepositoryStorage(config.storage.filesystem.directory, config.storage.prefix);
+  const storage = new RepositoryStorage(config.storage.filesystem.directory, config.storage.prefix, {
+    maxOpenIndexes: config.limits.maxOpenIndexes,
+    maxPackagesPerRepository: config.limits.maxPackagesPerRepository,
+    logRetention: { maxAgeSeconds: config.limits.logMaxAgeDays * 86_400, maxRows: config.limits.logMaxRows },
+  });
   // Before anything reads storage: repositories of the previous layout move into this one.
   await storage.prepare(logger);
   const trigger = new RepoTrigger(redis, config.redis.prefix);

@@ -61,6 +61,19 @@ export interface Config {
    */
   http: HttpLimits;
   /**
+   * `limits`: bounds on what one repository may grow to. `max_packages_per_repository` (default
+   * 500000): an upload of a new package beyond it gets 400 `REPO_PACKAGE_LIMIT`, a sync of an
+   * upstream listing more fails before downloading; `max_open_indexes` (default 256) index
+   * connections kept open per process (3 file descriptors each; idle ones beyond it are closed);
+   * `log_max_age_days` (default 30) and `log_max_rows` (default 10000) per repository log.
+   */
+  limits: {
+    maxPackagesPerRepository: number;
+    maxOpenIndexes: number;
+    logMaxAgeDays: number;
+    logMaxRows: number;
+  };
+  /**
    * `storage.fsync_timeout_ms` (default 120000): how long making a sync's new blobs durable may take
    * (`sync -f`, then per-file fsync in what is left of it) before the sync fails.
    */

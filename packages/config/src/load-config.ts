@@ -59,6 +59,10 @@ const fields = {
   "http.keep_alive_timeout_ms": parseInteger(100),
   "http.send_timeout_ms": parseInteger(100),
   "http.max_connections": parseInteger(1),
+  "limits.max_packages_per_repository": parseInteger(1),
+  "limits.max_open_indexes": parseInteger(1),
+  "limits.log_max_age_days": parseInteger(1),
+  "limits.log_max_rows": parseInteger(1),
   "registry.url": parseRegistryUrl,
   "registry.username": parseToken,
   "registry.password": parseSecret,
@@ -177,6 +181,12 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
       maxConnections: values["http.max_connections"] ?? defaultMaxConnections(),
     },
     fsyncTimeoutMs: values["storage.fsync_timeout_ms"] ?? 120_000,
+    limits: {
+      maxPackagesPerRepository: values["limits.max_packages_per_repository"] ?? 500_000,
+      maxOpenIndexes: values["limits.max_open_indexes"] ?? 256,
+      logMaxAgeDays: values["limits.log_max_age_days"] ?? 30,
+      logMaxRows: values["limits.log_max_rows"] ?? 10_000,
+    },
     proxy: {},
   };
   const registryUrl = values["registry.url"];

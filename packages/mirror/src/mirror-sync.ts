@@ -363,11 +363,19 @@ function planPackages(run: SyncRun, metadata: UpstreamMetadata): PackagePlan {
     synced: 0,
   };
   index.updateSyncState({ phase: "packages", totalPackages: 0, syncedPackages: 0 });
+  // `limits.max_packages_per_repository`: what primary.xml declares (`<metadata packages="N">`) is
+  // checked before the first package is handed to the downloads, what it lists as it streams.
+  const limit = index.maxPackages;
+  let declared = 0;
   async function* changed(): AsyncGenerator<UpstreamPackage> {
     for await (const pkg of readUpstreamPrimary(
       openMetadata(blobs.pathOf(metadata.digests.get(primary!)!), primary!.location, primary!),
-      (count) => index.updateSyncState({ totalPackages: count }),
+      (count) => {
+        declared = count;
+        index.updateSyncState({ totalPackages: count });
+      },
     )) {
+      if (declared > limit || plan.total >= limit) throw tooManyPackages(declared, limit);
       assertSafeHref(pkg.href, `primary.xml (${pkg.name})`);
       // Checked here, before any download: a base we would not fetch from fails the sync at once.
       if (pkg.base !== undefined) {
@@ -385,6 +393,16 @@ function planPackages(run: SyncRun, metadata: UpstreamMetadata): PackagePlan {
   }
   plan.packages = changed();
   return plan;
+}
+
+/** The sync's error for an upstream listing more packages than a repository may hold. */
+function tooManyPackages(declared: number, limit: number): YumError {
+  const listed = declared > limit ? `${declared} packages` : `more than ${limit} packages`;
+  return new YumError(
+    "REPO_PACKAGE_LIMIT",
+    `upstream primary.xml lists ${listed}, more than limits.max_packages_per_repository (${limit}) allows: the sync stopped and nothing served changed; raise the limit to mirror it`,
+    { declared, limit },
+  );
 }
 
 /** Rows staged per batch: a sync of any size holds one batch of package rows (and their XML) in memory. */

@@ -10,6 +10,7 @@ import type {
   RepoIndex,
   StoredEvent,
 } from "@beskar-yum/storage";
+import { packageLimitProblem } from "./package-limit.js";
 import { packageHref, packageTag } from "./package-view.js";
 
 /** Parses a stored RPM blob into the index record, with its XML fragments rendered once, here. */
@@ -92,6 +93,9 @@ export async function applyStoredEvent(
       if (!record) return { changed: false, error: failure };
       const previous = tx.getPackageByTag(record.tag);
       if (previous?.id === record.id) return { changed: false };
+      // Uploads that passed the API's check together may still not fit: the limit holds here.
+      const beyond = previous ? undefined : packageLimitProblem(index, "the repository", record.tag);
+      if (beyond) return { changed: false, error: `package ${event.fileName} refused: ${beyond}` };
       if (previous) released.push(previous.id);
       tx.upsertPackage(record);
       return { changed: true };

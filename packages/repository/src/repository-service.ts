@@ -19,6 +19,7 @@ import {
   inspectExtraFile,
   sniffCompression,
 } from "./extra-metadata.js";
+import { assertRoomForPackage } from "./package-limit.js";
 import { formatTime, packageTag, type RepositoryPackageView, toPackageView } from "./package-view.js";
 import { cutPage, type Page, type PageRequest, pageLimits, pagePosition, pageToken } from "./pagination.js";
 import { publishRepodata } from "./publisher.js";
@@ -383,6 +384,8 @@ export class RepositoryService {
         await verifyRpmSignature(parsed, key);
         verified = true;
       }
+      // limits.max_packages_per_repository: a new package beyond it is refused before it is stored.
+      assertRoomForPackage(index, repository, packageTag(rpmFileName(parsed.pkg)));
     } catch (err) {
       await blobs.discard(blob);
       throw err;
