@@ -175,7 +175,7 @@ interface PackagePlan {
 interface StoredPackages {
   /** New or changed index rows, staged in the index (`stagePackages`) until the commit. */
   changed: number;
-  /** Tags upstream no longer lists. */
+  /** Hrefs upstream no longer lists (rows are keyed by href: one tag may have several). */
   removed: string[];
   /** Blobs to make durable before the generation refers to them: downloaded, or found stored by an interrupted run. */
   blobs: string[];
@@ -545,7 +545,7 @@ async function downloadPackages(
   }
   if (storeFailure) throw storeFailure;
   staging.flush();
-  const removed = [...plan.existing.values()].filter((p) => !plan.hrefs.has(p.href)).map((p) => p.tag);
+  const removed = [...plan.existing.values()].filter((p) => !plan.hrefs.has(p.href)).map((p) => p.href);
   index.updateSyncState({ totalPackages: plan.total });
   run.progress(plan.synced, true);
   return { changed: staging.count, removed, blobs: [...downloaded, ...reused] };
@@ -696,7 +696,8 @@ async function commitGeneration(
   }
   options.signal.throwIfAborted();
   index.commitMirrorGeneration(options.fence, {
-    deleteTags: stored.removed,
+    deleteTags: [],
+    deleteHrefs: stored.removed,
     revision: Math.max(now(), before.revision + 1),
     repomd: served,
     repomdAsc: servedAsc,

@@ -76,7 +76,13 @@ export async function replicateToRegistry(
   };
 
   // An on-demand mirror's packages not fetched yet have no blob: pushed after a later sync finds them stored.
-  const stored = index.listPackages().filter((pkg) => existsSync(blobs.pathOf(pkg.id)));
+  // Beskar's layout has one manifest per tag (md5 of the file name): of a mirror's packages of one
+  // file name in several folders (each served here at its href), the first by href is replicated.
+  const seenTags = new Set<string>();
+  const stored = index
+    .listPackages()
+    .filter((pkg) => existsSync(blobs.pathOf(pkg.id)))
+    .filter((pkg) => !seenTags.has(pkg.tag) && seenTags.add(pkg.tag));
   const packages: Wanted[] = stored.map((pkg) => ({
     tag: pkg.tag,
     layerDigest: `sha256:${pkg.id}`,

@@ -52,6 +52,12 @@ export interface RepoIndex {
 
   getPackageById(id: string): PackageRecord | undefined;
   getPackageByTag(tag: string): PackageRecord | undefined;
+  /**
+   * The package at `href` (its location in primary.xml): rows are keyed by href, so that a mirror
+   * keeps every package of upstream's, also two of one file name in two folders.
+   */
+  getPackageByHref(href: string): PackageRecord | undefined;
+  /** The first package (by href) of that file name: Beskar's route, `/repo/<any path>/<file name>`. */
   getPackageByFileName(fileName: string): PackageRecord | undefined;
   listPackages(): PackageRecord[];
   /**
@@ -74,6 +80,8 @@ export interface RepoIndex {
    * previous repodata generation may ask for it. Its blob lives for the grace period.
    */
   getRetiredPackage(fileName: string): { id: string } | undefined;
+  /** `getRetiredPackage` by the href it had (rows retired before hrefs were recorded have none). */
+  getRetiredPackageByHref(href: string): { id: string } | undefined;
   /** Forgets packages retired before `before` (unix seconds). */
   pruneRetiredPackages(before: number): void;
   /** Digests still referenced by a package or an extra metadata file. */
@@ -237,7 +245,10 @@ export interface SyncState {
 export interface MirrorGeneration {
   /** Rows to switch in besides the staged ones. */
   upsert?: PackageRecord[];
+  /** Rows removed by tag: every row of that tag (a hosted repository has one per tag). */
   deleteTags: string[];
+  /** Rows removed by href (a mirror's: one tag may have several rows, one per href). */
+  deleteHrefs?: string[];
   revision: number;
   repomd: string;
   repomdAsc: string | undefined;

@@ -147,6 +147,41 @@ export const migrations: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 3,
+    description:
+      "packages keyed by href, not tag: a mirror keeps two packages of one file name (one tag) in two folders; retired rows remember their href",
+    up(db) {
+      const packageColumns = `
+  tag TEXT NOT NULL,
+  id TEXT NOT NULL,
+  file_name TEXT NOT NULL,
+  href TEXT PRIMARY KEY,
+  meta TEXT NOT NULL,
+  primary_xml TEXT NOT NULL,
+  filelists_xml TEXT NOT NULL,
+  other_xml TEXT NOT NULL`;
+      const all = "tag, id, file_name, href, meta, primary_xml, filelists_xml, other_xml";
+      db.exec(`
+        CREATE TABLE packages_by_href (${packageColumns});
+        INSERT OR IGNORE INTO packages_by_href (${all}) SELECT ${all} FROM packages ORDER BY rowid;
+        DROP TABLE packages;
+        ALTER TABLE packages_by_href RENAME TO packages;
+        CREATE INDEX packages_tag ON packages (tag);
+        CREATE INDEX packages_id ON packages (id);
+        CREATE INDEX packages_file_name ON packages (file_name);
+        CREATE INDEX packages_href_tag ON packages (href, tag);
+        CREATE TABLE staged_packages_by_href (${packageColumns});
+        INSERT OR IGNORE INTO staged_packages_by_href (${all}) SELECT ${all} FROM staged_packages ORDER BY rowid;
+        DROP TABLE staged_packages;
+        ALTER TABLE staged_packages_by_href RENAME TO staged_packages;
+      `);
+      if (!columns(db, "retired_packages").has("href")) {
+        db.exec("ALTER TABLE retired_packages ADD COLUMN href TEXT");
+      }
+      db.exec("CREATE INDEX IF NOT EXISTS retired_packages_href ON retired_packages (href)");
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = migrations.at(-1)!.version;

@@ -307,9 +307,23 @@ export class SqliteRepoIndex implements RepoIndex {
    */
   private retirePackage(tag: string): void {
     this.statement(
-      "INSERT INTO retired_packages (file_name, id, retired_at) SELECT file_name, id, CAST(strftime('%s','now') AS INTEGER) FROM packages WHERE tag = ?",
+      "INSERT INTO retired_packages (file_name, id, retired_at, href) SELECT file_name, id, CAST(strftime('%s','now') AS INTEGER), href FROM packages WHERE tag = ?",
     ).run(tag);
     this.statement("DELETE FROM packages WHERE tag = ?").run(tag);
+  }
+
+  /** `retirePackage` of the one row at `href` (a mirror's rows: one tag may have several). */
+  private retirePackageAt(href: string): void {
+    this.statement(
+      "INSERT INTO retired_packages (file_name, id, retired_at, href) SELECT file_name, id, CAST(strftime('%s','now') AS INTEGER), href FROM packages WHERE href = ?",
+    ).run(href);
+    this.statement("DELETE FROM packages WHERE href = ?").run(href);
+  }
+
+  getRetiredPackageByHref(href: string): { id: string } | undefined {
+    return this.statement(
+      "SELECT id FROM retired_packages WHERE href = ? ORDER BY retired_at DESC LIMIT 1",
+    ).get(href) as { id: string } | undefined;
   }
 
   getRetiredPackage(fileName: string): { id: string } | undefined {
@@ -323,16 +337,17 @@ export class SqliteRepoIndex implements RepoIndex {
   }
 
   private upsertPackage(record: PackageRecord): void {
-    // A different file under the same tag replaces the old one, which stays fetchable for a while.
+    // A different file at the same href (a hosted package's href is its file name's, so its tag's)
+    // replaces the old one, which stays fetchable for a while.
     this.statement(
-      `INSERT INTO retired_packages (file_name, id, retired_at)
-         SELECT file_name, id, CAST(strftime('%s','now') AS INTEGER) FROM packages
-         WHERE tag = @tag AND (id != @id OR file_name != @fileName)`,
-    ).run({ tag: record.tag, id: record.id, fileName: record.fileName });
+      `INSERT INTO retired_packages (file_name, id, retired_at, href)
+         SELECT file_name, id, CAST(strftime('%s','now') AS INTEGER), href FROM packages
+         WHERE href = @href AND (id != @id OR file_name != @fileName)`,
+    ).run({ href: record.href, id: record.id, fileName: record.fileName });
     this.statement(
       `INSERT INTO packages (tag, id, file_name, href, meta, primary_xml, filelists_xml, other_xml)
          VALUES (@tag, @id, @fileName, @href, @meta, @primaryXml, @filelistsXml, @otherXml)
-         ON CONFLICT (tag) DO UPDATE SET id = excluded.id, file_name = excluded.file_name, href = excluded.href,
+         ON CONFLICT (href) DO UPDATE SET tag = excluded.tag, id = excluded.id, file_name = excluded.file_name,
            meta = excluded.meta, primary_xml = excluded.primary_xml, filelists_xml = excluded.filelists_xml,
            other_xml = excluded.other_xml`,
     ).run({ ...record, meta: JSON.stringify(toMeta(record)) });
@@ -410,15 +425,15 @@ export class SqliteRepoIndex implements RepoIndex {
   /** Moves every staged row into `packages` inside the caller's transaction, as `upsertPackage` would one by one. */
   private switchInStaged(): void {
     this.statement(
-      `INSERT INTO retired_packages (file_name, id, retired_at)
-         SELECT p.file_name, p.id, CAST(strftime('%s','now') AS INTEGER)
-         FROM packages p JOIN staged_packages s ON s.tag = p.tag
+      `INSERT INTO retired_packages (file_name, id, retired_at, href)
+         SELECT p.file_name, p.id, CAST(strftime('%s','now') AS INTEGER), p.href
+         FROM packages p JOIN staged_packages s ON s.href = p.href
          WHERE s.id != p.id OR s.file_name != p.file_name`,
     ).run();
     this.statement(
       `INSERT INTO packages (tag, id, file_name, href, meta, primary_xml, filelists_xml, other_xml)
          SELECT tag, id, file_name, href, meta, primary_xml, filelists_xml, other_xml FROM staged_packages WHERE true
-         ON CONFLICT (tag) DO UPDATE SET id = excluded.id, file_name = excluded.file_name, href = excluded.href,
+         ON CONFLICT (href) DO UPDATE SET tag = excluded.tag, id = excluded.id, file_name = excluded.file_name,
            meta = excluded.meta, primary_xml = excluded.primary_xml, filelists_xml = excluded.filelists_xml,
            other_xml = excluded.other_xml`,
     ).run();
@@ -429,6 +444,7 @@ export class SqliteRepoIndex implements RepoIndex {
     this.transaction(() => {
       this.checkFence(fence);
       for (const tag of generation.deleteTags) this.retirePackage(tag);
+      for (const href of generation.deleteHrefs ?? []) this.retirePackageAt(href);
       for (const record of generation.upsert ?? []) this.stagePackage(record);
       this.switchInStaged();
       this.retireRepomd();
@@ -510,10 +526,14 @@ export class SqliteRepoIndex implements RepoIndex {
     });
   }
 
-  private getPackageWhere(column: "id" | "tag" | "file_name", value: string): PackageRecord | undefined {
-    const row = this.statement(`SELECT * FROM packages WHERE ${column} = ? LIMIT 1`).get(value) as
-      | PackageRow
-      | undefined;
+  private getPackageWhere(
+    column: "id" | "tag" | "file_name" | "href",
+    value: string,
+  ): PackageRecord | undefined {
+    // Several rows may match (a mirror's packages of one file name, or one tag): the first by href.
+    const row = this.statement(`SELECT * FROM packages WHERE ${column} = ? ORDER BY href LIMIT 1`).get(
+      value,
+    ) as PackageRow | undefined;
     return row ? toRecord(row) : undefined;
   }
 
@@ -523,6 +543,10 @@ export class SqliteRepoIndex implements RepoIndex {
 
   getPackageByTag(tag: string): PackageRecord | undefined {
     return this.getPackageWhere("tag", tag);
+  }
+
+  getPackageByHref(href: string): PackageRecord | undefined {
+    return this.getPackageWhere("href", href);
   }
 
   getPackageByFileName(fileName: string): PackageRecord | undefined {

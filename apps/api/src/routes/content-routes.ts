@@ -9,6 +9,7 @@ import type { FastifyInstance } from "fastify";
 import type { AppDeps } from "../app-deps.js";
 import { requireAdmin } from "../auth.js";
 import { clientGone } from "../client-gone.js";
+import { lookupPackage, requestedHref } from "../package-lookup.js";
 import { type Content, contentTypeOf, etagOf, etagOfText, sendContent } from "../send-content.js";
 
 const safeFileName = /^[A-Za-z0-9][A-Za-z0-9._+~^-]*$/;
@@ -90,10 +91,12 @@ export async function contentRoutes(app: FastifyInstance, deps: AppDeps): Promis
         contentType: contentTypeOf(path.file),
         open: (range) => blobs.createReadStream(id, range),
       });
-      const record = index.getPackageByFileName(basename(path.file));
+      // By href first (a mirror's packages of one file name in two folders), then by file name.
+      const found = lookupPackage(index, requestedHref(request.url, path.repository), basename(path.file));
+      const record = found && "record" in found ? found.record : undefined;
       if (!record) {
         // Removed or replaced, but clients on the previous repodata generation may still ask for it.
-        const retired = index.getRetiredPackage(basename(path.file));
+        const retired = found && "retired" in found ? found.retired : undefined;
         const info = retired && (await stat(blobs.pathOf(retired.id)).catch(() => undefined));
         if (!retired || !info)
           throw new YumError("NOT_FOUND", `package ${path.file} not found in ${path.repository}`);
