@@ -695,7 +695,7 @@ async function commitGeneration(
     await blobs.placeAt(digest, `${paths.repodata}/${name}`);
   }
   options.signal.throwIfAborted();
-  index.commitMirrorGeneration(options.fence, {
+  await index.commitMirrorGenerationAsync(options.fence, {
     deleteTags: [],
     deleteHrefs: stored.removed,
     revision: Math.max(now(), before.revision + 1),

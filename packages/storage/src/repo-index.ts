@@ -107,6 +107,15 @@ export interface RepoIndex {
    * (and `upsert`), the removals, and the upstream repomd.xml (and signature) that lists them.
    */
   commitMirrorGeneration(fence: number, generation: MirrorGeneration): void;
+  /**
+   * The same, without blocking the event loop for a large generation (the switch of hundreds of
+   * thousands of rows takes seconds: it runs on a thread of its own, where the implementation can).
+   */
+  commitMirrorGenerationAsync(
+    fence: number,
+    generation: MirrorGeneration,
+    options?: { offThreadRows?: number },
+  ): Promise<void>;
 
   addLog(level: LogLevel, message: string, now: number): void;
   listLogs(): LogRecord[];

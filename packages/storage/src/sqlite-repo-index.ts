@@ -1,5 +1,7 @@
-import { statSync } from "node:fs";
-import { redactText, YumError } from "@beskar-yum/errors";
+import { existsSync, statSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
+import { type ErrorCode, errorCodes, redactText, YumError } from "@beskar-yum/errors";
 import Database from "better-sqlite3";
 import { indexOpenError } from "./open-errors.js";
 import { prepared } from "./prepared.js";
@@ -92,6 +94,9 @@ export interface SqliteRepoIndexOptions {
 }
 
 export const defaultMaxPackages = 500_000;
+/** Rows a mirror commit moves beyond which it runs on a thread (`commitMirrorGenerationAsync`). */
+const defaultOffThreadRows = 20_000;
+const commitThreadUrl = new URL("./commit-thread.js", import.meta.url);
 export const defaultLogRetention: LogRetention = { maxAgeSeconds: 30 * 86_400, maxRows: 10_000 };
 /** Log lines pruned per write at most: a backlog (an index of an earlier build) goes down a batch per line written. */
 const logPruneBatch = 100;
@@ -438,6 +443,44 @@ export class SqliteRepoIndex implements RepoIndex {
            other_xml = excluded.other_xml`,
     ).run();
     this.statement("DELETE FROM staged_packages").run();
+  }
+
+  /**
+   * `commitMirrorGeneration`, on a thread of its own when it moves more than `offThreadRows` rows:
+   * one transaction either way, but the event loop (lock renewals, BullMQ's job lock) keeps running
+   * while SQLite copies the rows (200,000 staged rows: ~1.7 s without XML, ~12 s with 4 KiB of it).
+   * From TypeScript sources (tests), where the thread's module is not built, it runs here.
+   */
+  async commitMirrorGenerationAsync(
+    fence: number,
+    generation: MirrorGeneration,
+    options: { offThreadRows?: number } = {},
+  ): Promise<void> {
+    const staged = (this.statement("SELECT COUNT(*) AS n FROM staged_packages").get() as { n: number }).n;
+    const rows = staged + (generation.upsert?.length ?? 0) + generation.deleteTags.length;
+    if (
+      rows <= (options.offThreadRows ?? defaultOffThreadRows) ||
+      !existsSync(fileURLToPath(commitThreadUrl))
+    ) {
+      this.commitMirrorGeneration(fence, generation);
+      return;
+    }
+    const outcome = await new Promise<{
+      ok: boolean;
+      code?: string;
+      message?: string;
+      details?: Record<string, unknown>;
+    }>((resolve, reject) => {
+      const thread = new Worker(commitThreadUrl, { workerData: { path: this.path, fence, generation } });
+      thread.once("message", resolve);
+      thread.once("error", reject);
+      thread.once("exit", (code) => reject(new Error(`the commit thread exited (${code}) before answering`)));
+    });
+    if (outcome.ok) return;
+    const message = outcome.message ?? "the commit failed";
+    if (outcome.code && outcome.code in errorCodes)
+      throw new YumError(outcome.code as ErrorCode, message, outcome.details ?? {});
+    throw new YumError("INTERNAL", `commit of ${this.path}: ${message}`);
   }
 
   commitMirrorGeneration(fence: number, generation: MirrorGeneration): void {
