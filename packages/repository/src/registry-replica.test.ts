@@ -138,6 +138,56 @@ describe("replicateToRegistry", () => {
     expect(registry.tags.get(`${repository}/packages:${a.tag}`)).not.toBe(expected);
   });
 
+  it("pages through the packages without their XML: no listing of every row, at most a page in memory", async () => {
+    const registry = fakeRegistry();
+    const blobs = new FsBlobStore(paths.blobs);
+    const records = Array.from({ length: 1_500 }, (_, i) => {
+      const id = createHash("sha256").update(String(i)).digest("hex");
+      mkdirSync(join(paths.blobs, "sha256", id.slice(0, 2)), { recursive: true });
+      writeFileSync(blobs.pathOf(id), "rpm");
+      return { ...record(`p${String(i).padStart(5, "0")}`, id), primaryXml: "x".repeat(4096) };
+    });
+    for (let i = 0; i < records.length; i += 500) index.stagePackages(0, records.slice(i, i + 500));
+    const repomd = (n: number) =>
+      `<?xml version="1.0" encoding="UTF-8"?>\n<repomd xmlns="http://linux.duke.edu/metadata/repo"><revision>${n}</revision></repomd>`;
+    index.commitMirrorGeneration(0, { deleteTags: [], revision: 1, repomd: repomd(1), repomdAsc: undefined });
+    let largest = 0;
+    const watched = new Proxy(index, {
+      get(target, property, receiver) {
+        if (property === "listPackages") throw new Error("listPackages loads every row with its XML");
+        if (property === "listPackageSummaries")
+          return (limit: number, after?: { href: string; tag: string }) => {
+            const rows = target.listPackageSummaries(limit, after);
+            largest = Math.max(largest, rows.length);
+            return rows;
+          };
+        const value = Reflect.get(target, property, receiver);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    expect(await replicateToRegistry(repository, watched, paths, { client: registry.client, log })).toBe(
+      true,
+    );
+    expect(index.registry.list("packages")).toHaveLength(1_500);
+    expect(largest).toBeLessThanOrEqual(1000);
+    // A package removed: its manifest is deleted, the others stay.
+    index.commitMirrorGeneration(0, {
+      deleteTags: [records[7]!.tag],
+      revision: 2,
+      repomd: repomd(2),
+      repomdAsc: undefined,
+    });
+    registry.calls.length = 0;
+    expect(await replicateToRegistry(repository, watched, paths, { client: registry.client, log })).toBe(
+      true,
+    );
+    expect(registry.calls.filter((c) => c.startsWith(`delete ${repository}/packages@`))).toHaveLength(1);
+    expect(registry.calls.filter((c) => c.startsWith("put"))).toEqual([
+      `put ${repository}/repodata:repomdxml`,
+    ]);
+    expect(index.registry.list("packages")).toHaveLength(1_499);
+  });
+
   it("records a failure, keeps replication pending and pushes everything on the next round", async () => {
     const registry = fakeRegistry();
     put(record("a", "a".repeat(64)));

@@ -16,7 +16,14 @@ import {
   sha256Digest,
 } from "@beskar-yum/oci";
 import { parseRepomd } from "@beskar-yum/repodata";
-import type { RegistryKind, RepoIndex, RepositoryPaths, RepositoryStorage } from "@beskar-yum/storage";
+import type {
+  PackageCursor,
+  PackageSummary,
+  RegistryKind,
+  RepoIndex,
+  RepositoryPaths,
+  RepositoryStorage,
+} from "@beskar-yum/storage";
 import { FsBlobStore, runBounded } from "@beskar-yum/storage";
 import type { ProcessorLog } from "./repository-processor.js";
 
@@ -75,30 +82,30 @@ export async function replicateToRegistry(
     }
   };
 
-  // An on-demand mirror's packages not fetched yet have no blob: pushed after a later sync finds them stored.
-  // Beskar's layout has one manifest per tag (md5 of the file name): of a mirror's packages of one
-  // file name in several folders (each served here at its href), the first by href is replicated.
-  const seenTags = new Set<string>();
-  const stored = index
-    .listPackages()
-    .filter((pkg) => existsSync(blobs.pathOf(pkg.id)))
-    .filter((pkg) => !seenTags.has(pkg.tag) && seenTags.add(pkg.tag));
-  const packages: Wanted[] = stored.map((pkg) => ({
-    tag: pkg.tag,
-    layerDigest: `sha256:${pkg.id}`,
-    manifest: packageManifest({
-      digest: `sha256:${pkg.id}`,
-      size: pkg.fileSize,
-      fileName: pkg.fileName,
-      arch: pkg.arch,
-    }),
-    blobs: [
-      {
-        ref: { digest: `sha256:${pkg.id}`, size: pkg.fileSize },
-        source: () => createReadStream(blobs.pathOf(pkg.id)),
-      },
-    ],
-  }));
+  // Packages a page at a time, without their XML: a replica round of a repository of any size holds
+  // one page of rows (and the tags seen) in memory, not every row with its fragments.
+  const keep = new Set<string>();
+  const packages = ociKind(repository, index, attempt, options);
+  for (
+    let after: PackageCursor | undefined, page = index.listPackageSummaries(replicaPage);
+    page.length > 0;
+  ) {
+    const wanted: Wanted[] = [];
+    for (const pkg of page) {
+      // An on-demand mirror's packages not fetched yet have no blob: pushed after a later sync finds them stored.
+      // Beskar's layout has one manifest per tag (md5 of the file name): of a mirror's packages of one
+      // file name in several folders (each served here at its href), the first by href is replicated.
+      if (keep.has(pkg.tag) || !existsSync(blobs.pathOf(pkg.id))) continue;
+      keep.add(pkg.tag);
+      wanted.push(packageWanted(pkg, blobs));
+    }
+    await packages.push(wanted);
+    if (page.length < replicaPage) break;
+    const last = page.at(-1)!;
+    after = { href: last.href, tag: last.tag };
+    page = index.listPackageSummaries(replicaPage, after);
+  }
+  await packages.deleteOthers(keep);
   const extras: Wanted[] = index.listExtraMetadata().map((extra) => {
     const ref = { digest: `sha256:${extra.digest}`, size: extra.size };
     return {
@@ -110,8 +117,10 @@ export async function replicateToRegistry(
   });
   const repomd = repomdWanted(index, paths);
 
-  await syncKind(repository, index, "packages", packages, attempt, options);
-  await syncKind(repository, index, "repodata", [...extras, ...(repomd ? [repomd] : [])], attempt, options);
+  const repodata = ociKind(repository, index, attempt, options, "repodata");
+  const wantedRepodata = [...extras, ...(repomd ? [repomd] : [])];
+  await repodata.push(wantedRepodata);
+  await repodata.deleteOthers(new Set(wantedRepodata.map((w) => w.tag)));
 
   const error = errors.join("; ");
   index.registry.recordReplication(state.generation, error);
@@ -200,71 +209,103 @@ function repomdWanted(index: RepoIndex, paths: RepositoryPaths): Wanted | undefi
   };
 }
 
-async function syncKind(
+/** The manifest of a stored package, and its blob. */
+function packageWanted(pkg: PackageSummary, blobs: FsBlobStore): Wanted {
+  return {
+    tag: pkg.tag,
+    layerDigest: `sha256:${pkg.id}`,
+    manifest: packageManifest({
+      digest: `sha256:${pkg.id}`,
+      size: pkg.fileSize,
+      fileName: pkg.fileName,
+      arch: pkg.arch,
+    }),
+    blobs: [
+      {
+        ref: { digest: `sha256:${pkg.id}`, size: pkg.fileSize },
+        source: () => createReadStream(blobs.pathOf(pkg.id)),
+      },
+    ],
+  };
+}
+
+/**
+ * One OCI repository of the replica (`<repository>/packages` or `/repodata`): `push` sends what
+ * differs from the recorded manifests (called once per page of wanted manifests), `deleteOthers`
+ * deletes the recorded manifests whose tag is not wanted.
+ */
+function ociKind(
   repository: string,
   index: RepoIndex,
-  kind: RegistryKind,
-  wanted: Wanted[],
   attempt: (what: string, step: () => Promise<void>) => Promise<void>,
   options: RegistryReplicaOptions,
-): Promise<void> {
+  kind: RegistryKind = "packages",
+): { push(wanted: Wanted[]): Promise<void>; deleteOthers(keep: Set<string>): Promise<void> } {
   const ociRepository = `${repository}/${kind}`;
   const { client } = options;
-  const changed = wanted.filter(
-    (want) => index.registry.get(kind, want.tag)?.layerDigest !== want.layerDigest,
-  );
   let configPushed = false;
-  if (changed.length > 0) {
-    // Every manifest's config is the same empty blob: sent once, before them.
-    await attempt(`${ociRepository} config blob`, async () => {
-      await client.pushBlob(
-        ociRepository,
-        { digest: EMPTY_BLOB_DIGEST, size: 0, source: () => Buffer.alloc(0) },
-        options,
+  return {
+    async push(wanted) {
+      const changed = wanted.filter(
+        (want) => index.registry.get(kind, want.tag)?.layerDigest !== want.layerDigest,
       );
-      configPushed = true;
-    });
-  }
-  await runBounded(configPushed ? changed : [], pushConcurrency, async (want) => {
-    const current = index.registry.get(kind, want.tag);
-    await attempt(`${ociRepository}:${want.tag}`, async () => {
-      for (const blob of want.blobs) {
-        await client.pushBlob(ociRepository, { ...blob.ref, source: blob.source }, options);
+      if (changed.length > 0 && !configPushed) {
+        // Every manifest's config is the same empty blob: sent once, before them.
+        await attempt(`${ociRepository} config blob`, async () => {
+          await client.pushBlob(
+            ociRepository,
+            { digest: EMPTY_BLOB_DIGEST, size: 0, source: () => Buffer.alloc(0) },
+            options,
+          );
+          configPushed = true;
+        });
       }
-      const pushed = await client.putManifest(
-        ociRepository,
-        want.tag,
-        serializeManifest(want.manifest),
-        undefined,
-        options,
-      );
-      index.registry.put({
-        kind,
-        tag: want.tag,
-        layerDigest: want.layerDigest,
-        manifestDigest: pushed.digest,
+      await runBounded(configPushed ? changed : [], pushConcurrency, async (want) => {
+        const current = index.registry.get(kind, want.tag);
+        await attempt(`${ociRepository}:${want.tag}`, async () => {
+          for (const blob of want.blobs) {
+            await client.pushBlob(ociRepository, { ...blob.ref, source: blob.source }, options);
+          }
+          const pushed = await client.putManifest(
+            ociRepository,
+            want.tag,
+            serializeManifest(want.manifest),
+            undefined,
+            options,
+          );
+          index.registry.put({
+            kind,
+            tag: want.tag,
+            layerDigest: want.layerDigest,
+            manifestDigest: pushed.digest,
+          });
+          options.log.info(
+            { repository: ociRepository, tag: want.tag, digest: pushed.digest },
+            "registry replica: manifest pushed",
+          );
+          if (current && current.manifestDigest !== pushed.digest)
+            await client.deleteManifest(ociRepository, current.manifestDigest, options);
+        });
       });
-      options.log.info(
-        { repository: ociRepository, tag: want.tag, digest: pushed.digest },
-        "registry replica: manifest pushed",
-      );
-      if (current && current.manifestDigest !== pushed.digest)
-        await client.deleteManifest(ociRepository, current.manifestDigest, options);
-    });
-  });
-  const keep = new Set(wanted.map((w) => w.tag));
-  for (const record of index.registry.list(kind)) {
-    if (keep.has(record.tag)) continue;
-    await attempt(`${ociRepository}@${record.manifestDigest}`, async () => {
-      await client.deleteManifest(ociRepository, record.manifestDigest, options);
-      index.registry.remove(kind, record.tag);
-      options.log.info(
-        { repository: ociRepository, tag: record.tag, digest: record.manifestDigest },
-        "registry replica: manifest deleted",
-      );
-    });
-  }
+    },
+    async deleteOthers(keep) {
+      for (const record of index.registry.list(kind)) {
+        if (keep.has(record.tag)) continue;
+        await attempt(`${ociRepository}@${record.manifestDigest}`, async () => {
+          await client.deleteManifest(ociRepository, record.manifestDigest, options);
+          index.registry.remove(kind, record.tag);
+          options.log.info(
+            { repository: ociRepository, tag: record.tag, digest: record.manifestDigest },
+            "registry replica: manifest deleted",
+          );
+        });
+      }
+    },
+  };
 }
+
+/** Package rows read per page. */
+const replicaPage = 1000;
 
 /** Manifests pushed at a time: a first push of a large repository is latency-bound, one by one. */
 const pushConcurrency = 4;
