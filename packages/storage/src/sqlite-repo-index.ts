@@ -457,7 +457,11 @@ export class SqliteRepoIndex implements RepoIndex {
     options: { offThreadRows?: number } = {},
   ): Promise<void> {
     const staged = (this.statement("SELECT COUNT(*) AS n FROM staged_packages").get() as { n: number }).n;
-    const rows = staged + (generation.upsert?.length ?? 0) + generation.deleteTags.length;
+    const rows =
+      staged +
+      (generation.upsert?.length ?? 0) +
+      generation.deleteTags.length +
+      (generation.deleteHrefs?.length ?? 0);
     if (
       rows <= (options.offThreadRows ?? defaultOffThreadRows) ||
       !existsSync(fileURLToPath(commitThreadUrl))
@@ -664,12 +668,15 @@ export class SqliteRepoIndex implements RepoIndex {
 
   /** Every repository log line goes through here, and is stored with its secrets hidden (redactText). */
   addLog(level: LogLevel, message: string, now: number): void {
-    this.statement("INSERT INTO logs (level, date, message) VALUES (?, ?, ?)").run(
-      level,
-      now,
-      redactText(message),
-    );
-    this.pruneLogs(now);
+    // One transaction (one fsync) for the line and its pruning.
+    this.transaction(() => {
+      this.statement("INSERT INTO logs (level, date, message) VALUES (?, ?, ?)").run(
+        level,
+        now,
+        redactText(message),
+      );
+      this.pruneLogs(now);
+    });
   }
 
   /**
