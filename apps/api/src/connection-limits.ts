@@ -82,7 +82,9 @@ export function installConnectionLimits(app: FastifyInstance, limits: HttpLimits
  */
 export function closeUnreadRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
   if (!res.headersSent) res.setHeader("connection", "close");
-  // The response lets go of its socket once finished: hold on to it here.
-  const socket = req.socket;
-  res.once("finish", () => socket.destroy());
+  // The response lets go of its socket once finished: hold on to it here. A request whose body
+  // reader gave up (a JSON body over its limit: `for await` destroyed it) no longer has its socket:
+  // the response still does (found by the API fuzz test: `null.destroy()` took the process down).
+  const socket = req.socket ?? res.socket;
+  if (socket) res.once("finish", () => socket.destroy());
 }
