@@ -1,9 +1,9 @@
-import { statSync } from "node:fs";
 import { mkdir, readdir, readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { YumError } from "@beskar-yum/errors";
 import { writeFileAtomic } from "./atomic-file.js";
 import { FsBlobStore } from "./blob-store.js";
+import { fileIdentity } from "./file-identity.js";
 import { type LayoutLog, type LayoutMigration, migrateLegacyLayout } from "./legacy-layout.js";
 import { indexOpenError } from "./open-errors.js";
 import type { RegistryTombstone } from "./registry-records.js";
@@ -25,7 +25,8 @@ export interface RepositoryPaths {
 
 interface CachedIndex {
   index: SqliteRepoIndex;
-  inode: number;
+  /** `fileIdentity` of the file opened: another file at the path is another repository. */
+  identity: string;
 }
 
 export interface RepositoryStorageOptions {
@@ -196,9 +197,9 @@ export class RepositoryStorage {
     } catch {
       return undefined;
     }
-    let inode: number;
+    let identity: string;
     try {
-      inode = statSync(path).ino;
+      identity = fileIdentity(path);
     } catch (err) {
       this.forget(repository);
       const code = (err as NodeJS.ErrnoException).code;
@@ -206,7 +207,7 @@ export class RepositoryStorage {
       throw indexOpenError(err, path);
     }
     const cached = this.indexes.get(repository);
-    if (cached && cached.inode === inode) return cached.index;
+    if (cached && cached.identity === identity) return cached.index;
     this.forget(repository);
     let index: SqliteRepoIndex;
     try {
@@ -216,7 +217,7 @@ export class RepositoryStorage {
       if (err instanceof YumError && err.code === "REPO_NOT_FOUND") return undefined;
       throw err;
     }
-    this.indexes.set(repository, { index, inode });
+    this.indexes.set(repository, { index, identity: index.identity });
     return index;
   }
 
@@ -227,7 +228,7 @@ export class RepositoryStorage {
     const existing = this.openIndex(repository);
     if (existing) return existing;
     const index = SqliteRepoIndex.open(paths.index, { create: true, ...this.indexOptions });
-    this.indexes.set(repository, { index, inode: statSync(paths.index).ino });
+    this.indexes.set(repository, { index, identity: index.identity });
     return index;
   }
 

@@ -1,8 +1,9 @@
-import { existsSync, statSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { type ErrorCode, errorCodes, redactText, YumError } from "@beskar-yum/errors";
 import Database from "better-sqlite3";
+import { fileIdentity } from "./file-identity.js";
 import { indexOpenError } from "./open-errors.js";
 import { prepared } from "./prepared.js";
 import type {
@@ -132,7 +133,8 @@ export class SqliteRepoIndex implements RepoIndex {
   /** Transactions and iterations running on the connection: while > 0 it is never closed by the cache. */
   private busy = 0;
   private closed = false;
-  private readonly inode: number;
+  /** The file this index opened (`fileIdentity`): it reopens that one only. */
+  readonly identity: string;
   readonly registry: SqliteRegistryRecords;
   readonly maxPackages: number;
   private readonly logRetention: LogRetention;
@@ -144,7 +146,7 @@ export class SqliteRepoIndex implements RepoIndex {
     options: SqliteRepoIndexOptions,
   ) {
     this.connection = db;
-    this.inode = statSync(path).ino;
+    this.identity = fileIdentity(path);
     this.maxPackages = options.maxPackages ?? defaultMaxPackages;
     this.logRetention = options.logRetention ?? defaultLogRetention;
     this.handles = options.handles;
@@ -159,13 +161,13 @@ export class SqliteRepoIndex implements RepoIndex {
       return this.connection;
     }
     if (this.closed) throw new YumError("INTERNAL", `repository index ${this.path} is closed`);
-    let inode: number | undefined;
+    let identity: string | undefined;
     try {
-      inode = statSync(this.path).ino;
+      identity = fileIdentity(this.path);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw indexOpenError(err, this.path);
     }
-    if (inode !== this.inode) {
+    if (identity !== this.identity) {
       throw new YumError("REPO_NOT_FOUND", `repository index ${this.path} was deleted`, { path: this.path });
     }
     this.connection = openDatabase(this.path, false);
