@@ -10,6 +10,8 @@
  *   BENCH_SERVE_SECONDS=20 ...                         # each wrk run (default 10 s, after a 2 s warm-up)
  *   BENCH_SERVE_CONNECTIONS=100 ...                    # wrk connections (default 100)
  *   BENCH_SERVE_THREADS=2 ...                          # wrk threads (default 2)
+ *   BENCH_SERVE_ROUNDS=3 ...                           # rounds (default 3, the order alternating); medians printed
+ *   BENCH_SERVE_WORKERS=auto ...                       # our http.workers (default auto: one API process per core)
  *   BENCH_NGINX_WORKERS=auto ...                       # nginx worker_processes (default auto: one per core)
  *   BENCH_PROFILE_DIR=/tmp/prof ...                    # CPU profiles of the API (see cpu-profile.ts)
  */
@@ -26,6 +28,25 @@ const seconds = Number(process.env.BENCH_SERVE_SECONDS ?? 10);
 const connections = Number(process.env.BENCH_SERVE_CONNECTIONS ?? 100);
 const threads = Number(process.env.BENCH_SERVE_THREADS ?? 2);
 const nginxWorkers = process.env.BENCH_NGINX_WORKERS ?? "auto";
+const ourWorkers = process.env.BENCH_SERVE_WORKERS ?? "auto";
+const rounds = Math.max(1, Number(process.env.BENCH_SERVE_ROUNDS ?? 3));
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** The median run by req/s, with the median p99 and the errors of all runs. */
+function summary(runs: WrkResult[]): WrkResult {
+  return {
+    requests: runs.reduce((n, r) => n + r.requests, 0),
+    rps: median(runs.map((r) => r.rps)),
+    p99Ms: median(runs.map((r) => r.p99Ms)),
+    errors: runs.reduce((n, r) => n + r.errors, 0),
+    bytesPerSec: median(runs.map((r) => r.bytesPerSec)),
+  };
+}
 const profileDir = process.env.BENCH_PROFILE_DIR;
 
 /** The Rocky fixture, found from the source tree or from bench/dist. */
@@ -74,17 +95,20 @@ async function main(): Promise<void> {
     .map((f) => ({ file: join(packagesDir, f), name: f, size: statSync(join(packagesDir, f)).size }));
   const biggest = rpms.reduce((a, b) => (b.size > a.size ? b : a));
   console.log(
-    `# serving benchmark: ${rpms.length} Rocky RPMs in a hosted repository, wrk -c${connections} -t${threads} -d${seconds}s, nginx worker_processes ${nginxWorkers}`,
+    `# serving benchmark: ${rpms.length} Rocky RPMs in a hosted repository, wrk -c${connections} -t${threads} -d${seconds}s, ${rounds} rounds; beskar-yum http.workers ${ourWorkers}, nginx worker_processes ${nginxWorkers}`,
   );
 
   const stack = await startStack({
     name: "serve-bench",
-    env: profileDir
-      ? {
-          BENCH_PROFILE_DIR: profileDir,
-          NODE_OPTIONS: `--import=${new URL("./cpu-profile.js", import.meta.url).href}`,
-        }
-      : {},
+    env: {
+      BESKARYUM_HTTP_WORKERS: ourWorkers,
+      ...(profileDir
+        ? {
+            BENCH_PROFILE_DIR: profileDir,
+            NODE_OPTIONS: `--import=${new URL("./cpu-profile.js", import.meta.url).href}`,
+          }
+        : {}),
+    },
   });
   const root = makeTempDir("bench-serve-nginx");
   const nginx = await startNginx({
@@ -124,14 +148,25 @@ async function main(): Promise<void> {
       // A short warm-up of each (JIT, page cache, connection setup), then the measured runs.
       await wrk(`${repoUrl}${path}`, { connections, threads, seconds: 2 });
       await wrk(`${nginxRepoUrl}${path}`, { connections, threads, seconds: 2 });
-      const ours = await wrk(`${repoUrl}${path}`, { connections, threads, seconds });
-      const theirs = await wrk(`${nginxRepoUrl}${path}`, { connections, threads, seconds });
-      rows.push({ label, ours, theirs });
-      console.log(`${label}: beskar-yum ${fmt(ours)}; nginx ${fmt(theirs)}`);
+      const ours: WrkResult[] = [];
+      const theirs: WrkResult[] = [];
+      for (let round = 0; round < rounds; round++) {
+        // Alternating who goes first, so that neither always runs right after the other's load.
+        const order = round % 2 === 0 ? ["ours", "nginx"] : ["nginx", "ours"];
+        for (const who of order) {
+          if (who === "ours") ours.push(await wrk(`${repoUrl}${path}`, { connections, threads, seconds }));
+          else theirs.push(await wrk(`${nginxRepoUrl}${path}`, { connections, threads, seconds }));
+        }
+        console.log(
+          `${label}, round ${round + 1}: beskar-yum ${fmt(ours.at(-1)!)}; nginx ${fmt(theirs.at(-1)!)}`,
+        );
+      }
+      rows.push({ label, ours: summary(ours), theirs: summary(theirs) });
     }
 
+    console.log(`\nmedians of ${rounds} rounds (errors: all rounds)`);
     console.log(
-      "\n| file | beskar-yum req/s | p99 | errors | nginx req/s | p99 | errors | ratio (ours / nginx) |\n|---|---|---|---|---|---|---|---|",
+      "| file | beskar-yum req/s | p99 | errors | nginx req/s | p99 | errors | ratio (ours / nginx) |\n|---|---|---|---|---|---|---|---|",
     );
     for (const { label, ours, theirs } of rows) {
       console.log(`| ${label} | ${fmt(ours)} | ${fmt(theirs)} | ${(ours.rps / theirs.rps).toFixed(2)}x |`);

@@ -2,6 +2,7 @@ import type { HttpLimits } from "@beskar-yum/config";
 import type { RepositoryService } from "@beskar-yum/repository";
 import type { RepositoryStorage } from "@beskar-yum/storage";
 import type { Redis } from "ioredis";
+import type { ContentCache } from "./content-cache.js";
 import type { ApiMetrics } from "./metrics.js";
 import type { RegistryEvents } from "./registry/registry-events.js";
 
@@ -12,6 +13,8 @@ export interface AppDeps {
   redis: Redis;
   adminToken: string;
   metrics: ApiMetrics;
+  /** Hot content answered from memory before fastify (content-cache.ts); none in tests that `inject()`. */
+  contentCache?: ContentCache;
   /** Connection limits and timeouts (`config.http`); none when left out (tests that `inject()`). */
   limits?: HttpLimits;
   /** Longest `?wait=true` wait, in ms. */

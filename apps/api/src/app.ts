@@ -2,6 +2,7 @@ import { errorBody, redactRequestUrl, YumError } from "@beskar-yum/errors";
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from "fastify";
 import type { AppDeps } from "./app-deps.js";
 import { installConnectionLimits } from "./connection-limits.js";
+import { installContentCache } from "./content-cache.js";
 import { adminRoutes } from "./routes/admin-routes.js";
 import { contentRoutes } from "./routes/content-routes.js";
 import { opsRoutes } from "./routes/ops-routes.js";
@@ -59,6 +60,7 @@ export function buildApp(deps: AppDeps, options: FastifyServerOptions = {}): Fas
   });
 
   if (deps.limits) installConnectionLimits(app, deps.limits);
+  if (deps.contentCache) installContentCache(app.server, deps.contentCache);
 
   app.register(async (scope) => opsRoutes(scope, deps));
   app.register(async (scope) => adminRoutes(scope, deps));

@@ -13,8 +13,10 @@ import { createRedis, RepoLock, RepoTrigger, SyncQueue } from "@beskar-yum/queue
 import { RepositoryService, recheckPendingWork } from "@beskar-yum/repository";
 import { RepositoryStorage } from "@beskar-yum/storage";
 import { pino } from "pino";
+import { apiProcessCount, clusterMetrics, isApiWorker, joinCluster, runPrimary } from "./api-cluster.js";
 import { buildApp } from "./app.js";
 import { serverOptions } from "./connection-limits.js";
+import { ContentCache } from "./content-cache.js";
 import { ApiMetrics } from "./metrics.js";
 import { startPluginMode } from "./plugin/start-plugin-mode.js";
 import { installProcessGuards } from "./process-guards.js";
@@ -41,6 +43,23 @@ async function main(config: Config): Promise<StopService> {
     ),
   );
   installProcessGuards(logger);
+  // http.workers > 1: this process is the cluster's primary, which serves nothing (api-cluster.ts).
+  const processes = apiProcessCount(config);
+  if (processes > 1 && !isApiWorker()) {
+    await mkdir(config.storage.filesystem.directory, { recursive: true });
+    // Once, before any worker reads storage: repositories of the previous layout move into this one.
+    await new RepositoryStorage(config.storage.filesystem.directory, config.storage.prefix).prepare(logger);
+    return runPrimary({
+      count: processes,
+      log: logger,
+      profiling: config.profiling,
+      listeningFields: {
+        version,
+        storage: config.storage.filesystem.directory,
+        redisPrefix: config.redis.prefix,
+      },
+    });
+  }
   if (config.profiling) {
     installCpuProfiler({
       datadir: config.datadir,
@@ -55,8 +74,9 @@ async function main(config: Config): Promise<StopService> {
     maxPackagesPerRepository: config.limits.maxPackagesPerRepository,
     logRetention: { maxAgeSeconds: config.limits.logMaxAgeDays * 86_400, maxRows: config.limits.logMaxRows },
   });
-  // Before anything reads storage: repositories of the previous layout move into this one.
-  await storage.prepare(logger);
+  // Before anything reads storage: repositories of the previous layout move into this one (the
+  // cluster's primary did it already).
+  if (!isApiWorker()) await storage.prepare(logger);
   const trigger = new RepoTrigger(redis, config.redis.prefix);
   const syncs = new SyncQueue(redis, config.redis.prefix);
   // Whatever held a repository's lock here (create, delete, the plugin replica) triggers, once it
@@ -78,13 +98,22 @@ async function main(config: Config): Promise<StopService> {
   const registryEvents = config.registry
     ? new RegistryEvents({ service, storage, registry: config.registry, datadir: config.datadir, logger })
     : undefined;
+  const metrics = new ApiMetrics({ defaultMetrics: true });
+  // Hot repodata and packages answered from memory, checked against the index on every request.
+  const contentCache = new ContentCache({
+    storage,
+    maxBytes: config.serving.contentCacheBytes,
+    sendTimeoutMs: config.http.sendTimeoutMs,
+    observe: (method, status, seconds) => metrics.observeContent(method, status, seconds),
+  });
   const app = buildApp(
     {
+      contentCache,
       service,
       storage,
       redis,
       adminToken: config.adminToken,
-      metrics: new ApiMetrics({ defaultMetrics: true }),
+      metrics,
       waitTimeoutMs: config.upload.waitTimeoutMs,
       limits: config.http,
       version,
@@ -100,7 +129,7 @@ async function main(config: Config): Promise<StopService> {
   app.server.maxConnections = config.http.maxConnections;
 
   const source = config.adminTokenSource;
-  if (typeof source === "object") {
+  if (typeof source === "object" && !isApiWorker()) {
     logger.info({ file: source.file, generated: source.generated }, "admin token read from file");
   }
   // Beskar plugin mode: the plugin server listens on `addr` (plain HTTP and TLS) and serves the app.
@@ -130,8 +159,12 @@ async function main(config: Config): Promise<StopService> {
       plugin: pluginMode !== undefined,
       registry: config.registry?.url,
     },
-    "api listening",
+    isApiWorker() ? "api worker listening" : "api listening",
   );
+  if (isApiWorker()) {
+    joinCluster(metrics.registry, address);
+    metrics.aggregate = clusterMetrics;
+  }
 
   return async (signal) => {
     logger.info({ signal }, "api stopping");
@@ -140,6 +173,7 @@ async function main(config: Config): Promise<StopService> {
     await registryEvents?.stop();
     await trigger.close();
     await syncs.close();
+    contentCache.close();
     storage.close();
     redis.disconnect();
   };

@@ -16,6 +16,28 @@ export class ApiMetrics {
     labelNames: ["outcome"],
     registers: [this.registry],
   });
+  /** `requests` children of content answered from the content cache, by method and status (few: GET/HEAD x 200/304). */
+  private readonly contentChildren = new Map<string, { observe(value: number): void }>();
+
+  /** Counts a request the content cache answered, as the onResponse hook counts the others. */
+  observeContent(method: string, status: number, seconds: number): void {
+    const key = `${method} ${status}`;
+    let child = this.contentChildren.get(key);
+    if (!child) {
+      child = this.requests.labels({ route: "content", method, status: String(status) });
+      this.contentChildren.set(key, child);
+    }
+    child.observe(seconds);
+  }
+
+  /** Set in an API worker of `http.workers` > 1: the metrics of every worker, from the primary. */
+  aggregate?: () => Promise<string>;
+
+  /** What `/metrics` answers: this process's metrics, or the whole cluster's. */
+  text(): Promise<string> {
+    return this.aggregate ? this.aggregate() : this.registry.metrics();
+  }
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: "beskaryum_" });
   }

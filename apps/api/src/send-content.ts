@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
 import { YumError } from "@beskar-yum/errors";
 import type { FastifyReply, FastifyRequest } from "fastify";
+import { rememberContent } from "./content-cache.js";
 
 /** What is being served: its size and validators, and how to read all of it or a byte range. */
 export interface Content {
@@ -10,6 +11,10 @@ export interface Content {
   etag: string;
   contentType: string;
   open(range?: { start: number; end: number }): Readable | Buffer;
+  /** The whole body, when held in memory: the content cache may keep it. */
+  body?: Buffer;
+  /** The immutable (content-addressed) file it is read from: the content cache may serve it. */
+  file?: string;
 }
 
 const contentTypes: [RegExp, string][] = [
@@ -61,6 +66,8 @@ function parseRange(
 
 /** Sends `content` with validators, conditional requests (304) and byte ranges (206/416). */
 export function sendContent(request: FastifyRequest, reply: FastifyReply, content: Content): FastifyReply {
+  // The next requests for this URL are answered from memory until the repository's index changes.
+  rememberContent(request.raw, content);
   reply
     .header("content-type", content.contentType)
     .header("etag", content.etag)

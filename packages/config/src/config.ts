@@ -61,6 +61,13 @@ export interface Config {
    */
   http: HttpLimits;
   /**
+   * How the API serves content (README "Serving performance"). `http.workers` (default 1): API
+   * processes sharing the listening port (node:cluster), `auto` for one per core; standalone only
+   * (plugin mode and a registry replica keep one process). `http.content_cache_bytes` (default 64 MiB):
+   * bodies of hot repodata and packages held in memory per API process, 0 for none.
+   */
+  serving: { workers: number | "auto"; contentCacheBytes: number };
+  /**
    * `limits`: bounds on what one repository may grow to. `max_packages_per_repository` (default
    * 500000): an upload of a new package beyond it gets 400 `REPO_PACKAGE_LIMIT`, a sync of an
    * upstream listing more fails before downloading; `max_open_indexes` (default 256) index

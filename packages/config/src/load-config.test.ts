@@ -69,9 +69,22 @@ describe("loadConfig", () => {
         sendTimeoutMs: 30_000,
         maxConnections: defaultMaxConnections(),
       },
+      serving: { workers: 1, contentCacheBytes: 64 * 1024 * 1024 },
       fsyncTimeoutMs: 120_000,
       proxy: {},
     });
+  });
+
+  it("reads http.workers (a count or auto) and http.content_cache_bytes", () => {
+    const cwd = tempDir();
+    const config = load({
+      cwd,
+      env: { BESKARYUM_HTTP_WORKERS: "auto", BESKARYUM_HTTP_CONTENT_CACHE_BYTES: "0" },
+    });
+    expect(config.serving).toEqual({ workers: "auto", contentCacheBytes: 0 });
+    expect(load({ cwd, env: { BESKARYUM_HTTP_WORKERS: "3" } }).serving.workers).toBe(3);
+    expect(() => load({ cwd, env: { BESKARYUM_HTTP_WORKERS: "0" } })).toThrow(/BESKARYUM_HTTP_WORKERS/);
+    expect(() => load({ cwd, env: { BESKARYUM_HTTP_WORKERS: "many" } })).toThrow(/auto or an integer/);
   });
 
   it("caps the default max connections below the process's open files limit", () => {

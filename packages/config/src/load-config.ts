@@ -59,6 +59,8 @@ const fields = {
   "http.keep_alive_timeout_ms": parseInteger(100),
   "http.send_timeout_ms": parseInteger(100),
   "http.max_connections": parseInteger(1),
+  "http.workers": parseWorkers,
+  "http.content_cache_bytes": parseInteger(0),
   "limits.max_packages_per_repository": parseInteger(1),
   "limits.max_open_indexes": parseInteger(1),
   "limits.log_max_age_days": parseInteger(1),
@@ -179,6 +181,10 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
       keepAliveTimeoutMs: values["http.keep_alive_timeout_ms"] ?? 5_000,
       sendTimeoutMs: values["http.send_timeout_ms"] ?? 30_000,
       maxConnections: values["http.max_connections"] ?? defaultMaxConnections(),
+    },
+    serving: {
+      workers: values["http.workers"] ?? 1,
+      contentCacheBytes: values["http.content_cache_bytes"] ?? 64 * 1024 * 1024,
     },
     fsyncTimeoutMs: values["storage.fsync_timeout_ms"] ?? 120_000,
     limits: {
@@ -537,6 +543,15 @@ function parseToken(value: unknown): string {
   if (text === "" || /\s/.test(text))
     throw new Invalid(`expected a non-empty string without spaces, got ${show(value)}`);
   return text;
+}
+
+/** `http.workers`: a positive integer, or `auto` (one API process per core). */
+function parseWorkers(value: unknown): number | "auto" {
+  if (value === "auto") return "auto";
+  const n = typeof value === "string" && /^\d+$/.test(value) ? Number(value) : value;
+  if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 1 || n > 256)
+    throw new Invalid(`expected auto or an integer from 1 to 256, got ${show(value)}`);
+  return n;
 }
 
 function parseInteger(min: number): Parser<number> {

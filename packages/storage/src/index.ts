@@ -1,6 +1,7 @@
 export { fsyncDir, tempPathFor, writeFileAtomic } from "./atomic-file.js";
 export { FsBlobStore, type IngestedBlob, type IngestOptions } from "./blob-store.js";
 export { KeyedSemaphore, type Release, runBounded, Semaphore } from "./concurrency.js";
+export { IndexChangeWatch } from "./index-change-watch.js";
 export type { LayoutLog, LayoutMigration } from "./legacy-layout.js";
 export type * from "./registry-records.js";
 export type * from "./repo-index.js";

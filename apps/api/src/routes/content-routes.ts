@@ -48,6 +48,7 @@ export async function contentRoutes(app: FastifyInstance, deps: AppDeps): Promis
           mtime: new Date(state.revision * 1000),
           etag: etagOfText(state.repomd),
           contentType: "application/xml",
+          body,
           open: (range) => (range ? body.subarray(range.start, range.end + 1) : body),
         };
       } else if (path.file === "repomd.xml.asc") {
@@ -62,6 +63,7 @@ export async function contentRoutes(app: FastifyInstance, deps: AppDeps): Promis
           mtime: new Date(state.revision * 1000),
           etag: etagOfText(state.repomdAsc),
           contentType: "application/pgp-signature",
+          body,
           open: (range) => (range ? body.subarray(range.start, range.end + 1) : body),
         };
       } else {
@@ -78,6 +80,7 @@ export async function contentRoutes(app: FastifyInstance, deps: AppDeps): Promis
           mtime: info.mtime,
           etag: etagOf(path.file.split("-")[0]!),
           contentType: contentTypeOf(path.file),
+          file,
           open: (range) => createReadStream(file, range),
         };
       }
@@ -89,6 +92,7 @@ export async function contentRoutes(app: FastifyInstance, deps: AppDeps): Promis
         mtime,
         etag: etagOf(id),
         contentType: contentTypeOf(path.file),
+        file: blobs.pathOf(id),
         open: (range) => blobs.createReadStream(id, range),
       });
       // By href first (a mirror's packages of one file name in two folders), then by file name.

@@ -25,6 +25,6 @@ export async function opsRoutes(app: FastifyInstance, deps: AppDeps): Promise<vo
   });
 
   app.get("/metrics", async (_request, reply) =>
-    reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()),
+    reply.type(deps.metrics.registry.contentType).send(await deps.metrics.text()),
   );
 }
