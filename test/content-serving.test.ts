@@ -114,6 +114,10 @@ describe("content serving (cluster of 2 API processes, content cache)", () => {
       expect(stale.body).toEqual(first.body);
       expect((await get(url, { range: `bytes=${first.body.length}-` })).status).toBe(416);
     }
+    // Most of these were answered from memory (ranges are the route's).
+    const metrics = (await get(`${stack.url}/metrics`)).body.toString("utf8");
+    const hits = Number(/^beskaryum_content_cache_hits_total (\d+)/m.exec(metrics)?.[1]);
+    expect(hits).toBeGreaterThan(20);
   });
 
   it("answers data files and packages byte for byte, with their digests as ETags", async () => {

@@ -34,6 +34,16 @@ interface Entry {
   charged: number;
 }
 
+export interface ContentCacheStats {
+  entries: number;
+  /** Bytes of bodies held in memory. */
+  bytes: number;
+  /** Requests answered from the cache. */
+  hits: number;
+  /** Requests for cacheable content that went to the route (first request, or the index changed). */
+  misses: number;
+}
+
 /** A miss on its way through the route: where its answer is to be remembered. */
 interface Pending {
   cache: ContentCache;
@@ -91,6 +101,8 @@ export class ContentCache {
   private readonly entries = new Map<string, Entry>();
   private readonly watches = new Map<string, IndexChangeWatch>();
   private bytes = 0;
+  private hits = 0;
+  private misses = 0;
   private readonly maxEntryBytes: number;
 
   constructor(private readonly options: ContentCacheOptions) {
@@ -116,10 +128,12 @@ export class ContentCache {
     const entry = this.entries.get(url);
     if (entry === undefined || performance.now() > entry.expires || entry.watch.version() !== entry.token) {
       // A stale entry is never served; the route's answer replaces it (keeping its body when unchanged).
+      this.misses++;
       this.noteMiss(req, url);
       return false;
     }
     const started = performance.now();
+    this.hits++;
     if (this.options.sendTimeoutMs) req.socket.setTimeout(this.options.sendTimeoutMs);
     if (notModified(req, entry)) {
       res.writeHead(304, entry.notModifiedHeaders);
@@ -258,8 +272,8 @@ export class ContentCache {
   }
 
   /** Entries and bytes held (tests, metrics). */
-  stats(): { entries: number; bytes: number } {
-    return { entries: this.entries.size, bytes: this.bytes };
+  stats(): ContentCacheStats {
+    return { entries: this.entries.size, bytes: this.bytes, hits: this.hits, misses: this.misses };
   }
 
   close(): void {

@@ -106,6 +106,7 @@ async function main(config: Config): Promise<StopService> {
     sendTimeoutMs: config.http.sendTimeoutMs,
     observe: (method, status, seconds) => metrics.observeContent(method, status, seconds),
   });
+  metrics.watchContentCache(() => contentCache.stats());
   const app = buildApp(
     {
       contentCache,

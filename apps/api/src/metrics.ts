@@ -1,4 +1,5 @@
-import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { ContentCacheStats } from "./content-cache.js";
 
 /** The API's Prometheus metrics, in a registry of their own (tests build several apps in one process). */
 export class ApiMetrics {
@@ -36,6 +37,39 @@ export class ApiMetrics {
   /** What `/metrics` answers: this process's metrics, or the whole cluster's. */
   text(): Promise<string> {
     return this.aggregate ? this.aggregate() : this.registry.metrics();
+  }
+
+  /** Exposes the content cache's counters (read when scraped, nothing counted per request here). */
+  watchContentCache(stats: () => ContentCacheStats): void {
+    const reported = { hits: 0, misses: 0 };
+    new Counter({
+      name: "beskaryum_content_cache_hits_total",
+      help: "Content requests answered from the in-memory content cache",
+      registers: [this.registry],
+      collect() {
+        const { hits } = stats();
+        this.inc(hits - reported.hits);
+        reported.hits = hits;
+      },
+    });
+    new Counter({
+      name: "beskaryum_content_cache_misses_total",
+      help: "Cacheable content requests answered by the route (first request for a URL, or the index changed)",
+      registers: [this.registry],
+      collect() {
+        const { misses } = stats();
+        this.inc(misses - reported.misses);
+        reported.misses = misses;
+      },
+    });
+    new Gauge({
+      name: "beskaryum_content_cache_bytes",
+      help: "Bytes of content held in memory by the content cache",
+      registers: [this.registry],
+      collect() {
+        this.set(stats().bytes);
+      },
+    });
   }
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
