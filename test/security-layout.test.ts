@@ -160,6 +160,8 @@ describe("a data dir of the previous layout keeps working with this build", () =
       }
       const db = new Database(join(to, "index.db"));
       db.exec("DROP TABLE IF EXISTS retired_repomd");
+      // The previous builds wrote no schema version (PRAGMA user_version 0): this one migrates from it.
+      db.pragma("user_version = 0");
       db.close();
     }
     rmSync(join(dataDir, ".beskar-yum-layout"));
