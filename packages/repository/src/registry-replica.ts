@@ -289,8 +289,15 @@ function ociKind(
       });
     },
     async deleteOthers(keep) {
-      for (const record of index.registry.list(kind)) {
-        if (keep.has(record.tag)) continue;
+      // The recorded manifests a page at a time too (a deleted one is behind the cursor already).
+      const unwanted = function* () {
+        for (let page = index.registry.listPage(kind, replicaPage); page.length > 0; ) {
+          yield* page.filter((record) => !keep.has(record.tag));
+          if (page.length < replicaPage) return;
+          page = index.registry.listPage(kind, replicaPage, page.at(-1)!.tag);
+        }
+      };
+      for (const record of unwanted()) {
         await attempt(`${ociRepository}@${record.manifestDigest}`, async () => {
           await client.deleteManifest(ociRepository, record.manifestDigest, options);
           index.registry.remove(kind, record.tag);

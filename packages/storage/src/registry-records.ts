@@ -11,6 +11,8 @@ export interface RegistryRecords {
   get(kind: RegistryKind, tag: string): RegistryManifestRecord | undefined;
   byManifestDigest(kind: RegistryKind, manifestDigest: string): RegistryManifestRecord | undefined;
   list(kind: RegistryKind): RegistryManifestRecord[];
+  /** A page of `list`, by tag, after `afterTag` (keyset). */
+  listPage(kind: RegistryKind, limit: number, afterTag?: string): RegistryManifestRecord[];
   /** Inserts or replaces the row of `record.kind`/`record.tag`. `external` also marks replication pending. */
   put(record: RegistryManifestRecord, options?: { external?: boolean }): void;
   /** Forgets a row. `external` also marks replication pending. */

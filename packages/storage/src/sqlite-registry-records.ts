@@ -53,6 +53,14 @@ export class SqliteRegistryRecords implements RegistryRecords {
     return rows.map(toRecord);
   }
 
+  listPage(kind: RegistryKind, limit: number, afterTag = ""): RegistryManifestRecord[] {
+    const rows = prepared(
+      this.db,
+      "SELECT * FROM registry_manifests WHERE kind = ? AND tag > ? ORDER BY tag LIMIT ?",
+    ).all(kind, afterTag, limit) as Row[];
+    return rows.map(toRecord);
+  }
+
   put(record: RegistryManifestRecord, options: { external?: boolean } = {}): void {
     this.db
       .transaction(() => {
