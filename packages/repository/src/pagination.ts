@@ -39,9 +39,9 @@ function field(object: Record<string, unknown>, name: string): unknown {
  */
 export function readPage(fields: Record<string, unknown>, kind: ListKind): PageRequest {
   const limits = pageLimits[kind];
-  const given0 = field(fields, "page");
+  const rawPage = field(fields, "page");
   // `?page=` (empty) is no page.
-  const page = given0 === "" ? undefined : given0;
+  const page = rawPage === "" ? undefined : rawPage;
   if (page !== undefined && page !== null && (typeof page !== "object" || Array.isArray(page)))
     throw new YumError("INVALID_ARGUMENT", "page: expected an object {size, token}");
   const given = (page ?? {}) as Record<string, unknown>;
