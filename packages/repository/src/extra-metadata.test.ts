@@ -101,6 +101,24 @@ describe("inspectExtraFile", () => {
     }
   });
 
+  it("parses as XML content that shows no significant byte in its first MiB, without holding it", async () => {
+    const path = join(dir, "zeros.gz");
+    writeFileSync(path, gzipSync(Buffer.alloc(64 * 1024 ** 2)));
+    await expect(inspect(path, "blob.bin", "custom")).rejects.toThrow(/^blob\.bin: not well-formed XML/);
+    const spaces = join(dir, "spaces.gz");
+    writeFileSync(
+      spaces,
+      gzipSync(
+        Buffer.concat([Buffer.alloc(2 * 1024 ** 2, 0x20), Buffer.from(bomb.replace(/^<\?xml[^>]*>\n/, ""))]),
+      ),
+    );
+    await expect(inspect(spaces, "blob.bin", "custom")).rejects.toThrow(
+      /DOCTYPE declarations are not accepted/,
+    );
+    // Whitespace alone, short: not XML for a type that may be anything.
+    expect((await inspect(file("  \n", "gz"), "blank", "custom")).openSize).toBe(3);
+  });
+
   it("names a corrupt compressed file", async () => {
     const path = join(dir, "corrupt");
     writeFileSync(path, Buffer.concat([Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]), Buffer.alloc(40)]));

@@ -74,6 +74,9 @@ const textDataTypes = new Set(["modules"]);
  */
 const leadingBytes = new Set([0x20, 0x09, 0x0a, 0x0d, 0x00, 0xef, 0xbb, 0xbf, 0xfe, 0xff]);
 
+/** Leading bytes (whitespace, BOMs, NULs) held while deciding whether content is XML, at most. */
+const undecidedBytes = 1024 * 1024;
+
 export interface InspectExtraOptions {
   /** The repomd data type (`group`, `updateinfo`, `modules`, ...). */
   dataType: string;
@@ -118,22 +121,27 @@ export async function inspectExtraFile(
     }
   }
   const chunks = measured();
-  // The first significant byte decides whether the content is XML.
+  // The first significant byte decides whether the content is XML. What precedes it is held until
+  // then, at most `undecidedBytes`: content that has not shown one by then is parsed as XML (no real
+  // file starts with a MiB of whitespace, and a bomb of NULs or spaces must not be held in memory).
   const head: Buffer[] = [];
+  let headBytes = 0;
   let first: number | undefined;
-  while (first === undefined) {
+  while (first === undefined && headBytes <= undecidedBytes) {
     const r = await chunks.next();
     if (r.done) break;
     head.push(r.value);
+    headBytes += r.value.length;
     first = r.value.find((b) => !leadingBytes.has(b));
   }
+  const xml = first === 0x3c /* < */ || (first === undefined && headBytes > undecidedBytes);
   const all = (async function* () {
-    yield* head;
+    yield* head.splice(0);
     yield* chunks;
   })();
   try {
-    if (first === 0x3c /* < */ || xmlDataTypes.has(options.dataType)) {
-      if (first !== 0x3c) {
+    if (xml || xmlDataTypes.has(options.dataType)) {
+      if (!xml) {
         throw new YumError(
           "REPODATA_INVALID",
           `${fileName}: ${options.dataType} metadata must be XML (its first character is not "<")`,
