@@ -99,7 +99,7 @@ describe("configuration that is accepted takes effect", () => {
   });
 
   it("profiling: true makes SIGUSR2 write a CPU profile of the worker under <datadir>/profiles", async () => {
-    const env = { ...baseEnv(), BESKARYUM_PROFILING: "true" };
+    const env: Record<string, string> = { ...baseEnv(), BESKARYUM_PROFILING: "true" };
     const proc = await startProcess("node", [worker], {
       env,
       readyLine: /"msg":"worker ready"/,
@@ -112,7 +112,7 @@ describe("configuration that is accepted takes effect", () => {
       process.kill(proc.pid, "SIGUSR2");
       const [line] = await proc.waitFor(/\{[^\n]*"msg":"cpu profile written"[^\n]*\}/, 10_000);
       const file = (JSON.parse(line) as { file: string }).file;
-      expect(dirname(file)).toBe(join(env.BESKARYUM_DATADIR, "profiles"));
+      expect(dirname(file)).toBe(join(env.BESKARYUM_DATADIR!, "profiles"));
       expect(existsSync(file)).toBe(true);
       expect((JSON.parse(readFileSync(file, "utf8")) as { nodes: unknown[] }).nodes.length).toBeGreaterThan(
         0,

@@ -3,8 +3,7 @@ import { join } from "node:path";
 import { type StaticServer, type StaticServerOptions, startStaticServer } from "../support/static-server.js";
 import { makeTempDir } from "../support/tmp.js";
 
-export const rockyTestdata = new URL("../fixtures/rocky-8.3-ha-debug/", import.meta.url)
-  .pathname;
+export const rockyTestdata = new URL("../fixtures/rocky-8.3-ha-debug/", import.meta.url).pathname;
 
 export interface Upstream {
   server: StaticServer;

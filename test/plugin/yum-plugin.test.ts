@@ -15,8 +15,10 @@ import { startBeskarWithPlugin } from "./beskar-stand-in.js";
 // through /info, a package PUT event whose RPM layer we fetch from Beskar's registry (stand-in) over
 // mTLS, the package published and installable with dnf from the same port, then a DELETE event.
 
-const RPM =
-  new URL("../fixtures/rocky-8.3-ha-debug/Packages/booth-debugsource-1.0-6.ac1d34c.git.el8.2.x86_64.rpm", import.meta.url).pathname;
+const RPM = new URL(
+  "../fixtures/rocky-8.3-ha-debug/Packages/booth-debugsource-1.0-6.ac1d34c.git.el8.2.x86_64.rpm",
+  import.meta.url,
+).pathname;
 const PACKAGE_CONFIG = "application/vnd.ciq.rpm.package.v1.config+json";
 const EXTRA_CONFIG = "application/vnd.ciq.rpm.repomd.extra.v1.config+xml";
 const EMPTY_SHA256 = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";

@@ -155,9 +155,11 @@ describe("log.format", () => {
     expect(text.hooks.streamWrite('{"level":30,"time":0,"msg":"secret"}\n')).toBe(
       "time=1970-01-01T00:00:00.000Z level=INFO msg=*** \n".replace(" \n", "\n"),
     );
-    expect(withLogFormat({}, "text").hooks?.streamWrite?.('{"level":40,"msg":"m"}')).toBe(
-      "level=WARN msg=m\n",
-    );
+    expect(
+      withLogFormat<{ hooks?: { streamWrite?: (s: string) => string } }>({}, "text").hooks?.streamWrite?.(
+        '{"level":40,"msg":"m"}',
+      ),
+    ).toBe("level=WARN msg=m\n");
   });
 
   it("is read from the file and the environment and refused when unknown", () => {

@@ -129,7 +129,9 @@ describe("rewrittenPrimary", () => {
     const primary = source.repomd.records[0]!;
     const debugsource: PackageTransform = (p) => (p.name.endsWith("-debugsource") ? "keep" : "drop");
     const { record, digest, summary } = await rewrittenPrimary({
-      open: () => [readFileSync(source.blobs.pathOf(source.digests.get(primary)!))].map((b) => gunzipSync(b)),
+      open: async function* () {
+        yield gunzipSync(readFileSync(source.blobs.pathOf(source.digests.get(primary)!)));
+      },
       transform: debugsource,
       blobs: source.blobs,
       timestamp: 1,

@@ -2,8 +2,8 @@ import { StringDecoder } from "node:string_decoder";
 import { YumError } from "@beskar-yum/errors";
 import { SaxesParser, type SaxesTagPlain } from "saxes";
 
-const xmlName = String.raw`[A-Za-z_:][-A-Za-z0-9._:]*`;
-const systemLiteral = String.raw`(?:"[^"]*"|'[^']*')`;
+const xmlName = `[A-Za-z_:][-A-Za-z0-9._:]*`;
+const systemLiteral = `(?:"[^"]*"|'[^']*')`;
 const pubidLiteral = String.raw`(?:"[-a-zA-Z0-9 \r\n'()+,./:=?;!*#@$_%]*"|'[-a-zA-Z0-9 \r\n()+,./:=?;!*#@$_%]*')`;
 /** `<!DOCTYPE name>`, `<!DOCTYPE name SYSTEM "uri">` or `<!DOCTYPE name PUBLIC "pubid" "uri">`: no `[...]`. */
 const externalOnly = new RegExp(

@@ -4,7 +4,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** Real signed Rocky Linux 8.3 RPMs with their upstream repodata (read-only). */
-export const ROCKY_DIR = fileURLToPath(new URL("../../../../test/fixtures/rocky-8.3-ha-debug", import.meta.url));
+export const ROCKY_DIR = fileURLToPath(
+  new URL("../../../../test/fixtures/rocky-8.3-ha-debug", import.meta.url),
+);
 export const ROCKY_PACKAGES = join(ROCKY_DIR, "Packages");
 export const ROCKY_KEY = join(ROCKY_DIR, "RPM-GPG-KEY-rockyofficial");
 
