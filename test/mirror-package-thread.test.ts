@@ -72,6 +72,18 @@ describe("the mirror's package thread", () => {
       await shared.store({ root: blobs.root, href, digest, data, uploadTime: 1 });
       expect(readFileSync(blobs.pathOf(digest)).equals(data)).toBe(true);
     }
+    // Transferred rather than copied: the bytes are the thread's once handed over.
+    const own = Buffer.allocUnsafeSlow(data.length);
+    data.copy(own);
+    const blobs = new FsBlobStore(makeTempDir("pkgshared-t-"));
+    const href = "Packages/pkgshared-0001-1.0-1.noarch.rpm";
+    const record = await shared.store(
+      { root: blobs.root, href, digest, data: own, uploadTime: 1 },
+      { transfer: true },
+    );
+    expect(own.length).toBe(0);
+    expect(record.fileSize).toBe(data.length);
+    expect(readFileSync(blobs.pathOf(digest)).equals(data)).toBe(true);
     await shared.close();
     // A closed (or failed) thread is replaced on next use.
     const next = PackageStore.shared()!;

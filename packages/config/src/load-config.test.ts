@@ -72,6 +72,12 @@ describe("loadConfig", () => {
       serving: { workers: 1, contentCacheBytes: 64 * 1024 * 1024 },
       fsyncTimeoutMs: 120_000,
       proxy: {},
+      limits: {
+        maxPackagesPerRepository: 500_000,
+        maxOpenIndexes: 256,
+        logMaxRows: 10_000,
+        logMaxAgeDays: 30,
+      },
     });
   });
 

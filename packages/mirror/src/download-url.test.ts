@@ -40,7 +40,7 @@ describe("UpstreamClient.downloadUrl (files under xml:base)", () => {
     dir = mkdtempSync(join(tmpdir(), "download-url-"));
     blobs = new FsBlobStore(dir);
     client = new UpstreamClient({
-      urls: [home.base.replace("http://", "http://user:secret@") + "/repo/"],
+      urls: [`${home.base.replace("http://", "http://user:secret@")}/repo/`],
       log: () => {},
       backoffMs: 1,
     });

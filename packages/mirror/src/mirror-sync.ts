@@ -478,7 +478,8 @@ async function downloadPackages(
   };
   // Packages handed to the thread and not stored yet: at most `backlogBytes` of them in memory.
   const backlog = new Semaphore(backlogBytes);
-  const storings: Promise<void>[] = [];
+  // Only those not settled yet: a sync of any size holds a backlog's worth, not one per package.
+  const storings = new Set<Promise<void>>();
   let storeFailure: unknown;
 
   /** Hands a small package to the thread without waiting: this slot goes on downloading meanwhile. */
@@ -488,18 +489,23 @@ async function downloadPackages(
       { size: u.size, checksum: u.checksum },
       wholeBelow,
     );
-    const release = await backlog.acquire(data.length);
+    // `store` transfers the bytes to the thread: `data` is empty afterwards.
+    const size = data.length;
+    const release = await backlog.acquire(size);
     const storing = small
-      .store({ root: blobs.root, href: u.href, digest, data, uploadTime, ...gpg })
+      .store({ root: blobs.root, href: u.href, digest, data, uploadTime, ...gpg }, { transfer: true })
       .then((record) => {
-        downloadedOne(stored, digest, data.length);
+        downloadedOne(stored, digest, size);
         finish(u, record);
       })
-      .finally(release);
+      .finally(() => {
+        release();
+        storings.delete(storing);
+      });
     storing.catch((err: unknown) => {
       storeFailure ??= err;
     });
-    storings.push(storing);
+    storings.add(storing);
   };
 
   try {
@@ -541,7 +547,7 @@ async function downloadPackages(
     // runBounded has waited for every download it started; every package handed over to the thread
     // settles too, whether the pool ended or failed (if it failed, they are stored but not
     // recorded: garbage once the grace period has passed).
-    await Promise.allSettled(storings);
+    await Promise.allSettled([...storings]);
   }
   if (storeFailure) throw storeFailure;
   staging.flush();

@@ -414,6 +414,8 @@ export class UpstreamClient {
   /**
    * Downloads `href` whole into memory (a small file: `maxBytes` bounds it), verified against
    * `expected` as it arrives and at the end; returns the bytes and their sha256. Failover as `download`.
+   * The bytes are the whole of an ArrayBuffer of their own (never Node's shared pool): they can be
+   * transferred to another thread rather than copied.
    */
   async fetchVerified(
     href: string,
@@ -448,12 +450,18 @@ export class UpstreamClient {
     const answer = await this.get(endpoint, hrefUrl(endpoint, href), href);
     if (!answer.value) return answer as Answer<never>;
     const verification = new Verification(expected, maxBytes, href);
+    // With a declared size (packages), each chunk is copied as it arrives into one buffer of that
+    // size (`Verification` refuses a byte more): the socket's chunks are let go at once instead of
+    // all being held to the end, and no concatenation copies the package a second time.
+    const declared = expected.size !== undefined ? Math.min(expected.size, maxBytes) : undefined;
+    let whole = declared !== undefined ? Buffer.allocUnsafeSlow(declared) : undefined;
     const chunks: Buffer[] = [];
     let size = 0;
     try {
       await readBody(answer.value.body, (chunk) => {
         verification.update(chunk);
-        chunks.push(chunk);
+        if (whole) chunk.copy(whole, size);
+        else chunks.push(chunk);
         size += chunk.length;
       });
       verification.finish();
@@ -461,7 +469,13 @@ export class UpstreamClient {
       if (isYumError(err)) return { status: 200, value: err };
       throw err;
     }
-    const data = Buffer.concat(chunks, size);
+    if (!whole) {
+      // Not from the pool (`Buffer.concat` may take a small one from it): a buffer of its own.
+      whole = Buffer.allocUnsafeSlow(size);
+      let at = 0;
+      for (const chunk of chunks) at += chunk.copy(whole, at);
+    }
+    const data = whole;
     const digest = createHash("sha256").update(data).digest("hex");
     try {
       verification.checkSha256(digest);

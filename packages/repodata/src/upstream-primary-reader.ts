@@ -55,17 +55,28 @@ export class UpstreamPackageBuilder implements RecordBuilder<UpstreamPackage> {
       throw new Error(`${p.name}: missing or malformed <size package>`);
     }
     return {
-      name: p.name,
-      arch: p.arch ?? "",
-      epoch: p.epoch ?? "0",
-      version: p.version ?? "",
-      release: p.release ?? "",
-      checksum: p.checksum,
+      name: own(p.name),
+      arch: own(p.arch ?? ""),
+      epoch: own(p.epoch ?? "0"),
+      version: own(p.version ?? ""),
+      release: own(p.release ?? ""),
+      checksum: { type: own(p.checksum.type), value: own(p.checksum.value) },
       size: p.size,
-      href: p.href,
-      ...(p.base !== undefined ? { base: p.base } : {}),
+      href: own(p.href),
+      ...(p.base !== undefined ? { base: own(p.base) } : {}),
     };
   }
+}
+
+/**
+ * A copy of `s` that holds its own characters. The parser's attribute values and texts are slices
+ * of the decompressed chunk they were read from (V8's sliced strings: a pointer into the whole
+ * chunk), so one href kept by a caller (a sync keeps every href it has seen) kept its whole chunk
+ * alive: a 50,000-package sync held all of its 48 MB primary.xml. Concatenating flattens into a
+ * new string of `s`'s length plus one, whose slice refers to that string only (~0.15 µs).
+ */
+function own(s: string): string {
+  return ` ${s}`.slice(1);
 }
 
 /**
