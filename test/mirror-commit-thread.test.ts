@@ -4,36 +4,23 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 // The built storage (npm run build first): its commit thread is a module of dist/.
 import { type PackageRecord, SqliteRepoIndex } from "../packages/storage/dist/index.js";
+import { fakeRecord } from "../packages/storage/src/test-support/fake-record.js";
 
 function record(i: number): PackageRecord {
   const tag = i.toString(16).padStart(32, "0");
-  return {
-    tag,
+  return fakeRecord(tag, {
     id: tag.padEnd(64, "a"),
     fileName: `p${i}.rpm`,
     href: `Packages/p/p${i}.rpm`,
     name: `p${i}`,
-    epoch: 0,
-    version: "1",
-    release: "1",
     arch: "x86_64",
     summary: "s",
     description: "d".repeat(200),
-    license: "MIT",
-    vendor: "",
-    groups: "",
-    sourceRpm: "",
-    buildTime: 1,
-    uploadTime: 2,
-    size: 3,
-    fileSize: 4,
-    verified: false,
-    gpgSignature: "",
     upstreamChecksum: `sha256:${tag}`,
     primaryXml: "p".repeat(1500),
     filelistsXml: "f".repeat(1500),
     otherXml: "",
-  };
+  });
 }
 
 /** The longest the event loop went without running a 10 ms timer while `work` ran. */

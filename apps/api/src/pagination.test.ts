@@ -8,6 +8,7 @@ import { type PackageRecord, RepositoryStorage } from "@beskar-yum/storage";
 import type { FastifyInstance } from "fastify";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { fakeRecord } from "../../../packages/storage/src/test-support/fake-record.js";
 import type { AdminClient } from "../../cli/src/admin-client.js";
 import { allPages } from "../../cli/src/commands.js";
 import { buildApp } from "./app.js";
@@ -20,33 +21,18 @@ const properties = { mirror: true, mirror_urls: [], gpg_key: "" };
 function record(i: number): PackageRecord {
   const tag = i.toString(16).padStart(32, "0");
   const name = `pkg${String(i).padStart(6, "0")}`;
-  return {
-    tag,
+  return fakeRecord(tag, {
     id: tag.padEnd(64, "a"),
     fileName: `${name}-1-1.noarch.rpm`,
     href: `Packages/p/${name}-1-1.noarch.rpm`,
     name,
-    epoch: 0,
-    version: "1",
-    release: "1",
-    arch: "noarch",
     summary: "s",
     description: "d",
-    license: "MIT",
-    vendor: "",
-    groups: "",
-    sourceRpm: "",
-    buildTime: 1,
-    uploadTime: 2,
-    size: 3,
-    fileSize: 4,
-    verified: false,
-    gpgSignature: "",
     // What makes listing every row with its XML slow and big.
     primaryXml: "x".repeat(2000),
     filelistsXml: "y".repeat(2000),
     otherXml: "",
-  };
+  });
 }
 
 describe("paged list endpoints (Beskar's page {size, token})", () => {

@@ -328,32 +328,45 @@ export class UpstreamClient {
      */
     inspector?: () => { update(chunk: Buffer): void; finish(): void },
   ): Promise<IngestedBlob> {
-    return this.withFailover(href, async (body) => {
-      const verification = new Verification(expected, maxBytes, href);
-      const extra = inspector?.();
-      const blob = await blobs.ingest(body, {
-        maxBytes,
-        inspect: {
-          update: (chunk) => {
-            verification.update(chunk);
-            extra?.update(chunk);
-          },
-          finish: () => {
-            verification.finish();
-            extra?.finish();
-          },
+    return this.withFailover(href, (body) =>
+      this.ingestVerified(body, href, blobs, expected, maxBytes, durable, inspector),
+    );
+  }
+
+  /** Stores `body` as a blob, checked against `expected` as it streams; a blob that fails is discarded. */
+  private async ingestVerified(
+    body: Readable,
+    display: string,
+    blobs: FsBlobStore,
+    expected: Expected,
+    maxBytes: number,
+    durable: boolean,
+    inspector?: () => { update(chunk: Buffer): void; finish(): void },
+  ): Promise<IngestedBlob> {
+    const verification = new Verification(expected, maxBytes, display);
+    const extra = inspector?.();
+    const blob = await blobs.ingest(body, {
+      maxBytes,
+      inspect: {
+        update: (chunk) => {
+          verification.update(chunk);
+          extra?.update(chunk);
         },
-        durable,
-        signal: this.options.signal,
-      });
-      try {
-        verification.checkSha256(blob.digest);
-      } catch (err) {
-        await blobs.discard(blob);
-        throw err;
-      }
-      return blob;
+        finish: () => {
+          verification.finish();
+          extra?.finish();
+        },
+      },
+      durable,
+      signal: this.options.signal,
     });
+    try {
+      verification.checkSha256(blob.digest);
+    } catch (err) {
+      await blobs.discard(blob);
+      throw err;
+    }
+    return blob;
   }
 
   /**
@@ -382,29 +395,15 @@ export class UpstreamClient {
       const answer = await this.get(endpoint, url, display);
       if (!answer.value) return answer as Answer<never>;
       // Read inside the try: a connection lost mid-body is retried like one lost before it.
-      const verification = new Verification(expected, maxBytes, display);
-      const extra = inspector?.();
-      const blob = await blobs.ingest(answer.value.body, {
+      const blob = await this.ingestVerified(
+        answer.value.body,
+        display,
+        blobs,
+        expected,
         maxBytes,
-        inspect: {
-          update: (chunk) => {
-            verification.update(chunk);
-            extra?.update(chunk);
-          },
-          finish: () => {
-            verification.finish();
-            extra?.finish();
-          },
-        },
         durable,
-        signal: this.options.signal,
-      });
-      try {
-        verification.checkSha256(blob.digest);
-      } catch (err) {
-        await blobs.discard(blob);
-        throw err;
-      }
+        inspector,
+      );
       return { status: 200, value: blob };
     });
     if (outcome.ok) return outcome.value;

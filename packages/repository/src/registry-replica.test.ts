@@ -6,6 +6,7 @@ import { YumError } from "@beskar-yum/errors";
 import { manifestDigest, packageManifest, type RegistryClient } from "@beskar-yum/oci";
 import { FsBlobStore, type PackageRecord, type RepositoryPaths, SqliteRepoIndex } from "@beskar-yum/storage";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { fakeRecord } from "../../storage/src/test-support/fake-record.js";
 import { packageTag } from "./package-view.js";
 import { replicateToRegistry } from "./registry-replica.js";
 
@@ -50,32 +51,21 @@ function fakeRegistry() {
 
 function record(name: string, id: string): PackageRecord {
   const fileName = `${name}-1.0-1.noarch.rpm`;
-  return {
-    tag: packageTag(fileName),
+  return fakeRecord(packageTag(fileName), {
     id,
     fileName,
     href: `Packages/${fileName}`,
     name,
-    epoch: 0,
     version: "1.0",
-    release: "1",
-    arch: "noarch",
-    summary: "",
-    description: "",
     license: "",
-    vendor: "",
-    groups: "",
-    sourceRpm: "",
     buildTime: 0,
     uploadTime: 0,
     size: 1,
     fileSize: 3,
-    verified: false,
-    gpgSignature: "",
     primaryXml: "",
     filelistsXml: "",
     otherXml: "",
-  };
+  });
 }
 
 const log = { info: () => {}, error: () => {} };

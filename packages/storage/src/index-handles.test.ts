@@ -3,40 +3,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isYumError } from "@beskar-yum/errors";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { PackageRecord } from "./repo-index.js";
 import { RepositoryStorage } from "./repository-storage.js";
+import { fakeRecord } from "./test-support/fake-record.js";
 
 const properties = { mirror: false, mirror_urls: [], gpg_key: "" };
 const fds = () => readdirSync("/proc/self/fd").length;
 
-function record(tag: string): PackageRecord {
-  return {
-    tag,
-    id: tag.padEnd(64, "0"),
-    fileName: `${tag}.rpm`,
-    href: `Packages/${tag[0]}/${tag}.rpm`,
-    name: tag,
-    epoch: 0,
-    version: "1",
-    release: "1",
-    arch: "noarch",
-    summary: "",
-    description: "",
-    license: "",
-    vendor: "",
-    groups: "",
-    sourceRpm: "",
-    buildTime: 1,
-    uploadTime: 2,
-    size: 3,
-    fileSize: 4,
-    verified: false,
-    gpgSignature: "",
-    primaryXml: `<p ${tag}/>`,
-    filelistsXml: "",
-    otherXml: "",
-  };
-}
+const record = (tag: string) => fakeRecord(tag);
 
 function caught(fn: () => unknown): unknown {
   try {

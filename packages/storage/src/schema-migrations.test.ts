@@ -4,42 +4,15 @@ import { join } from "node:path";
 import { isYumError } from "@beskar-yum/errors";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { PackageRecord } from "./repo-index.js";
 import { RepositoryStorage } from "./repository-storage.js";
 import { SCHEMA_VERSION } from "./schema-migrations.js";
 import { SqliteRepoIndex } from "./sqlite-repo-index.js";
+import { fakeRecord } from "./test-support/fake-record.js";
 
 /** The schema of the first build that shipped (git show c4490b5:packages/storage/src/sqlite-repo-index.ts). */
 const firstSchema = readFileSync(new URL("./test-fixtures/schema-c4490b5.sql", import.meta.url), "utf8");
 
-function record(tag: string, id: string): PackageRecord {
-  return {
-    tag,
-    id,
-    fileName: `${tag}.rpm`,
-    href: `Packages/${tag[0]}/${tag}.rpm`,
-    name: tag,
-    epoch: 0,
-    version: "1",
-    release: "1",
-    arch: "noarch",
-    summary: "s",
-    description: "d",
-    license: "MIT",
-    vendor: "",
-    groups: "",
-    sourceRpm: "",
-    buildTime: 1,
-    uploadTime: 2,
-    size: 3,
-    fileSize: 4,
-    verified: false,
-    gpgSignature: "",
-    primaryXml: `<p ${tag}/>`,
-    filelistsXml: `<f ${tag}/>`,
-    otherXml: `<o ${tag}/>`,
-  };
-}
+const record = (tag: string, id: string) => fakeRecord(tag, { id, summary: "s", description: "d" });
 
 /** An index as the first build wrote it: its schema, a repository, a published state, a package, an event, a log. */
 function writeFirstBuildIndex(path: string): void {

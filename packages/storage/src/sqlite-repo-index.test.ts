@@ -3,37 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isYumError } from "@beskar-yum/errors";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { PackageRecord } from "./repo-index.js";
 import { SqliteRepoIndex } from "./sqlite-repo-index.js";
+import { fakeRecord } from "./test-support/fake-record.js";
 
-function record(tag: string, id: string): PackageRecord {
-  return {
-    tag,
-    id,
-    fileName: `${tag}.rpm`,
-    href: `Packages/${tag[0]}/${tag}.rpm`,
-    name: tag,
-    epoch: 0,
-    version: "1",
-    release: "1",
-    arch: "noarch",
-    summary: "",
-    description: "",
-    license: "MIT",
-    vendor: "",
-    groups: "",
-    sourceRpm: "",
-    buildTime: 1,
-    uploadTime: 2,
-    size: 3,
-    fileSize: 4,
-    verified: false,
-    gpgSignature: "",
-    primaryXml: `<p ${tag}/>`,
-    filelistsXml: `<f ${tag}/>`,
-    otherXml: `<o ${tag}/>`,
-  };
-}
+const record = (tag: string, id: string) => fakeRecord(tag, { id });
 
 describe("SqliteRepoIndex", () => {
   let dir: string;
