@@ -2,14 +2,12 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createRedis, RepoLock, RepoTrigger, SyncQueue } from "@beskar-yum/queue";
-import { RepositoryService } from "@beskar-yum/repository";
+import { createRedis } from "@beskar-yum/queue";
 import { RepositoryStorage } from "@beskar-yum/storage";
 import type { FastifyInstance } from "fastify";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildApp } from "./app.js";
-import { ApiMetrics } from "./metrics.js";
+import { inProcessApp } from "./test-support/in-process-app.js";
 
 const rocky = new URL("../../../test/fixtures/rocky-8.3-ha-debug/", import.meta.url).pathname;
 const token = "secret-token";
@@ -26,26 +24,7 @@ describe("API (in-process, no worker)", () => {
     dir = mkdtempSync(join(tmpdir(), "byapi-"));
     redis = createRedis(process.env.BESKARYUM_TEST_REDIS_URL ?? "redis://127.0.0.1:6379", "api-test");
     storage = new RepositoryStorage(dir);
-    const service = new RepositoryService({
-      storage,
-      // Real queues under a prefix of this test's own; no worker consumes them here.
-      trigger: new RepoTrigger(redis, prefix),
-      syncs: new SyncQueue(redis, prefix),
-      lock: new RepoLock(redis, prefix),
-      maxUploadBytes: 400_000,
-      waitTimeoutMs: 1000,
-      graceSeconds: 300,
-    });
-    app = buildApp({
-      service,
-      storage,
-      redis,
-      adminToken: token,
-      metrics: new ApiMetrics(),
-      waitTimeoutMs: 1000,
-      version: "test",
-    });
-    await app.ready();
+    app = await inProcessApp({ storage, redis, prefix, adminToken: token });
   });
   afterAll(async () => {
     await app.close();

@@ -2,14 +2,12 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createRedis, RepoLock, RepoTrigger, SyncQueue } from "@beskar-yum/queue";
-import { RepositoryService } from "@beskar-yum/repository";
+import { createRedis } from "@beskar-yum/queue";
 import { RepositoryStorage } from "@beskar-yum/storage";
 import type { FastifyInstance } from "fastify";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildApp } from "./app.js";
-import { ApiMetrics } from "./metrics.js";
+import { inProcessApp } from "./test-support/in-process-app.js";
 
 const token = "secret-token-for-the-index-errors-test";
 
@@ -33,25 +31,7 @@ describe("an index that cannot be read is reported as what it is", () => {
     rmSync(`${path}-shm`, { force: true });
     writeFileSync(path, "overwritten: not an SQLite database any more ".repeat(200));
     storage = new RepositoryStorage(dir);
-    const service = new RepositoryService({
-      storage,
-      trigger: new RepoTrigger(redis, prefix),
-      syncs: new SyncQueue(redis, prefix),
-      lock: new RepoLock(redis, prefix),
-      maxUploadBytes: 400_000,
-      waitTimeoutMs: 1000,
-      graceSeconds: 300,
-    });
-    app = buildApp({
-      service,
-      storage,
-      redis,
-      adminToken: token,
-      metrics: new ApiMetrics(),
-      waitTimeoutMs: 1000,
-      version: "test",
-    });
-    await app.ready();
+    app = await inProcessApp({ storage, redis, prefix, adminToken: token });
   });
   afterAll(async () => {
     await app.close();

@@ -2,8 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createRedis, RepoLock, RepoTrigger, SyncQueue } from "@beskar-yum/queue";
-import { RepositoryService } from "@beskar-yum/repository";
+import { createRedis } from "@beskar-yum/queue";
 import { type PackageRecord, RepositoryStorage } from "@beskar-yum/storage";
 import type { FastifyInstance } from "fastify";
 import type { Redis } from "ioredis";
@@ -11,8 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fakeRecord } from "../../../packages/storage/src/test-support/fake-record.js";
 import type { AdminClient } from "../../cli/src/admin-client.js";
 import { allPages } from "../../cli/src/commands.js";
-import { buildApp } from "./app.js";
-import { ApiMetrics } from "./metrics.js";
+import { inProcessApp } from "./test-support/in-process-app.js";
 
 const token = "secret-token-for-the-pagination-test";
 const auth = { authorization: `Bearer ${token}` };
@@ -48,25 +46,7 @@ describe("paged list endpoints (Beskar's page {size, token})", () => {
     dir = mkdtempSync(join(tmpdir(), "bypages-"));
     redis = createRedis(process.env.BESKARYUM_TEST_REDIS_URL ?? "redis://127.0.0.1:6379", "pages-test");
     storage = new RepositoryStorage(dir);
-    const service = new RepositoryService({
-      storage,
-      trigger: new RepoTrigger(redis, prefix),
-      syncs: new SyncQueue(redis, prefix),
-      lock: new RepoLock(redis, prefix),
-      maxUploadBytes: 400_000,
-      waitTimeoutMs: 1000,
-      graceSeconds: 300,
-    });
-    app = buildApp({
-      service,
-      storage,
-      redis,
-      adminToken: token,
-      metrics: new ApiMetrics(),
-      waitTimeoutMs: 1000,
-      version: "test",
-    });
-    await app.ready();
+    app = await inProcessApp({ storage, redis, prefix, adminToken: token });
     const index = await storage.createIndex(big);
     index.createRepository(properties, 1);
     for (let i = 0; i < total; i += 500)
