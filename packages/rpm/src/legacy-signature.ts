@@ -1,5 +1,6 @@
 import { constants, createPublicKey, type Hash, publicDecrypt } from "node:crypto";
 import type { Key } from "openpgp";
+import { signatureBody } from "./pgp-signature-info.js";
 
 /**
  * rpm's legacy header+payload signatures (signature tags PGP 1002 and GPG 1005): an OpenPGP
@@ -39,32 +40,6 @@ export interface LegacySignature {
   keyId: string | undefined;
 }
 
-function packetBody(b: Buffer): Buffer | undefined {
-  const first = b[0];
-  if (first === undefined || (first & 0x80) === 0) return undefined;
-  let tag: number;
-  let len: number;
-  let pos: number;
-  if (first & 0x40) {
-    tag = first & 0x3f;
-    const o1 = b[1];
-    if (o1 === undefined) return undefined;
-    if (o1 < 192) [len, pos] = [o1, 2];
-    else if (o1 < 224) [len, pos] = [((o1 - 192) << 8) + (b[2] ?? 0) + 192, 3];
-    else if (o1 === 255 && b.length >= 6) [len, pos] = [b.readUInt32BE(2), 6];
-    else return undefined;
-  } else {
-    tag = (first >> 2) & 0x0f;
-    const lt = first & 3;
-    if (lt === 0) [len, pos] = [b[1] ?? 0, 2];
-    else if (lt === 1 && b.length >= 3) [len, pos] = [b.readUInt16BE(1), 3];
-    else if (lt === 2 && b.length >= 5) [len, pos] = [b.readUInt32BE(1), 5];
-    else [len, pos] = [b.length - 1, 1];
-  }
-  if (tag !== 2 || pos + len > b.length) return undefined;
-  return b.subarray(pos, pos + len);
-}
-
 function readMpis(b: Buffer, pos: number): Buffer[] | undefined {
   const out: Buffer[] = [];
   while (pos + 2 <= b.length) {
@@ -98,8 +73,9 @@ function issuer(area: Buffer): string | undefined {
 
 /** Parses a v3 or v4 signature packet for verification; undefined if it is not one. */
 export function parseLegacySignature(packet: Uint8Array): LegacySignature | undefined {
-  const body = packetBody(Buffer.from(packet.buffer, packet.byteOffset, packet.byteLength));
-  if (!body || body.length < 1) return undefined;
+  const bytes = signatureBody(packet);
+  if (!bytes || bytes.length < 1) return undefined;
+  const body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (body[0] === 3) {
     if (body.length < 19 || body[1] !== 5) return undefined;
     const mpis = readMpis(body, 19);

@@ -49,7 +49,7 @@ function hexOf(b: Uint8Array): string {
 }
 
 /** Body of the first packet, if it is a signature packet with a definite length. */
-function signatureBody(b: Uint8Array): Uint8Array | undefined {
+export function signatureBody(b: Uint8Array): Uint8Array | undefined {
   const first = b[0];
   if (first === undefined || (first & 0x80) === 0) return undefined;
   let tag: number;
