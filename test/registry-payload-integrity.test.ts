@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fetchPrimary } from "./harness/repodata-client.js";
 import { type Stack, startStack } from "./harness/stack.js";
 import { rockyTestdata } from "./harness/upstream.js";
-import { type DockerRegistry, dockerRegistry } from "./support/docker-registry.js";
+import { type DockerRegistry, dockerRegistry, notifyStack } from "./support/docker-registry.js";
 import { eventually } from "./support/eventually.js";
 import { cleanupTempDirs } from "./support/tmp.js";
 
@@ -28,18 +28,7 @@ describe("a tampered RPM pushed to the registry", () => {
       name: "registry-payload",
       env: { BESKARYUM_REGISTRY_URL: registry.url, BESKARYUM_REGISTRY_NOTIFICATIONS_TOKEN: hookToken },
     });
-    await registry.start([
-      "notifications:",
-      "  events: { includereferences: true }",
-      "  endpoints:",
-      "    - name: beskar-yum",
-      `      url: ${stack.url}/artifacts/yum/registry/events`,
-      `      headers: { Authorization: [Bearer ${hookToken}] }`,
-      "      timeout: 2s",
-      "      threshold: 3",
-      "      backoff: 1s",
-      "      ignore: { mediatypes: [application/octet-stream], actions: [pull] }",
-    ]);
+    await registry.start(notifyStack(stack.url, hookToken));
   });
   afterAll(async () => {
     await registry?.stop();

@@ -7,7 +7,7 @@ import { fetchPrimary } from "./harness/repodata-client.js";
 import { type Stack, startStack } from "./harness/stack.js";
 import { rockyTestdata } from "./harness/upstream.js";
 import { makeDnf } from "./support/dnf.js";
-import { type DockerRegistry, dockerRegistry } from "./support/docker-registry.js";
+import { type DockerRegistry, dockerRegistry, notifyStack } from "./support/docker-registry.js";
 import { eventually } from "./support/eventually.js";
 import { buildRpms, standardFixtures } from "./support/rpm-fixtures.js";
 import { startStaticServer } from "./support/static-server.js";
@@ -49,18 +49,7 @@ describe("Debian's docker-registry as the OCI storage replica, with notification
         BESKARYUM_WORKER_RECONCILE_INTERVAL_MS: "1000",
       },
     });
-    await registry.start([
-      "notifications:",
-      "  events: { includereferences: true }",
-      "  endpoints:",
-      "    - name: beskar-yum",
-      `      url: ${stack.url}/artifacts/yum/registry/events`,
-      `      headers: { Authorization: [Bearer ${hookToken}] }`,
-      "      timeout: 2s",
-      "      threshold: 3",
-      "      backoff: 1s",
-      "      ignore: { mediatypes: [application/octet-stream], actions: [pull] }",
-    ]);
+    await registry.start(notifyStack(stack.url, hookToken));
   });
   afterAll(async () => {
     await registry?.stop();

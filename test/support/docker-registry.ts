@@ -47,3 +47,22 @@ export async function dockerRegistry(): Promise<DockerRegistry> {
     },
   };
 }
+
+/**
+ * The registry's `notifications:` config that sends its events to a stack's registry endpoint
+ * (`<apiUrl>/artifacts/yum/registry/events`), as an operator would configure it.
+ */
+export function notifyStack(apiUrl: string, token: string): string[] {
+  return [
+    "notifications:",
+    "  events: { includereferences: true }",
+    "  endpoints:",
+    "    - name: beskar-yum",
+    `      url: ${apiUrl}/artifacts/yum/registry/events`,
+    `      headers: { Authorization: [Bearer ${token}] }`,
+    "      timeout: 2s",
+    "      threshold: 3",
+    "      backoff: 1s",
+    "      ignore: { mediatypes: [application/octet-stream], actions: [pull] }",
+  ];
+}
