@@ -21,6 +21,34 @@ export class ServerError extends Error {
   }
 }
 
+/** Codes of a connection that could not be made (as opposed to one that broke). */
+const connectFailures = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ETIMEDOUT",
+  "UND_ERR_CONNECT_TIMEOUT",
+]);
+
+/**
+ * A request that got no answer: the server could not be reached, or the connection broke. fetch's
+ * own message is only "fetch failed"; the reason is in its cause, named here with the server's URL.
+ */
+export class ServerUnreachable extends Error {
+  constructor(url: string, err: unknown) {
+    let cause = (err as { cause?: unknown }).cause ?? err;
+    // Several addresses tried (localhost): the first one's reason.
+    if (cause instanceof AggregateError && cause.errors.length > 0) cause = cause.errors[0];
+    const { message, code } = cause as { message?: string; code?: string };
+    const reason = message || code || String(cause);
+    super(
+      connectFailures.has(code ?? "") ? `cannot reach ${url}: ${reason}` : `no answer from ${url}: ${reason}`,
+    );
+  }
+}
+
 /** Full repository name from what a user types: `myrepo` and `artifacts/yum/myrepo` are the same. */
 export function fullRepositoryName(name: string): string {
   return name.startsWith("artifacts/yum/") ? name : `artifacts/yum/${name}`;
@@ -43,7 +71,19 @@ export class AdminClient {
     // fetch cannot send a GET body; the server reads the same fields from the query string.
     if (method === "GET") url += `?${new URLSearchParams(body as Record<string, string>)}`;
     else init.body = JSON.stringify(body);
-    return this.decode<T>(await fetch(url, init));
+    return this.decode<T>(await this.fetch(url, init));
+  }
+
+  /** fetch, with a failure to connect named by the server's URL and its cause. */
+  private async fetch(url: string, init: RequestInit): Promise<Response> {
+    try {
+      return await fetch(url, init);
+    } catch (err) {
+      if (err instanceof TypeError && err.message === "fetch failed") {
+        throw new ServerUnreachable(this.options.url, err);
+      }
+      throw err;
+    }
   }
 
   private async decode<T>(response: Response): Promise<T> {
@@ -82,7 +122,7 @@ export class AdminClient {
     });
     const body = Readable.toWeb(createReadStream(file).pipe(counter)) as ReadableStream;
     const url = `${this.options.url}/${repository}/repo/Packages/${encodeURIComponent(basename(file))}${options.wait ? "?wait=true" : ""}`;
-    const response = await fetch(url, {
+    const response = await this.fetch(url, {
       method: "PUT",
       headers: {
         authorization: `Bearer ${this.options.token}`,

@@ -1,104 +1,148 @@
-import { parseArgs } from "node:util";
-import { AdminClient, ServerError } from "./admin-client.js";
-import { commands, SyncFailed, UsageError } from "./commands.js";
+import { type ParseArgsConfig, parseArgs } from "node:util";
+import { AdminClient, ServerError, ServerUnreachable } from "./admin-client.js";
+import { type Command, CommandFailed, UsageError } from "./command.js";
+import { commandGroups, commands } from "./commands.js";
+import { ProgressLine } from "./progress-line.js";
+import { type CliEnv, locateServer } from "./server-locator.js";
+import { commandUsage, globalUsage } from "./usage.js";
+import { cliVersion } from "./version.js";
 
-const usage = `beskar-yum — admin client for a beskar-yum server
+type Options = NonNullable<ParseArgsConfig["options"]>;
 
-usage: beskar-yum <command> [args] [--server URL] [--token TOKEN]
+const globalOptions: Options = {
+  server: { type: "string" },
+  token: { type: "string" },
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean", short: "V" },
+};
 
-  createrepo <dir> [--update] [--checksum sha256|sha1|sha512] [--compress gz|xz|zstd] [--workers N]
-                                             offline, no server: write <dir>/repodata like createrepo_c
-                                             (beskar-yum createrepo --help for every option)
-  repo create <repo> [--mirror] [--mirror-url U[,U]] [--metalink U | --mirrorlist U] [--gpg-key FILE]
-  repo update <repo> [--mirror|--no-mirror] [--mirror-url U[,U]] [--metalink U | --mirrorlist U]
-                     [--gpg-key FILE] [--sync-schedule CRON]
-  repo list
-  repo get <repo>
-  repo delete <repo> [--delete-packages]
-  push <repo> <file.rpm>... [--no-wait]      upload, waiting until each is published
-  packages <repo>                            list packages
-  package get <repo> <id> [--tag]            one package, by id (sha256) or by --tag
-  package rm <repo> <id> [--tag]
-  sync <repo> [--url U] [--wait] [--force]    sync a mirror (from U this time only); --wait shows progress;
-                                             --force accepts an upstream older than what is served
-  status <repo>                              sync status of a mirror
-  logs <repo>
+/** Every option of every command: enough to tell option values from the command words. */
+const allOptions: Options = Object.assign(
+  {},
+  globalOptions,
+  ...Object.values(commands).map((c) => c.options),
+);
 
-<repo> is "name" or "artifacts/yum/name". The server is $BESKARYUM_URL or --server (default
-http://127.0.0.1:5200) and the admin token $BESKARYUM_TOKEN (or --token).`;
+interface Io {
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+}
 
-async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+/** The command named by the leading words, or a usage error naming what is unknown. */
+function findCommand(words: string[]): { name: string; command: Command } {
+  const two = words.slice(0, 2).join(" ");
+  const name = commands[two] ? two : words[0]!;
+  const command = commands[name];
+  if (command) return { name, command };
+  if (commandGroups.has(words[0]!)) {
+    const known = Object.keys(commands)
+      .filter((w) => w.startsWith(`${words[0]} `))
+      .map((w) => w.split(" ")[1]);
+    throw new UsageError(
+      words[1] === undefined
+        ? `${words[0]}: expected one of: ${known.join(", ")}`
+        : `unknown command: ${two} (${words[0]} takes: ${known.join(", ")})`,
+    );
+  }
+  throw new UsageError(`unknown command: ${words[0]} (see beskar-yum --help)`);
+}
+
+/** The command's options and positionals; a bad option is a usage error showing its synopsis. */
+function parseCommandLine(argv: string[], command: Command) {
+  try {
+    return parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: { ...globalOptions, ...command.options },
+    });
+  } catch (err) {
+    const { code, message } = err as { code?: string; message: string };
+    // Node's own message for it goes on about positionals starting with "-".
+    const unknown = code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && /'([^']+)'/.exec(message)?.[1];
+    throw new UsageError(
+      `${unknown ? `unknown option ${unknown}` : message}\nusage: beskar-yum ${command.synopsis}`,
+    );
+  }
+}
+
+async function main(argv: string[], env: CliEnv, cwd: string, io: Io): Promise<number> {
   if (argv[0] === "createrepo") {
     const { runCreaterepo } = await import("./createrepo/run-createrepo.js");
     return runCreaterepo(argv.slice(1));
   }
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      server: { type: "string" },
-      url: { type: "string" },
-      token: { type: "string" },
-      mirror: { type: "boolean" },
-      "no-mirror": { type: "boolean" },
-      "mirror-url": { type: "string" },
-      metalink: { type: "string" },
-      mirrorlist: { type: "string" },
-      force: { type: "boolean" },
-      "gpg-key": { type: "string" },
-      "sync-schedule": { type: "string" },
-      "delete-packages": { type: "boolean" },
-      tag: { type: "boolean" },
-      "no-wait": { type: "boolean" },
-      wait: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-  const two = positionals.slice(0, 2).join(" ");
-  const name = commands[two] ? two : positionals[0];
-  if (values.help || !name || !commands[name]) {
-    process.stdout.write(`${usage}\n`);
-    return values.help ? 0 : 2;
+  const print = (stream: NodeJS.WriteStream, text: string) => stream.write(`${text}\n`);
+  const loose = parseArgs({ args: argv, allowPositionals: true, strict: false, options: allOptions });
+  const words = loose.positionals[0] === "help" ? loose.positionals.slice(1) : loose.positionals;
+  const helpWanted = loose.values.help === true || loose.positionals[0] === "help";
+  if (loose.values.version === true) {
+    print(io.stdout, cliVersion());
+    return 0;
   }
-  if (values.url !== undefined && name !== "sync") {
-    process.stderr.write(
-      "beskar-yum: --url is the upstream of `sync`; the server is --server or $BESKARYUM_URL\n",
+  if (words.length === 0) {
+    print(helpWanted ? io.stdout : io.stderr, globalUsage(commands));
+    return helpWanted ? 0 : 2;
+  }
+  const { name, command } = findCommand(words);
+  if (helpWanted) {
+    print(io.stdout, commandUsage(command));
+    return 0;
+  }
+  const { values, positionals } = parseCommandLine(argv, command);
+  const args = positionals.slice(name.split(" ").length);
+  if (args.length < (command.minArgs ?? 0)) throw new UsageError(`usage: beskar-yum ${command.synopsis}`);
+
+  const server = locateServer({ server: values.server as string, token: values.token as string, env, cwd });
+  if (!server.token) {
+    throw new UsageError(
+      `no admin token: pass --token, set BESKARYUM_TOKEN, or run where the server's datadir is (no ${server.tokenFile})`,
     );
-    return 2;
   }
-  const token = values.token ?? env.BESKARYUM_TOKEN;
-  if (!token) {
-    process.stderr.write(
-      "beskar-yum: no admin token: set BESKARYUM_TOKEN or pass --token (see <datadir>/admin-token)\n",
+  const progress = new ProgressLine(io.stderr);
+  try {
+    return (
+      (await command.run({
+        client: new AdminClient({ url: server.url, token: server.token }),
+        args,
+        flags: values as Record<string, string | boolean | undefined>,
+        out: (line) => {
+          progress.clear();
+          print(io.stdout, line);
+        },
+        err: (line) => {
+          progress.clear();
+          print(io.stderr, line);
+        },
+        progress: (line) => progress.draw(line),
+      })) ?? 0
     );
-    return 2;
+  } finally {
+    progress.clear();
   }
-  const client = new AdminClient({
-    url: (values.server ?? env.BESKARYUM_URL ?? "http://127.0.0.1:5200").replace(/\/$/, ""),
-    token,
-  });
-  const interactive = process.stderr.isTTY === true;
-  await commands[name]!({
-    client,
-    args: positionals.slice(name.split(" ").length),
-    flags: values as Record<string, string | boolean>,
-    out: (line) => process.stdout.write(`${line}\n`),
-    progress: (line) => {
-      if (interactive) process.stderr.write(`\r${line}`);
-    },
-  });
-  if (interactive) process.stderr.write("\r\x1b[K");
-  return 0;
 }
 
-main(process.argv.slice(2), process.env).then(
+/** The message and exit code of a failure: 2 for a command line to fix, 1 for everything else. */
+function describeFailure(err: unknown): { message: string; code: number } {
+  if (err instanceof UsageError) return { message: `beskar-yum: ${err.message}`, code: 2 };
+  if (err instanceof ServerError)
+    return { message: `beskar-yum: ${err.code} (HTTP ${err.status}): ${err.message}`, code: 1 };
+  if (err instanceof ServerUnreachable || err instanceof CommandFailed)
+    return { message: `beskar-yum: ${err.message}`, code: 1 };
+  return { message: `beskar-yum: ${(err as Error).message ?? String(err)}`, code: 1 };
+}
+
+const { BESKARYUM_URL, BESKARYUM_ADDR, BESKARYUM_TOKEN, BESKARYUM_ADMIN_TOKEN, BESKARYUM_DATADIR } =
+  process.env;
+main(
+  process.argv.slice(2),
+  { BESKARYUM_URL, BESKARYUM_ADDR, BESKARYUM_TOKEN, BESKARYUM_ADMIN_TOKEN, BESKARYUM_DATADIR },
+  process.cwd(),
+  { stdout: process.stdout, stderr: process.stderr },
+).then(
   (code) => process.exit(code),
   (err) => {
-    if (err instanceof UsageError) process.stderr.write(`${err.message}\n`);
-    else if (err instanceof SyncFailed) process.stderr.write(`beskar-yum: sync failed: ${err.message}\n`);
-    else if (err instanceof ServerError)
-      process.stderr.write(`beskar-yum: ${err.code} (HTTP ${err.status}): ${err.message}\n`);
-    else process.stderr.write(`beskar-yum: ${(err as Error).message}\n`);
-    process.exit(err instanceof UsageError ? 2 : 1);
+    const { message, code } = describeFailure(err);
+    process.stderr.write(`${message}\n`);
+    process.exit(code);
   },
 );

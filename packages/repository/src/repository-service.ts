@@ -474,8 +474,15 @@ export class RepositoryService {
     return index;
   }
 
-  /** Removes a package; returns once the index no longer has it (the publish follows right after). */
-  async removePackage(repository: string, by: { id: string } | { tag: string }): Promise<void> {
+  /**
+   * Removes a package; returns once the index no longer has it (the publish follows right after),
+   * or, `until: "published"`, once the published repodata no longer lists it.
+   */
+  async removePackage(
+    repository: string,
+    by: { id: string } | { tag: string },
+    options: { until?: "applied" | "published"; signal?: AbortSignal } = {},
+  ): Promise<void> {
     const index = this.existing(repository);
     const repo = index.getRepository()!;
     if (repo.properties.mirror) {
@@ -484,7 +491,7 @@ export class RepositoryService {
     if (repo.deleting) throw new YumError("REPO_BEING_DELETED", `repository ${repository} is being deleted`);
     const record = this.findPackage(index, by);
     const seq = await this.record(repository, index, { action: "delete", tag: record.tag });
-    await this.waitFor(repository, seq, "applied");
+    await this.waitFor(repository, seq, options.until ?? "applied", options.signal);
   }
 
   getPackage(repository: string, by: { id: string } | { tag: string }): RepositoryPackageView {

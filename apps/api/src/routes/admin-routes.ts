@@ -91,17 +91,38 @@ export async function adminRoutes(app: FastifyInstance, deps: AppDeps): Promise<
     };
   });
 
-  app.delete(`${base}/repository/package`, async (request) => {
+  /**
+   * `wait` (our extension, as for uploads): answer once the published repodata no longer lists the
+   * package, rather than once the index no longer has it. A client that leaves stops the wait only.
+   */
+  const removePackage = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    by: (fields: Record<string, unknown>) => { id: string } | { tag: string },
+  ) => {
     const { fields, repository } = await prepare(request);
-    await service.removePackage(repository, { id: stringField(fields, "id") });
+    const wait = fields.wait === true;
+    const signal = wait ? clientGone(reply) : undefined;
+    try {
+      await service.removePackage(repository, by(fields), {
+        until: wait ? "published" : "applied",
+        ...(signal ? { signal } : {}),
+      });
+    } catch (err) {
+      if (!signal?.aborted) throw err;
+      request.log.info({ repository }, "package removal wait ended: the client disconnected");
+      return reply.hijack();
+    }
     return {};
-  });
+  };
 
-  app.delete(`${base}/repository/package::bytag`, async (request) => {
-    const { fields, repository } = await prepare(request);
-    await service.removePackage(repository, { tag: stringField(fields, "tag") });
-    return {};
-  });
+  app.delete(`${base}/repository/package`, (request, reply) =>
+    removePackage(request, reply, (fields) => ({ id: stringField(fields, "id") })),
+  );
+
+  app.delete(`${base}/repository/package::bytag`, (request, reply) =>
+    removePackage(request, reply, (fields) => ({ tag: stringField(fields, "tag") })),
+  );
 
   get(`${base}/repository/logs`, async (request) => {
     const { fields, repository } = await prepare(request);

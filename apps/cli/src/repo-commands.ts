@@ -1,0 +1,125 @@
+import { readFileSync } from "node:fs";
+import { fullRepositoryName } from "./admin-client.js";
+import { allPages } from "./all-pages.js";
+import { type Command, jsonOption, optionalString, printJson } from "./command.js";
+import { formatFields, formatTable } from "./table.js";
+
+const propertyOptions = {
+  mirror: { type: "boolean" },
+  "no-mirror": { type: "boolean" },
+  "mirror-url": { type: "string" },
+  metalink: { type: "string" },
+  mirrorlist: { type: "string" },
+  "gpg-key": { type: "string" },
+  "sync-schedule": { type: "string" },
+} as const;
+
+const propertyHelp = `  --mirror, --no-mirror   a mirror of an upstream (synced) or a hosted repository (pushed to)
+  --mirror-url U[,U]      upstream base URLs, tried in order
+  --metalink U            upstream metalink (instead of --mirror-url)
+  --mirrorlist U          upstream mirrorlist (instead of --mirror-url)
+  --gpg-key FILE          armored public key: packages must be signed by it
+  --sync-schedule CRON    sync a mirror on this schedule ("" removes it)`;
+
+function properties(flags: Record<string, string | boolean | undefined>): Record<string, unknown> {
+  const props: Record<string, unknown> = {};
+  if (flags.mirror === true) props.mirror = true;
+  if (flags["no-mirror"] === true) props.mirror = false;
+  const mirrorUrl = optionalString(flags["mirror-url"]);
+  if (mirrorUrl !== undefined) props.mirror_urls = mirrorUrl.split(",");
+  if (typeof flags.metalink === "string") props.metalink = flags.metalink;
+  if (typeof flags.mirrorlist === "string") props.mirrorlist = flags.mirrorlist;
+  if (typeof flags["sync-schedule"] === "string") props.sync_schedule = flags["sync-schedule"];
+  const keyFile = optionalString(flags["gpg-key"]);
+  if (keyFile !== undefined) props.gpg_key = Buffer.from(readFileSync(keyFile, "utf8")).toString("base64");
+  return props;
+}
+
+interface RepositorySummary {
+  repository: string;
+  mirror: boolean;
+  packages: number;
+  syncing: boolean;
+  error?: string;
+}
+
+export const repoCommands: Record<string, Command> = {
+  "repo create": {
+    synopsis:
+      "repo create <repo> [--mirror] [--mirror-url U[,U]] [--metalink U | --mirrorlist U] [--gpg-key FILE]",
+    summary: "create a hosted repository, or a mirror with --mirror",
+    help: propertyHelp,
+    options: propertyOptions,
+    minArgs: 1,
+    run: async ({ client, args, flags, out }) => {
+      const repository = fullRepositoryName(args[0]!);
+      await client.call("POST", "/repository", { repository, properties: properties(flags) });
+      out(`created ${repository}`);
+      return 0;
+    },
+  },
+  "repo update": {
+    synopsis:
+      "repo update <repo> [--mirror|--no-mirror] [--mirror-url U[,U]] [--metalink U | --mirrorlist U] [--gpg-key FILE] [--sync-schedule CRON]",
+    summary: "change a repository's properties (those given; the others stay)",
+    help: propertyHelp,
+    options: propertyOptions,
+    minArgs: 1,
+    run: async ({ client, args, flags, out }) => {
+      const repository = fullRepositoryName(args[0]!);
+      await client.call("PUT", "/repository", { repository, properties: properties(flags) });
+      out(`updated ${repository}`);
+      return 0;
+    },
+  },
+  "repo list": {
+    synopsis: "repo list [--json]",
+    summary: "the repositories: type, package count, whether one syncs",
+    options: jsonOption,
+    run: async ({ client, flags, out }) => {
+      const all: RepositorySummary[] = [];
+      for await (const r of allPages<RepositorySummary>(client, "/repository:list", {}, "repositories"))
+        all.push(r);
+      if (flags.json === true) {
+        printJson(out, all);
+        return 0;
+      }
+      const rows = all.map((r) =>
+        r.error
+          ? [r.repository, "-", "-", `error: ${r.error}`]
+          : [r.repository, r.mirror ? "mirror" : "hosted", String(r.packages), r.syncing ? "syncing" : ""],
+      );
+      for (const line of formatTable(["REPOSITORY", "TYPE", "PACKAGES", "STATE"], rows)) out(line);
+      return 0;
+    },
+  },
+  "repo get": {
+    synopsis: "repo get <repo> [--json]",
+    summary: "a repository's properties",
+    options: jsonOption,
+    minArgs: 1,
+    run: async ({ client, args, flags, out }) => {
+      const repo = await client.call<{ properties: Record<string, unknown> }>("GET", "/repository", {
+        repository: fullRepositoryName(args[0]!),
+      });
+      if (flags.json === true) printJson(out, repo);
+      else for (const line of formatFields(repo.properties ?? {})) out(line);
+      return 0;
+    },
+  },
+  "repo delete": {
+    synopsis: "repo delete <repo> [--delete-packages]",
+    summary: "delete a repository (one with packages only with --delete-packages)",
+    options: { "delete-packages": { type: "boolean" } },
+    minArgs: 1,
+    run: async ({ client, args, flags, out }) => {
+      const repository = fullRepositoryName(args[0]!);
+      await client.call("DELETE", "/repository", {
+        repository,
+        delete_packages: flags["delete-packages"] === true,
+      });
+      out(`deleted ${repository}`);
+      return 0;
+    },
+  },
+};
