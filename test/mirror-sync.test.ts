@@ -237,15 +237,13 @@ describe("mirror sync", () => {
       /^synced artifacts\/yum\/m-cli: \d+\/\d+ packages, \d+ downloaded \([\d.]+ MB\)\n$/,
     );
     expect((await beskarYum("repo", "update", "m-cli", "--sync-schedule", "0 3 * * *")).code).toBe(0);
-    expect(JSON.parse((await beskarYum("repo", "get", "m-cli")).stdout).properties.sync_schedule).toBe(
-      "0 3 * * *",
-    );
+    expect(
+      JSON.parse((await beskarYum("repo", "get", "m-cli", "--json")).stdout).properties.sync_schedule,
+    ).toBe("0 3 * * *");
     expect((await beskarYum("repo", "update", "m-cli", "--sync-schedule", "")).code).toBe(0);
-    const status = JSON.parse((await beskarYum("status", "m-cli")).stdout);
+    const status = JSON.parse((await beskarYum("status", "m-cli", "--json")).stdout);
     expect(status.sync_status).toMatchObject({ syncing: false, sync_error: "" });
-    expect((await beskarYum("repo", "list")).stdout).toMatch(
-      /^artifacts\/yum\/m-cli\tmirror\t\d+ packages$/m,
-    );
+    expect((await beskarYum("repo", "list")).stdout).toMatch(/^artifacts\/yum\/m-cli +mirror +\d+$/m);
     const failed = await beskarYum(
       "sync",
       "m-cli",

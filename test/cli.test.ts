@@ -1,0 +1,222 @@
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { fetchPrimary } from "./harness/repodata-client.js";
+import { rockyTestdata } from "./harness/upstream.js";
+import { freePort, type ProcessHandle, startProcess } from "./support/processes.js";
+import { deletePrefix, redisUrl, uniquePrefix } from "./support/redis.js";
+import { run } from "./support/run.js";
+import { cleanupTempDirs, makeTempDir } from "./support/tmp.js";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const cli = join(root, "apps/cli/bin/beskar-yum.js");
+const version = (JSON.parse(readFileSync(join(root, "apps/cli/package.json"), "utf8")) as { version: string })
+  .version;
+const rpms = readdirSync(join(rockyTestdata, "Packages"))
+  .filter((f) => f.endsWith(".rpm"))
+  .sort()
+  .map((f) => join(rockyTestdata, "Packages", f));
+
+/** No server or token from the test's own environment: the CLI must find them itself. */
+const unset = {
+  BESKARYUM_URL: undefined,
+  BESKARYUM_TOKEN: undefined,
+  BESKARYUM_ADMIN_TOKEN: undefined,
+  BESKARYUM_DATADIR: undefined,
+  BESKARYUM_ADDR: undefined,
+};
+
+/**
+ * The CLI against a server started as a user would: `npm start` (scripts/start.mjs) in a directory
+ * of its own, on a non-default BESKARYUM_ADDR, with the admin token it generates into ./data/admin-token.
+ * Every CLI run below has only BESKARYUM_ADDR and that directory: no --server, no --token.
+ */
+describe("beskar-yum CLI", () => {
+  const prefix = uniquePrefix("cli");
+  const home = makeTempDir("cli-home");
+  let port: number;
+  let server: ProcessHandle;
+  let repoUrl: (name: string) => string;
+  const beskarYum = (args: string[], env: Record<string, string | undefined> = {}) =>
+    run("node", [cli, ...args], {
+      cwd: home,
+      env: { ...unset, BESKARYUM_ADDR: `0.0.0.0:${port}`, ...env },
+      timeoutMs: 60_000,
+    });
+  const json = async (args: string[]) => {
+    const result = await beskarYum([...args, "--json"]);
+    expect(result.code, result.stderr).toBe(0);
+    return JSON.parse(result.stdout);
+  };
+
+  beforeAll(async () => {
+    port = await freePort();
+    repoUrl = (name) => `http://127.0.0.1:${port}/artifacts/yum/${name}/repo/`;
+    server = await startProcess("node", [join(root, "scripts/start.mjs")], {
+      cwd: home,
+      env: {
+        ...unset,
+        BESKARYUM_ADDR: `0.0.0.0:${port}`,
+        BESKARYUM_REDIS_URL: redisUrl(),
+        BESKARYUM_REDIS_PREFIX: prefix,
+        BESKARYUM_PUBLISH_DEBOUNCE_MS: "50",
+        BESKARYUM_PUBLISH_MAX_DELAY_MS: "500",
+      },
+      readyLine: /"msg":"worker ready"/,
+      // start.mjs builds first when the sources are newer than dist/.
+      timeoutMs: 180_000,
+    });
+    await server.waitFor(/"msg":"api listening"/, 30_000);
+  });
+  afterAll(async () => {
+    // SIGTERM, so that start.mjs takes the API and the worker down with it.
+    await server?.stop("SIGTERM", 20_000);
+    await deletePrefix(prefix);
+    await cleanupTempDirs();
+  });
+
+  it("finds the server npm start configured (BESKARYUM_ADDR, ./data/admin-token), with no --server or --token", async () => {
+    const created = await beskarYum(["repo", "create", "hosted"]);
+    expect(created.stderr).toBe("");
+    expect(created.stdout).toBe("created artifacts/yum/hosted\n");
+    const listed = await beskarYum(["repo", "list"]);
+    expect(listed.stdout).toMatch(/^REPOSITORY +TYPE +PACKAGES +STATE\nartifacts\/yum\/hosted +hosted +0\n$/);
+  });
+
+  it("pushes 27 RPMs in parallel past a bad file in the middle, waits once, and says what failed", async () => {
+    const bad = join(makeTempDir("cli-bad"), "bad.rpm");
+    writeFileSync(bad, "not an rpm\n".repeat(100));
+    const files = [...rpms.slice(0, 13), bad, ...rpms.slice(13)];
+    expect(files).toHaveLength(28);
+    const t0 = Date.now();
+    const pushed = await beskarYum(["push", "hosted", ...files]);
+    console.log(`push of 27 RPMs and a bad file: ${Date.now() - t0} ms`);
+    expect(pushed.code).toBe(1);
+    expect(pushed.stdout.trim().split("\n")).toHaveLength(27);
+    expect(pushed.stderr).toMatch(/^27 of 28 pushed; failed: \S*\/bad\.rpm: not an RPM: .+\n$/m);
+    // One wait at the end: when push returns, every stored file is in the published repodata.
+    expect((await fetchPrimary(repoUrl("hosted"))).packages).toHaveLength(27);
+
+    const misnamed = join(dirname(bad), "notes.txt");
+    writeFileSync(misnamed, "hello\n");
+    const refused = await beskarYum(["push", "hosted", misnamed]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`${misnamed}: not an RPM file name (expected *.rpm)`);
+    expect(refused.stderr).toMatch(/^0 of 1 pushed; failed: /m);
+  });
+
+  it("prints JSON that parses with --json on every read command, and filters packages", async () => {
+    expect(await json(["repo", "list"])).toEqual([
+      { repository: "artifacts/yum/hosted", mirror: false, packages: 27, syncing: false },
+    ]);
+    expect((await json(["repo", "get", "hosted"])).properties).toMatchObject({ mirror: false });
+    const all = await json(["packages", "hosted"]);
+    expect(all).toHaveLength(27);
+    const named = await json(["packages", "hosted", "--name", "pacemaker-cli-debuginfo"]);
+    expect(named.map((p: { name: string }) => p.name)).toEqual(["pacemaker-cli-debuginfo"]);
+    expect(await json(["packages", "hosted", "--arch", "noarch"])).toEqual([]);
+    const searched = await json(["packages", "hosted", "--search", "DEBUGSOURCE", "--arch", "x86_64"]);
+    expect(searched.length).toBeGreaterThan(0);
+    expect(searched.every((p: { name: string }) => p.name.endsWith("-debugsource"))).toBe(true);
+    const one = await json(["package", "get", "hosted", named[0].id]);
+    expect(one.repository_packages).toMatchObject({ name: "pacemaker-cli-debuginfo", id: named[0].id });
+    expect((await json(["package", "get", "hosted", named[0].tag, "--tag"])).repository_packages.id).toBe(
+      named[0].id,
+    );
+    expect((await json(["status", "hosted"])).sync_status).toMatchObject({ syncing: false });
+    expect(Array.isArray(await json(["logs", "hosted"]))).toBe(true);
+
+    // And tables otherwise: a header, then one aligned row per package.
+    const table = (await beskarYum(["packages", "hosted", "--search", "pacemaker"])).stdout
+      .trim()
+      .split("\n");
+    expect(table[0]).toMatch(/^PACKAGE +ID +TAG +SIGNATURE$/);
+    expect(table).toHaveLength(3);
+    const idColumn = table.map((line, i) => (i === 0 ? line.indexOf("ID") : line.search(/[0-9a-f]{64}/)));
+    expect(new Set(idColumn).size).toBe(1);
+  });
+
+  it("removes a package and returns once the published repodata no longer lists it", async () => {
+    const [victim] = await json(["packages", "hosted", "--name", "spausedd-debuginfo"]);
+    const removed = await beskarYum(["package", "rm", "hosted", victim.id]);
+    expect(removed.code, removed.stderr).toBe(0);
+    const published = (await fetchPrimary(repoUrl("hosted"))).packages;
+    expect(published).toHaveLength(26);
+    expect(published.map((p) => p.pkgid)).not.toContain(victim.id);
+  });
+
+  it("follows a repository's log until a sync ends (logs --follow --until-sync-end)", async () => {
+    const dead = async () => `http://127.0.0.1:${await freePort()}/nothing`;
+    expect(
+      (await beskarYum(["repo", "create", "mirrored", "--mirror", "--mirror-url", await dead()])).code,
+    ).toBe(0);
+    // A first failed sync leaves a line, by which we know the follower has started.
+    expect((await beskarYum(["sync", "mirrored", "--wait"])).code).toBe(1);
+    const follower = await startProcess("node", [cli, "logs", "mirrored", "--follow", "--until-sync-end"], {
+      cwd: home,
+      env: { ...unset, BESKARYUM_ADDR: `0.0.0.0:${port}` },
+    });
+    await follower.waitFor(/sync failed/, 20_000);
+    const second = await dead();
+    expect((await beskarYum(["sync", "mirrored", "--url", second])).code).toBe(0);
+    const exit = await Promise.race([
+      follower.exited,
+      new Promise((resolve) => setTimeout(() => resolve("still following"), 20_000)),
+    ]);
+    if (exit === "still following") await follower.stop();
+    expect(exit).toEqual({ code: 0, signal: null });
+    const lines = follower.output().trim().split("\n");
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC {2}ERROR {2}sync failed: /);
+    expect(lines[1]).toMatch(/ {2}ERROR {2}sync failed: /);
+  });
+
+  it("names an unreachable server with its URL and the cause", async () => {
+    const nobody = await freePort();
+    const result = await beskarYum(["repo", "list"], { BESKARYUM_ADDR: `0.0.0.0:${nobody}` });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `beskar-yum: cannot reach http://127.0.0.1:${nobody}: connect ECONNREFUSED 127.0.0.1:${nobody}\n`,
+    );
+  });
+
+  it("has --help for every command, --version, and names an unknown command", async () => {
+    const commands = [
+      "repo create",
+      "repo update",
+      "repo list",
+      "repo get",
+      "repo delete",
+      "push",
+      "packages",
+      "package get",
+      "package rm",
+      "sync",
+      "status",
+      "logs",
+    ];
+    const helps = await Promise.all(commands.map((command) => beskarYum([...command.split(" "), "--help"])));
+    commands.forEach((command, i) => {
+      expect(helps[i]!.code, command).toBe(0);
+      expect(helps[i]!.stdout, command).toMatch(new RegExp(`^usage: beskar-yum ${command}( |\n)`));
+    });
+    const global = await beskarYum(["--help"]);
+    expect(global.code).toBe(0);
+    for (const command of commands) expect(global.stdout).toContain(`  ${command}`);
+
+    expect(await beskarYum(["--version"])).toMatchObject({ code: 0, stdout: `${version}\n` });
+    expect(await beskarYum(["foo"])).toMatchObject({
+      code: 2,
+      stderr: "beskar-yum: unknown command: foo (see beskar-yum --help)\n",
+    });
+    expect((await beskarYum(["repo", "frobnicate"])).stderr).toMatch(
+      /^beskar-yum: unknown command: repo frobnicate/,
+    );
+    const badOption = await beskarYum(["repo", "list", "--bogus"]);
+    expect(badOption.code).toBe(2);
+    expect(badOption.stderr).toBe(
+      "beskar-yum: unknown option --bogus\nusage: beskar-yum repo list [--json]\n",
+    );
+  });
+});
