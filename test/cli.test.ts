@@ -84,9 +84,15 @@ describe("beskar-yum CLI", () => {
     expect(listed.stdout).toMatch(/^REPOSITORY +TYPE +PACKAGES +STATE\nartifacts\/yum\/hosted +hosted +0\n$/);
   });
 
+  /** An RPM lead (so that it passes the CLI's own check) and then garbage: the server refuses it. */
+  const corruptRpm = (dir: string, name: string, size: number) => {
+    const file = join(dir, name);
+    writeFileSync(file, Buffer.concat([Buffer.from("edabeedb", "hex"), Buffer.alloc(size, 7)]));
+    return file;
+  };
+
   it("pushes 27 RPMs in parallel past a bad file in the middle, waits once, and says what failed", async () => {
-    const bad = join(makeTempDir("cli-bad"), "bad.rpm");
-    writeFileSync(bad, "not an rpm\n".repeat(100));
+    const bad = corruptRpm(makeTempDir("cli-bad"), "bad.rpm", 100_000);
     const files = [...rpms.slice(0, 13), bad, ...rpms.slice(13)];
     expect(files).toHaveLength(28);
     const t0 = Date.now();
@@ -94,46 +100,69 @@ describe("beskar-yum CLI", () => {
     console.log(`push of 27 RPMs and a bad file: ${Date.now() - t0} ms`);
     expect(pushed.code).toBe(1);
     expect(pushed.stdout.trim().split("\n")).toHaveLength(27);
-    expect(pushed.stderr).toMatch(/^27 of 28 pushed; failed: \S*\/bad\.rpm: not an RPM: .+\n$/m);
+    expect(pushed.stderr).toMatch(/^27 of 28 pushed; failed: \S*\/bad\.rpm: \S.+\n$/m);
     // One wait at the end: when push returns, every stored file is in the published repodata.
     expect((await fetchPrimary(repoUrl("hosted"))).packages).toHaveLength(27);
+  });
 
-    const misnamed = join(dirname(bad), "notes.txt");
+  it("refuses what is not an RPM before sending it, and still waits when the file carrying the wait is refused", async () => {
+    const dir = makeTempDir("cli-local");
+    const misnamed = join(dir, "notes.txt");
     writeFileSync(misnamed, "hello\n");
-    const refused = await beskarYum(["push", "hosted", misnamed]);
+    const text = join(dir, "text.rpm");
+    writeFileSync(text, "hello\n");
+    const refused = await beskarYum(["push", "hosted", misnamed, text]);
     expect(refused.code).toBe(1);
+    expect(refused.stdout).toBe("");
     expect(refused.stderr).toContain(`${misnamed}: not an RPM file name (expected *.rpm)`);
-    expect(refused.stderr).toMatch(/^0 of 1 pushed; failed: /m);
+    expect(refused.stderr).toContain(`${text}: not an RPM (it does not start with an RPM lead)`);
+    expect(refused.stderr).toMatch(/^0 of 2 pushed; failed: /m);
+
+    // The smallest file carries the wait; refused, the publish is waited for another way.
+    const tiny = corruptRpm(dir, "tiny.rpm", 100);
+    const pushed = await beskarYum(["push", "second", rpms[0]!, tiny]);
+    expect(pushed.code).toBe(1);
+    expect(pushed.stderr).toMatch(/^1 of 2 pushed; failed: \S*\/tiny\.rpm: /m);
+    expect((await fetchPrimary(repoUrl("second"))).packages).toHaveLength(1);
   });
 
   it("prints JSON that parses with --json on every read command, and filters packages", async () => {
-    expect(await json(["repo", "list"])).toEqual([
-      { repository: "artifacts/yum/hosted", mirror: false, packages: 27, syncing: false },
+    // Independent reads at once: each is a process of its own.
+    const [repos, repo, all, named, noarch, searched, status, logs, table] = await Promise.all([
+      json(["repo", "list"]),
+      json(["repo", "get", "hosted"]),
+      json(["packages", "hosted"]),
+      json(["packages", "hosted", "--name", "pacemaker-cli-debuginfo"]),
+      json(["packages", "hosted", "--arch", "noarch"]),
+      json(["packages", "hosted", "--search", "DEBUGSOURCE", "--arch", "x86_64"]),
+      json(["status", "hosted"]),
+      json(["logs", "hosted"]),
+      beskarYum(["packages", "hosted", "--search", "pacemaker"]),
     ]);
-    expect((await json(["repo", "get", "hosted"])).properties).toMatchObject({ mirror: false });
-    const all = await json(["packages", "hosted"]);
+    expect(repos).toEqual([
+      { repository: "artifacts/yum/hosted", mirror: false, packages: 27, syncing: false },
+      { repository: "artifacts/yum/second", mirror: false, packages: 1, syncing: false },
+    ]);
+    expect(repo.properties).toMatchObject({ mirror: false });
     expect(all).toHaveLength(27);
-    const named = await json(["packages", "hosted", "--name", "pacemaker-cli-debuginfo"]);
     expect(named.map((p: { name: string }) => p.name)).toEqual(["pacemaker-cli-debuginfo"]);
-    expect(await json(["packages", "hosted", "--arch", "noarch"])).toEqual([]);
-    const searched = await json(["packages", "hosted", "--search", "DEBUGSOURCE", "--arch", "x86_64"]);
+    expect(noarch).toEqual([]);
     expect(searched.length).toBeGreaterThan(0);
     expect(searched.every((p: { name: string }) => p.name.endsWith("-debugsource"))).toBe(true);
-    const one = await json(["package", "get", "hosted", named[0].id]);
-    expect(one.repository_packages).toMatchObject({ name: "pacemaker-cli-debuginfo", id: named[0].id });
-    expect((await json(["package", "get", "hosted", named[0].tag, "--tag"])).repository_packages.id).toBe(
-      named[0].id,
-    );
-    expect((await json(["status", "hosted"])).sync_status).toMatchObject({ syncing: false });
-    expect(Array.isArray(await json(["logs", "hosted"]))).toBe(true);
+    expect(status.sync_status).toMatchObject({ syncing: false });
+    expect(Array.isArray(logs)).toBe(true);
+    const [byId, byTag] = await Promise.all([
+      json(["package", "get", "hosted", named[0].id]),
+      json(["package", "get", "hosted", named[0].tag, "--tag"]),
+    ]);
+    expect(byId.repository_packages).toMatchObject({ name: "pacemaker-cli-debuginfo", id: named[0].id });
+    expect(byTag.repository_packages.id).toBe(named[0].id);
 
     // And tables otherwise: a header, then one aligned row per package.
-    const table = (await beskarYum(["packages", "hosted", "--search", "pacemaker"])).stdout
-      .trim()
-      .split("\n");
-    expect(table[0]).toMatch(/^PACKAGE +ID +TAG +SIGNATURE$/);
-    expect(table).toHaveLength(3);
-    const idColumn = table.map((line, i) => (i === 0 ? line.indexOf("ID") : line.search(/[0-9a-f]{64}/)));
+    const lines = (table as { stdout: string }).stdout.trim().split("\n");
+    expect(lines[0]).toMatch(/^PACKAGE +ID +TAG +SIGNATURE$/);
+    expect(lines).toHaveLength(3);
+    const idColumn = lines.map((line, i) => (i === 0 ? line.indexOf("ID") : line.search(/[0-9a-f]{64}/)));
     expect(new Set(idColumn).size).toBe(1);
   });
 

@@ -37,15 +37,18 @@ const connectFailures = new Set([
  * own message is only "fetch failed"; the reason is in its cause, named here with the server's URL.
  */
 export class ServerUnreachable extends Error {
+  /** No connection could be made (rather than one that broke): every other request will fail too. */
+  readonly connect: boolean;
+
   constructor(url: string, err: unknown) {
     let cause = (err as { cause?: unknown }).cause ?? err;
     // Several addresses tried (localhost): the first one's reason.
     if (cause instanceof AggregateError && cause.errors.length > 0) cause = cause.errors[0];
     const { message, code } = cause as { message?: string; code?: string };
     const reason = message || code || String(cause);
-    super(
-      connectFailures.has(code ?? "") ? `cannot reach ${url}: ${reason}` : `no answer from ${url}: ${reason}`,
-    );
+    const connect = connectFailures.has(code ?? "");
+    super(connect ? `cannot reach ${url}: ${reason}` : `no answer from ${url}: ${reason}`);
+    this.connect = connect;
   }
 }
 

@@ -1,6 +1,6 @@
-import { stat } from "node:fs/promises";
+import { open, stat } from "node:fs/promises";
 import { basename } from "node:path";
-import { type AdminClient, ServerError } from "./admin-client.js";
+import { type AdminClient, ServerError, ServerUnreachable } from "./admin-client.js";
 
 export interface PushedFile {
   file: string;
@@ -30,7 +30,7 @@ export interface PushOptions {
 
 /**
  * Uploads RPM files to a repository, `jobs` at a time; a file that fails does not stop the others.
- * With `wait`, the last file is sent alone with `?wait=true` once every other one is stored: the
+ * With `wait`, the smallest file is sent alone with `?wait=true` once every other one is stored: the
  * server publishes events in order, so its publish covers them all (one wait instead of one per file).
  */
 export async function pushFiles(
@@ -73,8 +73,8 @@ export async function pushFiles(
       options.onPushed?.({ file, result });
       return true;
     } catch (err) {
-      // A server that cannot be reached at all fails every file the same way: stop there.
-      if (!(err instanceof ServerError)) throw err;
+      // A server that cannot be reached at all would fail every file the same way: stop there.
+      if (!fileFailure(err)) throw err;
       // The server's message often starts with the file's name, which the summary shows already.
       const named = `${basename(file)}: `;
       fail(file, err.message.startsWith(named) ? err.message.slice(named.length) : err.message);
@@ -84,7 +84,8 @@ export async function pushFiles(
     }
   };
 
-  const last = options.wait ? ready.pop() : undefined;
+  // The upload that carries the wait goes alone, after the others: the smallest file keeps that short.
+  const last = options.wait ? takeSmallest(ready, sizes) : undefined;
   await runPool(ready, options.jobs, (file) => upload(file, false));
   if (last !== undefined && !(await upload(last, true)) && report.pushed.length > 0) {
     await waitForPublish(client, repository, report, sizes);
@@ -93,7 +94,7 @@ export async function pushFiles(
 }
 
 /**
- * The wait the last file could not give (it was refused): the smallest stored file is sent again
+ * The wait the held-back file could not give (it was refused): the smallest stored file is sent again
  * with `?wait=true`. The server stores nothing new for the same bytes, and its publish covers the others.
  */
 async function waitForPublish(
@@ -107,9 +108,22 @@ async function waitForPublish(
   try {
     await client.push(repository, smallest.file, { wait: true });
   } catch (err) {
-    if (!(err instanceof ServerError)) throw err;
+    if (!fileFailure(err)) throw err;
     report.failed.push({ file: "(publish)", reason: err.message });
   }
+}
+
+/** A failure of one upload (refused, or its connection broke), as opposed to a server out of reach. */
+function fileFailure(err: unknown): err is Error {
+  return err instanceof ServerError || (err instanceof ServerUnreachable && !err.connect);
+}
+
+/** Removes the smallest file from `files` and returns it (undefined when empty). */
+function takeSmallest(files: string[], sizes: Map<string, number>): string | undefined {
+  if (files.length === 0) return undefined;
+  let best = 0;
+  for (let i = 1; i < files.length; i++) if (sizes.get(files[i]!)! < sizes.get(files[best]!)!) best = i;
+  return files.splice(best, 1)[0];
 }
 
 /** Why a file cannot be pushed, found before sending anything; records the size of those that can. */
@@ -118,11 +132,23 @@ async function localProblem(file: string, sizes: Map<string, number>): Promise<s
   try {
     const info = await stat(file);
     if (!info.isFile()) return "not a regular file";
+    if (!(await startsWithRpmLead(file))) return "not an RPM (it does not start with an RPM lead)";
     sizes.set(file, info.size);
     return undefined;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     return code === "ENOENT" ? "no such file" : (err as Error).message;
+  }
+}
+
+/** Whether the file starts with the RPM lead's magic: a cheap local check, the server checks the rest. */
+async function startsWithRpmLead(file: string): Promise<boolean> {
+  const handle = await open(file, "r");
+  try {
+    const { buffer, bytesRead } = await handle.read(Buffer.alloc(4), 0, 4, 0);
+    return bytesRead === 4 && buffer.readUInt32BE(0) === 0xedabeedb;
+  } finally {
+    await handle.close();
   }
 }
 
