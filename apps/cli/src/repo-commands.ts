@@ -35,6 +35,17 @@ function properties(flags: Record<string, string | boolean | undefined>): Record
   return props;
 }
 
+/** Keys and certificates (base64, PEM) are whole screens: the table says whether one is set. */
+function abbreviateKeys(properties: Record<string, unknown>): Record<string, unknown> {
+  const shown = { ...properties };
+  for (const key of ["gpg_key", "tls_ca", "tls_cert"]) {
+    const value = shown[key];
+    if (typeof value === "string" && value.length > 64)
+      shown[key] = `(set, ${value.length} characters: --json shows it)`;
+  }
+  return shown;
+}
+
 interface RepositorySummary {
   repository: string;
   mirror: boolean;
@@ -103,7 +114,7 @@ export const repoCommands: Record<string, Command> = {
         repository: fullRepositoryName(args[0]!),
       });
       if (flags.json === true) printJson(out, repo);
-      else for (const line of formatFields(repo.properties ?? {})) out(line);
+      else for (const line of formatFields(abbreviateKeys(repo.properties ?? {}))) out(line);
       return 0;
     },
   },
