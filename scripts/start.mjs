@@ -70,11 +70,29 @@ async function main() {
   runApps(names, passthrough, env, redis);
 }
 
+/** `npm start -- --help`; a declaration, since main() runs before this module's constants exist. */
+function usage() {
+  return `usage: npm start [-- options]      API + worker (npm run start:api, npm run start:worker: one)
+
+  --only api|worker    start one of them
+  --config FILE        beskar-yum.yaml (also BESKARYUM_CONFIG); every key also as BESKARYUM_<PATH>
+  --help               this text
+
+Builds when needed, uses Redis at redis.url (else starts a private redis-server under <datadir>/redis),
+and restarts an app that dies. The admin token is in <datadir>/admin-token (./data by default);
+the beskar-yum CLI, run from here, finds the server and the token by itself (npx beskar-yum --help).`;
+}
+
 function parseArgs(args) {
   const passthrough = [];
   let only;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
+    if (arg === "--help" || arg === "-h") {
+      // Before anything is built or started.
+      console.log(usage());
+      process.exit(0);
+    }
     if (arg === "--only" || arg.startsWith("--only=")) {
       only = arg === "--only" ? args[++i] : arg.slice("--only=".length);
       if (only !== "api" && only !== "worker")

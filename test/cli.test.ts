@@ -242,6 +242,10 @@ describe("beskar-yum CLI", () => {
     expect((await beskarYum(["repo", "frobnicate"])).stderr).toMatch(
       /^beskar-yum: unknown command: repo frobnicate/,
     );
+    // `npm start -- --help` prints its usage instead of starting servers.
+    const startHelp = await run("node", [join(root, "scripts/start.mjs"), "--help"], { timeoutMs: 30_000 });
+    expect(startHelp.code).toBe(0);
+    expect(startHelp.stdout).toMatch(/^usage: npm start /);
     const badOption = await beskarYum(["repo", "list", "--bogus"]);
     expect(badOption.code).toBe(2);
     expect(badOption.stderr).toBe(
