@@ -127,18 +127,21 @@ describe("beskar-yum CLI", () => {
   });
 
   it("prints JSON that parses with --json on every read command, and filters packages", async () => {
-    // Independent reads at once: each is a process of its own.
-    const [repos, repo, all, named, noarch, searched, status, logs, table] = await Promise.all([
-      json(["repo", "list"]),
-      json(["repo", "get", "hosted"]),
-      json(["packages", "hosted"]),
-      json(["packages", "hosted", "--name", "pacemaker-cli-debuginfo"]),
-      json(["packages", "hosted", "--arch", "noarch"]),
-      json(["packages", "hosted", "--search", "DEBUGSOURCE", "--arch", "x86_64"]),
-      json(["status", "hosted"]),
-      json(["logs", "hosted"]),
-      beskarYum(["packages", "hosted", "--search", "pacemaker"]),
-    ]);
+    // One after the other: on two cores, parallel node processes are no faster.
+    const reads = [
+      ["repo", "list"],
+      ["repo", "get", "hosted"],
+      ["packages", "hosted"],
+      ["packages", "hosted", "--name", "pacemaker-cli-debuginfo"],
+      ["packages", "hosted", "--arch", "noarch"],
+      ["packages", "hosted", "--search", "DEBUGSOURCE", "--arch", "x86_64"],
+      ["status", "hosted"],
+      ["logs", "hosted"],
+    ];
+    const parsed = [];
+    for (const args of reads) parsed.push(await json(args));
+    const [repos, repo, all, named, noarch, searched, status, logs] = parsed;
+    const table = await beskarYum(["packages", "hosted", "--search", "pacemaker"]);
     expect(repos).toEqual([
       { repository: "artifacts/yum/hosted", mirror: false, packages: 27, syncing: false },
       { repository: "artifacts/yum/second", mirror: false, packages: 1, syncing: false },
@@ -151,15 +154,13 @@ describe("beskar-yum CLI", () => {
     expect(searched.every((p: { name: string }) => p.name.endsWith("-debugsource"))).toBe(true);
     expect(status.sync_status).toMatchObject({ syncing: false });
     expect(Array.isArray(logs)).toBe(true);
-    const [byId, byTag] = await Promise.all([
-      json(["package", "get", "hosted", named[0].id]),
-      json(["package", "get", "hosted", named[0].tag, "--tag"]),
-    ]);
+    const byId = await json(["package", "get", "hosted", named[0].id]);
+    const byTag = await json(["package", "get", "hosted", named[0].tag, "--tag"]);
     expect(byId.repository_packages).toMatchObject({ name: "pacemaker-cli-debuginfo", id: named[0].id });
     expect(byTag.repository_packages.id).toBe(named[0].id);
 
     // And tables otherwise: a header, then one aligned row per package.
-    const lines = (table as { stdout: string }).stdout.trim().split("\n");
+    const lines = table.stdout.trim().split("\n");
     expect(lines[0]).toMatch(/^PACKAGE +ID +TAG +SIGNATURE$/);
     expect(lines).toHaveLength(3);
     const idColumn = lines.map((line, i) => (i === 0 ? line.indexOf("ID") : line.search(/[0-9a-f]{64}/)));

@@ -41,6 +41,6 @@ export function printJson(out: (line: string) => void, value: unknown): void {
   out(JSON.stringify(value, null, 2));
 }
 
-export function optionalString(value: string | boolean | undefined): string | undefined {
+export function optionalString(value: unknown): string | undefined {
   return typeof value === "string" ? value : undefined;
 }

@@ -1,6 +1,6 @@
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import { AdminClient, ServerError, ServerUnreachable } from "./admin-client.js";
-import { type Command, CommandFailed, UsageError } from "./command.js";
+import { type Command, CommandFailed, optionalString, UsageError } from "./command.js";
 import { commandGroups, commands } from "./commands.js";
 import { ProgressLine } from "./progress-line.js";
 import { type CliEnv, locateServer } from "./server-locator.js";
@@ -83,6 +83,11 @@ async function main(argv: string[], env: CliEnv, cwd: string, io: Io): Promise<n
     print(helpWanted ? io.stdout : io.stderr, globalUsage(commands));
     return helpWanted ? 0 : 2;
   }
+  if (words[0] === "createrepo") {
+    // `help createrepo`, `--help createrepo`: its own parser has the usage.
+    const { runCreaterepo } = await import("./createrepo/run-createrepo.js");
+    return runCreaterepo(["--help"]);
+  }
   const { name, command } = findCommand(words);
   if (helpWanted) {
     print(io.stdout, commandUsage(command));
@@ -92,10 +97,15 @@ async function main(argv: string[], env: CliEnv, cwd: string, io: Io): Promise<n
   const args = positionals.slice(name.split(" ").length);
   if (args.length < (command.minArgs ?? 0)) throw new UsageError(`usage: beskar-yum ${command.synopsis}`);
 
-  const server = locateServer({ server: values.server as string, token: values.token as string, env, cwd });
+  const server = locateServer({
+    server: optionalString(values.server),
+    token: optionalString(values.token),
+    env,
+    cwd,
+  });
   if (!server.token) {
     throw new UsageError(
-      `no admin token: pass --token, set BESKARYUM_TOKEN, or run where the server's datadir is (no ${server.tokenFile})`,
+      `no admin token: pass --token, set BESKARYUM_TOKEN, or run where the server's datadir is (${server.tokenFile}: ${server.tokenFileProblem})`,
     );
   }
   const progress = new ProgressLine(io.stderr);

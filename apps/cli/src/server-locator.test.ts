@@ -23,6 +23,7 @@ describe("locateServer", () => {
     expect(locateServer({ env, cwd }).url).toBe("http://url:1");
     expect(locateServer({ env: { BESKARYUM_ADDR: "0.0.0.0:2" }, cwd }).url).toBe("http://127.0.0.1:2");
     expect(locateServer({ env: {}, cwd }).url).toBe("http://127.0.0.1:5200");
+    expect(locateServer({ server: "127.0.0.1:5300/", env: {}, cwd }).url).toBe("http://127.0.0.1:5300");
   });
 
   it("takes --token, then BESKARYUM_TOKEN, BESKARYUM_ADMIN_TOKEN, then <datadir>/admin-token", () => {
@@ -40,5 +41,6 @@ describe("locateServer", () => {
     const none = locateServer({ env: {}, cwd: makeTempDir("locator-none") });
     expect(none.token).toBeUndefined();
     expect(none.tokenFile).toMatch(/locator-none.*\/data\/admin-token$/);
+    expect(none.tokenFileProblem).toBe("no such file");
   });
 });

@@ -15,8 +15,9 @@ export interface ServerLocation {
   url: string;
   /** Undefined when none was given and `tokenFile` does not exist. */
   token: string | undefined;
-  /** The admin-token file looked at when no token was given (for the error message). */
+  /** The admin-token file looked at when no token was given, and why it gave none (for the error message). */
   tokenFile: string;
+  tokenFileProblem?: string;
 }
 
 export const defaultServerUrl = "http://127.0.0.1:5200";
@@ -55,19 +56,26 @@ export function locateServer(options: {
     (fromAddr ? urlOfListenAddress(fromAddr) : undefined) ??
     defaultServerUrl;
   const tokenFile = resolve(options.cwd, nonEmpty(env.BESKARYUM_DATADIR) ?? "data", "admin-token");
-  const token =
-    nonEmpty(options.token) ??
-    nonEmpty(env.BESKARYUM_TOKEN) ??
-    nonEmpty(env.BESKARYUM_ADMIN_TOKEN) ??
-    readTokenFile(tokenFile);
-  return { url: url.replace(/\/+$/, ""), token, tokenFile };
+  const given =
+    nonEmpty(options.token) ?? nonEmpty(env.BESKARYUM_TOKEN) ?? nonEmpty(env.BESKARYUM_ADMIN_TOKEN);
+  const fromFile = given === undefined ? readTokenFile(tokenFile) : {};
+  // "host:port" alone is taken as http://host:port.
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(url) ? url : `http://${url}`;
+  return {
+    url: withScheme.replace(/\/+$/, ""),
+    token: given ?? fromFile.token,
+    tokenFile,
+    ...(fromFile.problem ? { tokenFileProblem: fromFile.problem } : {}),
+  };
 }
 
-function readTokenFile(file: string): string | undefined {
+/** The token in the file, or why there is none (absent, unreadable, empty). */
+function readTokenFile(file: string): { token?: string; problem?: string } {
   try {
-    return readFileSync(file, "utf8").trim() || undefined;
-  } catch {
-    // Absent or unreadable: the caller names the file in its "no admin token" message.
-    return undefined;
+    const token = readFileSync(file, "utf8").trim();
+    return token ? { token } : { problem: "empty" };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return { problem: code === "ENOENT" ? "no such file" : (code ?? (err as Error).message) };
   }
 }
