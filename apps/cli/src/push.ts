@@ -60,6 +60,8 @@ export async function pushFiles(
       files.length,
     );
 
+  /** The wait ran out (504): the file is stored and queued, and another wait would run out too. */
+  let waitTimedOut = false;
   const upload = async (file: string, wait: boolean): Promise<boolean> => {
     try {
       const result = await client.push(repository, file, {
@@ -75,6 +77,7 @@ export async function pushFiles(
     } catch (err) {
       // A server that cannot be reached at all would fail every file the same way: stop there.
       if (!fileFailure(err)) throw err;
+      waitTimedOut ||= err instanceof ServerError && err.status === 504;
       // The server's message often starts with the file's name, which the summary shows already.
       const named = `${basename(file)}: `;
       fail(file, err.message.startsWith(named) ? err.message.slice(named.length) : err.message);
@@ -87,7 +90,7 @@ export async function pushFiles(
   // The upload that carries the wait goes alone, after the others: the smallest file keeps that short.
   const last = options.wait ? takeSmallest(ready, sizes) : undefined;
   await runPool(ready, options.jobs, (file) => upload(file, false));
-  if (last !== undefined && !(await upload(last, true)) && report.pushed.length > 0) {
+  if (last !== undefined && !(await upload(last, true)) && report.pushed.length > 0 && !waitTimedOut) {
     await waitForPublish(client, repository, report, sizes);
   }
   return report;
