@@ -84,9 +84,10 @@ async function main(argv: string[], env: CliEnv, cwd: string, io: Io): Promise<n
     return helpWanted ? 0 : 2;
   }
   if (words[0] === "createrepo") {
-    // `help createrepo`, `--help createrepo`: its own parser has the usage.
+    // `help createrepo`, or options before the word: its own parser has the usage and the options.
     const { runCreaterepo } = await import("./createrepo/run-createrepo.js");
-    return runCreaterepo(["--help"]);
+    const at = argv.indexOf("createrepo");
+    return runCreaterepo(helpWanted ? ["--help"] : [...argv.slice(0, at), ...argv.slice(at + 1)]);
   }
   const { name, command } = findCommand(words);
   if (helpWanted) {
