@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type { AdminClient } from "./admin-client.js";
+import { type AdminClient, ServerUnreachable } from "./admin-client.js";
 import { nextToken } from "./all-pages.js";
 
 export interface LogLine {
@@ -55,15 +55,21 @@ export async function followLogs(
       printed = 0;
     }
   };
-  for (;;) {
+  for (let polled = false; ; polled = true) {
     let ended = false;
-    if (initial) {
-      const status = await syncStatus();
-      seenSyncing ||= status.syncing;
-      // Ended: the one seen running, or one that started and ended between two polls.
-      ended = !status.syncing && (seenSyncing || status.end_time !== initial.end_time);
+    try {
+      if (initial) {
+        const status = await syncStatus();
+        seenSyncing ||= status.syncing;
+        // Ended: the one seen running, or one that started and ended between two polls.
+        ended = !status.syncing && (seenSyncing || status.end_time !== initial.end_time);
+      }
+      await drain();
+    } catch (err) {
+      // A server restarting (npm start brings a dead API back) is waited for, as tail -F would;
+      // one that was never reached is an error.
+      if (!(polled && err instanceof ServerUnreachable)) throw err;
     }
-    await drain();
     if (ended) {
       // The worker may write its last lines just after it marks the sync ended.
       await sleep(options.intervalMs, undefined, { signal: options.signal });

@@ -87,7 +87,7 @@ const status: Command = {
 const logs: Command = {
   synopsis: "logs <repo> [--follow [--until-sync-end]] [--json]",
   summary: "a repository's log; --follow prints new lines as they come",
-  help: `  --follow          keep printing new lines until interrupted (Ctrl-C)
+  help: `  --follow          keep printing new lines until interrupted (Ctrl-C); waits through a server restart
   --until-sync-end  with --follow: stop when a sync ends (the running one, else the next)
   --json            a JSON array; with --follow, one JSON object per line`,
   options: { ...jsonOption, follow: { type: "boolean", short: "f" }, "until-sync-end": { type: "boolean" } },
