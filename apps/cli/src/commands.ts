@@ -211,6 +211,23 @@ export const commands: Record<string, Command> = {
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
   },
+  restore: async ({ client, args, flags, out }) => {
+    need(args, 1, "restore <repo> [--mirror] [--gpg-key FILE] [--no-wait]");
+    const repository = fullRepositoryName(args[0]!);
+    const wait = flags["no-wait"] !== true;
+    await client.call("POST", "/repository/restore", { repository, properties: properties(flags), wait });
+    if (!wait) {
+      out(`restore of ${repository} started; follow it with: beskar-yum logs ${args[0]}`);
+      return;
+    }
+    // The worker's summary line (packages, time, bytes read against package bytes).
+    let summary = "";
+    const request = { repository };
+    for await (const l of allPages<{ message: string }>(client, "/repository/logs", request, "logs")) {
+      if (l.message.startsWith("restored ")) summary = l.message;
+    }
+    out(summary ? `${repository}: ${summary}` : `restored ${repository}`);
+  },
   status: async ({ client, args, out }) => {
     need(args, 1, "status <repo>");
     out(

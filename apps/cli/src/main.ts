@@ -21,6 +21,13 @@ usage: beskar-yum <command> [args] [--server URL] [--token TOKEN]
   package rm <repo> <id> [--tag]
   sync <repo> [--url U] [--wait] [--force]    sync a mirror (from U this time only); --wait shows progress;
                                              --force accepts an upstream older than what is served
+  restore <repo> [--mirror] [--gpg-key FILE] [--no-wait]
+                                             rebuild a repository this server has no index for from
+                                             its OCI registry (registry.url; Beskar's layout, also
+                                             what Beskar's Go plugin wrote): package headers are read
+                                             with ranged requests, packages stay in the registry until
+                                             first requested; waits until it is published. The
+                                             registry keeps no properties: give them (--mirror, ...)
   status <repo>                              sync status of a mirror
   logs <repo>
 

@@ -40,6 +40,12 @@ export interface RepositoryServiceOptions {
   graceSeconds: number;
   /** Where sync requests and schedules go. */
   syncs: Pick<SyncQueue, "enqueue" | "schedule">;
+  /**
+   * The registry replica (`registry.url`), asked whether it holds a repository: one this node has
+   * no index for is then refused (REPO_NOT_RESTORED) rather than created empty, and is what
+   * `restore` reads back. None: no registry, nothing to protect or restore from.
+   */
+  registry?: { holdsRepository(repository: string): Promise<boolean> };
   now?: () => number;
 }
 
@@ -132,6 +138,14 @@ export class RepositoryService {
     // must leave the existing repository (and its sync schedule) as it was.
     if (this.storage.openIndex(repository)?.getRepository())
       throw new YumError("REPO_ALREADY_EXISTS", `repository ${repository} already exists`);
+    // Created empty here, its first publish would be pushed over the registry's full copy.
+    if (await this.options.registry?.holdsRepository(repository)) {
+      throw new YumError(
+        "REPO_NOT_RESTORED",
+        `repository ${repository} exists in the registry but has no index on this node: restore it first (beskar-yum restore ${repository})`,
+        { repository },
+      );
+    }
     const index = await this.storage.createIndex(repository);
     // Two creates of one name at once: the index takes one, the other is refused here.
     index.createRepository(merged, this.now());
@@ -148,6 +162,38 @@ export class RepositoryService {
     } finally {
       await held.release();
     }
+  }
+
+  /**
+   * Rebuilds a repository this node has no index for from the registry replica (disaster recovery,
+   * a new node, migration from Beskar's Go plugin): the repository is created with `properties`
+   * (the registry layout has none: hosted by default, `mirror: true` for a mirror) and a `restore`
+   * event recorded; the worker reads the registry and publishes. Returns the event's sequence.
+   */
+  async restore(repository: string, properties: unknown): Promise<number> {
+    if (!this.options.registry) {
+      throw new YumError(
+        "REGISTRY_NOT_CONFIGURED",
+        "restore reads a repository back from the registry replica: configure registry.url (BESKARYUM_REGISTRY_URL)",
+      );
+    }
+    const merged = mergeProperties(defaultProperties, properties ?? {});
+    await validateGpgKey(merged.gpg_key);
+    const schedule = scheduleOf(merged);
+    if (this.storage.openIndex(repository)?.getRepository()) {
+      throw new YumError(
+        "REPO_ALREADY_EXISTS",
+        `repository ${repository} has an index on this node: restore rebuilds a repository that has none`,
+      );
+    }
+    if (!(await this.options.registry.holdsRepository(repository))) {
+      throw new YumError("REPO_NOT_FOUND", `the registry holds no repository ${repository}`);
+    }
+    const index = await this.storage.createIndex(repository);
+    // No empty publish here (unlike `create`): the first repodata is the restored one.
+    index.createRepository(merged, this.now());
+    await this.options.syncs.schedule(repository, schedule);
+    return this.record(repository, index, { action: "restore" });
   }
 
   async update(repository: string, properties: unknown): Promise<void> {
