@@ -1,3 +1,4 @@
+import { mkdir } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { isYumError, YumError } from "@beskar-yum/errors";
 import {
@@ -56,6 +57,14 @@ export interface RegistryContent {
 
 /** Package manifests read at a time: each costs a manifest GET and one or two ranged blob reads. */
 const restoreConcurrency = 8;
+
+/**
+ * The first ranged read of a package: the lead and signature header (a few KiB) and the start of
+ * the main header, often all of it; a larger main header (long file lists, changelogs) takes one
+ * more read of exactly what is missing. 64 KiB, as local files are read, would read most small
+ * packages whole.
+ */
+const firstRangeBytes = 16 * 1024;
 
 /**
  * Reads a repository back from its registry layout (BESKAR.md §3.1, what `replicateToRegistry` and
@@ -169,7 +178,10 @@ async function readPackages(
         content.bytesRead += bytes.length;
         return bytes;
       };
-      const parsed = await readRpmAt(readAt, layer.size, { fileName: layer.title });
+      const parsed = await readRpmAt(readAt, layer.size, {
+        fileName: layer.title,
+        firstRead: firstRangeBytes,
+      });
       const id = layer.digest.slice("sha256:".length);
       const listed = properties.mirror ? published.get(layer.title) : published.get(id);
       const record = await buildPackageRecord(
@@ -264,7 +276,10 @@ async function placeMirrorRepodata(
         `${repository}/repodata:${REPOMD_TAG}: layer ${layer.digest} has no title`,
       );
     const digest = await storeBlob(`${repository}/repodata`, layer, blobs, options);
+    await mkdir(paths.repodata, { recursive: true });
     await blobs.placeAt(digest, join(paths.repodata, basename(title)));
+    // The blob store was the way in (verified, atomic); nothing references the blob itself.
+    await blobs.delete(digest);
   }
   const revision = Number(repodata.repomd.revision);
   return {

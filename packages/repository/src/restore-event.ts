@@ -1,13 +1,18 @@
+import { isYumError } from "@beskar-yum/errors";
 import type { EventResult, FsBlobStore, RepoIndex, RepositoryPaths, StoredEvent } from "@beskar-yum/storage";
-import { type RegistryRestoreOptions, readRegistryContent } from "./registry-restore.js";
+import {
+  type RegistryContent,
+  type RegistryRestoreOptions,
+  readRegistryContent,
+} from "./registry-restore.js";
 
 /**
  * Applies a `restore` event (`beskar-yum restore`): the repository's content is read back from the
  * registry layout and switched in. Runs under the repository's lock, like every event, so nothing
  * publishes the repository half restored; a hosted repository is then published as usual (its
  * primary/filelists/other byte-identical to the registry's), a mirror serves the registry's
- * repomd.xml and data files as they were. Registry failures throw: the event stays pending and the
- * job is retried, as any failed round is.
+ * repomd.xml and data files as they were. A registry that is down throws: the event stays pending
+ * and the job is retried, as any failed round is.
  */
 export async function applyRestoreEvent(
   repository: string,
@@ -25,13 +30,22 @@ export async function applyRestoreEvent(
     };
   }
   const started = Date.now();
-  const content = await readRegistryContent(
-    repository,
-    repo.properties,
-    context.blobs,
-    context.paths,
-    options,
-  );
+  let content: RegistryContent;
+  try {
+    content = await readRegistryContent(repository, repo.properties, context.blobs, context.paths, options);
+  } catch (err) {
+    // A registry that is down, or a lost lock: the event stays pending and the round is retried.
+    if (options.signal?.aborted || isYumError(err, "REGISTRY_UNAVAILABLE") || isYumError(err, "LOCK_LOST"))
+      throw err;
+    // Anything else (a repomd.xml or primary.xml that cannot be read) would fail every retry and
+    // hold up the events behind it: the restore ends with its error, nothing switched in.
+    const error = `restore of ${repository} failed: ${(err as Error).message}`;
+    index.addLog("ERROR", error, Math.floor(Date.now() / 1000));
+    return {
+      result: index.applyEvent(stored.seq, context.fence, () => ({ changed: false, error })),
+      released: [],
+    };
+  }
   options.signal?.throwIfAborted();
   let result: EventResult;
   if (repo.properties.mirror && !content.repomd) {

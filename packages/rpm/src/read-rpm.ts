@@ -171,12 +171,19 @@ export async function readRpm(path: string, opts: ReadRpmOptions = {}): Promise<
 export async function readRpmAt(
   readAt: ReadAt,
   size: number,
-  opts: ParseRpmOptions & { fileName: string },
+  opts: ParseRpmOptions & {
+    fileName: string;
+    /**
+     * Bytes of the first read. Default 64 KiB: both headers of most packages in one read (a
+     * system call). A network source may prefer less: the rest is then read in one more request.
+     */
+    firstRead?: number;
+  },
 ): Promise<ReadRpmResult> {
   const ctx: ParseContext = { fileName: opts.fileName };
   // Grow the prefix header by header; each length is capped by rpm's limits and the file size.
-  // The first read takes 64 KiB: both headers of most packages, in one read.
-  let prefix = await readAt(Math.min(size, Math.max(LEAD_SIZE + HEADER_INTRO_SIZE, 64 * 1024)), 0);
+  const first = Math.max(LEAD_SIZE + HEADER_INTRO_SIZE, opts.firstRead ?? 64 * 1024);
+  let prefix = await readAt(Math.min(size, first), 0);
   const more = async (total: number) => {
     if (total > prefix.length && prefix.length < size) {
       const rest = await readAt(Math.min(total, size) - prefix.length, prefix.length);
