@@ -17,7 +17,7 @@ export {
 } from "./pagination.js";
 export { hasPendingWork, recheckPendingWork } from "./pending-work.js";
 export { type PublishOptions, type PublishResult, publishRepodata } from "./publisher.js";
-export { registryHoldings } from "./registry-holdings.js";
+export { type RegistryHoldings, registryHoldings } from "./registry-holdings.js";
 export {
   deleteTombstonedManifests,
   type RegistryReplicaOptions,

@@ -1,15 +1,33 @@
-import type { RegistryClient } from "@beskar-yum/oci";
+import { isYumError } from "@beskar-yum/errors";
+import { REPOMD_TAG, type RegistryClient } from "@beskar-yum/oci";
+
+/** What `RepositoryService` asks the registry replica about a repository this node has no index for. */
+export interface RegistryHoldings {
+  /**
+   * Whether the registry has published repodata of the repository (`repodata:repomdxml`): a
+   * repository created empty here would push its own over it. Package manifests alone (a first
+   * `beskarctl yum push` to a new repository) are not: nothing replaces them.
+   */
+  holdsRepodata(repository: string): Promise<boolean>;
+  /** Whether the registry has anything of the repository (any tag under `/repodata` or `/packages`). */
+  holdsRepository(repository: string): Promise<boolean>;
+}
 
 /**
- * Whether the registry replica holds a repository (any tag under `<repository>/repodata` or
- * `/packages`): what `RepositoryService` asks before creating a repository this node has no index
- * for, and before restoring one. A registry that cannot answer fails the request (503) rather than
- * let an empty repository be created over content it could not see.
+ * Asks the registry through `client`. A registry that cannot answer fails the request (503) rather
+ * than let a repository be created over content it could not see.
  */
-export function registryHoldings(client: Pick<RegistryClient, "listTags">): {
-  holdsRepository(repository: string): Promise<boolean>;
-} {
+export function registryHoldings(client: Pick<RegistryClient, "listTags" | "getManifest">): RegistryHoldings {
   return {
+    async holdsRepodata(repository) {
+      try {
+        await client.getManifest(`${repository}/repodata`, REPOMD_TAG);
+        return true;
+      } catch (err) {
+        if (isYumError(err, "REGISTRY_NOT_FOUND")) return false;
+        throw err;
+      }
+    },
     async holdsRepository(repository) {
       for (const kind of ["repodata", "packages"]) {
         if ((await client.listTags(`${repository}/${kind}`)).length > 0) return true;

@@ -1,5 +1,6 @@
 import type { Readable } from "node:stream";
 import { keepStoredSecret, YumError } from "@beskar-yum/errors";
+import { REPOMD_TAG } from "@beskar-yum/oci";
 import { assertCronPattern, type RepoLock, type RepoTrigger, type SyncQueue } from "@beskar-yum/queue";
 import { RpmPayloadVerifier, readRpm, rpmFileName, verifyRpmSignature } from "@beskar-yum/rpm";
 import type {
@@ -23,6 +24,7 @@ import { assertRoomForPackage } from "./package-limit.js";
 import { formatTime, packageTag, type RepositoryPackageView, toPackageView } from "./package-view.js";
 import { cutPage, type Page, type PageRequest, pageLimits, pagePosition, pageToken } from "./pagination.js";
 import { publishRepodata } from "./publisher.js";
+import type { RegistryHoldings } from "./registry-holdings.js";
 import { defaultProperties, isHttpUrl, mergeProperties, propertiesView } from "./repository-properties.js";
 import { ServedRepodata } from "./served-repodata.js";
 
@@ -41,11 +43,11 @@ export interface RepositoryServiceOptions {
   /** Where sync requests and schedules go. */
   syncs: Pick<SyncQueue, "enqueue" | "schedule">;
   /**
-   * The registry replica (`registry.url`), asked whether it holds a repository: one this node has
-   * no index for is then refused (REPO_NOT_RESTORED) rather than created empty, and is what
-   * `restore` reads back. None: no registry, nothing to protect or restore from.
+   * The registry replica (`registry.url`), asked about a repository this node has no index for:
+   * one whose repodata it holds is refused (REPO_NOT_RESTORED) rather than created empty, and is
+   * what `restore` reads back. None: no registry, nothing to protect or restore from.
    */
-  registry?: { holdsRepository(repository: string): Promise<boolean> };
+  registry?: RegistryHoldings;
   now?: () => number;
 }
 
@@ -138,8 +140,12 @@ export class RepositoryService {
     // must leave the existing repository (and its sync schedule) as it was.
     if (this.storage.openIndex(repository)?.getRepository())
       throw new YumError("REPO_ALREADY_EXISTS", `repository ${repository} already exists`);
-    // Created empty here, its first publish would be pushed over the registry's full copy.
-    if (await this.options.registry?.holdsRepository(repository)) {
+    // Created empty here, its first publish would be pushed over the registry's full copy. Unless
+    // that copy is of a repository deleted here, whose manifests the worker deletes before it
+    // pushes anything under the name again.
+    const tombstone = await this.storage.registryTombstone(repository);
+    const deletedHere = tombstone?.manifests.some((m) => m.kind === "repodata" && m.tag === REPOMD_TAG);
+    if (!deletedHere && (await this.options.registry?.holdsRepodata(repository))) {
       throw new YumError(
         "REPO_NOT_RESTORED",
         `repository ${repository} exists in the registry but has no index on this node: restore it first (beskar-yum restore ${repository})`,

@@ -23,7 +23,9 @@ export async function applyRestoreEvent(
 ): Promise<{ result: EventResult; released: string[] }> {
   const repo = index.getRepository();
   if (!options || !repo) {
-    const error = `restore of ${repository}: no registry is configured (registry.url)`;
+    const error = repo
+      ? `restore of ${repository}: no registry is configured (registry.url)`
+      : `restore of ${repository}: the repository was deleted`;
     return {
       result: index.applyEvent(stored.seq, context.fence, () => ({ changed: false, error })),
       released: [],
