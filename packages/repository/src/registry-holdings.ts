@@ -13,10 +13,7 @@ export interface RegistryHoldings {
   holdsRepository(repository: string): Promise<boolean>;
 }
 
-/**
- * Asks the registry through `client`. A registry that cannot answer fails the request (503) rather
- * than let a repository be created over content it could not see.
- */
+/** Asks the registry through `client`; a registry that cannot answer throws (REGISTRY_UNAVAILABLE). */
 export function registryHoldings(client: Pick<RegistryClient, "listTags" | "getManifest">): RegistryHoldings {
   return {
     async holdsRepodata(repository) {

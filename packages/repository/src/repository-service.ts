@@ -1,5 +1,5 @@
 import type { Readable } from "node:stream";
-import { keepStoredSecret, YumError } from "@beskar-yum/errors";
+import { isYumError, keepStoredSecret, YumError } from "@beskar-yum/errors";
 import { REPOMD_TAG } from "@beskar-yum/oci";
 import { assertCronPattern, type RepoLock, type RepoTrigger, type SyncQueue } from "@beskar-yum/queue";
 import { RpmPayloadVerifier, readRpm, rpmFileName, verifyRpmSignature } from "@beskar-yum/rpm";
@@ -145,7 +145,7 @@ export class RepositoryService {
     // pushes anything under the name again.
     const tombstone = await this.storage.registryTombstone(repository);
     const deletedHere = tombstone?.manifests.some((m) => m.kind === "repodata" && m.tag === REPOMD_TAG);
-    if (!deletedHere && (await this.options.registry?.holdsRepodata(repository))) {
+    if (!deletedHere && (await this.registryHoldsRepodata(repository))) {
       throw new YumError(
         "REPO_NOT_RESTORED",
         `repository ${repository} exists in the registry but has no index on this node: restore it first (beskar-yum restore ${repository})`,
@@ -167,6 +167,21 @@ export class RepositoryService {
       });
     } finally {
       await held.release();
+    }
+  }
+
+  /**
+   * Whether the registry replica holds published repodata of `repository`. A registry that is down
+   * does not stop creates and uploads (the replica never does: publishing goes on, pushes are retried):
+   * the worker's replica round is what protects the registry's copy, and it pushes nothing over a
+   * `repomdxml` it has no record of (REPO_NOT_RESTORED, registry-replica.ts).
+   */
+  private async registryHoldsRepodata(repository: string): Promise<boolean> {
+    try {
+      return (await this.options.registry?.holdsRepodata(repository)) ?? false;
+    } catch (err) {
+      if (isYumError(err, "REGISTRY_UNAVAILABLE")) return false;
+      throw err;
     }
   }
 
