@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { type AdminClient, fullRepositoryName } from "./admin-client.js";
+import { type AdminClient, fullRepositoryName, ServerError } from "./admin-client.js";
 
 export interface CommandContext {
   client: AdminClient;
@@ -20,6 +20,9 @@ export class UsageError extends Error {}
 
 /** A sync that ended with an error; its message is the server's `sync_error`. */
 export class SyncFailed extends Error {}
+
+/** A restore that ended with an error; its message is the repository log's line. */
+export class RestoreFailed extends Error {}
 
 interface SyncStatus {
   syncing: boolean;
@@ -211,22 +214,36 @@ export const commands: Record<string, Command> = {
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
   },
-  restore: async ({ client, args, flags, out }) => {
-    need(args, 1, "restore <repo> [--mirror] [--gpg-key FILE] [--no-wait]");
+  restore: async ({ client, args, flags, out, progress }) => {
+    need(args, 1, "restore <repo> [--mirror --mirror-url U[,U]] [--gpg-key FILE] [--no-wait]");
     const repository = fullRepositoryName(args[0]!);
     const wait = flags["no-wait"] !== true;
-    await client.call("POST", "/repository/restore", { repository, properties: properties(flags), wait });
+    try {
+      await client.call("POST", "/repository/restore", { repository, properties: properties(flags), wait });
+    } catch (err) {
+      // The server stops waiting after upload.wait_timeout_ms; the restore goes on: wait for its log line.
+      if (!(err instanceof ServerError && err.status === 504)) throw err;
+      progress(`restore of ${repository} is still running`);
+    }
     if (!wait) {
       out(`restore of ${repository} started; follow it with: beskar-yum logs ${args[0]}`);
       return;
     }
-    // The worker's summary line (packages, time, bytes read against package bytes).
-    let summary = "";
-    const request = { repository };
-    for await (const l of allPages<{ message: string }>(client, "/repository/logs", request, "logs")) {
-      if (l.message.startsWith("restored ")) summary = l.message;
+    // The worker's summary line (packages, time, bytes read against package bytes), or its failure.
+    for (;;) {
+      let outcome = "";
+      for await (const l of allPages<{ message: string }>(
+        client,
+        "/repository/logs",
+        { repository },
+        "logs",
+      )) {
+        if (l.message.startsWith("restored ") || l.message.startsWith("restore of ")) outcome = l.message;
+      }
+      if (outcome.startsWith("restore of ")) throw new RestoreFailed(outcome);
+      if (outcome) return out(`${repository}: ${outcome}`);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
     }
-    out(summary ? `${repository}: ${summary}` : `restored ${repository}`);
   },
   status: async ({ client, args, out }) => {
     need(args, 1, "status <repo>");

@@ -21,7 +21,7 @@ usage: beskar-yum <command> [args] [--server URL] [--token TOKEN]
   package rm <repo> <id> [--tag]
   sync <repo> [--url U] [--wait] [--force]    sync a mirror (from U this time only); --wait shows progress;
                                              --force accepts an upstream older than what is served
-  restore <repo> [--mirror] [--gpg-key FILE] [--no-wait]
+  restore <repo> [--mirror --mirror-url U[,U]] [--gpg-key FILE] [--no-wait]
                                              rebuild a repository this server has no index for from
                                              its OCI registry (registry.url; Beskar's layout, also
                                              what Beskar's Go plugin wrote): package headers are read
