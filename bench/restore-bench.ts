@@ -2,7 +2,7 @@
  * Restore benchmark: a hosted repository of N packages replicated to Debian's docker-registry, then
  * restored on a fresh node (`POST /repository/restore`, header-only ranged reads), side by side in
  * one run with what a restore that downloads every package would at least cost: reading every
- * package blob whole from the same registry (8 at a time).
+ * package blob whole from the same registry (16 at a time, as many as the restore reads).
  *
  *   node bench/dist/bench/restore-bench.js            # N = 5000 small packages + 20 of 1 MiB
  *   BENCH_PACKAGES=1000 BENCH_BIG_PACKAGES=0 node bench/dist/bench/restore-bench.js
@@ -92,7 +92,7 @@ async function main(): Promise<void> {
     const read = Number(/read (\d+) bytes/.exec(summary?.message ?? "")?.[1]);
     const identical = (await primaryXml(stack)) === before;
 
-    // Side by side: every package blob read whole from the same registry, 8 at a time.
+    // Side by side: every package blob read whole from the same registry, 16 at a time.
     const tags = (
       (await fetch(`${registry.url}/v2/${repo}/packages/tags/list`).then((r) => r.json())) as {
         tags: string[];
@@ -100,7 +100,7 @@ async function main(): Promise<void> {
     ).tags;
     let downloaded = 0;
     const whole = await timed(() =>
-      pool(tags, 8, async (tag) => {
+      pool(tags, 16, async (tag) => {
         const manifest = (await fetch(`${registry.url}/v2/${repo}/packages/manifests/${tag}`, {
           headers: { accept: "application/vnd.oci.image.manifest.v1+json" },
         }).then((r) => r.json())) as { layers: { digest: string }[] };

@@ -56,7 +56,7 @@ export interface RegistryContent {
 }
 
 /** Package manifests read at a time: each costs a manifest GET and one or two ranged blob reads. */
-const restoreConcurrency = 8;
+const restoreConcurrency = 16;
 
 /**
  * The first ranged read of a package: the lead and signature header (a few KiB) and the start of
