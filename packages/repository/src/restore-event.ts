@@ -42,7 +42,6 @@ export async function applyRestoreEvent(
     // Anything else (a repomd.xml or primary.xml that cannot be read) would fail every retry and
     // hold up the events behind it: the restore ends with its error, nothing switched in.
     const error = `restore of ${repository} failed: ${(err as Error).message}`;
-    index.addLog("ERROR", error, Math.floor(Date.now() / 1000));
     return {
       result: index.applyEvent(stored.seq, context.fence, () => ({ changed: false, error })),
       released: [],
