@@ -1,4 +1,5 @@
 import type { HttpLimits } from "@beskar-yum/config";
+import type { RegistryClient } from "@beskar-yum/oci";
 import type { RepositoryService } from "@beskar-yum/repository";
 import type { RepositoryStorage } from "@beskar-yum/storage";
 import type { Redis } from "ioredis";
@@ -24,6 +25,8 @@ export interface AppDeps {
   syncTimeoutMs?: number;
   /** HTTP(S)_PROXY / NO_PROXY read at startup (`config.proxy`), for on_demand fetches; a repository's `proxy_url` wins. */
   proxy?: { http?: string; https?: string; noProxy?: string };
+  /** The registry replica (`config.registry`): restored packages not stored here yet are read from it. */
+  registry?: Pick<RegistryClient, "openBlob">;
   /** The registry's webhook (`config.registry`): its token and where notifications go. */
   registryEvents?: { token: string; events: Pick<RegistryEvents, "accept"> };
 }

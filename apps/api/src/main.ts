@@ -9,8 +9,9 @@ import {
   type StopService,
   withLogFormat,
 } from "@beskar-yum/config";
+import { RegistryClient, registryClientOptions } from "@beskar-yum/oci";
 import { createRedis, RepoLock, RepoTrigger, SyncQueue } from "@beskar-yum/queue";
-import { RepositoryService, recheckPendingWork } from "@beskar-yum/repository";
+import { RepositoryService, recheckPendingWork, registryHoldings } from "@beskar-yum/repository";
 import { RepositoryStorage } from "@beskar-yum/storage";
 import { pino } from "pino";
 import { apiProcessCount, clusterMetrics, isApiWorker, joinCluster, runPrimary } from "./api-cluster.js";
@@ -84,10 +85,14 @@ async function main(config: Config): Promise<StopService> {
   const lock = new RepoLock(redis, config.redis.prefix, {
     afterRelease: recheckPendingWork(storage, trigger, logger),
   });
+  // The registry replica: asked before a repository is created (never over content this node has
+  // no index for), and the source of restored packages not stored here yet.
+  const registry = config.registry ? new RegistryClient(registryClientOptions(config.registry)) : undefined;
   const service = new RepositoryService({
     storage,
     trigger,
     lock,
+    ...(registry ? { registry: registryHoldings(registry) } : {}),
     maxUploadBytes: config.upload.maxBytes,
     waitTimeoutMs: config.upload.waitTimeoutMs,
     syncWaitTimeoutMs: config.sync.waitTimeoutMs,
@@ -120,6 +125,7 @@ async function main(config: Config): Promise<StopService> {
       version,
       syncTimeoutMs: config.sync.timeoutMs,
       proxy: config.proxy,
+      ...(registry ? { registry } : {}),
       ...(registryEvents && config.registry
         ? { registryEvents: { token: config.registry.notificationsToken, events: registryEvents } }
         : {}),
@@ -172,6 +178,7 @@ async function main(config: Config): Promise<StopService> {
     await pluginMode?.stop();
     await app.close();
     await registryEvents?.stop();
+    registry?.close();
     await trigger.close();
     await syncs.close();
     contentCache.close();

@@ -4,7 +4,7 @@ import { allPages } from "./all-pages.js";
 import { type Command, jsonOption, optionalString, printJson } from "./command.js";
 import { formatFields, formatTable } from "./table.js";
 
-const propertyOptions = {
+export const propertyOptions = {
   mirror: { type: "boolean" },
   "no-mirror": { type: "boolean" },
   "mirror-url": { type: "string" },
@@ -14,14 +14,14 @@ const propertyOptions = {
   "sync-schedule": { type: "string" },
 } as const;
 
-const propertyHelp = `  --mirror, --no-mirror   a mirror of an upstream (synced) or a hosted repository (pushed to)
+export const propertyHelp = `  --mirror, --no-mirror   a mirror of an upstream (synced) or a hosted repository (pushed to)
   --mirror-url U[,U]      upstream base URLs, tried in order
   --metalink U            upstream metalink (instead of --mirror-url)
   --mirrorlist U          upstream mirrorlist (instead of --mirror-url)
   --gpg-key FILE          armored public key: packages must be signed by it
   --sync-schedule CRON    sync a mirror on this schedule ("" removes it)`;
 
-function properties(flags: Record<string, string | boolean | undefined>): Record<string, unknown> {
+export function properties(flags: Record<string, string | boolean | undefined>): Record<string, unknown> {
   const props: Record<string, unknown> = {};
   if (flags.mirror === true) props.mirror = true;
   if (flags["no-mirror"] === true) props.mirror = false;

@@ -61,6 +61,12 @@ export const errorCodes = {
   REGISTRY_NOT_FOUND: { httpStatus: 404, beskarCode: "NotFound" },
   REGISTRY_DIGEST_MISMATCH: { httpStatus: 500, beskarCode: "Internal" },
   REGISTRY_EVENT_INVALID: { httpStatus: 400, beskarCode: "InvalidArgument" },
+  // The registry replica holds a repository this node has no index for (a lost disk, a new node,
+  // Beskar's Go plugin's content): it must be restored (`beskar-yum restore`) before anything is
+  // created or published under its name, or its registry copy would be replaced by a partial one.
+  REPO_NOT_RESTORED: { httpStatus: 409, beskarCode: "AlreadyExists" },
+  // `restore` needs `registry.url`: there is nothing to restore from without it.
+  REGISTRY_NOT_CONFIGURED: { httpStatus: 400, beskarCode: "FailedPrecondition" },
   // Infrastructure
   LOCK_LOST: { httpStatus: 503, beskarCode: "Unavailable" },
   UNAVAILABLE: { httpStatus: 503, beskarCode: "Unavailable" },

@@ -14,6 +14,11 @@ export interface OnDemandOptions {
   tls?: { ca?: string; cert?: string; key?: string };
   /** Anything else the upstream client takes (proxy, connection limits, ...). */
   client?: Partial<UpstreamClientOptions>;
+  /**
+   * Where the bytes come from instead of upstream: a restored package is in the registry replica
+   * (`beskar-yum restore` reads headers only), and is stored here on its first request the same way.
+   */
+  open?: () => Promise<Readable>;
 }
 
 /**
@@ -46,8 +51,8 @@ export class OnDemandFetcher {
     } catch (err) {
       // The anonymous client learns which package failed; the upstream URL and cause go to the log.
       throw new YumError(
-        "UPSTREAM_UNAVAILABLE",
-        `${record.href} is not stored yet and could not be fetched from upstream`,
+        options.open ? "REGISTRY_UNAVAILABLE" : "UPSTREAM_UNAVAILABLE",
+        `${record.href} is not stored yet and could not be fetched from ${options.open ? "the registry" : "upstream"}`,
         {},
         { cause: err },
       );
@@ -58,19 +63,21 @@ export class OnDemandFetcher {
 
 /** Resolves once upstream answered with the body and the temporary file exists. */
 async function start(record: PackageRecord, blobs: FsBlobStore, options: OnDemandOptions) {
-  const client = new UpstreamClient({
-    ...options.client,
-    urls: options.urls,
-    log: options.log,
-    ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
-    ...(options.tls ? { tls: options.tls } : {}),
-  });
+  const client = options.open
+    ? undefined
+    : new UpstreamClient({
+        ...options.client,
+        urls: options.urls,
+        log: options.log,
+        ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+        ...(options.tls ? { tls: options.tls } : {}),
+      });
   let body: Readable;
   try {
-    body = await client.stream(record.href);
+    body = client ? await client.stream(record.href) : await options.open!();
   } catch (err) {
     options.log(`on-demand fetch of ${record.href} failed: ${(err as Error).message}`);
-    await client.close();
+    await client?.close();
     throw err;
   }
   const verification = new Verification(
@@ -107,7 +114,7 @@ async function start(record: PackageRecord, blobs: FsBlobStore, options: OnDeman
       throw err;
     } finally {
       created();
-      await client.close();
+      await client?.close();
     }
   });
   await fileCreated;

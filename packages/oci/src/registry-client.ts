@@ -266,6 +266,42 @@ export class RegistryClient {
     }
   }
 
+  /**
+   * Bytes `start` to `start + length - 1` of a blob (HTTP Range; fewer at its end), following
+   * redirects as `openBlob` does. A registry that ignores Range answers the whole blob: only
+   * `length` bytes of it are read before the connection is dropped, so a restore never
+   * downloads a whole package either way. Not verified against the digest (a part cannot be).
+   */
+  async readBlobRange(
+    repository: string,
+    digest: string,
+    start: number,
+    length: number,
+    options: RequestOptions = {},
+  ): Promise<Buffer> {
+    if (length <= 0) return Buffer.alloc(0);
+    const range = { range: `bytes=${start}-${start + length - 1}` };
+    let url = new URL(`/v2/${repository}/blobs/${digest}`, this.origin);
+    for (let redirects = 0; ; redirects++) {
+      const reply = await this.send("GET", url.pathname + url.search, range, undefined, options, url.origin);
+      const { status } = reply;
+      if (status >= 300 && status < 400 && reply.headers.location && redirects < MAX_REDIRECTS) {
+        reply.res.resume();
+        url = new URL(reply.headers.location, url);
+        continue;
+      }
+      if (status === 416) {
+        reply.res.resume();
+        return Buffer.alloc(0);
+      }
+      if (status !== 206 && status !== 200) {
+        throw this.refusal("GET", url.pathname, status, await readBody(reply.res));
+      }
+      // 200: the whole blob from its first byte; skip to `start` and stop after `length`.
+      return readSlice(reply.res, status === 200 ? start : 0, length, status === 200);
+    }
+  }
+
   /** Closes idle sockets of the agent this client made (a shared agent is left alone). */
   close(): void {
     if (this.ownAgent) this.agent.destroy();
@@ -432,6 +468,38 @@ function readBuffer(res: http.IncomingMessage): Promise<Buffer> {
     res.on("data", (chunk: Buffer) => chunks.push(chunk));
     res.on("end", () => resolve(Buffer.concat(chunks)));
     res.on("error", reject);
+  });
+}
+
+/**
+ * `length` bytes of a response after skipping `skip`. A `whole` blob's response is destroyed once
+ * they are in; a 206's rest (nothing, normally) is drained so that its socket is kept alive.
+ */
+function readSlice(res: http.IncomingMessage, skip: number, length: number, whole: boolean): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let seen = 0;
+    let kept = 0;
+    const done = () => {
+      res.off("data", onData);
+      resolve(Buffer.concat(chunks));
+    };
+    const onData = (chunk: Buffer) => {
+      const from = Math.max(0, skip - seen);
+      seen += chunk.length;
+      if (from >= chunk.length) return;
+      const part = chunk.subarray(from, from + (length - kept));
+      chunks.push(part);
+      kept += part.length;
+      if (kept >= length) {
+        done();
+        if (whole) res.destroy();
+        else res.resume();
+      }
+    };
+    res.on("data", onData);
+    res.on("end", done);
+    res.on("error", (err) => (kept >= length ? undefined : reject(err)));
   });
 }
 

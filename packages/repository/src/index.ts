@@ -17,11 +17,18 @@ export {
 } from "./pagination.js";
 export { hasPendingWork, recheckPendingWork } from "./pending-work.js";
 export { type PublishOptions, type PublishResult, publishRepodata } from "./publisher.js";
+export { type RegistryHoldings, registryHoldings } from "./registry-holdings.js";
 export {
   deleteTombstonedManifests,
   type RegistryReplicaOptions,
   replicateToRegistry,
 } from "./registry-replica.js";
+export {
+  type RegistryContent,
+  type RegistryRestoreOptions,
+  type RestoreClient,
+  readRegistryContent,
+} from "./registry-restore.js";
 export {
   assertRepositoryName,
   type ContentPath,
@@ -36,4 +43,5 @@ export {
   type RepositorySummary,
   type UploadResult,
 } from "./repository-service.js";
+export { applyRestoreEvent } from "./restore-event.js";
 export { ServedRepodata } from "./served-repodata.js";

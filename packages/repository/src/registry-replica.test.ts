@@ -10,7 +10,7 @@ import { fakeRecord } from "../../storage/src/test-support/fake-record.js";
 import { packageTag } from "./package-view.js";
 import { replicateToRegistry } from "./registry-replica.js";
 
-type Client = Pick<RegistryClient, "pushBlob" | "putManifest" | "deleteManifest">;
+type Client = Pick<RegistryClient, "pushBlob" | "putManifest" | "deleteManifest" | "getManifest">;
 
 /** An in-memory registry: manifests by digest, tags, blobs; `down` makes every call fail. */
 function fakeRegistry() {
@@ -37,6 +37,13 @@ function fakeRegistry() {
       manifests.set(`${repo}@${digest}`, bytes);
       tags.set(`${repo}:${reference}`, digest);
       return { digest };
+    },
+    async getManifest(repo, reference) {
+      check();
+      const digest = tags.get(`${repo}:${reference}`);
+      const bytes = digest ? manifests.get(`${repo}@${digest}`) : undefined;
+      if (!digest || !bytes) throw new YumError("REGISTRY_NOT_FOUND", `${repo}:${reference}: not found`);
+      return { digest, bytes, mediaType: undefined };
     },
     async deleteManifest(repo, digest) {
       check();

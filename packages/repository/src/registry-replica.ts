@@ -1,11 +1,12 @@
 import { createReadStream, existsSync } from "node:fs";
 import { basename, join } from "node:path";
-import { isYumError } from "@beskar-yum/errors";
+import { isYumError, YumError } from "@beskar-yum/errors";
 import {
   type BlobRef,
   type BlobSource,
   EMPTY_BLOB_DIGEST,
   extraMetadataManifest,
+  manifestDigest,
   type OciManifest,
   packageManifest,
   REPOMD_TAG,
@@ -28,7 +29,7 @@ import { FsBlobStore, runBounded } from "@beskar-yum/storage";
 import type { ProcessorLog } from "./repository-processor.js";
 
 export interface RegistryReplicaOptions {
-  client: Pick<RegistryClient, "pushBlob" | "putManifest" | "deleteManifest">;
+  client: Pick<RegistryClient, "pushBlob" | "putManifest" | "deleteManifest" | "getManifest">;
   log: ProcessorLog;
   signal?: AbortSignal;
 }
@@ -65,6 +66,16 @@ export async function replicateToRegistry(
     index.registry.recordReplication(state.generation, "");
     return true;
   }
+  // Before anything is pushed: a registry copy this index did not come from is never replaced.
+  try {
+    await assertRestored(repository, index, paths, options);
+  } catch (err) {
+    if (options.signal?.aborted) throw err;
+    const message = (err as Error).message;
+    index.registry.recordReplication(state.generation, message);
+    options.log.error({ repository, err: message }, "registry replica: nothing pushed");
+    return false;
+  }
   const blobs = new FsBlobStore(paths.blobs);
   const errors: string[] = [];
   // A registry that is down (or times out) ends the round at once: the lock is not held for a
@@ -95,7 +106,13 @@ export async function replicateToRegistry(
       // An on-demand mirror's packages not fetched yet have no blob: pushed after a later sync finds them stored.
       // Beskar's layout has one manifest per tag (md5 of the file name): of a mirror's packages of one
       // file name in several folders (each served here at its href), the first by href is replicated.
-      if (keep.has(pkg.tag) || !existsSync(blobs.pathOf(pkg.id))) continue;
+      if (keep.has(pkg.tag)) continue;
+      if (!existsSync(blobs.pathOf(pkg.id))) {
+        // A restored package whose blob is still only in the registry (fetched on its first
+        // request): its manifest is the one recorded, and stays.
+        if (index.registry.get("packages", pkg.tag)?.layerDigest === `sha256:${pkg.id}`) keep.add(pkg.tag);
+        continue;
+      }
       keep.add(pkg.tag);
       wanted.push(packageWanted(pkg, blobs));
     }
@@ -173,6 +190,45 @@ export async function deleteTombstonedManifests(
     "registry replica: manifests of the deleted repository deleted",
   );
   return true;
+}
+
+/**
+ * Refuses (REPO_NOT_RESTORED) to replicate a repository whose index has no record of the registry's
+ * `repodata:repomdxml`, when the registry has one: this node's index did not come from that copy (a
+ * lost disk, a node new to the repository, content pushed by Beskar's Go plugin), so its repodata
+ * would replace the registry's full one with what this node has seen. `beskar-yum restore` first.
+ * A repomd.xml identical to ours is our own push whose recording was lost (a crash in between).
+ */
+async function assertRestored(
+  repository: string,
+  index: RepoIndex,
+  paths: RepositoryPaths,
+  options: RegistryReplicaOptions,
+): Promise<void> {
+  if (index.registry.get("repodata", REPOMD_TAG)) return;
+  let remote: { digest: string | undefined; bytes: Buffer };
+  try {
+    remote = await options.client.getManifest(`${repository}/repodata`, REPOMD_TAG, options);
+  } catch (err) {
+    if (isYumError(err, "REGISTRY_NOT_FOUND")) return;
+    throw err;
+  }
+  const wanted = repomdWanted(index, paths);
+  const remoteDigest = remote.digest ?? sha256Digest(remote.bytes);
+  if (wanted && manifestDigest(wanted.manifest) === remoteDigest) {
+    index.registry.put({
+      kind: "repodata",
+      tag: REPOMD_TAG,
+      layerDigest: wanted.layerDigest,
+      manifestDigest: remoteDigest,
+    });
+    return;
+  }
+  throw new YumError(
+    "REPO_NOT_RESTORED",
+    `the registry holds repodata of ${repository} (${remoteDigest}) that this node's index does not come from: nothing is pushed over it; restore the repository from the registry first (beskar-yum restore)`,
+    { repository },
+  );
 }
 
 function repomdWanted(index: RepoIndex, paths: RepositoryPaths): Wanted | undefined {

@@ -5,6 +5,7 @@ import { applyStoredEvent } from "./event-applier.js";
 import { collectBlobGarbage } from "./garbage-collector.js";
 import { publishRepodata } from "./publisher.js";
 import { deleteTombstonedManifests, replicateToRegistry } from "./registry-replica.js";
+import { applyRestoreEvent } from "./restore-event.js";
 
 export interface ProcessorOptions {
   storage: RepositoryStorage;
@@ -87,7 +88,16 @@ async function drainAndPublish(repository: string, held: HeldLock, options: Proc
     ) {
       for (const stored of batch) {
         held.signal.throwIfAborted();
-        const outcome = await applyStoredEvent(index, blobs, stored, held.fence);
+        const outcome =
+          stored.event.action === "restore"
+            ? await applyRestoreEvent(
+                repository,
+                index,
+                stored,
+                { fence: held.fence, blobs, paths: storage.paths(repository) },
+                options.registry ? { client: options.registry, log, signal: held.signal } : undefined,
+              )
+            : await applyStoredEvent(index, blobs, stored, held.fence);
         applied++;
         if (outcome.result.error) {
           index.addLog("ERROR", outcome.result.error, Math.floor(Date.now() / 1000));

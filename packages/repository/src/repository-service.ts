@@ -1,5 +1,6 @@
 import type { Readable } from "node:stream";
-import { keepStoredSecret, YumError } from "@beskar-yum/errors";
+import { isYumError, keepStoredSecret, YumError } from "@beskar-yum/errors";
+import { REPOMD_TAG } from "@beskar-yum/oci";
 import { assertCronPattern, type RepoLock, type RepoTrigger, type SyncQueue } from "@beskar-yum/queue";
 import { RpmPayloadVerifier, readRpm, rpmFileName, verifyRpmSignature } from "@beskar-yum/rpm";
 import type {
@@ -23,6 +24,7 @@ import { assertRoomForPackage } from "./package-limit.js";
 import { formatTime, packageTag, type RepositoryPackageView, toPackageView } from "./package-view.js";
 import { cutPage, type Page, type PageRequest, pageLimits, pagePosition, pageToken } from "./pagination.js";
 import { publishRepodata } from "./publisher.js";
+import type { RegistryHoldings } from "./registry-holdings.js";
 import { defaultProperties, isHttpUrl, mergeProperties, propertiesView } from "./repository-properties.js";
 import { ServedRepodata } from "./served-repodata.js";
 
@@ -40,6 +42,12 @@ export interface RepositoryServiceOptions {
   graceSeconds: number;
   /** Where sync requests and schedules go. */
   syncs: Pick<SyncQueue, "enqueue" | "schedule">;
+  /**
+   * The registry replica (`registry.url`), asked about a repository this node has no index for:
+   * one whose repodata it holds is refused (REPO_NOT_RESTORED) rather than created empty, and is
+   * what `restore` reads back. None: no registry, nothing to protect or restore from.
+   */
+  registry?: RegistryHoldings;
   now?: () => number;
 }
 
@@ -132,6 +140,18 @@ export class RepositoryService {
     // must leave the existing repository (and its sync schedule) as it was.
     if (this.storage.openIndex(repository)?.getRepository())
       throw new YumError("REPO_ALREADY_EXISTS", `repository ${repository} already exists`);
+    // Created empty here, its first publish would be pushed over the registry's full copy. Unless
+    // that copy is of a repository deleted here, whose manifests the worker deletes before it
+    // pushes anything under the name again.
+    const tombstone = await this.storage.registryTombstone(repository);
+    const deletedHere = tombstone?.manifests.some((m) => m.kind === "repodata" && m.tag === REPOMD_TAG);
+    if (!deletedHere && (await this.registryHoldsRepodata(repository))) {
+      throw new YumError(
+        "REPO_NOT_RESTORED",
+        `repository ${repository} exists in the registry but has no index on this node: restore it first (beskar-yum restore ${repository})`,
+        { repository },
+      );
+    }
     const index = await this.storage.createIndex(repository);
     // Two creates of one name at once: the index takes one, the other is refused here.
     index.createRepository(merged, this.now());
@@ -148,6 +168,53 @@ export class RepositoryService {
     } finally {
       await held.release();
     }
+  }
+
+  /**
+   * Whether the registry replica holds published repodata of `repository`. A registry that is down
+   * does not stop creates and uploads (the replica never does: publishing goes on, pushes are retried):
+   * the worker's replica round is what protects the registry's copy, and it pushes nothing over a
+   * `repomdxml` it has no record of (REPO_NOT_RESTORED, registry-replica.ts).
+   */
+  private async registryHoldsRepodata(repository: string): Promise<boolean> {
+    try {
+      return (await this.options.registry?.holdsRepodata(repository)) ?? false;
+    } catch (err) {
+      if (isYumError(err, "REGISTRY_UNAVAILABLE")) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Rebuilds a repository this node has no index for from the registry replica (disaster recovery,
+   * a new node, migration from Beskar's Go plugin): the repository is created with `properties`
+   * (the registry layout has none: hosted by default, `mirror: true` for a mirror) and a `restore`
+   * event recorded; the worker reads the registry and publishes. Returns the event's sequence.
+   */
+  async restore(repository: string, properties: unknown): Promise<number> {
+    if (!this.options.registry) {
+      throw new YumError(
+        "REGISTRY_NOT_CONFIGURED",
+        "restore reads a repository back from the registry replica: configure registry.url (BESKARYUM_REGISTRY_URL)",
+      );
+    }
+    const merged = mergeProperties(defaultProperties, properties ?? {});
+    await validateGpgKey(merged.gpg_key);
+    const schedule = scheduleOf(merged);
+    if (this.storage.openIndex(repository)?.getRepository()) {
+      throw new YumError(
+        "REPO_ALREADY_EXISTS",
+        `repository ${repository} has an index on this node: restore rebuilds a repository that has none`,
+      );
+    }
+    if (!(await this.options.registry.holdsRepository(repository))) {
+      throw new YumError("REPO_NOT_FOUND", `the registry holds no repository ${repository}`);
+    }
+    const index = await this.storage.createIndex(repository);
+    // No empty publish here (unlike `create`): the first repodata is the restored one.
+    index.createRepository(merged, this.now());
+    await this.options.syncs.schedule(repository, schedule);
+    return this.record(repository, index, { action: "restore" });
   }
 
   async update(repository: string, properties: unknown): Promise<void> {

@@ -20,9 +20,11 @@ export { isPrimaryFile } from "./primary-files.js";
 export {
   type ParseRpmOptions,
   parseRpm,
+  type ReadAt,
   type ReadRpmOptions,
   type ReadRpmResult,
   readRpm,
+  readRpmAt,
 } from "./read-rpm.js";
 export { rpmFileName } from "./rpm-file-name.js";
 export type { RpmChangelog, RpmDependency, RpmFile, RpmPackage, RpmSignatureSummary } from "./rpm-package.js";

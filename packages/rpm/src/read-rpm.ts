@@ -132,18 +132,20 @@ function checkFileSize(sig: RpmHeader, main: RpmHeader, fileSize: number, ctx: P
   }
 }
 
+/** Reads `length` bytes at `position` (fewer at the end of the file): a file, or a ranged blob read. */
+export type ReadAt = (length: number, position: number) => Promise<Uint8Array>;
+
 /**
  * Reads an RPM file's lead, signature header and main header (never the payload) and parses
  * them with `parseRpm`; the file size is checked against the signature header.
  */
 export async function readRpm(path: string, opts: ReadRpmOptions = {}): Promise<ReadRpmResult> {
   const fileName = opts.fileName ?? basename(path);
-  const ctx: ParseContext = { fileName };
   opts.signal?.throwIfAborted();
   const handle = await open(path, "r");
   try {
     const { size } = await handle.stat();
-    const readAt = async (length: number, position: number): Promise<Uint8Array> => {
+    const readAt: ReadAt = async (length, position) => {
       opts.signal?.throwIfAborted();
       const want = Math.max(0, Math.min(length, size - position));
       const buf = Buffer.alloc(want);
@@ -155,26 +157,47 @@ export async function readRpm(path: string, opts: ReadRpmOptions = {}): Promise<
       }
       return buf.subarray(0, done);
     };
-    // Grow the prefix header by header; each length is capped by rpm's limits and the file size.
-    // The first read takes 64 KiB: both headers of most packages, in one system call.
-    let prefix = await readAt(Math.max(LEAD_SIZE + HEADER_INTRO_SIZE, 64 * 1024), 0);
-    const more = async (total: number) => {
-      if (total > prefix.length && prefix.length < size) {
-        const rest = await readAt(total - prefix.length, prefix.length);
-        prefix = Buffer.concat([prefix, rest]);
-      }
-    };
-    parseLead(prefix, ctx);
-    const sigSpan = headerSpan(prefix, LEAD_SIZE, "signature", ctx);
-    const sigEnd = LEAD_SIZE + sigSpan.length;
-    const mainStart = sigEnd + pad8(sigSpan.length);
-    await more(mainStart + HEADER_INTRO_SIZE);
-    if (prefix.length >= mainStart + HEADER_INTRO_SIZE) {
-      const mainSpan = headerSpan(prefix, mainStart, "main", ctx);
-      await more(mainStart + mainSpan.length);
-    }
-    return parseRpm(prefix, { ...opts, fileName, fileSize: size });
+    return await readRpmAt(readAt, size, { ...opts, fileName });
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * `readRpm` over any random-access source of `size` bytes: the headers are read with as few reads
+ * as their lengths allow, the payload never. A restore reads packages in a registry this way
+ * (HTTP ranges), so it costs their headers, not their size.
+ */
+export async function readRpmAt(
+  readAt: ReadAt,
+  size: number,
+  opts: ParseRpmOptions & {
+    fileName: string;
+    /**
+     * Bytes of the first read. Default 64 KiB: both headers of most packages in one read (a
+     * system call). A network source may prefer less: the rest is then read in one more request.
+     */
+    firstRead?: number;
+  },
+): Promise<ReadRpmResult> {
+  const ctx: ParseContext = { fileName: opts.fileName };
+  // Grow the prefix header by header; each length is capped by rpm's limits and the file size.
+  const first = Math.max(LEAD_SIZE + HEADER_INTRO_SIZE, opts.firstRead ?? 64 * 1024);
+  let prefix = await readAt(Math.min(size, first), 0);
+  const more = async (total: number) => {
+    if (total > prefix.length && prefix.length < size) {
+      const rest = await readAt(Math.min(total, size) - prefix.length, prefix.length);
+      prefix = Buffer.concat([prefix, rest]);
+    }
+  };
+  parseLead(prefix, ctx);
+  const sigSpan = headerSpan(prefix, LEAD_SIZE, "signature", ctx);
+  const sigEnd = LEAD_SIZE + sigSpan.length;
+  const mainStart = sigEnd + pad8(sigSpan.length);
+  await more(mainStart + HEADER_INTRO_SIZE);
+  if (prefix.length >= mainStart + HEADER_INTRO_SIZE) {
+    const mainSpan = headerSpan(prefix, mainStart, "main", ctx);
+    await more(mainStart + mainSpan.length);
+  }
+  return parseRpm(prefix, { ...opts, fileSize: size });
 }

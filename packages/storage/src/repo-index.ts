@@ -154,7 +154,12 @@ export type RepoEvent =
   | { action: "delete"; tag: string }
   | { action: "extra-put"; record: ExtraMetadataRecord }
   | { action: "extra-delete"; dataType: string }
-  | { action: "publish" };
+  | { action: "publish" }
+  /**
+   * Rebuild the index from the registry replica (`beskar-yum restore`): recorded by the API, done by
+   * the worker under the lock, in order with the events after it.
+   */
+  | { action: "restore" };
 
 export interface StoredEvent {
   seq: number;

@@ -134,6 +134,26 @@ export async function adminRoutes(app: FastifyInstance, deps: AppDeps): Promise<
   });
 
   /**
+   * Our addition: rebuilds a repository this node has no index for from the registry replica
+   * (`beskar-yum restore`). 202 once recorded; with `wait`, 200 once the restored repository is
+   * published (504 after `upload.wait_timeout_ms`: the restore goes on).
+   */
+  app.post(`${base}/repository/restore`, async (request, reply) => {
+    const { fields, repository } = await prepare(request);
+    const seq = await service.restore(repository, fields.properties);
+    if (fields.wait !== true) return reply.code(202).send({});
+    const signal = clientGone(reply);
+    try {
+      await service.waitFor(repository, seq, "published", signal);
+    } catch (err) {
+      if (!signal.aborted) throw err;
+      request.log.info({ repository }, "restore wait ended: the client disconnected (the restore goes on)");
+      return reply.hijack();
+    }
+    return reply.code(200).send({});
+  });
+
+  /**
    * Starts a sync; with `wait`, answers when it ends, 504 at `sync.wait_timeout_ms`, and stops
    * waiting (the sync goes on) as soon as the client disconnects.
    */

@@ -109,7 +109,12 @@ export async function contentRoutes(app: FastifyInstance, deps: AppDeps): Promis
       const info = await stat(blobs.pathOf(record.id)).catch(() => undefined);
       if (!info) {
         const { properties } = index.getRepository()!;
-        if (!properties.mirror) {
+        // A restored package (`beskar-yum restore` reads headers only) is in the registry replica
+        // under the manifest recorded for it: fetched from there on its first request and stored.
+        const layer = `sha256:${record.id}`;
+        const { registry } = deps;
+        const inRegistry = registry && index.registry.get("packages", record.tag)?.layerDigest === layer;
+        if (!properties.mirror && !inRegistry) {
           throw new YumError("STORAGE_CORRUPT", `package ${path.file}: blob sha256:${record.id} is missing`);
         }
         // A mirror package not fetched yet (sync_policy on_demand, or lost): fetch it from upstream now.
@@ -123,6 +128,15 @@ export async function contentRoutes(app: FastifyInstance, deps: AppDeps): Promis
                 tls: upstreamTls(properties),
                 ...(deps.syncTimeoutMs ? { timeoutMs: deps.syncTimeoutMs } : {}),
                 client: { proxy: upstreamProxy(properties, deps.proxy) },
+                ...(inRegistry
+                  ? {
+                      open: () =>
+                        registry.openBlob(`${path.repository}/packages`, {
+                          digest: layer,
+                          size: record.fileSize,
+                        }),
+                    }
+                  : {}),
               });
         // Headers only once upstream answered: a failure is sent as an error, not as a short package.
         return reply
