@@ -249,4 +249,12 @@ describe("the Dockerfile", () => {
     expect(ignored("node_modules/x")).toBe(true);
     expect(ignored("apps/api/openapi/swagger.yaml")).toBe(false);
   });
+
+  it("docker-compose.yml runs the worker with the Node flags npm start gives it", () => {
+    const flags = JSON.parse(readFileSync(join(root, "apps/worker/node-flags.json"), "utf8")) as string[];
+    const compose = readFileSync(join(root, "docker-compose.yml"), "utf8");
+    const command = /^ {2}worker:\n(?:.*\n)*? {4}command: (\[.*\])$/m.exec(compose);
+    expect(command, "the worker service's command").not.toBeNull();
+    expect(JSON.parse(command![1]!)).toEqual(["node", ...flags, "apps/worker/dist/main.js"]);
+  });
 });

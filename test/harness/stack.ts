@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { request } from "node:http";
 import { dirname, join } from "node:path";
@@ -80,7 +80,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
   const workers: ProcessHandle[] = [];
   const startWorker = async () => {
-    const worker = await startProcess("node", [join(root, "apps/worker/dist/main.js")], {
+    // With the flags `npm start` gives it (apps/worker/node-flags.json).
+    const flags = JSON.parse(readFileSync(join(root, "apps/worker/node-flags.json"), "utf8")) as string[];
+    const worker = await startProcess("node", [...flags, join(root, "apps/worker/dist/main.js")], {
       env,
       cwd: dataDir,
       readyLine: /"msg":"worker ready"/,

@@ -532,7 +532,7 @@ async function downloadPackages(
           // Packages under xml:base stream to a file (`streamToBlob`): the thread's downloads go to mirror_urls.
           const small =
             u.base === undefined && u.size <= wholeBelow && ++smallPackages > threadAfter
-              ? packageThread()
+              ? packageThread.get()
               : undefined;
           if (small) return storeOnThread(small, u, stored);
           let size: number;
@@ -548,6 +548,7 @@ async function downloadPackages(
     // settles too, whether the pool ended or failed (if it failed, they are stored but not
     // recorded: garbage once the grace period has passed).
     await Promise.allSettled([...storings]);
+    packageThread.release();
   }
   if (storeFailure) throw storeFailure;
   staging.flush();
@@ -562,13 +563,16 @@ async function downloadPackages(
  * sync that downloads a few packages does without: it costs ~150 ms to start); undefined when
  * running from TypeScript sources.
  */
-function lazyPackageThread(): () => PackageStore | undefined {
+function lazyPackageThread(): { get: () => PackageStore | undefined; release: () => void } {
   let thread: PackageStore | undefined;
   let started = false;
-  return () => {
-    if (!started) thread = PackageStore.shared();
-    started = true;
-    return thread;
+  return {
+    get: () => {
+      if (!started) thread = PackageStore.shared();
+      started = true;
+      return thread;
+    },
+    release: () => thread?.release(),
   };
 }
 

@@ -477,7 +477,11 @@ export class SqliteRepoIndex implements RepoIndex {
       message?: string;
       details?: Record<string, unknown>;
     }>((resolve, reject) => {
-      const thread = new Worker(commitThreadUrl, { workerData: { path: this.path, fence, generation } });
+      // A small young generation: the thread runs SQL, not JS, and its isolate adds to the sync's peak RSS.
+      const thread = new Worker(commitThreadUrl, {
+        workerData: { path: this.path, fence, generation },
+        resourceLimits: { maxYoungGenerationSizeMb: 4 },
+      });
       thread.once("message", resolve);
       thread.once("error", reject);
       thread.once("exit", (code) => reject(new Error(`the commit thread exited (${code}) before answering`)));
