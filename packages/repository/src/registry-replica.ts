@@ -73,7 +73,15 @@ export async function replicateToRegistry(
     if (options.signal?.aborted) throw err;
     const message = (err as Error).message;
     index.registry.recordReplication(state.generation, message);
-    options.log.error({ repository, err: message }, "registry replica: nothing pushed");
+    // A refusal (REPO_NOT_RESTORED) is this node's to fix; anything else (the registry is down) is
+    // retried as a failed push is.
+    const refused = isYumError(err) && err.code === "REPO_NOT_RESTORED";
+    options.log.error(
+      { repository, err: message },
+      refused
+        ? "registry replica: nothing pushed"
+        : "registry replica: push failed, retried on the next round",
+    );
     return false;
   }
   const blobs = new FsBlobStore(paths.blobs);
