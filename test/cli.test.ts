@@ -189,6 +189,9 @@ describe("beskar-yum CLI", () => {
     });
     await follower.waitFor(/sync failed/, 20_000);
     const second = await dead();
+    // Sync times have a resolution of a second: the next sync starts in a later one, or the follower
+    // (polling every 500 ms) could not tell a fast failing sync from the previous one.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
     expect((await beskarYum(["sync", "mirrored", "--url", second])).code).toBe(0);
     const exit = await Promise.race([
       follower.exited,

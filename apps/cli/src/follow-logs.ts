@@ -10,6 +10,7 @@ export interface LogLine {
 
 interface SyncStatus {
   syncing: boolean;
+  start_time: string;
   end_time: string;
 }
 
@@ -61,8 +62,12 @@ export async function followLogs(
       if (initial) {
         const status = await syncStatus();
         seenSyncing ||= status.syncing;
-        // Ended: the one seen running, or one that started and ended between two polls.
-        ended = !status.syncing && (seenSyncing || status.end_time !== initial.end_time);
+        // Ended: the one seen running, or one that started and ended between two polls. The times
+        // have a resolution of a second (Beskar's format): a sync that started and ended within the
+        // second the previous one ended in, between two polls, is not told from it.
+        ended =
+          !status.syncing &&
+          (seenSyncing || status.start_time !== initial.start_time || status.end_time !== initial.end_time);
       }
       await drain();
     } catch (err) {
