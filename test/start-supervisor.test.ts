@@ -164,7 +164,8 @@ describe("npm start (scripts/start.mjs) supervising the API and the worker", () 
     expect(uploaded.status).toBe(201);
 
     const apps = [appPid(start, "api")!, appPid(start, "worker")!, Number(restarted)];
-    expect((await start.stop("SIGTERM", 20_000)).code).toBe(0);
+    const stopped = await start.stop("SIGTERM", 20_000);
+    expect(stopped.code, start.output().slice(from)).toBe(0);
     expect(apps.filter(alive)).toEqual([]);
   });
 });
