@@ -164,9 +164,8 @@ async function readPackages(
   const oci = `${repository}/packages`;
   const now = (options.now ?? (() => Math.floor(Date.now() / 1000)))();
   const tags = await options.client.listTags(oci, options);
-  await runBounded(tags, restoreConcurrency, async (tag) => {
-    options.signal?.throwIfAborted();
-    try {
+  await runBounded(tags, restoreConcurrency, (tag) =>
+    readManifestOrSkip(oci, tag, content, options, async () => {
       const manifest = await fetchManifest(oci, tag, options);
       if (!manifest) return; // deleted meanwhile
       if (manifest.oci.config?.mediaType !== PACKAGE_CONFIG_MEDIATYPE) {
@@ -205,12 +204,28 @@ async function readPackages(
         layerDigest: layer.digest,
         manifestDigest: manifest.digest,
       });
-    } catch (err) {
-      // The registry failing is the restore failing (retried); one bad manifest is logged and skipped.
-      if (options.signal?.aborted || isYumError(err, "REGISTRY_UNAVAILABLE")) throw err;
-      content.problems.push(`${oci}:${tag}: ${(err as Error).message}`);
-    }
-  });
+    }),
+  );
+}
+
+/**
+ * Reads one manifest with `read`. The registry failing is the restore failing (retried); anything
+ * else wrong with this one manifest is recorded in `content.problems` (logged) and it is skipped.
+ */
+async function readManifestOrSkip(
+  oci: string,
+  tag: string,
+  content: RegistryContent,
+  options: RegistryRestoreOptions,
+  read: () => Promise<void>,
+): Promise<void> {
+  options.signal?.throwIfAborted();
+  try {
+    await read();
+  } catch (err) {
+    if (options.signal?.aborted || isYumError(err, "REGISTRY_UNAVAILABLE")) throw err;
+    content.problems.push(`${oci}:${tag}: ${(err as Error).message}`);
+  }
 }
 
 /** User extra metadata (`repodata:<type>`), downloaded into the blob store: publish places it. */
@@ -224,10 +239,9 @@ async function readExtras(
   const oci = `${repository}/repodata`;
   const tags = (await options.client.listTags(oci, options)).filter((t) => t !== REPOMD_TAG);
   for (const tag of tags) {
-    options.signal?.throwIfAborted();
-    try {
+    await readManifestOrSkip(oci, tag, content, options, async () => {
       const manifest = await fetchManifest(oci, tag, options);
-      if (!manifest) continue;
+      if (!manifest) return;
       if (manifest.oci.config?.mediaType !== EXTRA_CONFIG_MEDIATYPE) {
         throw new Error(`config mediatype ${manifest.oci.config?.mediaType} is not extra metadata's`);
       }
@@ -252,10 +266,7 @@ async function readExtras(
         layerDigest: layer.digest,
         manifestDigest: manifest.digest,
       });
-    } catch (err) {
-      if (options.signal?.aborted || isYumError(err, "REGISTRY_UNAVAILABLE")) throw err;
-      content.problems.push(`${oci}:${tag}: ${(err as Error).message}`);
-    }
+    });
   }
 }
 
