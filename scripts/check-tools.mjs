@@ -36,6 +36,8 @@ const requirements = [
   { name: "nginx", pkg: "nginx-light", found: () => onPath("nginx") },
   { name: "tinyproxy", pkg: "tinyproxy", found: () => onPath("tinyproxy") },
   { name: "python3 (Debian's)", pkg: "python3", found: () => fs.existsSync("/usr/bin/python3") },
+  // Validates docker-compose.yml against the Compose file schema (no container engine needed).
+  { name: "docker-compose", pkg: "docker-compose", found: () => onPath("docker-compose") },
 ];
 
 const log = (line) => console.log(`check-tools: ${line}`);

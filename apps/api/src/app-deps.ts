@@ -16,6 +16,8 @@ export interface AppDeps {
   metrics: ApiMetrics;
   /** Hot content answered from memory before fastify (content-cache.ts); none in tests that `inject()`. */
   contentCache?: ContentCache;
+  /** `http.accel_redirect`: stored files are left to a front nginx that asks for it (accel-redirect.ts). */
+  accelRedirect?: boolean;
   /** Connection limits and timeouts (`config.http`); none when left out (tests that `inject()`). */
   limits?: HttpLimits;
   /** Longest `?wait=true` wait, in ms. */

@@ -3,6 +3,7 @@ import { readFile } from "node:fs/promises";
 import type { IncomingMessage, OutgoingHttpHeaders, Server, ServerResponse } from "node:http";
 import { parseContentPath } from "@beskar-yum/repository";
 import { IndexChangeWatch, type RepositoryStorage } from "@beskar-yum/storage";
+import { accelRedirectTarget } from "./accel-redirect.js";
 
 /** What the content route decided to send for a URL: validators and where the bytes are. */
 export interface CacheableContent {
@@ -71,6 +72,8 @@ export interface ContentCacheOptions {
   maxBytes: number;
   /** `http.send_timeout_ms`: a client that reads nothing for this long is dropped. */
   sendTimeoutMs?: number;
+  /** `http.accel_redirect`: stored files are left to a front nginx that asks for it (accel-redirect.ts). */
+  accelRedirect?: boolean;
   /** Called once per answered request (metrics). */
   observe?: (method: string, status: number, seconds: number) => void;
 }
@@ -141,8 +144,23 @@ export class ContentCache {
       this.options.observe?.(method, 304, (performance.now() - started) / 1000);
       return true;
     }
+    const accel =
+      this.options.accelRedirect && entry.file !== undefined && headers["x-sendfile-type"] !== undefined
+        ? accelRedirectTarget(headers, entry.file)
+        : undefined;
+    if (accel !== undefined) {
+      res.writeHead(200, { "content-type": entry.headers["content-type"], "x-accel-redirect": accel });
+      res.end();
+    } else {
+      this.sendBody(req, res, entry);
+    }
+    this.options.observe?.(method, 200, (performance.now() - started) / 1000);
+    return true;
+  }
+
+  private sendBody(req: IncomingMessage, res: ServerResponse, entry: Entry): void {
     res.writeHead(200, entry.headers);
-    if (method === "HEAD") {
+    if (req.method === "HEAD") {
       res.end();
     } else if (entry.body !== undefined) {
       res.end(entry.body);
@@ -152,8 +170,6 @@ export class ContentCache {
       res.on("close", () => stream.destroy());
       stream.pipe(res);
     }
-    this.options.observe?.(method, 200, (performance.now() - started) / 1000);
-    return true;
   }
 
   /** A GET of content without a query string: remember what the route will answer, with the token read now. */

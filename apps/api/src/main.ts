@@ -109,12 +109,14 @@ async function main(config: Config): Promise<StopService> {
     storage,
     maxBytes: config.serving.contentCacheBytes,
     sendTimeoutMs: config.http.sendTimeoutMs,
+    accelRedirect: config.serving.accelRedirect,
     observe: (method, status, seconds) => metrics.observeContent(method, status, seconds),
   });
   metrics.watchContentCache(() => contentCache.stats());
   const app = buildApp(
     {
       contentCache,
+      accelRedirect: config.serving.accelRedirect,
       service,
       storage,
       redis,

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
 import { YumError } from "@beskar-yum/errors";
 import type { FastifyReply, FastifyRequest } from "fastify";
+import { accelRedirectTarget } from "./accel-redirect.js";
 import { rememberContent } from "./content-cache.js";
 
 /** What is being served: its size and validators, and how to read all of it or a byte range. */
@@ -64,8 +65,18 @@ function parseRange(
   return { start, end };
 }
 
+export interface SendOptions {
+  /** `http.accel_redirect`: a stored file is left to the front nginx that asked for it (accel-redirect.ts). */
+  accelRedirect?: boolean;
+}
+
 /** Sends `content` with validators, conditional requests (304) and byte ranges (206/416). */
-export function sendContent(request: FastifyRequest, reply: FastifyReply, content: Content): FastifyReply {
+export function sendContent(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  content: Content,
+  options: SendOptions = {},
+): FastifyReply {
   // The next requests for this URL are answered from memory until the repository's index changes.
   rememberContent(request.raw, content);
   reply
@@ -85,6 +96,10 @@ export function sendContent(request: FastifyRequest, reply: FastifyReply, conten
       return reply.code(304).send();
     }
   }
+
+  // The front serves the file itself: ranges and all, from its own validators.
+  const accel = options.accelRedirect && content.file && accelRedirectTarget(request.headers, content.file);
+  if (accel) return reply.header("x-accel-redirect", accel).send();
 
   const rangeHeader = request.headers.range;
   const ifRange = request.headers["if-range"];

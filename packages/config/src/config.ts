@@ -65,8 +65,10 @@ export interface Config {
    * processes sharing the listening port (node:cluster), `auto` for one per core; standalone only
    * (plugin mode and a registry replica keep one process). `http.content_cache_bytes` (default 64 MiB):
    * bodies of hot repodata and packages held in memory per API process, 0 for none.
+   * `http.accel_redirect` (default false): stored files are answered with `X-Accel-Redirect` to a
+   * front nginx that declares it on the request (README "Behind nginx").
    */
-  serving: { workers: number | "auto"; contentCacheBytes: number };
+  serving: { workers: number | "auto"; contentCacheBytes: number; accelRedirect: boolean };
   /**
    * `limits`: bounds on what one repository may grow to. `max_packages_per_repository` (default
    * 500000): an upload of a new package beyond it gets 400 `REPO_PACKAGE_LIMIT`, a sync of an

@@ -69,7 +69,7 @@ describe("loadConfig", () => {
         sendTimeoutMs: 30_000,
         maxConnections: defaultMaxConnections(),
       },
-      serving: { workers: 1, contentCacheBytes: 64 * 1024 * 1024 },
+      serving: { workers: 1, contentCacheBytes: 64 * 1024 * 1024, accelRedirect: false },
       fsyncTimeoutMs: 120_000,
       proxy: {},
       limits: {
@@ -87,8 +87,12 @@ describe("loadConfig", () => {
       cwd,
       env: { BESKARYUM_HTTP_WORKERS: "auto", BESKARYUM_HTTP_CONTENT_CACHE_BYTES: "0" },
     });
-    expect(config.serving).toEqual({ workers: "auto", contentCacheBytes: 0 });
+    expect(config.serving).toEqual({ workers: "auto", contentCacheBytes: 0, accelRedirect: false });
     expect(load({ cwd, env: { BESKARYUM_HTTP_WORKERS: "3" } }).serving.workers).toBe(3);
+    expect(load({ cwd, env: { BESKARYUM_HTTP_ACCEL_REDIRECT: "true" } }).serving.accelRedirect).toBe(true);
+    expect(() => load({ cwd, env: { BESKARYUM_HTTP_ACCEL_REDIRECT: "nginx" } })).toThrow(
+      /BESKARYUM_HTTP_ACCEL_REDIRECT/,
+    );
     expect(() => load({ cwd, env: { BESKARYUM_HTTP_WORKERS: "0" } })).toThrow(/BESKARYUM_HTTP_WORKERS/);
     expect(() => load({ cwd, env: { BESKARYUM_HTTP_WORKERS: "many" } })).toThrow(/auto or an integer/);
   });

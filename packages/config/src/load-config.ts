@@ -61,6 +61,7 @@ const fields = {
   "http.max_connections": parseInteger(1),
   "http.workers": parseWorkers,
   "http.content_cache_bytes": parseInteger(0),
+  "http.accel_redirect": parseBoolean,
   "limits.max_packages_per_repository": parseInteger(1),
   "limits.max_open_indexes": parseInteger(1),
   "limits.log_max_age_days": parseInteger(1),
@@ -185,6 +186,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
     serving: {
       workers: values["http.workers"] ?? 1,
       contentCacheBytes: values["http.content_cache_bytes"] ?? 64 * 1024 * 1024,
+      accelRedirect: values["http.accel_redirect"] ?? false,
     },
     fsyncTimeoutMs: values["storage.fsync_timeout_ms"] ?? 120_000,
     limits: {

@@ -28,6 +28,7 @@ export async function contentRoutes(app: FastifyInstance, deps: AppDeps): Promis
   app.addContentTypeParser("*", (_request, _payload, done) => done(null));
   // on_demand packages being fetched: concurrent requests for one share its download.
   const onDemand = new OnDemandFetcher();
+  const sendOptions = { accelRedirect: deps.accelRedirect ?? false };
 
   app.get("/artifacts/yum/*", async (request, reply) => {
     const path = contentPath(request.url);
@@ -104,7 +105,7 @@ export async function contentRoutes(app: FastifyInstance, deps: AppDeps): Promis
         const info = retired && (await stat(blobs.pathOf(retired.id)).catch(() => undefined));
         if (!retired || !info)
           throw new YumError("NOT_FOUND", `package ${path.file} not found in ${path.repository}`);
-        return sendContent(request, reply, packageContent(retired.id, info.size, info.mtime));
+        return sendContent(request, reply, packageContent(retired.id, info.size, info.mtime), sendOptions);
       }
       const info = await stat(blobs.pathOf(record.id)).catch(() => undefined);
       if (!info) {
@@ -147,7 +148,7 @@ export async function contentRoutes(app: FastifyInstance, deps: AppDeps): Promis
       }
       content = packageContent(record.id, info.size, new Date(record.uploadTime * 1000));
     }
-    return sendContent(request, reply, content);
+    return sendContent(request, reply, content, sendOptions);
   });
 
   app.put("/artifacts/yum/*", async (request, reply) => {
