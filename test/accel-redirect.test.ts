@@ -66,6 +66,8 @@ describe("behind nginx with X-Accel-Redirect (http.accel_redirect)", () => {
       const response = await fetch(url);
       expect(response.status).toBe(200);
       expect(response.headers.get("content-type")).toBe("application/x-rpm");
+      // One of each header: ours that nginx keeps would otherwise repeat its own.
+      expect(response.headers.get("accept-ranges")).toBe("bytes");
       expect(response.headers.get("x-accel-redirect")).toBeNull();
       // nginx's own validator (mtime-size), not ours (the sha256): nginx sent the file.
       expect(response.headers.get("etag")).toMatch(/^"[0-9a-f]+-[0-9a-f]+"$/);

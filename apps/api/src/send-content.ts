@@ -79,6 +79,11 @@ export function sendContent(
 ): FastifyReply {
   // The next requests for this URL are answered from memory until the repository's index changes.
   rememberContent(request.raw, content);
+  // The front sends the file itself, with its own validators, conditional answers and ranges: only
+  // the headers nginx keeps from ours (Content-Type among them) are set.
+  const accel = options.accelRedirect && content.file && accelRedirectTarget(request.headers, content.file);
+  if (accel)
+    return reply.header("content-type", content.contentType).header("x-accel-redirect", accel).send();
   reply
     .header("content-type", content.contentType)
     .header("etag", content.etag)
@@ -96,10 +101,6 @@ export function sendContent(
       return reply.code(304).send();
     }
   }
-
-  // The front serves the file itself: ranges and all, from its own validators.
-  const accel = options.accelRedirect && content.file && accelRedirectTarget(request.headers, content.file);
-  if (accel) return reply.header("x-accel-redirect", accel).send();
 
   const rangeHeader = request.headers.range;
   const ifRange = request.headers["if-range"];
