@@ -186,6 +186,8 @@ describe("the Dockerfile", () => {
         "policy/data.json",
         "apps/api/openapi/swagger.yaml",
         "apps/api/package.json",
+        "apps/api/ui/index.html",
+        "apps/api/ui/style.css",
       ]),
     );
     const missing: string[] = [];
