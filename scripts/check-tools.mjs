@@ -36,6 +36,8 @@ const requirements = [
   { name: "nginx", pkg: "nginx-light", found: () => onPath("nginx") },
   { name: "tinyproxy", pkg: "tinyproxy", found: () => onPath("tinyproxy") },
   { name: "python3 (Debian's)", pkg: "python3", found: () => fs.existsSync("/usr/bin/python3") },
+  // The browser the dashboard's end-to-end test drives (playwright-core, which downloads none).
+  { name: "chromium", pkg: "chromium", found: () => fs.existsSync("/usr/bin/chromium") },
 ];
 
 const log = (line) => console.log(`check-tools: ${line}`);
