@@ -12,7 +12,10 @@ interface RepositoriesPage {
   next_page_token?: string;
 }
 
-/** Polling: fast while a sync runs (live progress), slow otherwise (to notice syncs started elsewhere). */
+/**
+ * Polling: fast while a sync runs (live progress), slow otherwise (to notice syncs started
+ * elsewhere) and while the tab is hidden.
+ */
 const busyPollMs = 1500;
 const idlePollMs = 10_000;
 
@@ -57,8 +60,28 @@ function renderDetail(fresh: boolean): void {
   sync.show(repo, fresh);
 }
 
-async function refresh(): Promise<void> {
+let polling: Promise<void> | undefined;
+/** Asked for while a poll was under way: its answer may predate what asked (a sync just started). */
+let pollAgain = false;
+
+/** Reads the repositories now; one poll at a time, so there is only ever one timer. */
+function refresh(): Promise<void> {
+  if (polling) {
+    pollAgain = true;
+    return polling;
+  }
   clearTimeout(timer);
+  polling = poll().finally(() => {
+    polling = undefined;
+    if (pollAgain) {
+      pollAgain = false;
+      void refresh();
+    }
+  });
+  return polling;
+}
+
+async function poll(): Promise<void> {
   try {
     const page = await getJson<RepositoriesPage>("/ui/api/repositories");
     repositories = page.repositories;
@@ -82,8 +105,8 @@ async function refresh(): Promise<void> {
     listedPackages = selectedRepo.packages;
     packages.reload();
   }
-  const busy = repositories.some((r) => r.syncing);
-  timer = setTimeout(() => void refresh(), busy ? busyPollMs : idlePollMs);
+  const busy = !document.hidden && repositories.some((r) => r.syncing);
+  if (!pollAgain) timer = setTimeout(() => void refresh(), busy ? busyPollMs : idlePollMs);
 }
 
 function select(): void {
@@ -98,4 +121,8 @@ function select(): void {
 }
 
 addEventListener("hashchange", select);
+// A tab shown again catches up at once rather than at the end of a slow poll.
+document.addEventListener("visibilitychange", () => {
+  if (!document.hidden) void refresh();
+});
 void refresh().then(select);
