@@ -38,6 +38,8 @@ const requirements = [
   { name: "python3 (Debian's)", pkg: "python3", found: () => fs.existsSync("/usr/bin/python3") },
   // Validates docker-compose.yml against the Compose file schema (no container engine needed).
   { name: "docker-compose", pkg: "docker-compose", found: () => onPath("docker-compose") },
+  // The browser the dashboard's end-to-end test drives (playwright-core, which downloads none).
+  { name: "chromium", pkg: "chromium", found: () => fs.existsSync("/usr/bin/chromium") },
 ];
 
 const log = (line) => console.log(`check-tools: ${line}`);

@@ -91,7 +91,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     workers.push(worker);
     return worker;
   };
-  for (let i = 0; i < (options.workers ?? 1); i++) await startWorker();
+  try {
+    for (let i = 0; i < (options.workers ?? 1); i++) await startWorker();
+  } catch (err) {
+    // A worker that did not come up (a loaded machine) must not leave the API running, orphaned.
+    await Promise.all([api, ...workers].map((p) => p.stop()));
+    throw err;
+  }
 
   const call = async (method: string, path: string, body?: unknown) => {
     const response = await requestWithBody(method, `${url}/artifacts/yum/api/v1${path}`, {

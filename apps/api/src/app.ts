@@ -7,6 +7,7 @@ import { adminRoutes } from "./routes/admin-routes.js";
 import { contentRoutes } from "./routes/content-routes.js";
 import { opsRoutes } from "./routes/ops-routes.js";
 import { registryRoutes } from "./routes/registry-routes.js";
+import { uiRoutes } from "./routes/ui-routes.js";
 
 /** Turns whatever a handler threw into a YumError: ours as they are, fastify's by their status. */
 function asYumError(err: unknown): YumError {
@@ -66,5 +67,6 @@ export function buildApp(deps: AppDeps, options: FastifyServerOptions = {}): Fas
   app.register(async (scope) => adminRoutes(scope, deps));
   app.register(async (scope) => contentRoutes(scope, deps));
   app.register(async (scope) => registryRoutes(scope, deps));
+  app.register(async (scope) => uiRoutes(scope, deps));
   return app;
 }
