@@ -65,8 +65,16 @@ export interface Config {
    * processes sharing the listening port (node:cluster), `auto` for one per core; standalone only
    * (plugin mode and a registry replica keep one process). `http.content_cache_bytes` (default 64 MiB):
    * bodies of hot repodata and packages held in memory per API process, 0 for none.
+   * `http.public_url`: the URL clients reach the API at (`https://yum.example.com`), used in `.repo`
+   * files; when unset, it is taken from each request (`X-Forwarded-Proto`/`-Host`, else `Host`).
    */
-  serving: { workers: number | "auto"; contentCacheBytes: number };
+  serving: { workers: number | "auto"; contentCacheBytes: number; publicUrl?: string };
+  /**
+   * `signing`: the key that signs the repomd.xml we publish (README "Signing"). `key_file`: an
+   * armored OpenPGP secret key; when unset, one is generated into `<datadir>/signing-key.asc`.
+   * `passphrase` (best given as `BESKARYUM_SIGNING_PASSPHRASE`): the key file's passphrase.
+   */
+  signing: { keyFile?: string; passphrase?: string };
   /**
    * `limits`: bounds on what one repository may grow to. `max_packages_per_repository` (default
    * 500000): an upload of a new package beyond it gets 400 `REPO_PACKAGE_LIMIT`, a sync of an
