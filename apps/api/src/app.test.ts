@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createRedis } from "@beskar-yum/queue";
+import { ephemeralSigner } from "@beskar-yum/signing";
 import { RepositoryStorage } from "@beskar-yum/storage";
 import type { FastifyInstance } from "fastify";
 import type { Redis } from "ioredis";
@@ -24,7 +25,7 @@ describe("API (in-process, no worker)", () => {
     dir = mkdtempSync(join(tmpdir(), "byapi-"));
     redis = createRedis(process.env.BESKARYUM_TEST_REDIS_URL ?? "redis://127.0.0.1:6379", "api-test");
     storage = new RepositoryStorage(dir);
-    app = await inProcessApp({ storage, redis, prefix, adminToken: token });
+    app = await inProcessApp({ storage, redis, prefix, adminToken: token, signer: await ephemeralSigner() });
   });
   afterAll(async () => {
     await app.close();

@@ -10,6 +10,7 @@ export interface CacheableContent {
   mtime: Date;
   etag: string;
   contentType: string;
+  cacheControl: string;
   /** The whole body, when the route holds it (repomd.xml). */
   body?: Buffer;
   /** Else the immutable (content-addressed) file it is read from. */
@@ -221,10 +222,15 @@ export class ContentCache {
         "content-type": content.contentType,
         etag: content.etag,
         "last-modified": lastModified,
+        "cache-control": content.cacheControl,
         "accept-ranges": "bytes",
         "content-length": content.size,
       },
-      notModifiedHeaders: { etag: content.etag, "last-modified": lastModified },
+      notModifiedHeaders: {
+        etag: content.etag,
+        "last-modified": lastModified,
+        "cache-control": content.cacheControl,
+      },
       size: content.size,
       charged: 0,
       ...(content.file !== undefined ? { file: content.file } : {}),
