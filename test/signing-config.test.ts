@@ -4,6 +4,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { startStack } from "./harness/stack.js";
+import { eventually } from "./support/eventually.js";
+import { gpgVerify } from "./support/gpg-verify.js";
 import { startProcess } from "./support/processes.js";
 import { deletePrefix, redisUrl, uniquePrefix } from "./support/redis.js";
 import { describeFailure, run, runOk } from "./support/run.js";
@@ -146,4 +148,53 @@ describe("signing.key_file and its passphrase", () => {
       await stack.stop();
     }
   });
+
+  it("a new key: the worker signs the served repomd.xml again at start, same repomd.xml, new signature", async () => {
+    const repository = "artifacts/yum/rotated";
+    const first = await startStack({ name: "signing-rotation" });
+    let dataDir: string;
+    let before: { repomd: string; asc: string; key: string };
+    try {
+      expect((await first.call("POST", "/repository", { repository, properties: {} })).status).toBe(200);
+      before = await served(first.repoUrl(repository));
+      dataDir = first.dataDir;
+    } finally {
+      await first.stop();
+    }
+    // Restarted on the same data, with no key_file: a new key is generated and replaces the old one.
+    const second = await startStack({ name: "signing-rotation-2", dataDir, generatedSigningKey: true });
+    try {
+      const after = await eventually(
+        "repomd.xml signed with the new key",
+        async () => {
+          const now = await served(second.repoUrl(repository));
+          return now.asc !== before.asc ? now : undefined;
+        },
+        { timeoutMs: 60_000, context: () => second.workers.map((w) => w.output()).join("\n") },
+      );
+      expect(after.key).not.toBe(before.key);
+      expect(after.repomd).toBe(before.repomd);
+      const good = await gpgVerify(after.key, after.asc, after.repomd);
+      expect(good.code, describeFailure("gpg --verify", good)).toBe(0);
+      // What a client that kept the old key sees: the new signature is by a key it does not have.
+      const old = await gpgVerify(before.key, after.asc, after.repomd);
+      expect(old.code).not.toBe(0);
+      expect(second.workers[0]!.output()).toContain('"msg":"signed repodata with the current key"');
+    } finally {
+      await second.stop();
+    }
+  });
 });
+
+async function served(repoUrl: string): Promise<{ repomd: string; asc: string; key: string }> {
+  const text = async (file: string) => {
+    const response = await fetch(`${repoUrl}repodata/${file}`);
+    if (response.status !== 200) throw new Error(`${file}: HTTP ${response.status}`);
+    return response.text();
+  };
+  return {
+    repomd: await text("repomd.xml"),
+    asc: await text("repomd.xml.asc"),
+    key: await text("repomd.xml.key"),
+  };
+}

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -6,33 +6,14 @@ import { fetchPrimary } from "./harness/repodata-client.js";
 import { type Stack, startStack } from "./harness/stack.js";
 import { rockyTestdata } from "./harness/upstream.js";
 import { dnfWithRepoFile } from "./support/dnf.js";
+import { gpgVerify } from "./support/gpg-verify.js";
 import { describeFailure, run, runOk } from "./support/run.js";
-import { cleanupTempDirs, makeTempDir } from "./support/tmp.js";
+import { cleanupTempDirs } from "./support/tmp.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const cli = join(root, "apps/cli/bin/beskar-yum.js");
 const rockyKey = readFileSync(join(rockyTestdata, "RPM-GPG-KEY-rockyofficial"), "utf8");
 const rpm = (file: string) => join(rockyTestdata, "Packages", file);
-
-/** `gpg --verify` of `data` against `signature`, with only `key` in a keyring of its own. */
-async function gpgVerify(key: string, signature: Buffer, data: Buffer) {
-  const home = makeTempDir("gpg-verify-");
-  const dir = makeTempDir("gpg-files-");
-  writeFileSync(join(dir, "key.asc"), key);
-  writeFileSync(join(dir, "repomd.xml.asc"), signature);
-  writeFileSync(join(dir, "repomd.xml"), data);
-  await runOk("gpg", ["--homedir", home, "--batch", "--import", join(dir, "key.asc")]);
-  const verified = await run("gpg", [
-    "--homedir",
-    home,
-    "--batch",
-    "--verify",
-    join(dir, "repomd.xml.asc"),
-    join(dir, "repomd.xml"),
-  ]);
-  await run("gpgconf", ["--homedir", home, "--kill", "gpg-agent"]);
-  return verified;
-}
 
 const bytes = async (url: string) => {
   const response = await fetch(url);
