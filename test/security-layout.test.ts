@@ -46,14 +46,7 @@ describe("storage layout: no repository name reaches another repository's files"
       expect(created.status, JSON.stringify(created.json)).toBe(200);
     }
     // What the previous layout put inside hosted's repodata/ (the nested mirror's index and its WAL).
-    for (const file of [
-      "index.db",
-      "index.db-wal",
-      "index.db-shm",
-      "blobs",
-      "repodata",
-      "tmp",
-    ]) {
+    for (const file of ["index.db", "index.db-wal", "index.db-shm", "blobs", "repodata", "tmp"]) {
       const { status, body } = await get(`${stack.repoUrl(hosted)}repodata/${file}`);
       expect(status, file).toBe(404);
       for (const secret of secrets) expect(body.toString("latin1")).not.toContain(secret);
