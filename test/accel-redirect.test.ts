@@ -55,7 +55,9 @@ describe("behind nginx with X-Accel-Redirect (http.accel_redirect)", () => {
     const installed = await dnf.install(["yumtest-app"]);
     expect(installed.stdout).toMatch(/yumtest-lib/);
     expect(await dnf.installed()).toEqual(expect.arrayContaining([expect.stringMatching(/^yumtest-app-/)]));
-    expect(nginx.log()).toMatch(/GET \/artifacts\/yum\/accel\/repo\/Packages\/(y\/)?yumtest-app[^ ]* 200 [1-9]/);
+    expect(nginx.log()).toMatch(
+      /GET \/artifacts\/yum\/accel\/repo\/Packages\/(y\/)?yumtest-app[^ ]* 200 [1-9]/,
+    );
   });
 
   it("sends the bytes of packages and repodata files itself: whole, ranged, repeated", async () => {
@@ -68,6 +70,7 @@ describe("behind nginx with X-Accel-Redirect (http.accel_redirect)", () => {
       expect(response.headers.get("content-type")).toBe("application/x-rpm");
       // One of each header: ours that nginx keeps would otherwise repeat its own.
       expect(response.headers.get("accept-ranges")).toBe("bytes");
+      expect(response.headers.get("cache-control")).toBe("public, max-age=3600");
       expect(response.headers.get("x-accel-redirect")).toBeNull();
       // nginx's own validator (mtime-size), not ours (the sha256): nginx sent the file.
       expect(response.headers.get("etag")).toMatch(/^"[0-9a-f]+-[0-9a-f]+"$/);

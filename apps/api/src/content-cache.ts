@@ -11,6 +11,7 @@ export interface CacheableContent {
   mtime: Date;
   etag: string;
   contentType: string;
+  cacheControl: string;
   /** The whole body, when the route holds it (repomd.xml). */
   body?: Buffer;
   /** Else the immutable (content-addressed) file it is read from. */
@@ -149,7 +150,11 @@ export class ContentCache {
         ? accelRedirectTarget(headers, entry.file)
         : undefined;
     if (accel !== undefined) {
-      res.writeHead(200, { "content-type": entry.headers["content-type"], "x-accel-redirect": accel });
+      res.writeHead(200, {
+        "content-type": entry.headers["content-type"],
+        "cache-control": entry.headers["cache-control"],
+        "x-accel-redirect": accel,
+      });
       res.end();
     } else {
       this.sendBody(req, res, entry);
@@ -237,10 +242,15 @@ export class ContentCache {
         "content-type": content.contentType,
         etag: content.etag,
         "last-modified": lastModified,
+        "cache-control": content.cacheControl,
         "accept-ranges": "bytes",
         "content-length": content.size,
       },
-      notModifiedHeaders: { etag: content.etag, "last-modified": lastModified },
+      notModifiedHeaders: {
+        etag: content.etag,
+        "last-modified": lastModified,
+        "cache-control": content.cacheControl,
+      },
       size: content.size,
       charged: 0,
       ...(content.file !== undefined ? { file: content.file } : {}),

@@ -12,6 +12,7 @@ import {
 import { RegistryClient, registryClientOptions } from "@beskar-yum/oci";
 import { createRedis, RepoLock, RepoTrigger, SyncQueue } from "@beskar-yum/queue";
 import { RepositoryService, recheckPendingWork, registryHoldings } from "@beskar-yum/repository";
+import { loadSigningKey } from "@beskar-yum/signing";
 import { RepositoryStorage } from "@beskar-yum/storage";
 import { pino } from "pino";
 import { apiProcessCount, clusterMetrics, isApiWorker, joinCluster, runPrimary } from "./api-cluster.js";
@@ -69,6 +70,12 @@ async function main(config: Config): Promise<StopService> {
     });
   }
   await mkdir(config.storage.filesystem.directory, { recursive: true });
+  // A key that cannot be read is a configuration error (exit 2), found before anything listens.
+  const { signer } = await loadSigningKey({
+    ...config.signing,
+    datadir: config.datadir,
+    ...(isApiWorker() ? {} : { log: (fields, message) => logger.info(fields, message) }),
+  });
   const redis = createRedis(config.redis.url, "beskar-yum-api");
   const storage = new RepositoryStorage(config.storage.filesystem.directory, config.storage.prefix, {
     maxOpenIndexes: config.limits.maxOpenIndexes,
@@ -97,6 +104,7 @@ async function main(config: Config): Promise<StopService> {
     waitTimeoutMs: config.upload.waitTimeoutMs,
     syncWaitTimeoutMs: config.sync.waitTimeoutMs,
     graceSeconds: config.publish.graceSeconds,
+    signer,
     syncs,
   });
   // The registry replica's webhook: notifications are stored, then processed in the background.
@@ -122,6 +130,8 @@ async function main(config: Config): Promise<StopService> {
       redis,
       adminToken: config.adminToken,
       metrics,
+      signer,
+      ...(config.serving.publicUrl !== undefined ? { publicUrl: config.serving.publicUrl } : {}),
       waitTimeoutMs: config.upload.waitTimeoutMs,
       limits: config.http,
       version,

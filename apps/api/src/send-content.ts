@@ -11,12 +11,29 @@ export interface Content {
   mtime: Date;
   etag: string;
   contentType: string;
+  /** One of `cacheControl`'s values: how long caches between us and dnf may keep it. */
+  cacheControl: string;
   open(range?: { start: number; end: number }): Readable | Buffer;
   /** The whole body, when held in memory: the content cache may keep it. */
   body?: Buffer;
   /** The immutable (content-addressed) file it is read from: the content cache may serve it. */
   file?: string;
 }
+
+/**
+ * Cache-Control by kind of file (README "Cache-Control"). repomd.xml, its signature and key, and
+ * .repo files name no version: `no-cache` makes every cache ask again each time (a 304 by ETag when
+ * nothing changed), so a proxy never pairs a new repomd.xml with an old signature and a publish is
+ * seen at once. Checksum-named repodata never changes under its name. A package is named by NEVRA,
+ * and a hosted repository takes a different file of the same NEVRA in its place: a year of
+ * `immutable` could pair a cached old RPM with new repodata, so packages are kept an hour, then
+ * revalidated (their ETag is their sha256).
+ */
+export const cacheControl = {
+  revalidate: "no-cache",
+  immutable: "public, max-age=31536000, immutable",
+  package: "public, max-age=3600",
+} as const;
 
 const contentTypes: [RegExp, string][] = [
   [/\.rpm$/, "application/x-rpm"],
@@ -26,6 +43,7 @@ const contentTypes: [RegExp, string][] = [
   [/\.zst$/, "application/zstd"],
   [/\.bz2$/, "application/x-bzip2"],
   [/\.asc$/, "application/pgp-signature"],
+  [/\.key$/, "application/pgp-keys"],
 ];
 
 export function contentTypeOf(fileName: string): string {
@@ -83,11 +101,16 @@ export function sendContent(
   // the headers nginx keeps from ours (Content-Type among them) are set.
   const accel = options.accelRedirect && content.file && accelRedirectTarget(request.headers, content.file);
   if (accel)
-    return reply.header("content-type", content.contentType).header("x-accel-redirect", accel).send();
+    return reply
+      .header("content-type", content.contentType)
+      .header("cache-control", content.cacheControl)
+      .header("x-accel-redirect", accel)
+      .send();
   reply
     .header("content-type", content.contentType)
     .header("etag", content.etag)
     .header("last-modified", content.mtime.toUTCString())
+    .header("cache-control", content.cacheControl)
     .header("accept-ranges", "bytes");
 
   const ifNoneMatch = request.headers["if-none-match"];

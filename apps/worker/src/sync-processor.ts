@@ -6,6 +6,7 @@ import {
   upstreamTls,
 } from "@beskar-yum/mirror";
 import { parseSyncJobData, type RepoLock, type SyncJobData, type SyncQueue } from "@beskar-yum/queue";
+import type { RepomdSigner } from "@beskar-yum/signing";
 import type { RepositoryStorage } from "@beskar-yum/storage";
 import type { Job } from "bullmq";
 import type { Logger } from "pino";
@@ -15,6 +16,8 @@ export interface SyncProcessorOptions {
   storage: RepositoryStorage;
   lock: RepoLock;
   graceSeconds: number;
+  /** Signs the repomd.xml of mirrors whose metadata is rewritten. */
+  signer: RepomdSigner;
   /** Parallel downloads per sync and the upstream stall timeout. */
   concurrency: number;
   timeoutMs: number;
@@ -84,6 +87,7 @@ export async function processSync(
       fence: held.fence,
       signal: AbortSignal.any([held.signal, signal]),
       graceSeconds: options.graceSeconds,
+      signer: options.signer,
       concurrency: options.concurrency,
       policy: repo.properties.sync_policy === "on_demand" ? "on_demand" : "immediate",
       tls: upstreamTls(repo.properties),

@@ -67,8 +67,21 @@ export interface Config {
    * bodies of hot repodata and packages held in memory per API process, 0 for none.
    * `http.accel_redirect` (default false): stored files are answered with `X-Accel-Redirect` to a
    * front nginx that declares it on the request (README "Behind nginx").
+   * `http.public_url`: the URL clients reach the API at (`https://yum.example.com`), used in `.repo`
+   * files; when unset, it is taken from each request (`X-Forwarded-Proto`/`-Host`, else `Host`).
    */
-  serving: { workers: number | "auto"; contentCacheBytes: number; accelRedirect: boolean };
+  serving: {
+    workers: number | "auto";
+    contentCacheBytes: number;
+    accelRedirect: boolean;
+    publicUrl?: string;
+  };
+  /**
+   * `signing`: the key that signs the repomd.xml we publish (README "Signing"). `key_file`: an
+   * armored OpenPGP secret key; when unset, one is generated into `<datadir>/signing-key.asc`.
+   * `passphrase` (best given as `BESKARYUM_SIGNING_PASSPHRASE`): the key file's passphrase.
+   */
+  signing: { keyFile?: string; passphrase?: string };
   /**
    * `limits`: bounds on what one repository may grow to. `max_packages_per_repository` (default
    * 500000): an upload of a new package beyond it gets 400 `REPO_PACKAGE_LIMIT`, a sync of an

@@ -70,6 +70,7 @@ describe("loadConfig", () => {
         maxConnections: defaultMaxConnections(),
       },
       serving: { workers: 1, contentCacheBytes: 64 * 1024 * 1024, accelRedirect: false },
+      signing: {},
       fsyncTimeoutMs: 120_000,
       proxy: {},
       limits: {
@@ -79,6 +80,30 @@ describe("loadConfig", () => {
         logMaxAgeDays: 30,
       },
     });
+  });
+
+  it("reads signing.key_file (made absolute), its passphrase (never shown) and http.public_url", () => {
+    const cwd = tempDir();
+    const config = load({
+      cwd,
+      env: {
+        BESKARYUM_SIGNING_KEY_FILE: "keys/server.asc",
+        BESKARYUM_SIGNING_PASSPHRASE: "pass phrase",
+        BESKARYUM_HTTP_PUBLIC_URL: "https://yum.example.com/",
+      },
+    });
+    expect(config.signing).toEqual({ keyFile: path.join(cwd, "keys/server.asc"), passphrase: "pass phrase" });
+    expect(config.serving.publicUrl).toBe("https://yum.example.com");
+    const file = path.join(cwd, "beskar-yum.yaml");
+    fs.writeFileSync(file, "version: 1.0\nsigning:\n  passphrase: [1, 2]\n");
+    expect(() => load({ cwd, argv: ["--config", file] })).toThrow(
+      "invalid configuration: signing.passphrase: expected a non-empty string (the value is a secret: not shown)",
+    );
+    expect(() =>
+      load({ cwd, env: { BESKARYUM_HTTP_PUBLIC_URL: "https://u:secret@yum.example.com" } }),
+    ).toThrow(
+      /BESKARYUM_HTTP_PUBLIC_URL: expected an http:\/\/ or https:\/\/ URL without credentials or query, got "https:\/\/u:\*\*\*@yum.example.com"/,
+    );
   });
 
   it("reads http.workers (a count or auto) and http.content_cache_bytes", () => {

@@ -62,6 +62,9 @@ const fields = {
   "http.workers": parseWorkers,
   "http.content_cache_bytes": parseInteger(0),
   "http.accel_redirect": parseBoolean,
+  "http.public_url": parsePublicUrl,
+  "signing.key_file": parsePath,
+  "signing.passphrase": parsePassphrase,
   "limits.max_packages_per_repository": parseInteger(1),
   "limits.max_open_indexes": parseInteger(1),
   "limits.log_max_age_days": parseInteger(1),
@@ -187,7 +190,9 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
       workers: values["http.workers"] ?? 1,
       contentCacheBytes: values["http.content_cache_bytes"] ?? 64 * 1024 * 1024,
       accelRedirect: values["http.accel_redirect"] ?? false,
+      ...(values["http.public_url"] !== undefined ? { publicUrl: values["http.public_url"] } : {}),
     },
+    signing: signingOf(values, cwd),
     fsyncTimeoutMs: values["storage.fsync_timeout_ms"] ?? 120_000,
     limits: {
       maxPackagesPerRepository: values["limits.max_packages_per_repository"] ?? 500_000,
@@ -210,6 +215,16 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
   }
   if (source !== undefined) config.configFile = source.file;
   return config;
+}
+
+/** `signing.key_file` made absolute; the passphrase as given (a secret: never shown in errors). */
+function signingOf(values: Values, cwd: string): Config["signing"] {
+  const keyFile = values["signing.key_file"];
+  const passphrase = values["signing.passphrase"];
+  return {
+    ...(keyFile !== undefined ? { keyFile: path.resolve(cwd, keyFile) } : {}),
+    ...(passphrase !== undefined ? { passphrase } : {}),
+  };
 }
 
 /**
@@ -509,6 +524,37 @@ function parseRegistryUrl(value: unknown): string {
     throw new Invalid(`expected an http:// or https:// URL, got ${show(value)}`);
   }
   return url.origin;
+}
+
+/** `http.public_url`: an http(s) URL without credentials, query or fragment; kept without a trailing `/`. */
+function parsePublicUrl(value: unknown): string {
+  const text = expectString(value, "an http:// or https:// URL");
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    url = undefined;
+  }
+  if (
+    !url ||
+    (url.protocol !== "http:" && url.protocol !== "https:") ||
+    url.hostname === "" ||
+    url.username !== "" ||
+    url.password !== "" ||
+    url.search !== "" ||
+    url.hash !== ""
+  ) {
+    throw new Invalid(`expected an http:// or https:// URL without credentials or query, got ${show(value)}`);
+  }
+  return url.href.replace(/\/+$/, "");
+}
+
+/** A key's passphrase: any non-empty text (a YAML number too), never shown in an error. */
+function parsePassphrase(value: unknown): string {
+  if (typeof value === "number") return String(value);
+  if (typeof value !== "string" || value === "")
+    throw new Invalid("expected a non-empty string (the value is a secret: not shown)");
+  return value;
 }
 
 /** Any non-empty string (passwords may hold spaces). */

@@ -3,6 +3,7 @@ import { isYumError, keepStoredSecret, YumError } from "@beskar-yum/errors";
 import { REPOMD_TAG } from "@beskar-yum/oci";
 import { assertCronPattern, type RepoLock, type RepoTrigger, type SyncQueue } from "@beskar-yum/queue";
 import { RpmPayloadVerifier, readRpm, rpmFileName, verifyRpmSignature } from "@beskar-yum/rpm";
+import type { RepomdSigner } from "@beskar-yum/signing";
 import type {
   ExtraMetadataRecord,
   LogRecord,
@@ -40,6 +41,8 @@ export interface RepositoryServiceOptions {
   syncWaitTimeoutMs?: number;
   /** How long files of a superseded repodata generation stay readable. */
   graceSeconds: number;
+  /** The server's repodata signing key (the first, empty, publish of a repository is signed too). */
+  signer: RepomdSigner;
   /** Where sync requests and schedules go. */
   syncs: Pick<SyncQueue, "enqueue" | "schedule">;
   /**
@@ -163,6 +166,7 @@ export class RepositoryService {
       await publishRepodata(index, this.storage.paths(repository), {
         fence: held.fence,
         graceSeconds: this.options.graceSeconds,
+        signer: this.options.signer,
         signal: held.signal,
       });
     } finally {

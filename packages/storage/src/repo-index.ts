@@ -46,7 +46,7 @@ export interface RepoIndex {
    */
   retiredRepomdNaming(fileName: string, since: number): string[];
   /** Records a finished publish; refused like `applyEvent` when `fence` is stale. */
-  recordPublish(fence: number, publish: { seq: number; revision: number; repomd: string }): void;
+  recordPublish(fence: number, publish: PublishRecord): void;
   /** Marks everything applied as published without writing files (nothing changed since the last publish). */
   markPublished(fence: number, seq: number): void;
 
@@ -226,6 +226,14 @@ export interface PackageRecord {
   primaryXml: string;
   filelistsXml: string;
   otherXml: string;
+}
+
+/** A finished publish: the repomd.xml served from now on, and its detached signature. */
+export interface PublishRecord {
+  seq: number;
+  revision: number;
+  repomd: string;
+  repomdAsc?: string;
 }
 
 export interface PublishState {

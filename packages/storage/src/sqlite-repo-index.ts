@@ -19,6 +19,7 @@ import type {
   PackageCursor,
   PackageRecord,
   PackageSummary,
+  PublishRecord,
   PublishState,
   RepoEvent,
   RepoIndex,
@@ -555,15 +556,15 @@ export class SqliteRepoIndex implements RepoIndex {
     };
   }
 
-  recordPublish(fence: number, publish: { seq: number; revision: number; repomd: string }): void {
+  recordPublish(fence: number, publish: PublishRecord): void {
     this.transaction(() => {
       this.checkFence(fence);
       this.retireRepomd();
       // Events applied while the files were written keep the repository dirty.
       this.statement(
-        `UPDATE state SET published_seq = MAX(published_seq, ?), revision = ?, repomd = ?, repomd_asc = NULL,
+        `UPDATE state SET published_seq = MAX(published_seq, ?), revision = ?, repomd = ?, repomd_asc = ?,
                dirty = CASE WHEN applied_seq > ? THEN dirty ELSE 0 END WHERE id = 1`,
-      ).run(publish.seq, publish.revision, publish.repomd, publish.seq);
+      ).run(publish.seq, publish.revision, publish.repomd, publish.repomdAsc ?? null, publish.seq);
       // A new generation for the registry replica to push (when one is configured).
       this.registry.requestReplication();
       this.statement("DELETE FROM event_failures WHERE created_at < ?").run(
