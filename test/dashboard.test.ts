@@ -191,19 +191,18 @@ describe("dashboard at /ui", () => {
     expect(await page.locator("#log-rows b, #package-rows b").count()).toBe(0);
   });
 
-  it("shows the .repo file when the server has one, and says so when not", async () => {
+  it("shows the repository's .repo file, the one the server serves, with a copy button", async () => {
     await page.goto(`${stack.url}/ui/#repo=${encodeURIComponent(hosted)}`);
     const served = await fetch(`${stack.url}/artifacts/yum/dash-hosted/dash-hosted.repo`);
-    if (served.status === 200) {
-      const body = await served.text();
-      await page.locator("#repo-file").waitFor({ state: "visible", timeout: 60_000 });
-      expect(await page.locator("#repo-file").textContent()).toBe(body);
-      expect(await page.locator("#repo-file-copy").isVisible()).toBe(true);
-    } else {
-      await waitText("#repo-file-status", `Not available`);
-      expect(await page.locator("#repo-file-status").textContent()).toContain(`HTTP ${served.status}`);
-      expect(await page.locator("#repo-file").isVisible()).toBe(false);
-    }
+    expect(served.status).toBe(200);
+    const body = await served.text();
+    expect(body).toMatch(/^\[dash-hosted\]$/m);
+    await page.locator("#repo-file").waitFor({ state: "visible", timeout: 60_000 });
+    expect(await page.locator("#repo-file").textContent()).toBe(body);
+    expect(await page.locator("#repo-file-copy").isVisible()).toBe(true);
+    expect(await page.locator("#repo-file-status").textContent()).toContain(
+      "/etc/yum.repos.d/dash-hosted.repo",
+    );
   });
 
   it("refuses to start a sync without the token, shows the API's error for a wrong one", async () => {

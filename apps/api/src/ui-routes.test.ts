@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createRedis, RepoLock, RepoTrigger, SyncQueue } from "@beskar-yum/queue";
 import { RepositoryService } from "@beskar-yum/repository";
+import { ephemeralSigner } from "@beskar-yum/signing";
 import { type PackageRecord, RepositoryStorage } from "@beskar-yum/storage";
 import type { FastifyInstance } from "fastify";
 import type { Redis } from "ioredis";
@@ -50,8 +51,10 @@ describe("the dashboard's read-only JSON (/ui/api)", () => {
     dir = mkdtempSync(join(tmpdir(), "byui-"));
     redis = createRedis(process.env.BESKARYUM_TEST_REDIS_URL ?? "redis://127.0.0.1:6379", "ui-test");
     storage = new RepositoryStorage(dir);
-    app = await inProcessApp({ storage, redis, prefix, adminToken: "t".repeat(32) });
+    const signer = await ephemeralSigner();
+    app = await inProcessApp({ storage, redis, prefix, adminToken: "t".repeat(32), signer });
     service = new RepositoryService({
+      signer,
       storage,
       trigger: new RepoTrigger(redis, prefix),
       syncs: new SyncQueue(redis, prefix),

@@ -15,7 +15,8 @@ export class RepoFileView {
   async show(repository: string): Promise<void> {
     const generation = ++this.generation;
     const name = shortName(repository);
-    const path = `/artifacts/yum/${name}/${name}.repo`;
+    // The file is named by the repository's dnf id: its name with `/` as `-` (repo-file.ts).
+    const path = `/artifacts/yum/${name}/${name.replaceAll("/", "-")}.repo`;
     const file = path.split("/").pop();
     this.text.hidden = true;
     this.copy.hidden = true;
