@@ -28,6 +28,8 @@ export interface PublishResult {
   revision: number;
   packages: number;
   seq: number;
+  /** Until the generation was recorded (the previous one's garbage is collected afterwards). */
+  durationMs: number;
 }
 
 function* framed(
@@ -55,6 +57,7 @@ export async function publishRepodata(
   paths: RepositoryPaths,
   options: PublishOptions,
 ): Promise<PublishResult> {
+  const started = performance.now();
   const before = index.getState();
   const seq = before.appliedSeq;
   const packages = index.countPackages();
@@ -82,7 +85,14 @@ export async function publishRepodata(
   const revision = Math.max(timestamp, before.revision + 1);
   const repomd = renderRepomd({ revision, records });
   options.signal?.throwIfAborted();
-  index.recordPublish(options.fence, { seq, revision, repomd });
+  const durationMs = Math.round(performance.now() - started);
+  index.recordPublish(options.fence, {
+    seq,
+    revision,
+    repomd,
+    durationMs,
+    log: `published revision ${revision}: ${packages} packages, ${records.length - metadataKinds.length} extra metadata files, in ${durationMs} ms`,
+  });
   // A copy on disk for operators and tools; the service serves the index's copy (fenced, transactional).
   await writeFileAtomic(`${paths.repodata}/repomd.xml`, repomd);
   await collectRepodataGarbage(
@@ -91,7 +101,7 @@ export async function publishRepodata(
     repomdFiles(repomd),
     options.graceSeconds,
   );
-  return { revision, packages, seq };
+  return { revision, packages, seq, durationMs };
 }
 
 /** Puts an extra metadata file into repodata/ under its checksum-prefixed name. */
