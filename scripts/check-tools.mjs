@@ -36,6 +36,8 @@ const requirements = [
   { name: "nginx", pkg: "nginx-light", found: () => onPath("nginx") },
   { name: "tinyproxy", pkg: "tinyproxy", found: () => onPath("tinyproxy") },
   { name: "python3 (Debian's)", pkg: "python3", found: () => fs.existsSync("/usr/bin/python3") },
+  // Validates the /metrics exposition (`promtool check metrics`).
+  { name: "promtool", pkg: "prometheus", found: () => onPath("promtool") },
 ];
 
 const log = (line) => console.log(`check-tools: ${line}`);

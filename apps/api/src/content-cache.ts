@@ -72,7 +72,7 @@ export interface ContentCacheOptions {
   /** `http.send_timeout_ms`: a client that reads nothing for this long is dropped. */
   sendTimeoutMs?: number;
   /** Called once per answered request (metrics). */
-  observe?: (method: string, status: number, seconds: number) => void;
+  observe?: (url: string, method: string, status: number, seconds: number) => void;
 }
 
 /** How long an entry is trusted without asking the route again (grace periods ending, files removed by hand). */
@@ -138,7 +138,7 @@ export class ContentCache {
     if (notModified(req, entry)) {
       res.writeHead(304, entry.notModifiedHeaders);
       res.end();
-      this.options.observe?.(method, 304, (performance.now() - started) / 1000);
+      this.options.observe?.(url, method, 304, (performance.now() - started) / 1000);
       return true;
     }
     res.writeHead(200, entry.headers);
@@ -152,7 +152,7 @@ export class ContentCache {
       res.on("close", () => stream.destroy());
       stream.pipe(res);
     }
-    this.options.observe?.(method, 200, (performance.now() - started) / 1000);
+    this.options.observe?.(url, method, 200, (performance.now() - started) / 1000);
     return true;
   }
 

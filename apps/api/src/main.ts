@@ -23,6 +23,7 @@ import { startPluginMode } from "./plugin/start-plugin-mode.js";
 import { installProcessGuards } from "./process-guards.js";
 import { RegistryEvents } from "./registry/registry-events.js";
 import { apiRuntimeFiles, runtimePath } from "./runtime-files.js";
+import { StateMetrics } from "./state-metrics.js";
 
 const version = (
   JSON.parse(readFileSync(runtimePath(apiRuntimeFiles.packageJson), "utf8")) as { version: string }
@@ -109,9 +110,11 @@ async function main(config: Config): Promise<StopService> {
     storage,
     maxBytes: config.serving.contentCacheBytes,
     sendTimeoutMs: config.http.sendTimeoutMs,
-    observe: (method, status, seconds) => metrics.observeContent(method, status, seconds),
+    observe: (url, method, status, seconds) => metrics.observeRequest(url, method, status, seconds),
   });
   metrics.watchContentCache(() => contentCache.stats());
+  // Per-repository metrics come from the indexes (the worker's totals, durable), queue depth from Redis.
+  metrics.state = new StateMetrics(storage, [trigger.queue, syncs.queue]);
   const app = buildApp(
     {
       contentCache,
