@@ -152,6 +152,7 @@ async function main(config: Config): Promise<StopService> {
           storage,
           version,
           logger,
+          observe: (url, method, status, seconds) => metrics.observeRequest(url, method, status, seconds),
           // Our writes go to Beskar's registry, unless a registry replica of our own is configured.
           ...(config.registry ? {} : { replica: { lock, intervalMs: PLUGIN_REPLICA_INTERVAL_MS } }),
         })
