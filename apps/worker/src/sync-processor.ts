@@ -75,9 +75,11 @@ export async function processSync(
   let held: Awaited<ReturnType<RepoLock["acquire"]>> | undefined;
   /** The sync's own work: it must have settled before the lock it runs under is given back. */
   let running: Promise<unknown> | undefined;
-  const t0 = Date.now();
+  let t0 = Date.now();
   try {
     held = await options.lock.acquire(repository, { timeoutMs: 10 * 60_000, signal });
+    // The sync's duration is its work, not its wait for the lock (a publish of the repository).
+    t0 = Date.now();
     const urls = data.urls ?? repo.properties.mirror_urls;
     // `sync:url` names this sync's upstream: the repository's metalink/mirrorlist is for plain syncs.
     const mirrorList = data.urls ? undefined : mirrorListSource(repo.properties);

@@ -75,8 +75,8 @@ function uploadLine(fileName: string, record: PackageRecord, previous: PackageRe
 }
 
 /**
- * Applies one stored event to the index, fenced (its log lines too). Parsing happens before the transaction so that
- * the write itself is short. Returns the digests that stopped being referenced (garbage candidates).
+ * Applies one stored event to the index, fenced, with its log line. Parsing happens before the
+ * transaction so that the write itself is short. Returns the digests that stopped being referenced (garbage candidates).
  */
 export async function applyStoredEvent(
   index: RepoIndex,

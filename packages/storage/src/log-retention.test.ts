@@ -41,6 +41,19 @@ describe("repository log retention", () => {
     index.close();
   });
 
+  it("writes no INFO line with info: false (log.repository_info), errors still", () => {
+    const index = SqliteRepoIndex.open(join(dir, "index.db"), {
+      create: true,
+      logRetention: { maxRows: 100, maxAgeSeconds: 10_000_000, info: false },
+    });
+    index.addLog("INFO", "published", 1);
+    index.beginSync(1);
+    index.endSync(2, "", { log: "sync finished" });
+    index.addLog("ERROR", "sync failed: x", 3);
+    expect(index.listLogs().map((l) => l.message)).toEqual(["sync failed: x"]);
+    index.close();
+  });
+
   it("keeps no line of an event that rolled back", () => {
     const index = open(100, 10_000_000);
     const seq = index.appendEvent({ action: "delete", tag: "t" }, 1);

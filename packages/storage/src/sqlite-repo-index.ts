@@ -74,6 +74,8 @@ export interface LogRetention {
   maxAgeSeconds: number;
   /** The newest this many lines are kept. */
   maxRows: number;
+  /** False: INFO lines are not written at all (`log.repository_info`; errors only, as Beskar). */
+  info?: boolean;
 }
 
 /**
@@ -737,6 +739,7 @@ export class SqliteRepoIndex implements RepoIndex {
 
   /** A log line and its pruning, inside the caller's transaction. */
   private insertLog(level: LogLevel, message: string, now: number): void {
+    if (level === "INFO" && this.logRetention.info === false) return;
     this.statement("INSERT INTO logs (level, date, message) VALUES (?, ?, ?)").run(
       level,
       now,
