@@ -106,7 +106,7 @@ export async function processSync(
     const result = await unlessAborted(sync, signal);
     const { downloadedBytes } = index.getSyncState();
     summary = endLine(result, downloadedBytes, Date.now() - t0);
-    logger.info({ repository, ...result, downloadedBytes, ms: Date.now() - t0 }, summary);
+    logger.info({ repository, ...result, downloadedBytes, ms: Date.now() - t0 }, "mirror sync finished");
   } catch (err) {
     error = (err as Error).message;
     summary = `sync failed: ${error}`;
