@@ -40,6 +40,8 @@ const requirements = [
   { name: "docker-compose", pkg: "docker-compose", found: () => onPath("docker-compose") },
   // The browser the dashboard's end-to-end test drives (playwright-core, which downloads none).
   { name: "chromium", pkg: "chromium", found: () => fs.existsSync("/usr/bin/chromium") },
+  // Validates the /metrics exposition (`promtool check metrics`).
+  { name: "promtool", pkg: "prometheus", found: () => onPath("promtool") },
 ];
 
 /**

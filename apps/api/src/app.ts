@@ -48,16 +48,10 @@ export function buildApp(deps: AppDeps, options: FastifyServerOptions = {}): Fas
       .code(404)
       .send(errorBody(new YumError("NOT_FOUND", `no route for ${request.method} ${request.url}`))),
   );
-  app.addHook("onResponse", async (request, reply) => {
-    const route = request.url.startsWith("/artifacts/yum/api/")
-      ? "admin"
-      : request.url.startsWith("/artifacts/")
-        ? "content"
-        : "ops";
-    deps.metrics.requests.observe(
-      { route, method: request.method, status: String(reply.statusCode) },
-      reply.elapsedTime / 1000,
-    );
+  // A callback hook, not an async one: no promise per request.
+  app.addHook("onResponse", (request, reply, done) => {
+    deps.metrics.observeRequest(request.url, request.method, reply.statusCode, reply.elapsedTime / 1000);
+    done();
   });
 
   if (deps.limits) installConnectionLimits(app, deps.limits);

@@ -76,7 +76,7 @@ export interface ContentCacheOptions {
   /** `http.accel_redirect`: stored files are left to a front nginx that asks for it (accel-redirect.ts). */
   accelRedirect?: boolean;
   /** Called once per answered request (metrics). */
-  observe?: (method: string, status: number, seconds: number) => void;
+  observe?: (url: string, method: string, status: number, seconds: number) => void;
 }
 
 /** How long an entry is trusted without asking the route again (grace periods ending, files removed by hand). */
@@ -142,7 +142,7 @@ export class ContentCache {
     if (notModified(req, entry)) {
       res.writeHead(304, entry.notModifiedHeaders);
       res.end();
-      this.options.observe?.(method, 304, (performance.now() - started) / 1000);
+      this.options.observe?.(url, method, 304, (performance.now() - started) / 1000);
       return true;
     }
     const accel =
@@ -159,7 +159,7 @@ export class ContentCache {
     } else {
       this.sendBody(req, res, entry);
     }
-    this.options.observe?.(method, 200, (performance.now() - started) / 1000);
+    this.options.observe?.(url, method, 200, (performance.now() - started) / 1000);
     return true;
   }
 

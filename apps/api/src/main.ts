@@ -24,6 +24,7 @@ import { startPluginMode } from "./plugin/start-plugin-mode.js";
 import { installProcessGuards } from "./process-guards.js";
 import { RegistryEvents } from "./registry/registry-events.js";
 import { apiRuntimeFiles, runtimePath } from "./runtime-files.js";
+import { StateMetrics } from "./state-metrics.js";
 
 const version = (
   JSON.parse(readFileSync(runtimePath(apiRuntimeFiles.packageJson), "utf8")) as { version: string }
@@ -80,7 +81,11 @@ async function main(config: Config): Promise<StopService> {
   const storage = new RepositoryStorage(config.storage.filesystem.directory, config.storage.prefix, {
     maxOpenIndexes: config.limits.maxOpenIndexes,
     maxPackagesPerRepository: config.limits.maxPackagesPerRepository,
-    logRetention: { maxAgeSeconds: config.limits.logMaxAgeDays * 86_400, maxRows: config.limits.logMaxRows },
+    logRetention: {
+      maxAgeSeconds: config.limits.logMaxAgeDays * 86_400,
+      maxRows: config.limits.logMaxRows,
+      info: config.log.repositoryInfo,
+    },
   });
   // Before anything reads storage: repositories of the previous layout move into this one (the
   // cluster's primary did it already).
@@ -118,9 +123,11 @@ async function main(config: Config): Promise<StopService> {
     maxBytes: config.serving.contentCacheBytes,
     sendTimeoutMs: config.http.sendTimeoutMs,
     accelRedirect: config.serving.accelRedirect,
-    observe: (method, status, seconds) => metrics.observeContent(method, status, seconds),
+    observe: (url, method, status, seconds) => metrics.observeRequest(url, method, status, seconds),
   });
   metrics.watchContentCache(() => contentCache.stats());
+  // Per-repository metrics come from the indexes (the worker's totals, durable), queue depth from Redis.
+  metrics.state = new StateMetrics(storage, [trigger.queue, syncs.queue]);
   const app = buildApp(
     {
       contentCache,
@@ -161,6 +168,7 @@ async function main(config: Config): Promise<StopService> {
           storage,
           version,
           logger,
+          observe: (url, method, status, seconds) => metrics.observeRequest(url, method, status, seconds),
           // Our writes go to Beskar's registry, unless a registry replica of our own is configured.
           ...(config.registry ? {} : { replica: { lock, intervalMs: PLUGIN_REPLICA_INTERVAL_MS } }),
         })

@@ -57,7 +57,11 @@ async function main(config: Config): Promise<StopService> {
   const storage = new RepositoryStorage(config.storage.filesystem.directory, config.storage.prefix, {
     maxOpenIndexes: config.limits.maxOpenIndexes,
     maxPackagesPerRepository: config.limits.maxPackagesPerRepository,
-    logRetention: { maxAgeSeconds: config.limits.logMaxAgeDays * 86_400, maxRows: config.limits.logMaxRows },
+    logRetention: {
+      maxAgeSeconds: config.limits.logMaxAgeDays * 86_400,
+      maxRows: config.limits.logMaxRows,
+      info: config.log.repositoryInfo,
+    },
   });
   // Before anything reads storage: repositories of the previous layout move into this one.
   await storage.prepare(logger);

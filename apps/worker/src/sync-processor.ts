@@ -1,4 +1,7 @@
+import { redactUrl } from "@beskar-yum/errors";
 import {
+  type MirrorListSource,
+  type MirrorSyncResult,
   mirrorListSource,
   type ProxyOptions,
   runMirrorSync,
@@ -70,18 +73,25 @@ export async function processSync(
     else logger.info({ repository }, message);
   };
   let error = "";
+  /** The line that says how the sync ended, written as it ends (`endSync`). */
+  let summary = "";
   let held: Awaited<ReturnType<RepoLock["acquire"]>> | undefined;
   /** The sync's own work: it must have settled before the lock it runs under is given back. */
   let running: Promise<unknown> | undefined;
+  let t0 = Date.now();
   try {
     held = await options.lock.acquire(repository, { timeoutMs: 10 * 60_000, signal });
-    const t0 = Date.now();
+    // The sync's duration is its work, not its wait for the lock (a publish of the repository).
+    t0 = Date.now();
+    const urls = data.urls ?? repo.properties.mirror_urls;
+    // `sync:url` names this sync's upstream: the repository's metalink/mirrorlist is for plain syncs.
+    const mirrorList = data.urls ? undefined : mirrorListSource(repo.properties);
+    repoLog("INFO")(startLine(urls, mirrorList, data.force === true));
     const sync = runMirrorSync({
       repository,
       storage,
-      urls: data.urls ?? repo.properties.mirror_urls,
-      // `sync:url` names this sync's upstream: the repository's metalink/mirrorlist is for plain syncs.
-      ...(data.urls ? {} : { mirrorList: mirrorListSource(repo.properties) }),
+      urls,
+      ...(mirrorList ? { mirrorList } : {}),
       force: data.force === true,
       gpgKey: repo.properties.gpg_key,
       fence: held.fence,
@@ -98,10 +108,13 @@ export async function processSync(
     });
     running = sync;
     const result = await unlessAborted(sync, signal);
-    logger.info({ repository, ...result, ms: Date.now() - t0 }, "mirror sync finished");
+    const { downloadedBytes } = index.getSyncState();
+    summary = endLine(result, downloadedBytes, Date.now() - t0);
+    logger.info({ repository, ...result, downloadedBytes, ms: Date.now() - t0 }, "mirror sync finished");
   } catch (err) {
     error = (err as Error).message;
-    repoLog("ERROR")(`sync failed: ${error}`);
+    summary = `sync failed: ${error}`;
+    logger.error({ repository }, summary);
   } finally {
     // A crashed job stops waiting at once (its error is recorded), but its work goes on until it
     // sees the aborted signal: the lock is held until then, so nothing it still writes (blobs,
@@ -112,6 +125,22 @@ export async function processSync(
     await held
       ?.release()
       .catch((err) => logger.warn({ err, repository }, "could not release the repository lock"));
-    if (isOurs()) index.endSync(now(), error);
+    if (isOurs()) index.endSync(now(), error, { durationMs: Date.now() - t0, log: summary });
   }
+}
+
+/** The first line of a sync in the repository log: where from (credentials hidden). */
+function startLine(urls: string[], mirrorList: MirrorListSource | undefined, force: boolean): string {
+  const sources = [
+    ...(mirrorList ? [`${mirrorList.kind} ${redactUrl(mirrorList.url)}`] : []),
+    ...urls.map(redactUrl),
+  ];
+  const from = sources.length > 0 ? sources.join(", then ") : "(no upstream configured)";
+  return `sync started${force ? " (forced)" : ""}: from ${from}`;
+}
+
+/** The last line of a successful sync: one summary, however many packages. */
+function endLine(result: MirrorSyncResult, downloadedBytes: number, ms: number): string {
+  const what = `${result.total} packages upstream, ${result.downloaded} downloaded, ${result.removed} removed, ${downloadedBytes} bytes downloaded`;
+  return `sync finished in ${ms} ms: ${what}${result.published ? "" : "; upstream unchanged, nothing published"}`;
 }

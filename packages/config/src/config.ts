@@ -14,7 +14,16 @@ export interface Config {
    * `log`: pino level and format. Defaults `info` / `json`; `text` writes slog TextHandler lines
    * (`time=... level=INFO msg="..." key=value`), see `withLogFormat`.
    */
-  log: { level: "debug" | "info" | "warn" | "error"; format: "json" | "text" };
+  log: {
+    level: "debug" | "info" | "warn" | "error";
+    format: "json" | "text";
+    /**
+     * `log.repository_info` (default true): repository logs get INFO lines for uploads, removals,
+     * publishes and syncs; false keeps errors only, as Beskar's (its integration tests expect no
+     * lines after normal work).
+     */
+    repositoryInfo: boolean;
+  };
   /**
    * `profiling` (default false): SIGUSR2 starts a CPU profile of the process and a second SIGUSR2
    * writes it to `<datadir>/profiles/` (`installCpuProfiler`); Beskar's pprof endpoints do not exist here.

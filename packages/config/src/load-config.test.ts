@@ -45,7 +45,7 @@ describe("loadConfig", () => {
     expect(config).toEqual({
       version: "1.0",
       addr: { host: "127.0.0.1", port: 5200 },
-      log: { level: "info", format: "json" },
+      log: { level: "info", format: "json", repositoryInfo: true },
       profiling: false,
       datadir: path.join(cwd, "data"),
       redis: { url: "redis://127.0.0.1:6379", prefix: "beskar-yum" },

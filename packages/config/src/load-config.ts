@@ -30,6 +30,7 @@ const fields = {
   addr: parseHostPort,
   "log.level": oneOf(["debug", "info", "warn", "error"] as const),
   "log.format": oneOf(["json", "text"] as const),
+  "log.repository_info": parseBoolean,
   profiling: parseBoolean,
   datadir: parsePath,
   "gossip.addr": parseHostPort,
@@ -144,7 +145,11 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
   const config: Config = {
     version: values.version ?? "1.0",
     addr: values.addr ?? { host: "127.0.0.1", port: 5200 },
-    log: { level: values["log.level"] ?? "info", format: values["log.format"] ?? "json" },
+    log: {
+      level: values["log.level"] ?? "info",
+      format: values["log.format"] ?? "json",
+      repositoryInfo: values["log.repository_info"] ?? true,
+    },
     profiling: values.profiling ?? false,
     datadir,
     redis: {

@@ -31,6 +31,8 @@ export interface PublishResult {
   revision: number;
   packages: number;
   seq: number;
+  /** Until the generation was recorded (the previous one's garbage is collected afterwards). */
+  durationMs: number;
 }
 
 function* framed(
@@ -58,6 +60,7 @@ export async function publishRepodata(
   paths: RepositoryPaths,
   options: PublishOptions,
 ): Promise<PublishResult> {
+  const started = performance.now();
   const before = index.getState();
   const seq = before.appliedSeq;
   const packages = index.countPackages();
@@ -87,7 +90,15 @@ export async function publishRepodata(
   // Signed once here, served as stored: never a signature per request.
   const repomdAsc = await options.signer.sign(repomd);
   options.signal?.throwIfAborted();
-  index.recordPublish(options.fence, { seq, revision, repomd, repomdAsc });
+  const durationMs = Math.round(performance.now() - started);
+  index.recordPublish(options.fence, {
+    seq,
+    revision,
+    repomd,
+    repomdAsc,
+    durationMs,
+    log: `published revision ${revision}: ${packages} packages, ${records.length - metadataKinds.length} extra metadata files, in ${durationMs} ms`,
+  });
   await writeRepomdCopy(paths.repodata, repomd, repomdAsc);
   await collectRepodataGarbage(
     paths.repodata,
@@ -95,7 +106,7 @@ export async function publishRepodata(
     repomdFiles(repomd),
     options.graceSeconds,
   );
-  return { revision, packages, seq };
+  return { revision, packages, seq, durationMs };
 }
 
 /**

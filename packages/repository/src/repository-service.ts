@@ -283,7 +283,8 @@ export class RepositoryService {
         ...(options.force ? { force: true } : {}),
       });
     } catch (err) {
-      index.endSync(this.now(), `could not queue the sync: ${(err as Error).message}`);
+      const error = `could not queue the sync: ${(err as Error).message}`;
+      index.endSync(this.now(), error, { log: `sync failed: ${error}` });
       throw err;
     }
     if (!options.wait) return;

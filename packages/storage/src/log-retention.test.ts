@@ -24,6 +24,49 @@ describe("repository log retention", () => {
     index.close();
   });
 
+  it("applies to the lines written with events, publishes and sync ends too (same transactions)", () => {
+    const index = open(3, 10_000_000);
+    index.createRepository({ mirror: false, mirror_urls: [], gpg_key: "" }, 1);
+    for (let i = 0; i < 4; i++) {
+      const seq = index.appendEvent({ action: "delete", tag: `t${i}` }, 1);
+      index.applyEvent(seq, 1, (tx) => {
+        tx.addLog("INFO", `event ${i}`);
+        return { changed: true };
+      });
+    }
+    index.recordPublish(1, { seq: 4, revision: 1, repomd: "<repomd/>", durationMs: 5, log: "published" });
+    index.beginSync(10);
+    index.endSync(20, "", { log: "sync finished" });
+    expect(index.listLogs().map((l) => l.message)).toEqual(["event 3", "published", "sync finished"]);
+    index.close();
+  });
+
+  it("writes no INFO line with info: false (log.repository_info), errors still", () => {
+    const index = SqliteRepoIndex.open(join(dir, "index.db"), {
+      create: true,
+      logRetention: { maxRows: 100, maxAgeSeconds: 10_000_000, info: false },
+    });
+    index.addLog("INFO", "published", 1);
+    index.beginSync(1);
+    index.endSync(2, "", { log: "sync finished" });
+    index.addLog("ERROR", "sync failed: x", 3);
+    expect(index.listLogs().map((l) => l.message)).toEqual(["sync failed: x"]);
+    index.close();
+  });
+
+  it("keeps no line of an event that rolled back", () => {
+    const index = open(100, 10_000_000);
+    const seq = index.appendEvent({ action: "delete", tag: "t" }, 1);
+    expect(() =>
+      index.applyEvent(seq, 1, (tx) => {
+        tx.addLog("INFO", "removed t");
+        throw new Error("crash");
+      }),
+    ).toThrow("crash");
+    expect(index.listLogs()).toEqual([]);
+    index.close();
+  });
+
   it("prunes lines older than the max age, and a backlog a batch (100) per line written", () => {
     const old = open(1_000_000, 10_000_000);
     for (let i = 0; i < 450; i++) old.addLog("INFO", `old ${i}`, 1_000);

@@ -45,7 +45,10 @@ export interface RepoIndex {
    * for the grace period. Callers parse them to confirm that a location names it.
    */
   retiredRepomdNaming(fileName: string, since: number): string[];
-  /** Records a finished publish; refused like `applyEvent` when `fence` is stale. */
+  /**
+   * Records a finished publish; refused like `applyEvent` when `fence` is stale. Its duration goes
+   * into the stats and `log` (an INFO line) into the log, in the same transaction.
+   */
   recordPublish(fence: number, publish: PublishRecord): void;
   /** Marks everything applied as published without writing files (nothing changed since the last publish). */
   markPublished(fence: number, seq: number): void;
@@ -93,7 +96,12 @@ export interface RepoIndex {
   /** Marks a sync as started, unless one is running already (then returns false and changes nothing). */
   beginSync(now: number): boolean;
   updateSyncState(patch: Partial<Omit<SyncState, "syncing" | "startTime">>): void;
-  endSync(now: number, error: string): void;
+  /**
+   * Ends the running sync (`error` empty when it succeeded), counts it in the stats, and writes
+   * `end.log` (ERROR when `error` is set, else INFO) in the same transaction. The duration is
+   * `end.durationMs`, else the whole seconds since the sync began.
+   */
+  endSync(now: number, error: string, end?: { durationMs?: number; log?: string }): void;
   /**
    * Sets package rows of the mirror generation being built aside (fenced), a batch at a time as a
    * sync stores them, so that a sync of any size holds no more than a batch of rows in memory.
@@ -119,6 +127,8 @@ export interface RepoIndex {
 
   addLog(level: LogLevel, message: string, now: number): void;
   listLogs(): LogRecord[];
+  /** Totals of syncs and publishes (`/metrics`), kept with the rest of the repository's state. */
+  getStats(): RepositoryStats;
   /** A page of log lines, oldest first, after the line numbered `afterId` (keyset). */
   listLogsPage(limit: number, afterId?: number): LogPage;
 
@@ -175,6 +185,8 @@ export interface EventResult {
 }
 
 export interface IndexTransaction {
+  /** A log line written with the event's changes, or not at all. */
+  addLog(level: LogLevel, message: string): void;
   getPackageByTag(tag: string): PackageRecord | undefined;
   upsertPackage(record: PackageRecord): void;
   deletePackage(tag: string): void;
@@ -233,7 +245,12 @@ export interface PublishRecord {
   seq: number;
   revision: number;
   repomd: string;
+  /** Its detached signature (ours, for what we publish). */
   repomdAsc?: string;
+  /** How long the publish took, for the stats; none when the same generation was only signed again. */
+  durationMs?: number;
+  /** The INFO line that says so. */
+  log?: string;
 }
 
 export interface PublishState {
@@ -246,6 +263,37 @@ export interface PublishState {
   repomd: string | undefined;
   /** Its detached signature, when upstream (or we) signed it. */
   repomdAsc: string | undefined;
+}
+
+export interface PublishRecord {
+  seq: number;
+  revision: number;
+  repomd: string;
+  /** How long the publish took, for the stats. */
+  durationMs?: number;
+  /** The INFO line that says so. */
+  log?: string;
+}
+
+/** Counters since the repository was created (or since the index had stats: schema version 4). */
+export interface RepositoryStats {
+  /** Syncs ended, failed ones included. */
+  syncs: number;
+  syncFailures: number;
+  /** Summed over the syncs ended, and the last one's. */
+  syncMsTotal: number;
+  lastSyncMs: number;
+  /** Unix seconds when the last successful sync ended (0: never), and the packages it left. */
+  lastGoodSyncEnd: number;
+  lastGoodSyncPackages: number;
+  /** Downloaded by every sync (packages and metadata files; a failed sync counts what it fetched). */
+  syncBytesTotal: number;
+  syncPackagesTotal: number;
+  publishes: number;
+  publishMsTotal: number;
+  lastPublishMs: number;
+  /** Unix seconds of the last publish (0: never). */
+  lastPublishTime: number;
 }
 
 /** Progress and outcome of a repository's mirror sync (Beskar's reposync row, plus our detail). */

@@ -20,6 +20,37 @@ describe("SqliteRepoIndex", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it("counts syncs and publishes in its stats, a sync once however often it is ended", () => {
+    expect(index.getStats()).toMatchObject({ syncs: 0, syncFailures: 0, publishes: 0, lastGoodSyncEnd: 0 });
+    index.beginSync(100);
+    index.updateSyncState({ totalPackages: 7, downloadedBytes: 1000, downloadedPackages: 3 });
+    index.endSync(110, "", { durationMs: 9_500, log: "sync finished" });
+    index.endSync(111, "ended twice");
+    index.beginSync(200);
+    index.updateSyncState({ totalPackages: 0, downloadedBytes: 50, downloadedPackages: 0 });
+    index.endSync(204, "upstream down", { log: "sync failed: upstream down" });
+    index.recordPublish(1, { seq: 0, revision: 1, repomd: "<repomd/>", durationMs: 40 });
+    index.recordPublish(1, { seq: 0, revision: 2, repomd: "<repomd/>", durationMs: 60 });
+    expect(index.getStats()).toMatchObject({
+      syncs: 2,
+      syncFailures: 1,
+      // Without a duration given, the sync's whole seconds.
+      syncMsTotal: 9_500 + 4_000,
+      lastSyncMs: 4_000,
+      lastGoodSyncEnd: 110,
+      lastGoodSyncPackages: 7,
+      syncBytesTotal: 1050,
+      syncPackagesTotal: 3,
+      publishes: 2,
+      publishMsTotal: 100,
+      lastPublishMs: 60,
+    });
+    expect(index.listLogs().map((l) => [l.level, l.message])).toEqual([
+      ["INFO", "sync finished"],
+      ["ERROR", "sync failed: upstream down"],
+    ]);
+  });
+
   it("refuses to open a missing index without create", () => {
     expect(() => SqliteRepoIndex.open(join(dir, "missing.db"), { create: false })).toThrow();
   });
