@@ -19,6 +19,21 @@ function walkthroughBlocks(): string[] {
   return [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!);
 }
 
+/** Ctrl-C in the server's terminal: SIGINT to its process group; SIGKILL to it after 30 s. */
+async function interrupt(server: ProcessHandle): Promise<void> {
+  const signal = (name: NodeJS.Signals) => {
+    try {
+      process.kill(-server.pid, name);
+    } catch {
+      // Already gone.
+    }
+  };
+  signal("SIGINT");
+  const timer = setTimeout(() => signal("SIGKILL"), 30_000);
+  await server.exited;
+  clearTimeout(timer);
+}
+
 /**
  * The README's walkthrough, run as written: its first block (`npm start`) as the server, every other
  * block in order in one bash, from the repository's root, on a fresh data directory, with the address,
@@ -29,7 +44,7 @@ describe("README five-minute walkthrough", () => {
   let server: ProcessHandle | undefined;
   const prefix = uniquePrefix("walkthrough");
   afterAll(async () => {
-    await server?.stop("SIGTERM", 20_000);
+    if (server) await interrupt(server);
     await deletePrefix(prefix);
     await cleanupTempDirs();
   });
@@ -52,7 +67,9 @@ describe("README five-minute walkthrough", () => {
       BESKARYUM_TOKEN: undefined,
       BESKARYUM_ADMIN_TOKEN: undefined,
     };
-    server = await startProcess("bash", ["-c", `exec ${commands[0]}`], {
+    // In a process group of its own, stopped as Ctrl-C in its terminal would (npm does not pass a
+    // SIGTERM on to the script's shell).
+    server = await startProcess("setsid", ["bash", "-c", `exec ${commands[0]}`], {
       cwd: root,
       env,
       readyLine: /"msg":"worker ready"/,
