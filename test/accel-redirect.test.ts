@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -26,7 +27,12 @@ describe("behind nginx with X-Accel-Redirect (http.accel_redirect)", () => {
   const frontRepoUrl = () => `${nginx.url}${repo}/repo/`;
 
   beforeAll(async () => {
-    stack = await startStack({ name: "accel-redirect", env: { BESKARYUM_HTTP_ACCEL_REDIRECT: "true" } });
+    // Files from 200,000 bytes on go to nginx: the Rocky RPM (349 KiB) does, the small test RPMs and
+    // the repodata do not.
+    stack = await startStack({
+      name: "accel-redirect",
+      env: { BESKARYUM_HTTP_ACCEL_REDIRECT: "true", BESKARYUM_HTTP_ACCEL_REDIRECT_MIN_BYTES: "200000" },
+    });
     const api = new URL(stack.url);
     const conf = site
       .replace("server api:5200;", `server ${api.host};`)
@@ -82,6 +88,15 @@ describe("behind nginx with X-Accel-Redirect (http.accel_redirect)", () => {
 
     const primary = await fetchPrimary(frontRepoUrl());
     expect(primary.packages.map((p) => p.name)).toContain("pacemaker-cli-debuginfo");
+    // Below http.accel_redirect_min_bytes the body comes from us through the proxy (our ETag: the sha256).
+    const small = primary.packages.find((p) => p.name === "yumtest-lib")!;
+    for (let i = 0; i < 2; i++) {
+      const response = await fetch(`${frontRepoUrl()}${small.href}`);
+      expect(response.status).toBe(200);
+      expect(response.headers.get("etag")).toBe(`"${small.pkgid}"`);
+      const body = Buffer.from(await response.arrayBuffer());
+      expect(createHash("sha256").update(body).digest("hex")).toBe(small.pkgid);
+    }
 
     // What nginx asked the API for: an empty answer naming the file in the data directory.
     const direct = await fetch(`${stack.repoUrl(repo)}Packages/${rockyRpm}`, {

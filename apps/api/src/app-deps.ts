@@ -4,6 +4,7 @@ import type { RepositoryService } from "@beskar-yum/repository";
 import type { RepomdSigner } from "@beskar-yum/signing";
 import type { RepositoryStorage } from "@beskar-yum/storage";
 import type { Redis } from "ioredis";
+import type { AccelRedirect } from "./accel-redirect.js";
 import type { ContentCache } from "./content-cache.js";
 import type { ApiMetrics } from "./metrics.js";
 import type { RegistryEvents } from "./registry/registry-events.js";
@@ -22,7 +23,7 @@ export interface AppDeps {
   /** Hot content answered from memory before fastify (content-cache.ts); none in tests that `inject()`. */
   contentCache?: ContentCache;
   /** `http.accel_redirect`: stored files are left to a front nginx that asks for it (accel-redirect.ts). */
-  accelRedirect?: boolean;
+  accelRedirect?: AccelRedirect;
   /** Connection limits and timeouts (`config.http`); none when left out (tests that `inject()`). */
   limits?: HttpLimits;
   /** Longest `?wait=true` wait, in ms. */

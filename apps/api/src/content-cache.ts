@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import type { IncomingMessage, OutgoingHttpHeaders, Server, ServerResponse } from "node:http";
 import { parseContentPath } from "@beskar-yum/repository";
 import { IndexChangeWatch, type RepositoryStorage } from "@beskar-yum/storage";
-import { accelRedirectTarget } from "./accel-redirect.js";
+import { type AccelRedirect, accelRedirectTarget } from "./accel-redirect.js";
 
 /** What the content route decided to send for a URL: validators and where the bytes are. */
 export interface CacheableContent {
@@ -74,7 +74,7 @@ export interface ContentCacheOptions {
   /** `http.send_timeout_ms`: a client that reads nothing for this long is dropped. */
   sendTimeoutMs?: number;
   /** `http.accel_redirect`: stored files are left to a front nginx that asks for it (accel-redirect.ts). */
-  accelRedirect?: boolean;
+  accelRedirect?: AccelRedirect;
   /** Called once per answered request (metrics). */
   observe?: (url: string, method: string, status: number, seconds: number) => void;
 }
@@ -146,7 +146,9 @@ export class ContentCache {
       return true;
     }
     const accel =
-      this.options.accelRedirect && entry.file !== undefined && headers["x-sendfile-type"] !== undefined
+      entry.file !== undefined &&
+      headers["x-sendfile-type"] !== undefined &&
+      entry.size >= (this.options.accelRedirect?.minBytes ?? Number.POSITIVE_INFINITY)
         ? accelRedirectTarget(headers, entry.file)
         : undefined;
     if (accel !== undefined) {

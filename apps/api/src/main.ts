@@ -118,11 +118,14 @@ async function main(config: Config): Promise<StopService> {
     : undefined;
   const metrics = new ApiMetrics({ defaultMetrics: true });
   // Hot repodata and packages answered from memory, checked against the index on every request.
+  const accelRedirect = config.serving.accelRedirect
+    ? { accelRedirect: { minBytes: config.serving.accelRedirectMinBytes } }
+    : {};
   const contentCache = new ContentCache({
     storage,
     maxBytes: config.serving.contentCacheBytes,
     sendTimeoutMs: config.http.sendTimeoutMs,
-    accelRedirect: config.serving.accelRedirect,
+    ...accelRedirect,
     observe: (url, method, status, seconds) => metrics.observeRequest(url, method, status, seconds),
   });
   metrics.watchContentCache(() => contentCache.stats());
@@ -131,7 +134,7 @@ async function main(config: Config): Promise<StopService> {
   const app = buildApp(
     {
       contentCache,
-      accelRedirect: config.serving.accelRedirect,
+      ...accelRedirect,
       service,
       storage,
       redis,

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
 import { YumError } from "@beskar-yum/errors";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { accelRedirectTarget } from "./accel-redirect.js";
+import { type AccelRedirect, accelRedirectTarget } from "./accel-redirect.js";
 import { rememberContent } from "./content-cache.js";
 
 /** What is being served: its size and validators, and how to read all of it or a byte range. */
@@ -85,7 +85,7 @@ function parseRange(
 
 export interface SendOptions {
   /** `http.accel_redirect`: a stored file is left to the front nginx that asked for it (accel-redirect.ts). */
-  accelRedirect?: boolean;
+  accelRedirect?: AccelRedirect;
 }
 
 /** Sends `content` with validators, conditional requests (304) and byte ranges (206/416). */
@@ -99,7 +99,10 @@ export function sendContent(
   rememberContent(request.raw, content);
   // The front sends the file itself, with its own validators, conditional answers and ranges: only
   // the headers nginx keeps from ours (Content-Type among them) are set.
-  const accel = options.accelRedirect && content.file && accelRedirectTarget(request.headers, content.file);
+  const accel =
+    content.file !== undefined &&
+    content.size >= (options.accelRedirect?.minBytes ?? Number.POSITIVE_INFINITY) &&
+    accelRedirectTarget(request.headers, content.file);
   if (accel)
     return reply
       .header("content-type", content.contentType)

@@ -75,7 +75,8 @@ export interface Config {
    * (plugin mode and a registry replica keep one process). `http.content_cache_bytes` (default 64 MiB):
    * bodies of hot repodata and packages held in memory per API process, 0 for none.
    * `http.accel_redirect` (default false): stored files are answered with `X-Accel-Redirect` to a
-   * front nginx that declares it on the request (README "Behind nginx").
+   * front nginx that declares it on the request (README "Behind nginx"), when they are at least
+   * `http.accel_redirect_min_bytes` (default 1 MiB) long.
    * `http.public_url`: the URL clients reach the API at (`https://yum.example.com`), used in `.repo`
    * files; when unset, it is taken from each request (`X-Forwarded-Proto`/`-Host`, else `Host`).
    */
@@ -83,6 +84,7 @@ export interface Config {
     workers: number | "auto";
     contentCacheBytes: number;
     accelRedirect: boolean;
+    accelRedirectMinBytes: number;
     publicUrl?: string;
   };
   /**

@@ -69,7 +69,12 @@ describe("loadConfig", () => {
         sendTimeoutMs: 30_000,
         maxConnections: defaultMaxConnections(),
       },
-      serving: { workers: 1, contentCacheBytes: 64 * 1024 * 1024, accelRedirect: false },
+      serving: {
+        workers: 1,
+        contentCacheBytes: 64 * 1024 * 1024,
+        accelRedirect: false,
+        accelRedirectMinBytes: 1048576,
+      },
       signing: {},
       fsyncTimeoutMs: 120_000,
       proxy: {},
@@ -112,9 +117,17 @@ describe("loadConfig", () => {
       cwd,
       env: { BESKARYUM_HTTP_WORKERS: "auto", BESKARYUM_HTTP_CONTENT_CACHE_BYTES: "0" },
     });
-    expect(config.serving).toEqual({ workers: "auto", contentCacheBytes: 0, accelRedirect: false });
+    expect(config.serving).toEqual({
+      workers: "auto",
+      contentCacheBytes: 0,
+      accelRedirect: false,
+      accelRedirectMinBytes: 1048576,
+    });
     expect(load({ cwd, env: { BESKARYUM_HTTP_WORKERS: "3" } }).serving.workers).toBe(3);
     expect(load({ cwd, env: { BESKARYUM_HTTP_ACCEL_REDIRECT: "true" } }).serving.accelRedirect).toBe(true);
+    expect(
+      load({ cwd, env: { BESKARYUM_HTTP_ACCEL_REDIRECT_MIN_BYTES: "0" } }).serving.accelRedirectMinBytes,
+    ).toBe(0);
     expect(() => load({ cwd, env: { BESKARYUM_HTTP_ACCEL_REDIRECT: "nginx" } })).toThrow(
       /BESKARYUM_HTTP_ACCEL_REDIRECT/,
     );

@@ -35,7 +35,7 @@ export async function contentRoutes(app: FastifyInstance, deps: AppDeps): Promis
   app.addContentTypeParser("*", (_request, _payload, done) => done(null));
   // on_demand packages being fetched: concurrent requests for one share its download.
   const onDemand = new OnDemandFetcher();
-  const sendOptions = { accelRedirect: deps.accelRedirect ?? false };
+  const sendOptions = deps.accelRedirect ? { accelRedirect: deps.accelRedirect } : {};
 
   app.get("/artifacts/yum/*", async (request, reply) => {
     // `<name>.repo` and `RPM-GPG-KEY`, beside dnf's `repo/` tree.
