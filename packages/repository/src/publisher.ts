@@ -30,11 +30,11 @@ export interface PublishResult {
   seq: number;
 }
 
-function* framed(
+async function* framed(
   kind: (typeof metadataKinds)[number],
   count: number,
-  fragments: Iterable<string>,
-): Iterable<string> {
+  fragments: AsyncIterable<string>,
+): AsyncIterable<string> {
   yield metadataHeader(kind, count);
   yield* fragments;
   yield metadataFooter(kind);
@@ -55,9 +55,9 @@ export async function publishRepodata(
   paths: RepositoryPaths,
   options: PublishOptions,
 ): Promise<PublishResult> {
-  const before = index.getState();
+  const before = await index.getState();
   const seq = before.appliedSeq;
-  const packages = index.countPackages();
+  const packages = await index.countPackages();
   const timestamp = Math.floor(Date.now() / 1000);
 
   await mkdir(paths.repodata, { recursive: true });
@@ -74,7 +74,7 @@ export async function publishRepodata(
       }),
     );
   }
-  for (const extra of index.listExtraMetadata()) {
+  for (const extra of await index.listExtraMetadata()) {
     options.signal?.throwIfAborted();
     records.push(await placeExtraMetadata(extra, paths));
   }
@@ -82,7 +82,7 @@ export async function publishRepodata(
   const revision = Math.max(timestamp, before.revision + 1);
   const repomd = renderRepomd({ revision, records });
   options.signal?.throwIfAborted();
-  index.recordPublish(options.fence, { seq, revision, repomd });
+  await index.recordPublish(options.fence, { seq, revision, repomd });
   // A copy on disk for operators and tools; the service serves the index's copy (fenced, transactional).
   await writeFileAtomic(`${paths.repodata}/repomd.xml`, repomd);
   await collectRepodataGarbage(

@@ -6,7 +6,7 @@ import { SqliteRepoIndex } from "./sqlite-repo-index.js";
 
 describe("repository log retention", () => {
   let dir: string;
-  beforeEach(() => {
+  beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), "bylogs-"));
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
@@ -14,30 +14,36 @@ describe("repository log retention", () => {
   const open = (maxRows: number, maxAgeSeconds: number) =>
     SqliteRepoIndex.open(join(dir, "index.db"), { create: true, logRetention: { maxRows, maxAgeSeconds } });
 
-  it("keeps the newest max rows", () => {
+  it("keeps the newest max rows", async () => {
     const index = open(50, 10_000_000);
-    for (let i = 0; i < 500; i++) index.addLog("INFO", `line ${i}`, 1_000 + i);
-    const lines = index.listLogs().map((l) => l.message);
+    for (let i = 0; i < 500; i++) await index.addLog("INFO", `line ${i}`, 1_000 + i);
+    const lines = (await index.listLogs()).map((l) => l.message);
     expect(lines).toHaveLength(50);
     expect(lines[0]).toBe("line 450");
     expect(lines.at(-1)).toBe("line 499");
     index.close();
   });
 
-  it("prunes lines older than the max age, and a backlog a batch (100) per line written", () => {
+  it("prunes lines older than the max age, and a backlog a batch (100) per line written", async () => {
     const old = open(1_000_000, 10_000_000);
-    for (let i = 0; i < 450; i++) old.addLog("INFO", `old ${i}`, 1_000);
+    for (let i = 0; i < 450; i++) await old.addLog("INFO", `old ${i}`, 1_000);
     old.close();
     // Reopened with a 1 day retention, years later.
     const index = open(1_000_000, 86_400);
     const now = 1_000 + 400 * 86_400;
-    index.addLog("INFO", "new 0", now);
-    expect(index.listLogs()).toHaveLength(450 - 100 + 1);
-    for (let i = 1; i < 5; i++) index.addLog("INFO", `new ${i}`, now + i);
-    expect(index.listLogs().map((l) => l.message)).toEqual(["new 0", "new 1", "new 2", "new 3", "new 4"]);
+    await index.addLog("INFO", "new 0", now);
+    expect(await index.listLogs()).toHaveLength(450 - 100 + 1);
+    for (let i = 1; i < 5; i++) await index.addLog("INFO", `new ${i}`, now + i);
+    expect((await index.listLogs()).map((l) => l.message)).toEqual([
+      "new 0",
+      "new 1",
+      "new 2",
+      "new 3",
+      "new 4",
+    ]);
     // Pages stay contiguous after pruning.
-    const first = index.listLogsPage(2);
-    expect(index.listLogsPage(10, first.at(-1)!.id).map((l) => l.message)).toEqual([
+    const first = await index.listLogsPage(2);
+    expect((await index.listLogsPage(10, first.at(-1)!.id)).map((l) => l.message)).toEqual([
       "new 2",
       "new 3",
       "new 4",

@@ -7,6 +7,7 @@ import { fileIdentity } from "./file-identity.js";
 import { type LayoutLog, type LayoutMigration, migrateLegacyLayout } from "./legacy-layout.js";
 import { indexOpenError } from "./open-errors.js";
 import type { RegistryTombstone } from "./registry-records.js";
+import type { RepoIndex } from "./repo-index.js";
 import { REPOSITORIES_DIR, repositoryKey, repositoryOfKey, STAGING_DIR } from "./repository-layout.js";
 import {
   type IndexHandles,
@@ -189,7 +190,7 @@ export class RepositoryStorage {
    * error saying why: STORAGE_CORRUPT (with its path), UNAVAILABLE (out of file descriptors, locked),
    * STORAGE_VERSION_UNSUPPORTED; never "not found".
    */
-  openIndex(repository: string): SqliteRepoIndex | undefined {
+  async openIndex(repository: string): Promise<RepoIndex | undefined> {
     let path: string;
     try {
       // An invalid name (paths() refuses it) names no repository either.
@@ -222,10 +223,10 @@ export class RepositoryStorage {
   }
 
   /** Creates the repository's directory and empty index (idempotent), returning the index. */
-  async createIndex(repository: string): Promise<SqliteRepoIndex> {
+  async createIndex(repository: string): Promise<RepoIndex> {
     const paths = this.paths(repository);
     await mkdir(paths.root, { recursive: true });
-    const existing = this.openIndex(repository);
+    const existing = await this.openIndex(repository);
     if (existing) return existing;
     const index = SqliteRepoIndex.open(paths.index, { create: true, ...this.indexOptions });
     this.indexes.set(repository, { index, identity: index.identity });

@@ -32,14 +32,14 @@ export async function contentRoutes(app: FastifyInstance, deps: AppDeps): Promis
   app.get("/artifacts/yum/*", async (request, reply) => {
     const path = contentPath(request.url);
     if (!path || path.kind === "extra") throw new YumError("NOT_FOUND", `no such path: ${request.url}`);
-    const index = deps.storage.openIndex(path.repository);
-    if (!index?.getRepository())
-      throw new YumError("REPO_NOT_FOUND", `repository ${path.repository} not found`);
+    const index = await deps.storage.openIndex(path.repository);
+    const repo = await index?.getRepository();
+    if (!index || !repo) throw new YumError("REPO_NOT_FOUND", `repository ${path.repository} not found`);
 
     let content: Content;
     if (path.kind === "repodata") {
       if (path.file === "repomd.xml") {
-        const state = index.getState();
+        const state = await index.getState();
         if (!state.repomd)
           throw new YumError("NOT_FOUND", `${path.repository} has no published repodata yet`);
         const body = Buffer.from(state.repomd);
@@ -54,7 +54,7 @@ export async function contentRoutes(app: FastifyInstance, deps: AppDeps): Promis
       } else if (path.file === "repomd.xml.asc") {
         // A mirror serves upstream's signature of the repomd.xml it serves verbatim (dnf's
         // repo_gpgcheck); it lives in the index beside repomd.xml, switched in the same transaction.
-        const state = index.getState();
+        const state = await index.getState();
         if (!state.repomd || state.repomdAsc === undefined)
           throw new YumError("NOT_FOUND", `${path.repository} serves no repomd.xml signature`);
         const body = Buffer.from(state.repomdAsc, "utf8");
@@ -70,7 +70,7 @@ export async function contentRoutes(app: FastifyInstance, deps: AppDeps): Promis
         // Only a file the published repomd.xml lists (or one superseded within the grace period):
         // never just any file that happens to be in the folder.
         const file = safeFileName.test(path.file)
-          ? deps.service.servedRepodataPath(path.repository, index, path.file)
+          ? await deps.service.servedRepodataPath(path.repository, index, path.file)
           : undefined;
         if (!file) throw new YumError("NOT_FOUND", `no such repodata file: ${path.file}`);
         const info = await stat(file).catch(() => undefined);
@@ -96,7 +96,11 @@ export async function contentRoutes(app: FastifyInstance, deps: AppDeps): Promis
         open: (range) => blobs.createReadStream(id, range),
       });
       // By href first (a mirror's packages of one file name in two folders), then by file name.
-      const found = lookupPackage(index, requestedHref(request.url, path.repository), basename(path.file));
+      const found = await lookupPackage(
+        index,
+        requestedHref(request.url, path.repository),
+        basename(path.file),
+      );
       const record = found && "record" in found ? found.record : undefined;
       if (!record) {
         // Removed or replaced, but clients on the previous repodata generation may still ask for it.
@@ -108,12 +112,13 @@ export async function contentRoutes(app: FastifyInstance, deps: AppDeps): Promis
       }
       const info = await stat(blobs.pathOf(record.id)).catch(() => undefined);
       if (!info) {
-        const { properties } = index.getRepository()!;
+        const { properties } = repo;
         // A restored package (`beskar-yum restore` reads headers only) is in the registry replica
         // under the manifest recorded for it: fetched from there on its first request and stored.
         const layer = `sha256:${record.id}`;
         const { registry } = deps;
-        const inRegistry = registry && index.registry.get("packages", record.tag)?.layerDigest === layer;
+        const inRegistry =
+          registry && (await index.registry.get("packages", record.tag))?.layerDigest === layer;
         if (!properties.mirror && !inRegistry) {
           throw new YumError("STORAGE_CORRUPT", `package ${path.file}: blob sha256:${record.id} is missing`);
         }
