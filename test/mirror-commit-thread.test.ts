@@ -85,7 +85,7 @@ describe("a mirror generation of many packages is committed off the event loop",
     await stage(300);
     await index.markPublished(9, 0);
     await expect(
-      await index.commitMirrorGenerationAsync(
+      index.commitMirrorGenerationAsync(
         5,
         { deleteTags: [], revision: 2, repomd: "<repomd/>", repomdAsc: undefined },
         { offThreadRows: 10 },

@@ -6,6 +6,7 @@ import { FsBlobStore } from "./blob-store.js";
 import { fileIdentity } from "./file-identity.js";
 import { type LayoutLog, type LayoutMigration, migrateLegacyLayout } from "./legacy-layout.js";
 import { indexOpenError } from "./open-errors.js";
+import type { PostgresIndexes } from "./postgres-indexes.js";
 import type { RegistryTombstone } from "./registry-records.js";
 import type { RepoIndex } from "./repo-index.js";
 import { REPOSITORIES_DIR, repositoryKey, repositoryOfKey, STAGING_DIR } from "./repository-layout.js";
@@ -42,6 +43,11 @@ export interface RepositoryStorageOptions {
   maxPackagesPerRepository?: number;
   /** `limits.log_max_age_days` and `limits.log_max_rows` per repository. */
   logRetention?: LogRetention;
+  /**
+   * `index.driver: postgres`: the indexes live in this database (connected and migrated), and the
+   * repositories are its list, not the datadir's directories. Blobs and repodata stay on disk.
+   */
+  postgres?: PostgresIndexes;
 }
 
 export const defaultMaxOpenIndexes = 256;
@@ -110,6 +116,7 @@ export class RepositoryStorage {
   private readonly indexes = new Map<string, CachedIndex>();
   private readonly handles: HandleCache;
   private readonly indexOptions: Omit<SqliteRepoIndexOptions, "create">;
+  private readonly postgres: PostgresIndexes | undefined;
 
   /** @param directory storage root (`storage.filesystem.directory`); @param prefix Beskar's normalised storage prefix */
   constructor(
@@ -124,6 +131,7 @@ export class RepositoryStorage {
         if (cached.index === index) this.indexes.delete(repository);
       }
     });
+    this.postgres = options.postgres;
     this.indexOptions = {
       handles: this.handles,
       ...(options.maxPackagesPerRepository !== undefined
@@ -191,6 +199,14 @@ export class RepositoryStorage {
    * STORAGE_VERSION_UNSUPPORTED; never "not found".
    */
   async openIndex(repository: string): Promise<RepoIndex | undefined> {
+    if (this.postgres) {
+      try {
+        this.paths(repository);
+      } catch {
+        return undefined;
+      }
+      return this.postgres.open(repository);
+    }
     let path: string;
     try {
       // An invalid name (paths() refuses it) names no repository either.
@@ -226,6 +242,7 @@ export class RepositoryStorage {
   async createIndex(repository: string): Promise<RepoIndex> {
     const paths = this.paths(repository);
     await mkdir(paths.root, { recursive: true });
+    if (this.postgres) return this.postgres.create(repository);
     const existing = await this.openIndex(repository);
     if (existing) return existing;
     const index = SqliteRepoIndex.open(paths.index, { create: true, ...this.indexOptions });
@@ -241,6 +258,7 @@ export class RepositoryStorage {
     try {
       entries = await readdir(root);
     } catch {
+      await this.postgres?.delete(repository);
       return;
     }
     // The index goes last: while it exists, other processes still see the repository (marked deleting).
@@ -250,6 +268,7 @@ export class RepositoryStorage {
     );
     for (const name of ["index.db", "index.db-wal", "index.db-shm"])
       await rm(join(root, name), { force: true });
+    await this.postgres?.delete(repository);
   }
 
   /** Where the registry tombstones of deleted repositories wait (beside `artifacts/`, not inside a repository). */
@@ -304,6 +323,7 @@ export class RepositoryStorage {
 
   /** Every repository (full name) that has an index under the storage root. */
   async listRepositories(): Promise<string[]> {
+    if (this.postgres) return this.postgres.list();
     const root = join(this.base, REPOSITORIES_DIR);
     const found: string[] = [];
     for (const key of await readdir(root).catch(() => [] as string[])) {
@@ -332,5 +352,6 @@ export class RepositoryStorage {
     for (const { index } of this.indexes.values()) index.close();
     this.indexes.clear();
     this.handles.closeAll();
+    this.postgres?.close().catch(() => undefined);
   }
 }

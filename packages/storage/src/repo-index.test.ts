@@ -2,27 +2,30 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isYumError } from "@beskar-yum/errors";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { RepoIndex } from "./repo-index.js";
 import { SqliteRepoIndex } from "./sqlite-repo-index.js";
 import { collect } from "./test-support/collect.js";
 import { fakeRecord } from "./test-support/fake-record.js";
+import { indexDrivers } from "./test-support/index-drivers.js";
 
 const record = (tag: string, id: string) => fakeRecord(tag, { id });
 
-describe("SqliteRepoIndex", () => {
-  let dir: string;
-  let index: SqliteRepoIndex;
-  beforeEach(async () => {
-    dir = mkdtempSync(join(tmpdir(), "byindex-"));
-    index = SqliteRepoIndex.open(join(dir, "index.db"), { create: true });
-  });
-  afterEach(async () => {
-    index.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  it("refuses to open a missing index without create", async () => {
+it("SqliteRepoIndex refuses to open a missing index without create", () => {
+  const dir = mkdtempSync(join(tmpdir(), "byindex-"));
+  try {
     expect(() => SqliteRepoIndex.open(join(dir, "missing.db"), { create: false })).toThrow();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+describe.each(indexDrivers())("RepoIndex on $name", (driver) => {
+  let index: RepoIndex;
+  beforeAll(() => driver.setup());
+  afterAll(() => driver.teardown());
+  beforeEach(async () => {
+    index = await driver.open();
   });
 
   it("keeps events in order and records their outcome when applied", async () => {
@@ -178,6 +181,68 @@ describe("SqliteRepoIndex", () => {
       repomdAsc: undefined,
     });
     expect(await index.listPackages()).toHaveLength(2);
+  });
+
+  it("pages packages by (href, tag) and iterates fragments of any number of rows in href order", async () => {
+    const records = Array.from({ length: 1_203 }, (_, i) =>
+      record(`p${String(i).padStart(5, "0")}`, "1".repeat(64)),
+    );
+    for (let i = 0; i < records.length; i += 256) await index.stagePackages(0, records.slice(i, i + 256));
+    await index.commitMirrorGeneration(0, {
+      deleteTags: [],
+      revision: 1,
+      repomd: "<r/>",
+      repomdAsc: undefined,
+    });
+    expect(await index.countPackages()).toBe(1_203);
+    const fragments = await collect(index.iterateFragments("primary"));
+    expect(fragments).toEqual(records.map((r) => r.primaryXml));
+    const first = await index.listPackageSummaries(500);
+    const second = await index.listPackageSummaries(500, first.at(-1));
+    expect(second[0]?.tag).toBe("p00500");
+    expect(second.at(-1)?.tag).toBe("p00999");
+    expect("primaryXml" in second[0]!).toBe(false);
+  });
+
+  it("records the registry replica's manifests and its pending generation", async () => {
+    const before = (await index.registry.state()).generation;
+    await index.registry.put({
+      kind: "packages",
+      tag: "t",
+      layerDigest: "sha256:l",
+      manifestDigest: "sha256:m",
+    });
+    expect((await index.registry.state()).generation).toBe(before);
+    await index.registry.put(
+      { kind: "packages", tag: "t", layerDigest: "sha256:l2", manifestDigest: "sha256:m2" },
+      { external: true },
+    );
+    expect((await index.registry.state()).generation).toBe(before + 1);
+    expect((await index.registry.byManifestDigest("packages", "sha256:m2"))?.tag).toBe("t");
+    expect(await index.registry.listPage("packages", 10)).toHaveLength(1);
+    await index.registry.recordReplication(before + 1, "");
+    expect(await index.registry.state()).toMatchObject({ replicated: before + 1, error: "" });
+    await index.registry.remove("packages", "t");
+    expect(await index.registry.list("packages")).toEqual([]);
+  });
+
+  it("creates a repository once, and applies events of two writers in fence order only", async () => {
+    await index.createRepository({ mirror: false, mirror_urls: [], gpg_key: "" }, 5);
+    await expect(
+      index.createRepository({ mirror: false, mirror_urls: [], gpg_key: "" }, 6),
+    ).rejects.toMatchObject({
+      code: "REPO_ALREADY_EXISTS",
+    });
+    expect((await index.getRepository())?.createdAt).toBe(5);
+    // A writer that lost its lock (fence 1) racing the new holder (fence 2): the first to commit
+    // with 2 makes every later write of 1 fail, inside the transaction that would have written.
+    const a = await index.appendEvent({ action: "publish" }, 1);
+    const b = await index.appendEvent({ action: "publish" }, 1);
+    await index.applyEvent(a, 2, async () => ({ changed: true }));
+    await expect(index.applyEvent(b, 1, async () => ({ changed: true }))).rejects.toMatchObject({
+      code: "LOCK_LOST",
+    });
+    expect((await index.pendingEvents(10)).map((e) => e.seq)).toEqual([b]);
   });
 
   it("remembers removed and replaced packages by file name until pruned", async () => {
