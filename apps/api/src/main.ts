@@ -70,10 +70,12 @@ async function main(config: Config): Promise<StopService> {
   }
   await mkdir(config.storage.filesystem.directory, { recursive: true });
   const redis = createRedis(config.redis.url, "beskar-yum-api");
-  const storage = new RepositoryStorage(config.storage.filesystem.directory, config.storage.prefix, {
+  const storage = await RepositoryStorage.open(config.storage.filesystem.directory, config.storage.prefix, {
     maxOpenIndexes: config.limits.maxOpenIndexes,
     maxPackagesPerRepository: config.limits.maxPackagesPerRepository,
     logRetention: { maxAgeSeconds: config.limits.logMaxAgeDays * 86_400, maxRows: config.limits.logMaxRows },
+    ...(config.index.driver === "postgres" ? { postgresUrl: config.index.postgres.url } : {}),
+    onPostgresError: (err) => logger.warn({ err: err.message }, "PostgreSQL index connection lost"),
   });
   // Before anything reads storage: repositories of the previous layout move into this one (the
   // cluster's primary did it already).

@@ -6,7 +6,7 @@ import { FsBlobStore } from "./blob-store.js";
 import { fileIdentity } from "./file-identity.js";
 import { type LayoutLog, type LayoutMigration, migrateLegacyLayout } from "./legacy-layout.js";
 import { indexOpenError } from "./open-errors.js";
-import type { PostgresIndexes } from "./postgres-indexes.js";
+import { PostgresIndexes } from "./postgres-indexes.js";
 import type { RegistryTombstone } from "./registry-records.js";
 import type { RepoIndex } from "./repo-index.js";
 import { REPOSITORIES_DIR, repositoryKey, repositoryOfKey, STAGING_DIR } from "./repository-layout.js";
@@ -139,6 +139,30 @@ export class RepositoryStorage {
         : {}),
       ...(options.logRetention ? { logRetention: options.logRetention } : {}),
     };
+  }
+
+  /**
+   * The storage of a process: with `postgresUrl` (`index.driver: postgres`), the indexes are in
+   * that database, connected and migrated before this returns (STORAGE_VERSION_UNSUPPORTED for a
+   * newer schema, UNAVAILABLE when it cannot be reached).
+   */
+  static async open(
+    directory: string,
+    prefix: string,
+    options: Omit<RepositoryStorageOptions, "postgres"> & {
+      postgresUrl?: string;
+      /** Errors of idle PostgreSQL connections (the pool replaces them). */
+      onPostgresError?: (err: Error) => void;
+    },
+  ): Promise<RepositoryStorage> {
+    const { postgresUrl, onPostgresError, ...rest } = options;
+    if (postgresUrl === undefined) return new RepositoryStorage(directory, prefix, rest);
+    const postgres = await PostgresIndexes.connect(postgresUrl, {
+      ...(rest.maxPackagesPerRepository !== undefined ? { maxPackages: rest.maxPackagesPerRepository } : {}),
+      ...(rest.logRetention ? { logRetention: rest.logRetention } : {}),
+      ...(onPostgresError ? { onError: onPostgresError } : {}),
+    });
+    return new RepositoryStorage(directory, prefix, { ...rest, postgres });
   }
 
   /** Index connections open now (bounded by `maxOpenIndexes` unless all are busy). */
