@@ -1,21 +1,15 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { SqliteRepoIndex } from "./sqlite-repo-index.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { indexDrivers } from "./test-support/index-drivers.js";
 
-describe("repository log retention", () => {
-  let dir: string;
-  beforeEach(async () => {
-    dir = mkdtempSync(join(tmpdir(), "bylogs-"));
-  });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+describe.each(indexDrivers())("repository log retention on $name", (driver) => {
+  beforeAll(() => driver.setup());
+  afterAll(() => driver.teardown());
 
   const open = (maxRows: number, maxAgeSeconds: number) =>
-    SqliteRepoIndex.open(join(dir, "index.db"), { create: true, logRetention: { maxRows, maxAgeSeconds } });
+    driver.open({ logRetention: { maxRows, maxAgeSeconds } });
 
   it("keeps the newest max rows", async () => {
-    const index = open(50, 10_000_000);
+    const index = await open(50, 10_000_000);
     for (let i = 0; i < 500; i++) await index.addLog("INFO", `line ${i}`, 1_000 + i);
     const lines = (await index.listLogs()).map((l) => l.message);
     expect(lines).toHaveLength(50);
@@ -25,11 +19,11 @@ describe("repository log retention", () => {
   });
 
   it("prunes lines older than the max age, and a backlog a batch (100) per line written", async () => {
-    const old = open(1_000_000, 10_000_000);
+    const old = await open(1_000_000, 10_000_000);
     for (let i = 0; i < 450; i++) await old.addLog("INFO", `old ${i}`, 1_000);
     old.close();
     // Reopened with a 1 day retention, years later.
-    const index = open(1_000_000, 86_400);
+    const index = await driver.reopen(old, { logRetention: { maxRows: 1_000_000, maxAgeSeconds: 86_400 } });
     const now = 1_000 + 400 * 86_400;
     await index.addLog("INFO", "new 0", now);
     expect(await index.listLogs()).toHaveLength(450 - 100 + 1);

@@ -1,9 +1,6 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { PackageRecord } from "./repo-index.js";
-import { SqliteRepoIndex } from "./sqlite-repo-index.js";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { PackageRecord, RepoIndex } from "./repo-index.js";
+import { indexDrivers } from "./test-support/index-drivers.js";
 
 /** A mirror's row: Beskar's tag (md5 of the file name, here "t"), the file under `href`. */
 function row(href: string, id: string, tag = "t"): PackageRecord {
@@ -36,16 +33,12 @@ function row(href: string, id: string, tag = "t"): PackageRecord {
   };
 }
 
-describe("package rows keyed by href", () => {
-  let dir: string;
-  let index: SqliteRepoIndex;
+describe.each(indexDrivers())("package rows keyed by href on $name", (driver) => {
+  let index: RepoIndex;
+  beforeAll(() => driver.setup());
+  afterAll(() => driver.teardown());
   beforeEach(async () => {
-    dir = mkdtempSync(join(tmpdir(), "byhref-"));
-    index = SqliteRepoIndex.open(join(dir, "index.db"), { create: true });
-  });
-  afterEach(async () => {
-    index.close();
-    rmSync(dir, { recursive: true, force: true });
+    index = await driver.open();
   });
 
   const commit = (generation: { upsert?: PackageRecord[]; deleteHrefs?: string[] }, revision: number) =>

@@ -46,7 +46,8 @@ const summaryColumns = "tag, id, file_name, href, meta";
 /** Rows a fragment iteration reads per query: memory stays bounded whatever the repository's size. */
 const fragmentPage = 500;
 const logPruneBatch = 100;
-const epochNow = "extract(epoch from now())::bigint";
+// Whole seconds rounded down, as SQLite's strftime('%s') (a cast alone would round up half the time).
+const epochNow = "floor(extract(epoch from now()))::bigint";
 
 function toRecord(row: PackageRow): PackageRecord {
   return {

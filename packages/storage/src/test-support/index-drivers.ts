@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PostgresIndexes } from "../postgres-indexes.js";
+import type { PostgresRepoIndex } from "../postgres-repo-index.js";
 import type { RepoIndex } from "../repo-index.js";
 import { SqliteRepoIndex, type SqliteRepoIndexOptions } from "../sqlite-repo-index.js";
 import { createTestDatabase } from "./postgres-test-db.js";
@@ -16,6 +17,8 @@ export interface IndexDriver {
   name: "sqlite" | "postgres";
   setup(): Promise<void>;
   open(options?: IndexOptions): Promise<RepoIndex>;
+  /** The same repository's index opened again (another process, say), with `options`. */
+  reopen(index: RepoIndex, options?: IndexOptions): Promise<RepoIndex>;
   teardown(): Promise<void>;
 }
 
@@ -32,6 +35,11 @@ function sqliteDriver(): IndexDriver {
       const index = SqliteRepoIndex.open(join(dir, `index-${n++}.db`), { create: true, ...options });
       opened.push(index);
       return index;
+    },
+    async reopen(index, options = {}) {
+      const again = SqliteRepoIndex.open(index.path, { create: false, ...options });
+      opened.push(again);
+      return again;
     },
     async teardown() {
       for (const index of opened) index.close();
@@ -53,6 +61,11 @@ function postgresDriver(): IndexDriver {
       const indexes = await PostgresIndexes.connect(database!.url, options);
       pools.push(indexes);
       return indexes.create(`artifacts/yum/r${n++}`);
+    },
+    async reopen(index, options = {}) {
+      const indexes = await PostgresIndexes.connect(database!.url, options);
+      pools.push(indexes);
+      return (await indexes.open((index as PostgresRepoIndex).repository))!;
     },
     async teardown() {
       for (const indexes of pools) await indexes.close();
