@@ -88,6 +88,11 @@ describe("RepositoryStorage index handles", () => {
     await storage.deleteRepository(name);
     await (await storage.createIndex(name)).createRepository({ ...properties, mirror: true }, 2);
     expect(isYumError(await caught(held.getRepository()), "REPO_NOT_FOUND")).toBe(true);
+    // Its event transactions fail the same way, one after another (a failed one does not block the next).
+    for (let i = 0; i < 2; i++) {
+      const apply = held.applyEvent(1, 1, async () => ({ changed: false }));
+      expect(isYumError(await caught(apply), "REPO_NOT_FOUND")).toBe(true);
+    }
     expect((await (await storage.openIndex(name))?.getRepository())?.createdAt).toBe(2);
     storage.close();
   });

@@ -219,20 +219,21 @@ export class SqliteRepoIndex implements RepoIndex {
       done = resolve;
     });
     await previous;
-    const db = this.db;
-    this.busy++;
     try {
-      db.exec("BEGIN IMMEDIATE");
+      const db = this.db;
+      this.busy++;
       try {
+        db.exec("BEGIN IMMEDIATE");
         const result = await fn();
         db.exec("COMMIT");
         return result;
       } catch (err) {
         if (db.inTransaction) db.exec("ROLLBACK");
         throw err;
+      } finally {
+        this.busy--;
       }
     } finally {
-      this.busy--;
       done();
     }
   }
