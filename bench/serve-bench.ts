@@ -3,7 +3,9 @@
  * repository of the real API + worker processes, and the same bytes (repomd.xml, primary.xml.gz, the
  * biggest RPM) served by nginx (Debian `nginx-light`) from a directory, side by side in one run, both
  * driven by wrk (Debian package `wrk`, installed here when run as root) with the same settings.
- * Prints req/s, p99 latency and errors of both and the ratio (ours / nginx's req/s).
+ * Prints req/s, p99 latency and errors of both and the ratio (ours / nginx's req/s). A third column is
+ * beskar-yum behind nginx with deploy/nginx/beskar-yum.conf (`http.accel_redirect`: nginx sends the
+ * stored files, the API decides), the deployment README "Behind nginx" describes.
  *
  *   npm run bench                                      # all benches
  *   node bench/dist/bench/serve-bench.js               # this one (after `npm run bench` built it)
@@ -15,7 +17,7 @@
  *   BENCH_NGINX_WORKERS=auto ...                       # nginx worker_processes (default auto: one per core)
  *   BENCH_PROFILE_DIR=/tmp/prof ...                    # CPU profiles of the API (see cpu-profile.ts)
  */
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseRepomd } from "@beskar-yum/repodata";
@@ -49,14 +51,15 @@ function summary(runs: WrkResult[]): WrkResult {
 }
 const profileDir = process.env.BENCH_PROFILE_DIR;
 
-/** The Rocky fixture, found from the source tree or from bench/dist. */
-function rockyFixture(): string {
+/** The repository's root, found from the source tree or from bench/dist. */
+function repoRoot(): string {
   for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
-    const candidate = join(dir, "test", "fixtures", "rocky-8.3-ha-debug");
-    if (existsSync(join(candidate, "Packages"))) return candidate;
+    if (existsSync(join(dir, "test", "fixtures", "rocky-8.3-ha-debug", "Packages"))) return dir;
   }
   throw new Error("test/fixtures/rocky-8.3-ha-debug not found");
 }
+
+const rockyFixture = () => join(repoRoot(), "test", "fixtures", "rocky-8.3-ha-debug");
 
 async function get(url: string): Promise<Buffer> {
   const response = await fetch(url);
@@ -102,6 +105,7 @@ async function main(): Promise<void> {
     name: "serve-bench",
     env: {
       BESKARYUM_HTTP_WORKERS: ourWorkers,
+      BESKARYUM_HTTP_ACCEL_REDIRECT: "true",
       ...(profileDir
         ? {
             BENCH_PROFILE_DIR: profileDir,
@@ -115,6 +119,14 @@ async function main(): Promise<void> {
     root,
     workers: nginxWorkers === "auto" ? "auto" : Number(nginxWorkers),
     config: "    access_log off;",
+  });
+  // The shipped front config, with only its addresses and the data directory replaced.
+  const site = readFileSync(join(repoRoot(), "deploy", "nginx", "beskar-yum.conf"), "utf8")
+    .replace("server api:5200;", `server ${new URL(stack.url).host};`)
+    .replaceAll("/data/", `${stack.dataDir}/`);
+  const front = await startNginx({
+    workers: nginxWorkers === "auto" ? "auto" : Number(nginxWorkers),
+    site: (port) => site.replace("listen 80;", `listen 127.0.0.1:${port};\n    access_log off;`),
   });
   try {
     const repo = "artifacts/yum/serve";
@@ -142,36 +154,49 @@ async function main(): Promise<void> {
       writeFileSync(target, await get(`${repoUrl}${path}`));
     }
     const nginxRepoUrl = `${nginx.url}repo/`;
+    const frontRepoUrl = `${front.url}${repo}/repo/`;
 
-    const rows: { label: string; ours: WrkResult; theirs: WrkResult }[] = [];
+    const rows: { label: string; ours: WrkResult; fronted: WrkResult; theirs: WrkResult }[] = [];
     for (const { label, path } of files) {
       // A short warm-up of each (JIT, page cache, connection setup), then the measured runs.
       await wrk(`${repoUrl}${path}`, { connections, threads, seconds: 2 });
       await wrk(`${nginxRepoUrl}${path}`, { connections, threads, seconds: 2 });
-      const ours: WrkResult[] = [];
-      const theirs: WrkResult[] = [];
+      await wrk(`${frontRepoUrl}${path}`, { connections, threads, seconds: 2 });
+      const runs = { ours: [] as WrkResult[], fronted: [] as WrkResult[], nginx: [] as WrkResult[] };
+      const urls = {
+        ours: `${repoUrl}${path}`,
+        fronted: `${frontRepoUrl}${path}`,
+        nginx: `${nginxRepoUrl}${path}`,
+      };
       for (let round = 0; round < rounds; round++) {
-        // Alternating who goes first, so that neither always runs right after the other's load.
-        const order = round % 2 === 0 ? ["ours", "nginx"] : ["nginx", "ours"];
-        for (const who of order) {
-          if (who === "ours") ours.push(await wrk(`${repoUrl}${path}`, { connections, threads, seconds }));
-          else theirs.push(await wrk(`${nginxRepoUrl}${path}`, { connections, threads, seconds }));
-        }
+        // Rotating who goes first, so that none always runs right after another's load.
+        const order = (["ours", "fronted", "nginx"] as const).map(
+          (_, i, all) => all[(i + round) % all.length]!,
+        );
+        for (const who of order) runs[who].push(await wrk(urls[who], { connections, threads, seconds }));
         console.log(
-          `${label}, round ${round + 1}: beskar-yum ${fmt(ours.at(-1)!)}; nginx ${fmt(theirs.at(-1)!)}`,
+          `${label}, round ${round + 1}: beskar-yum ${fmt(runs.ours.at(-1)!)}; behind nginx ${fmt(runs.fronted.at(-1)!)}; nginx ${fmt(runs.nginx.at(-1)!)}`,
         );
       }
-      rows.push({ label, ours: summary(ours), theirs: summary(theirs) });
+      rows.push({
+        label,
+        ours: summary(runs.ours),
+        fronted: summary(runs.fronted),
+        theirs: summary(runs.nginx),
+      });
     }
 
     console.log(`\nmedians of ${rounds} rounds (errors: all rounds)`);
     console.log(
-      "| file | beskar-yum req/s | p99 | errors | nginx req/s | p99 | errors | ratio (ours / nginx) |\n|---|---|---|---|---|---|---|---|",
+      "| file | beskar-yum req/s | p99 | errors | behind nginx req/s | p99 | errors | nginx alone req/s | p99 | errors | ratios (ours / nginx; behind nginx / nginx) |\n|---|---|---|---|---|---|---|---|---|---|---|",
     );
-    for (const { label, ours, theirs } of rows) {
-      console.log(`| ${label} | ${fmt(ours)} | ${fmt(theirs)} | ${(ours.rps / theirs.rps).toFixed(2)}x |`);
+    for (const { label, ours, fronted, theirs } of rows) {
+      console.log(
+        `| ${label} | ${fmt(ours)} | ${fmt(fronted)} | ${fmt(theirs)} | ${(ours.rps / theirs.rps).toFixed(2)}x; ${(fronted.rps / theirs.rps).toFixed(2)}x |`,
+      );
     }
   } finally {
+    await front.stop();
     await nginx.stop();
     await stack.stop();
     await cleanupTempDirs();

@@ -39,6 +39,32 @@ const requirements = [
   { name: "nginx", pkg: "nginx-light", found: () => onPath("nginx") },
   { name: "tinyproxy", pkg: "tinyproxy", found: () => onPath("tinyproxy") },
   { name: "python3 (Debian's)", pkg: "python3", found: () => fs.existsSync("/usr/bin/python3") },
+  // Validates docker-compose.yml against the Compose file schema (no container engine needed).
+  { name: "docker-compose", pkg: "docker-compose", found: () => onPath("docker-compose") },
+  // The browser the dashboard's end-to-end test drives (playwright-core, which downloads none).
+  { name: "chromium", pkg: "chromium", found: () => fs.existsSync("/usr/bin/chromium") },
+  // Validates the /metrics exposition (`promtool check metrics`).
+  { name: "promtool", pkg: "prometheus", found: () => onPath("promtool") },
+];
+
+/**
+ * zypper (test/signing-zypper.test.ts) conflicts with dnf-plugins-core in Debian 12: its packages
+ * are unpacked with `dpkg -x` into this directory instead of installed, and run from there
+ * (test/support/zypper.ts: same path). `repo2solv.sh` is the name libzypp calls Debian's `repo2solv` by.
+ */
+const zypperDir = path.join(os.tmpdir(), "beskar-yum-zypper");
+const zypperPackages = [
+  "zypper",
+  "zypper-common",
+  "libzypp1722",
+  "libzypp-common",
+  "libsolv-tools",
+  "libaugeas0",
+  "augeas-lenses",
+  "libproxy1v5",
+  "libyaml-cpp0.7",
+  "libboost-thread1.74.0",
+  "libsigc++-2.0-0v5",
 ];
 
 const log = (line) => console.log(`check-tools: ${line}`);
@@ -68,6 +94,8 @@ async function main() {
       process.exit(1);
     }
   }
+
+  unpackZypper();
 
   checkPostgres();
   const url = new URL(process.env.BESKARYUM_TEST_REDIS_URL || "redis://127.0.0.1:6379");
@@ -112,6 +140,38 @@ async function main() {
   process.exit(1);
 }
 
+/** zypper and the libraries it lacks, unpacked (not installed) into `zypperDir` once. */
+function unpackZypper() {
+  const root = path.join(zypperDir, "root");
+  if (
+    fs.existsSync(path.join(root, "usr/bin/zypper")) &&
+    fs.existsSync(path.join(root, "usr/bin/repo2solv.sh"))
+  )
+    return;
+  const download = `apt-get download ${zypperPackages.join(" ")}`;
+  if (process.getuid?.() !== 0 || !onPath("apt-get") || !onPath("dpkg")) {
+    console.error(
+      "check-tools: missing zypper (unpacked, not installed: it conflicts with dnf-plugins-core). Get it with:",
+    );
+    console.error(
+      `  mkdir -p ${zypperDir}/debs && cd ${zypperDir}/debs && ${download} && for d in *.deb; do dpkg -x "$d" ../root; done && ln -sf repo2solv ../root/usr/bin/repo2solv.sh`,
+    );
+    process.exit(1);
+  }
+  const debs = path.join(zypperDir, "debs");
+  fs.rmSync(zypperDir, { recursive: true, force: true });
+  fs.mkdirSync(debs, { recursive: true });
+  log(`unpacking zypper into ${root} (it conflicts with dnf-plugins-core): ${download}`);
+  const fetched = spawnSync("apt-get", ["download", ...zypperPackages], { cwd: debs, stdio: "inherit" });
+  if (fetched.status !== 0) {
+    runOrExit("apt-get", ["update"]);
+    runOrExit("apt-get", ["download", ...zypperPackages], {}, debs);
+  }
+  for (const deb of fs.readdirSync(debs).filter((f) => f.endsWith(".deb")))
+    runOrExit("dpkg", ["-x", path.join(debs, deb), root]);
+  fs.symlinkSync("repo2solv", path.join(root, "usr/bin/repo2solv.sh"));
+}
+
 function isDir(p) {
   try {
     return fs.statSync(p).isDirectory();
@@ -137,8 +197,8 @@ function dnfPlugin(name) {
   };
 }
 
-function runOrExit(cmd, args, env = {}) {
-  const res = spawnSync(cmd, args, { stdio: "inherit", env: { ...process.env, ...env } });
+function runOrExit(cmd, args, env = {}, cwd = undefined) {
+  const res = spawnSync(cmd, args, { stdio: "inherit", cwd, env: { ...process.env, ...env } });
   if (res.status !== 0) {
     console.error(
       `check-tools: ${cmd} ${args.join(" ")} failed (${res.error?.message ?? `exit ${res.status}`})`,

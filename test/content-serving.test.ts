@@ -69,9 +69,14 @@ describe("content serving (cluster of 2 API processes, content cache)", () => {
     for (let i = 0; i < 8; i++) {
       const metrics = await get(`${stack.url}/metrics`);
       expect(metrics.status).toBe(200);
-      expect(metrics.body.toString("utf8")).toMatch(
-        /beskaryum_http_request_duration_seconds_count\{route="content",method="PUT",status="201"\} 3/,
+      const text = metrics.body.toString("utf8");
+      expect(text).toMatch(
+        /beskaryum_http_request_duration_seconds_count\{family="packages",method="PUT",status_class="2xx"\} 3/,
       );
+      // Read from the index by the one process that answers: not summed over the workers.
+      expect(
+        text.match(/^beskaryum_repository_packages\{repository="artifacts\/yum\/serving"\} \d+$/gm),
+      ).toEqual(['beskaryum_repository_packages{repository="artifacts/yum/serving"} 3']);
     }
   });
 

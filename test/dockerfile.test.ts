@@ -186,6 +186,8 @@ describe("the Dockerfile", () => {
         "policy/data.json",
         "apps/api/openapi/swagger.yaml",
         "apps/api/package.json",
+        "apps/api/ui/index.html",
+        "apps/api/ui/style.css",
       ]),
     );
     const missing: string[] = [];
@@ -232,6 +234,24 @@ describe("the Dockerfile", () => {
       await deletePrefix(prefix);
       await cleanupTempDirs();
     }
+  });
+
+  it("builds the dashboard's modules in the image (they are compiled, not copied)", () => {
+    // apps/api/ui/dist is ignored by .dockerignore: the build stage must have the sources and the
+    // build must include them, and the final image takes the build stage's /app.
+    for (const file of ["apps/api/ui/tsconfig.json", "apps/api/ui/src/main.ts", "tsconfig.base.json"]) {
+      expect(provenance(stages, "build", posix.join("/app", file), ignored), file).toMatchObject({
+        ok: true,
+      });
+    }
+    const build = JSON.parse(readFileSync(join(root, "tsconfig.build.json"), "utf8")) as {
+      references: { path: string }[];
+    };
+    expect(build.references).toContainEqual({ path: "apps/api/ui" });
+    expect(readFileSync(join(root, "Dockerfile"), "utf8")).toMatch(/RUN npm ci && npm run build/);
+    expect(provenance(stages, final.name, "/app/apps/api/ui/index.html", ignored)).toMatchObject({
+      ok: true,
+    });
   });
 
   it("is read the way Docker reads it (the checker finds what is not there)", () => {

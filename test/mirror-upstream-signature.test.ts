@@ -3,8 +3,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Stack, startStack } from "./harness/stack.js";
 import { rockyTestdata, startUpstream, type Upstream } from "./harness/upstream.js";
-import { makeDnf } from "./support/dnf.js";
+import { dnfWithRepoFile, makeDnf } from "./support/dnf.js";
 import { makeRepomdSigner, type RepomdSigner } from "./support/repomd-signer.js";
+import { describeFailure } from "./support/run.js";
 import { cleanupTempDirs, makeTempDir } from "./support/tmp.js";
 
 const rockyKey = join(rockyTestdata, "RPM-GPG-KEY-rockyofficial");
@@ -64,13 +65,27 @@ describe("a mirror of a signed upstream (dnf repo_gpgcheck=1)", () => {
     });
     await dnf.install(["booth-debugsource"]);
     expect(await dnf.installed()).toContain("booth-debugsource-1.0-6.ac1d34c.git.el8.2.x86_64");
+
+    // The .repo file we serve names upstream's keys (gpg_key, served by us), not the server's.
+    const repoFile = await (await fetch(`${stack.url}/${repository}/m-signed.repo`)).text();
+    expect(repoFile).toMatch(/^repo_gpgcheck=1$/m);
+    expect(repoFile).toMatch(/^gpgcheck=1$/m);
+    expect(repoFile).toContain(`gpgkey=${stack.url}/${repository}/RPM-GPG-KEY\n`);
+    expect(await (await fetch(`${stack.url}/${repository}/RPM-GPG-KEY`)).text()).toBe(keys);
+    expect(await (await fetch(`${stack.repoUrl(repository)}repodata/repomd.xml.key`)).text()).toBe(keys);
+    const installed = await dnfWithRepoFile(repoFile, ["install", "booth-debugsource"]);
+    expect(installed.code, describeFailure("dnf install", installed)).toBe(0);
   });
 
-  it("answers 404 for the signature of a repository that has none", async () => {
-    const repository = "artifacts/yum/hosted-unsigned";
+  it("signs a hosted repository's repomd.xml with the server's key, upstream's signatures are for mirrors", async () => {
+    const repository = "artifacts/yum/hosted-signed";
     await stack.call("POST", "/repository", { repository, properties: {} });
     const response = await fetch(`${stack.repoUrl(repository)}repodata/repomd.xml.asc`);
-    expect(response.status).toBe(404);
+    expect(response.status).toBe(200);
+    expect(await response.text()).toMatch(/^-----BEGIN PGP SIGNATURE-----/);
+    const key = await (await fetch(`${stack.repoUrl(repository)}repodata/repomd.xml.key`)).text();
+    expect(key).not.toBe(signer.armoredPublicKey);
+    expect(key).toMatch(/^-----BEGIN PGP PUBLIC KEY BLOCK-----/);
   });
 
   it("refuses a repomd.xml signature made by a key that is not in gpg_key", async () => {

@@ -7,11 +7,13 @@ import { rewriteMetadata } from "./harness/craft-repo.js";
 import { fetchPrimary } from "./harness/repodata-client.js";
 import { type Stack, startStack } from "./harness/stack.js";
 import { rockyTestdata, startUpstream, type Upstream } from "./harness/upstream.js";
-import { makeDnf } from "./support/dnf.js";
+import { dnfWithRepoFile, makeDnf } from "./support/dnf.js";
+import { describeFailure } from "./support/run.js";
 import { cleanupTempDirs, makeTempDir } from "./support/tmp.js";
 
 const rockyKey = join(rockyTestdata, "RPM-GPG-KEY-rockyofficial");
-const gpgKey = Buffer.from(readFileSync(rockyKey, "utf8")).toString("base64");
+const rockyKeyText = readFileSync(rockyKey, "utf8");
+const gpgKey = Buffer.from(rockyKeyText).toString("base64");
 const rpms = readdirSync(join(rockyTestdata, "Packages")).filter((f) => f.endsWith(".rpm"));
 
 /**
@@ -111,12 +113,17 @@ describe("mirror of an upstream whose packages live under xml:base", () => {
       gunzipSync(readFileSync(join(rockyTestdata, "repodata", original))).toString("utf8"),
     );
     expect((await fetchPrimary(stack.repoUrl(repo))).packages).toHaveLength(27);
-    expect((await fetch(`${stack.repoUrl(repo)}repodata/repomd.xml.asc`)).status).toBe(404);
+    // repomd.xml is ours: signed with the server's key, not upstream's (whose signature no longer applies).
+    const asc = await fetch(`${stack.repoUrl(repo)}repodata/repomd.xml.asc`);
+    expect(asc.status).toBe(200);
+    const key = await (await fetch(`${stack.repoUrl(repo)}repodata/repomd.xml.key`)).text();
+    expect(key).toMatch(/^-----BEGIN PGP PUBLIC KEY BLOCK-----/);
+    expect(key).not.toBe(rockyKeyText);
 
     const logs = (await stack.call("GET", "/repository/logs", { repository: repo })).json.logs;
     const messages = logs.map((l: { message: string }) => l.message).join("\n");
     expect(messages).toContain(
-      "primary.xml rewritten (xml:base): upstream's repomd.xml signature no longer applies and is not served",
+      "primary.xml rewritten (xml:base): upstream's repomd.xml signature no longer applies; repomd.xml is signed with the server's key",
     );
     expect(messages).toContain("14 of 27 packages are listed under xml:base upstream");
     expect(messages).toMatch(/not served: primary_db, filelists_db, other_db/);
@@ -128,6 +135,15 @@ describe("mirror of an upstream whose packages live under xml:base", () => {
     const dnf = makeDnf(stack.repoUrl(repo), { gpgkey: `file://${rockyKey}` });
     await dnf.install(["booth-core-debuginfo"]);
     expect(await dnf.installed()).toContain(file.replace(/\.rpm$/, ""));
+  });
+
+  it("serves a .repo file with which dnf checks our signature of the rewritten repomd.xml and upstream's of the packages", async () => {
+    const repoFile = await (await fetch(`${stack.url}/${repo}/m-xml-base.repo`)).text();
+    expect(repoFile).toMatch(/^gpgcheck=1$/m);
+    expect(repoFile).toMatch(/^repo_gpgcheck=1$/m);
+    expect(repoFile).toMatch(/^gpgkey=\S+\/RPM-GPG-KEY \S+\/repo\/repodata\/repomd\.xml\.key$/m);
+    const installed = await dnfWithRepoFile(repoFile, ["install", "booth-core-debuginfo"]);
+    expect(installed.code, describeFailure("dnf install", installed)).toBe(0);
   });
 
   it("refuses a base that is not http(s), naming it, and serves nothing from that upstream", async () => {

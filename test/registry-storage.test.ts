@@ -113,12 +113,18 @@ describe("Debian's docker-registry as the OCI storage replica, with notification
     // repodata:repomdxml follows the served repomd.xml (the replica is pushed after each publish).
     const served = await eventually("repomdxml manifest matching the served repomd.xml", async () => {
       const text = await (await fetch(`${stack.repoUrl(repo)}repodata/repomd.xml`)).text();
+      const asc = await (await fetch(`${stack.repoUrl(repo)}repodata/repomd.xml.asc`)).text();
       const pushed = await manifest(`${repo}/repodata`, "repomdxml");
-      return pushed?.json.layers[0].digest === sha256(Buffer.from(text)) ? { text, pushed } : undefined;
+      return pushed?.json.layers[0].digest === sha256(Buffer.from(text)) ? { text, asc, pushed } : undefined;
     });
     expect(served.pushed.json.config.mediaType).toBe("application/vnd.ciq.rpm.repomd.v1.config+json");
     expect(served.pushed.json.layers[0].mediaType).toBe("application/vnd.ciq.rpm.repomd.v1.xml");
-    const dataLayers = served.pushed.json.layers.slice(1).map((l: any) => ({
+    // Our signature of it (hosted repodata is signed with the server's key), as Beskar's layer.
+    expect(served.pushed.json.layers[1]).toMatchObject({
+      mediaType: "application/vnd.ciq.rpm.repomd.v1.xml.asc",
+      digest: sha256(Buffer.from(served.asc)),
+    });
+    const dataLayers = served.pushed.json.layers.slice(2).map((l: any) => ({
       mediaType: l.mediaType,
       digest: l.digest,
       title: l.annotations["org.opencontainers.image.title"],

@@ -46,19 +46,17 @@ describe("storage layout: no repository name reaches another repository's files"
       expect(created.status, JSON.stringify(created.json)).toBe(200);
     }
     // What the previous layout put inside hosted's repodata/ (the nested mirror's index and its WAL).
-    for (const file of [
-      "index.db",
-      "index.db-wal",
-      "index.db-shm",
-      "blobs",
-      "repodata",
-      "tmp",
-      "repomd.xml.key",
-    ]) {
+    for (const file of ["index.db", "index.db-wal", "index.db-shm", "blobs", "repodata", "tmp"]) {
       const { status, body } = await get(`${stack.repoUrl(hosted)}repodata/${file}`);
       expect(status, file).toBe(404);
       for (const secret of secrets) expect(body.toString("latin1")).not.toContain(secret);
     }
+    // repomd.xml.key is hosted's own: the public key of the server, never a file of the folder.
+    const key = await get(`${stack.repoUrl(hosted)}repodata/repomd.xml.key`);
+    expect(key.status).toBe(200);
+    expect(key.body.toString("latin1")).toMatch(/^-----BEGIN PGP PUBLIC KEY BLOCK-----/);
+    expect(key.body.toString("latin1")).not.toMatch(/PRIVATE/);
+    for (const secret of secrets) expect(key.body.toString("latin1")).not.toContain(secret);
     // hosted publishes twice more; the nested repositories are untouched, and hosted stays whole.
     expect((await stack.upload(hosted, rpms[1]!, { wait: true })).status).toBe(201);
     expect((await stack.upload(hosted, rpms[2]!, { wait: true })).status).toBe(201);
@@ -81,7 +79,7 @@ describe("storage layout: no repository name reaches another repository's files"
     );
     expect(
       readdirSync(join(dirOf(stack.dataDir, hosted), "repodata")).every((f) =>
-        /^[0-9a-f]{64}-|^repomd\.xml$/.test(f),
+        /^[0-9a-f]{64}-|^repomd\.xml(\.asc)?$/.test(f),
       ),
     ).toBe(true);
     const listed = await stack.call("GET", "/repository:list");
@@ -211,7 +209,7 @@ describe("a data dir of the previous layout keeps working with this build", () =
       expect(existsSync(join(dataDir, "artifacts", "yum", "old"))).toBe(false);
       const hostedRepodata = readdirSync(join(dirOf(dataDir, hosted), "repodata"));
       expect(
-        hostedRepodata.every((f) => /^[0-9a-f]{64}-|^repomd\.xml$/.test(f)),
+        hostedRepodata.every((f) => /^[0-9a-f]{64}-|^repomd\.xml(\.asc)?$/.test(f)),
         hostedRepodata.join(),
       ).toBe(true);
       expect(readFileSync(join(dirOf(dataDir, nested), "index.db")).length).toBeGreaterThan(0);

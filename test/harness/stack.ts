@@ -24,7 +24,16 @@ export interface StackOptions {
   env?: Record<string, string>;
   /** Start on this data dir (e.g. one a previous stack or build left behind) instead of a new one. */
   dataDir?: string;
+  /**
+   * Let the processes generate the signing key into the data dir, as a first start does. Otherwise
+   * they read `test/fixtures/signing/test-signing-key.asc`: an RSA key takes seconds to generate on
+   * a loaded machine, every stack would pay it.
+   */
+  generatedSigningKey?: boolean;
 }
+
+/** A throwaway signing key for test stacks (made with gpg, no passphrase; never used anywhere else). */
+export const testSigningKeyFile = join(root, "test/fixtures/signing/test-signing-key.asc");
 
 export interface Stack {
   url: string;
@@ -64,6 +73,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     BESKARYUM_PUBLISH_DEBOUNCE_MS: "50",
     BESKARYUM_PUBLISH_MAX_DELAY_MS: "500",
     BESKARYUM_UPLOAD_WAIT_TIMEOUT_MS: "60000",
+    ...(options.generatedSigningKey ? {} : { BESKARYUM_SIGNING_KEY_FILE: testSigningKeyFile }),
     ...options.env,
   };
   const api = await startProcess("node", [join(root, "apps/api/dist/main.js")], {
@@ -91,7 +101,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     workers.push(worker);
     return worker;
   };
-  for (let i = 0; i < (options.workers ?? 1); i++) await startWorker();
+  try {
+    for (let i = 0; i < (options.workers ?? 1); i++) await startWorker();
+  } catch (err) {
+    // A worker that did not come up (a loaded machine) must not leave the API running, orphaned.
+    await Promise.all([api, ...workers].map((p) => p.stop()));
+    throw err;
+  }
 
   const call = async (method: string, path: string, body?: unknown) => {
     const response = await requestWithBody(method, `${url}/artifacts/yum/api/v1${path}`, {

@@ -1,3 +1,4 @@
+import { writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import { describeFailure, type RunResult, run } from "./run.js";
@@ -94,4 +95,28 @@ function lines(text: string): string[] {
     .split("\n")
     .map((l) => l.trim())
     .filter((l) => l !== "");
+}
+
+/**
+ * dnf as a user runs it: the `.repo` file a server gave in its reposdir, dnf.conf's defaults
+ * otherwise (gpgcheck on, keys imported from `gpgkey` after asking: `--assumeyes`), in an installroot
+ * and cache of its own. Returns the result whatever the exit code.
+ */
+export async function dnfWithRepoFile(repoFile: string, args: string[]) {
+  const reposdir = makeTempDir("dnf-reposdir-");
+  writeFileSync(path.join(reposdir, "served.repo"), repoFile);
+  const all = [
+    `--installroot=${makeTempDir("dnf-root-")}`,
+    "--releasever=1",
+    `--setopt=reposdir=${reposdir}`,
+    `--setopt=cachedir=${makeTempDir("dnf-cache-")}`,
+    "--setopt=skip_if_unavailable=False",
+    "--setopt=tsflags=noscripts",
+    // dnf-plugins-core's `local` plugin (installed with it on Debian) adds a repository of its own
+    // after each transaction, with gpgcheck=1 and no key: it is no part of what is tested.
+    "--disableplugin=local",
+    "--assumeyes",
+    ...args,
+  ];
+  return run("dnf", all, { timeoutMs: 180_000 });
 }

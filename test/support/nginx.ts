@@ -6,9 +6,14 @@ import { waitForPort } from "./wait-for-port.js";
 
 export interface NginxOptions {
   /** The directory served at `/`. */
-  root: string;
+  root?: string;
   /** Extra directives inside the `server` block (`keepalive_requests 2;`, `location /x { return 302 ...; }`). */
   config?: string;
+  /**
+   * A site of its own instead of the `server` serving `root` (e.g. deploy/nginx/beskar-yum.conf), given
+   * the port to listen on; `root` and `config` are then unused.
+   */
+  site?: (port: number) => string;
   /** `worker_processes` (default 1; `auto` is one per core, as a production nginx runs). */
   workers?: number | "auto";
 }
@@ -56,11 +61,15 @@ export async function startNginx(options: NginxOptions): Promise<Nginx> {
     `  scgi_temp_path ${join(dir, "scgi")};`,
     "  log_format beskar '$request_method $request_uri $status $body_bytes_sent auth=$http_authorization';",
     `  access_log ${accessLog} beskar;`,
-    "  server {",
-    `    listen 127.0.0.1:${port};`,
-    `    root ${options.root};`,
-    options.config ?? "",
-    "  }",
+    ...(options.site
+      ? [options.site(port)]
+      : [
+          "  server {",
+          `    listen 127.0.0.1:${port};`,
+          `    root ${options.root};`,
+          options.config ?? "",
+          "  }",
+        ]),
     "}",
     "",
   ].join("\n");

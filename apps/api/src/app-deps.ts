@@ -1,6 +1,7 @@
 import type { HttpLimits } from "@beskar-yum/config";
 import type { RegistryClient } from "@beskar-yum/oci";
 import type { RepositoryService } from "@beskar-yum/repository";
+import type { RepomdSigner } from "@beskar-yum/signing";
 import type { RepositoryStorage } from "@beskar-yum/storage";
 import type { Redis } from "ioredis";
 import type { ContentCache } from "./content-cache.js";
@@ -14,8 +15,14 @@ export interface AppDeps {
   redis: Redis;
   adminToken: string;
   metrics: ApiMetrics;
+  /** The server's repodata signing key: its public half is served, and tells our signatures from upstream's. */
+  signer: Pick<RepomdSigner, "publicKey" | "issued">;
+  /** `http.public_url`: the base of the URLs written into .repo files; none: taken from each request. */
+  publicUrl?: string;
   /** Hot content answered from memory before fastify (content-cache.ts); none in tests that `inject()`. */
   contentCache?: ContentCache;
+  /** `http.accel_redirect`: stored files are left to a front nginx that asks for it (accel-redirect.ts). */
+  accelRedirect?: boolean;
   /** Connection limits and timeouts (`config.http`); none when left out (tests that `inject()`). */
   limits?: HttpLimits;
   /** Longest `?wait=true` wait, in ms. */

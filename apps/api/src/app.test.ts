@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createRedis } from "@beskar-yum/queue";
+import { ephemeralSigner } from "@beskar-yum/signing";
 import { RepositoryStorage } from "@beskar-yum/storage";
 import type { FastifyInstance } from "fastify";
 import type { Redis } from "ioredis";
@@ -24,7 +25,7 @@ describe("API (in-process, no worker)", () => {
     dir = mkdtempSync(join(tmpdir(), "byapi-"));
     redis = createRedis(process.env.BESKARYUM_TEST_REDIS_URL ?? "redis://127.0.0.1:6379", "api-test");
     storage = new RepositoryStorage(dir);
-    app = await inProcessApp({ storage, redis, prefix, adminToken: token });
+    app = await inProcessApp({ storage, redis, prefix, adminToken: token, signer: await ephemeralSigner() });
   });
   afterAll(async () => {
     await app.close();
@@ -53,6 +54,42 @@ describe("API (in-process, no worker)", () => {
     expect(res.statusCode).toBe(401);
     expect(res.json()).toEqual({
       error: { code: "Unauthenticated", reason: "UNAUTHENTICATED", message: "invalid bearer token" },
+    });
+  });
+
+  it("serves .repo files by section id (a name with / gives a-b.repo), from Host unless told otherwise", async () => {
+    const repository = "artifacts/yum/team/tools";
+    expect((await api("POST", "/repository", { repository, properties: {} })).statusCode).toBe(200);
+    const repoFile = await app.inject({
+      method: "GET",
+      url: `/${repository}/team-tools.repo`,
+      headers: { host: "yum.internal:8080" },
+    });
+    expect(repoFile.statusCode).toBe(200);
+    expect(repoFile.headers["cache-control"]).toBe("no-cache");
+    expect(repoFile.body).toBe(
+      [
+        "[team-tools]",
+        "name=team/tools",
+        "baseurl=http://yum.internal:8080/artifacts/yum/team/tools/repo/",
+        "enabled=1",
+        "gpgcheck=0",
+        "repo_gpgcheck=1",
+        "gpgkey=http://yum.internal:8080/artifacts/yum/team/tools/repo/repodata/repomd.xml.key",
+        "",
+      ].join("\n"),
+    );
+    // Another file name under the repository is not its .repo file; a Host that is no host is refused.
+    expect((await app.inject({ method: "GET", url: `/${repository}/tools.repo` })).statusCode).toBe(404);
+    const badHost = await app.inject({
+      method: "GET",
+      url: `/${repository}/team-tools.repo`,
+      headers: { "x-forwarded-host": "evil.example/path@x" },
+    });
+    expect(badHost.statusCode).toBe(400);
+    expect(badHost.json().error).toMatchObject({
+      reason: "INVALID_ARGUMENT",
+      message: "the request's Host (or X-Forwarded-Host) is not a host[:port]",
     });
   });
 

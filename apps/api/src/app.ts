@@ -7,6 +7,7 @@ import { adminRoutes } from "./routes/admin-routes.js";
 import { contentRoutes } from "./routes/content-routes.js";
 import { opsRoutes } from "./routes/ops-routes.js";
 import { registryRoutes } from "./routes/registry-routes.js";
+import { uiRoutes } from "./routes/ui-routes.js";
 
 /** Turns whatever a handler threw into a YumError: ours as they are, fastify's by their status. */
 function asYumError(err: unknown): YumError {
@@ -47,16 +48,10 @@ export function buildApp(deps: AppDeps, options: FastifyServerOptions = {}): Fas
       .code(404)
       .send(errorBody(new YumError("NOT_FOUND", `no route for ${request.method} ${request.url}`))),
   );
-  app.addHook("onResponse", async (request, reply) => {
-    const route = request.url.startsWith("/artifacts/yum/api/")
-      ? "admin"
-      : request.url.startsWith("/artifacts/")
-        ? "content"
-        : "ops";
-    deps.metrics.requests.observe(
-      { route, method: request.method, status: String(reply.statusCode) },
-      reply.elapsedTime / 1000,
-    );
+  // A callback hook, not an async one: no promise per request.
+  app.addHook("onResponse", (request, reply, done) => {
+    deps.metrics.observeRequest(request.url, request.method, reply.statusCode, reply.elapsedTime / 1000);
+    done();
   });
 
   if (deps.limits) installConnectionLimits(app, deps.limits);
@@ -66,5 +61,6 @@ export function buildApp(deps: AppDeps, options: FastifyServerOptions = {}): Fas
   app.register(async (scope) => adminRoutes(scope, deps));
   app.register(async (scope) => contentRoutes(scope, deps));
   app.register(async (scope) => registryRoutes(scope, deps));
+  app.register(async (scope) => uiRoutes(scope, deps));
   return app;
 }

@@ -3,6 +3,7 @@ import { readFile } from "node:fs/promises";
 import type { IncomingMessage, OutgoingHttpHeaders, Server, ServerResponse } from "node:http";
 import { parseContentPath } from "@beskar-yum/repository";
 import { IndexChangeWatch, type RepositoryStorage } from "@beskar-yum/storage";
+import { accelRedirectTarget } from "./accel-redirect.js";
 
 /** What the content route decided to send for a URL: validators and where the bytes are. */
 export interface CacheableContent {
@@ -10,6 +11,7 @@ export interface CacheableContent {
   mtime: Date;
   etag: string;
   contentType: string;
+  cacheControl: string;
   /** The whole body, when the route holds it (repomd.xml). */
   body?: Buffer;
   /** Else the immutable (content-addressed) file it is read from. */
@@ -71,8 +73,10 @@ export interface ContentCacheOptions {
   maxBytes: number;
   /** `http.send_timeout_ms`: a client that reads nothing for this long is dropped. */
   sendTimeoutMs?: number;
+  /** `http.accel_redirect`: stored files are left to a front nginx that asks for it (accel-redirect.ts). */
+  accelRedirect?: boolean;
   /** Called once per answered request (metrics). */
-  observe?: (method: string, status: number, seconds: number) => void;
+  observe?: (url: string, method: string, status: number, seconds: number) => void;
 }
 
 /** How long an entry is trusted without asking the route again (grace periods ending, files removed by hand). */
@@ -138,11 +142,30 @@ export class ContentCache {
     if (notModified(req, entry)) {
       res.writeHead(304, entry.notModifiedHeaders);
       res.end();
-      this.options.observe?.(method, 304, (performance.now() - started) / 1000);
+      this.options.observe?.(url, method, 304, (performance.now() - started) / 1000);
       return true;
     }
+    const accel =
+      this.options.accelRedirect && entry.file !== undefined && headers["x-sendfile-type"] !== undefined
+        ? accelRedirectTarget(headers, entry.file)
+        : undefined;
+    if (accel !== undefined) {
+      res.writeHead(200, {
+        "content-type": entry.headers["content-type"],
+        "cache-control": entry.headers["cache-control"],
+        "x-accel-redirect": accel,
+      });
+      res.end();
+    } else {
+      this.sendBody(req, res, entry);
+    }
+    this.options.observe?.(url, method, 200, (performance.now() - started) / 1000);
+    return true;
+  }
+
+  private sendBody(req: IncomingMessage, res: ServerResponse, entry: Entry): void {
     res.writeHead(200, entry.headers);
-    if (method === "HEAD") {
+    if (req.method === "HEAD") {
       res.end();
     } else if (entry.body !== undefined) {
       res.end(entry.body);
@@ -152,8 +175,6 @@ export class ContentCache {
       res.on("close", () => stream.destroy());
       stream.pipe(res);
     }
-    this.options.observe?.(method, 200, (performance.now() - started) / 1000);
-    return true;
   }
 
   /** A GET of content without a query string: remember what the route will answer, with the token read now. */
@@ -221,10 +242,15 @@ export class ContentCache {
         "content-type": content.contentType,
         etag: content.etag,
         "last-modified": lastModified,
+        "cache-control": content.cacheControl,
         "accept-ranges": "bytes",
         "content-length": content.size,
       },
-      notModifiedHeaders: { etag: content.etag, "last-modified": lastModified },
+      notModifiedHeaders: {
+        etag: content.etag,
+        "last-modified": lastModified,
+        "cache-control": content.cacheControl,
+      },
       size: content.size,
       charged: 0,
       ...(content.file !== undefined ? { file: content.file } : {}),

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createRedis } from "@beskar-yum/queue";
+import { ephemeralSigner } from "@beskar-yum/signing";
 import { RepositoryStorage } from "@beskar-yum/storage";
 import type { FastifyInstance } from "fastify";
 import type { Redis } from "ioredis";
@@ -31,7 +32,7 @@ describe("an index that cannot be read is reported as what it is", () => {
     rmSync(`${path}-shm`, { force: true });
     writeFileSync(path, "overwritten: not an SQLite database any more ".repeat(200));
     storage = new RepositoryStorage(dir);
-    app = await inProcessApp({ storage, redis, prefix, adminToken: token });
+    app = await inProcessApp({ storage, redis, prefix, adminToken: token, signer: await ephemeralSigner() });
   });
   afterAll(async () => {
     await app.close();

@@ -12,6 +12,7 @@ import {
 import { RegistryClient, registryClientOptions } from "@beskar-yum/oci";
 import { createRedis, RepoLock, RepoTrigger, SyncQueue } from "@beskar-yum/queue";
 import { RepositoryService, recheckPendingWork, registryHoldings } from "@beskar-yum/repository";
+import { loadSigningKey } from "@beskar-yum/signing";
 import { RepositoryStorage } from "@beskar-yum/storage";
 import { pino } from "pino";
 import { apiProcessCount, clusterMetrics, isApiWorker, joinCluster, runPrimary } from "./api-cluster.js";
@@ -23,6 +24,7 @@ import { startPluginMode } from "./plugin/start-plugin-mode.js";
 import { installProcessGuards } from "./process-guards.js";
 import { RegistryEvents } from "./registry/registry-events.js";
 import { apiRuntimeFiles, runtimePath } from "./runtime-files.js";
+import { StateMetrics } from "./state-metrics.js";
 
 const version = (
   JSON.parse(readFileSync(runtimePath(apiRuntimeFiles.packageJson), "utf8")) as { version: string }
@@ -69,11 +71,21 @@ async function main(config: Config): Promise<StopService> {
     });
   }
   await mkdir(config.storage.filesystem.directory, { recursive: true });
+  // A key that cannot be read is a configuration error (exit 2), found before anything listens.
+  const { signer } = await loadSigningKey({
+    ...config.signing,
+    datadir: config.datadir,
+    ...(isApiWorker() ? {} : { log: (fields, message) => logger.info(fields, message) }),
+  });
   const redis = createRedis(config.redis.url, "beskar-yum-api");
   const storage = await RepositoryStorage.open(config.storage.filesystem.directory, config.storage.prefix, {
     maxOpenIndexes: config.limits.maxOpenIndexes,
     maxPackagesPerRepository: config.limits.maxPackagesPerRepository,
-    logRetention: { maxAgeSeconds: config.limits.logMaxAgeDays * 86_400, maxRows: config.limits.logMaxRows },
+    logRetention: {
+      maxAgeSeconds: config.limits.logMaxAgeDays * 86_400,
+      maxRows: config.limits.logMaxRows,
+      info: config.log.repositoryInfo,
+    },
     ...(config.index.driver === "postgres" ? { postgresUrl: config.index.postgres.url } : {}),
     onPostgresError: (err) => logger.warn({ err: err.message }, "PostgreSQL index connection lost"),
   });
@@ -99,6 +111,7 @@ async function main(config: Config): Promise<StopService> {
     waitTimeoutMs: config.upload.waitTimeoutMs,
     syncWaitTimeoutMs: config.sync.waitTimeoutMs,
     graceSeconds: config.publish.graceSeconds,
+    signer,
     syncs,
   });
   // The registry replica's webhook: notifications are stored, then processed in the background.
@@ -111,17 +124,23 @@ async function main(config: Config): Promise<StopService> {
     storage,
     maxBytes: config.serving.contentCacheBytes,
     sendTimeoutMs: config.http.sendTimeoutMs,
-    observe: (method, status, seconds) => metrics.observeContent(method, status, seconds),
+    accelRedirect: config.serving.accelRedirect,
+    observe: (url, method, status, seconds) => metrics.observeRequest(url, method, status, seconds),
   });
   metrics.watchContentCache(() => contentCache.stats());
+  // Per-repository metrics come from the indexes (the worker's totals, durable), queue depth from Redis.
+  metrics.state = new StateMetrics(storage, [trigger.queue, syncs.queue]);
   const app = buildApp(
     {
       contentCache,
+      accelRedirect: config.serving.accelRedirect,
       service,
       storage,
       redis,
       adminToken: config.adminToken,
       metrics,
+      signer,
+      ...(config.serving.publicUrl !== undefined ? { publicUrl: config.serving.publicUrl } : {}),
       waitTimeoutMs: config.upload.waitTimeoutMs,
       limits: config.http,
       version,
@@ -151,6 +170,7 @@ async function main(config: Config): Promise<StopService> {
           storage,
           version,
           logger,
+          observe: (url, method, status, seconds) => metrics.observeRequest(url, method, status, seconds),
           // Our writes go to Beskar's registry, unless a registry replica of our own is configured.
           ...(config.registry ? {} : { replica: { lock, intervalMs: PLUGIN_REPLICA_INTERVAL_MS } }),
         })

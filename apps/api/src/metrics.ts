@@ -1,42 +1,35 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import type { ContentCacheStats } from "./content-cache.js";
+import { RequestHistogram, routeFamily } from "./request-histogram.js";
 
 /** The API's Prometheus metrics, in a registry of their own (tests build several apps in one process). */
 export class ApiMetrics {
   readonly registry = new Registry();
-  readonly requests = new Histogram({
-    name: "beskaryum_http_request_duration_seconds",
-    help: "HTTP requests by route kind, method and status",
-    labelNames: ["route", "method", "status"],
-    buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
-    registers: [this.registry],
-  });
+  readonly requests = new RequestHistogram(this.registry);
   readonly uploads = new Counter({
     name: "beskaryum_uploads_total",
     help: "Package uploads by outcome",
     labelNames: ["outcome"],
     registers: [this.registry],
   });
-  /** `requests` children of content answered from the content cache, by method and status (few: GET/HEAD x 200/304). */
-  private readonly contentChildren = new Map<string, { observe(value: number): void }>();
-
-  /** Counts a request the content cache answered, as the onResponse hook counts the others. */
-  observeContent(method: string, status: number, seconds: number): void {
-    const key = `${method} ${status}`;
-    let child = this.contentChildren.get(key);
-    if (!child) {
-      child = this.requests.labels({ route: "content", method, status: String(status) });
-      this.contentChildren.set(key, child);
-    }
-    child.observe(seconds);
+  /** Counts a request (the onResponse hook, and the content cache for what it answers itself). */
+  observeRequest(url: string, method: string | undefined, status: number, seconds: number): void {
+    this.requests.observe(routeFamily(url), method, status, seconds);
   }
 
   /** Set in an API worker of `http.workers` > 1: the metrics of every worker, from the primary. */
   aggregate?: () => Promise<string>;
 
-  /** What `/metrics` answers: this process's metrics, or the whole cluster's. */
-  text(): Promise<string> {
-    return this.aggregate ? this.aggregate() : this.registry.metrics();
+  /** Metrics read from durable state when scraped (`StateMetrics`): once, by the process that answers. */
+  state?: { text(): Promise<string> };
+
+  /** What `/metrics` answers: this process's metrics, or the whole cluster's, then those of state. */
+  async text(): Promise<string> {
+    const [own, state] = await Promise.all([
+      this.aggregate ? this.aggregate() : this.registry.metrics(),
+      this.state?.text() ?? "",
+    ]);
+    return own.endsWith("\n") || own === "" ? own + state : `${own}\n${state}`;
   }
 
   /** Exposes the content cache's counters (read when scraped, nothing counted per request here). */

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createRedis } from "@beskar-yum/queue";
+import { ephemeralSigner } from "@beskar-yum/signing";
 import { type PackageRecord, RepositoryStorage } from "@beskar-yum/storage";
 import type { FastifyInstance } from "fastify";
 import type { Redis } from "ioredis";
@@ -46,7 +47,7 @@ describe("paged list endpoints (Beskar's page {size, token})", () => {
     dir = mkdtempSync(join(tmpdir(), "bypages-"));
     redis = createRedis(process.env.BESKARYUM_TEST_REDIS_URL ?? "redis://127.0.0.1:6379", "pages-test");
     storage = new RepositoryStorage(dir);
-    app = await inProcessApp({ storage, redis, prefix, adminToken: token });
+    app = await inProcessApp({ storage, redis, prefix, adminToken: token, signer: await ephemeralSigner() });
     const index = await storage.createIndex(big);
     await index.createRepository(properties, 1);
     for (let i = 0; i < total; i += 500)

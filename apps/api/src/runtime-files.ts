@@ -11,6 +11,9 @@ export const apiRuntimeFiles = {
   swagger: "apps/api/openapi/swagger.yaml",
   /** Its `version`: logged, reported to Beskar. */
   packageJson: "apps/api/package.json",
+  /** The dashboard at /ui: its page and stylesheet (its modules are compiled into apps/api/ui/dist). */
+  uiPage: "apps/api/ui/index.html",
+  uiStylesheet: "apps/api/ui/style.css",
 } as const;
 
 /**

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
 import { YumError } from "@beskar-yum/errors";
 import type { FastifyReply, FastifyRequest } from "fastify";
+import { accelRedirectTarget } from "./accel-redirect.js";
 import { rememberContent } from "./content-cache.js";
 
 /** What is being served: its size and validators, and how to read all of it or a byte range. */
@@ -10,12 +11,29 @@ export interface Content {
   mtime: Date;
   etag: string;
   contentType: string;
+  /** One of `cacheControl`'s values: how long caches between us and dnf may keep it. */
+  cacheControl: string;
   open(range?: { start: number; end: number }): Readable | Buffer;
   /** The whole body, when held in memory: the content cache may keep it. */
   body?: Buffer;
   /** The immutable (content-addressed) file it is read from: the content cache may serve it. */
   file?: string;
 }
+
+/**
+ * Cache-Control by kind of file (README "Cache-Control"). repomd.xml, its signature and key, and
+ * .repo files name no version: `no-cache` makes every cache ask again each time (a 304 by ETag when
+ * nothing changed), so a proxy never pairs a new repomd.xml with an old signature and a publish is
+ * seen at once. Checksum-named repodata never changes under its name. A package is named by NEVRA,
+ * and a hosted repository takes a different file of the same NEVRA in its place: a year of
+ * `immutable` could pair a cached old RPM with new repodata, so packages are kept an hour, then
+ * revalidated (their ETag is their sha256).
+ */
+export const cacheControl = {
+  revalidate: "no-cache",
+  immutable: "public, max-age=31536000, immutable",
+  package: "public, max-age=3600",
+} as const;
 
 const contentTypes: [RegExp, string][] = [
   [/\.rpm$/, "application/x-rpm"],
@@ -25,6 +43,7 @@ const contentTypes: [RegExp, string][] = [
   [/\.zst$/, "application/zstd"],
   [/\.bz2$/, "application/x-bzip2"],
   [/\.asc$/, "application/pgp-signature"],
+  [/\.key$/, "application/pgp-keys"],
 ];
 
 export function contentTypeOf(fileName: string): string {
@@ -64,14 +83,34 @@ function parseRange(
   return { start, end };
 }
 
+export interface SendOptions {
+  /** `http.accel_redirect`: a stored file is left to the front nginx that asked for it (accel-redirect.ts). */
+  accelRedirect?: boolean;
+}
+
 /** Sends `content` with validators, conditional requests (304) and byte ranges (206/416). */
-export function sendContent(request: FastifyRequest, reply: FastifyReply, content: Content): FastifyReply {
+export function sendContent(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  content: Content,
+  options: SendOptions = {},
+): FastifyReply {
   // The next requests for this URL are answered from memory until the repository's index changes.
   rememberContent(request.raw, content);
+  // The front sends the file itself, with its own validators, conditional answers and ranges: only
+  // the headers nginx keeps from ours (Content-Type among them) are set.
+  const accel = options.accelRedirect && content.file && accelRedirectTarget(request.headers, content.file);
+  if (accel)
+    return reply
+      .header("content-type", content.contentType)
+      .header("cache-control", content.cacheControl)
+      .header("x-accel-redirect", accel)
+      .send();
   reply
     .header("content-type", content.contentType)
     .header("etag", content.etag)
     .header("last-modified", content.mtime.toUTCString())
+    .header("cache-control", content.cacheControl)
     .header("accept-ranges", "bytes");
 
   const ifNoneMatch = request.headers["if-none-match"];

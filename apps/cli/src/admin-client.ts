@@ -77,6 +77,15 @@ export class AdminClient {
     return this.decode<T>(await this.fetch(url, init));
   }
 
+  /** A text file the server serves (a `.repo` file): its body, or the server's error. */
+  async text(path: string): Promise<string> {
+    const response = await this.fetch(`${this.options.url}/${path}`, {
+      headers: { authorization: `Bearer ${this.options.token}` },
+    });
+    if (!response.ok) await this.decode(response);
+    return response.text();
+  }
+
   /** fetch, with a failure to connect named by the server's URL and its cause. */
   private async fetch(url: string, init: RequestInit): Promise<Response> {
     try {

@@ -118,6 +118,24 @@ export const repoCommands: Record<string, Command> = {
       return 0;
     },
   },
+  "repo config": {
+    synopsis: "repo config <repo>",
+    summary: "print a ready .repo file for dnf/yum/zypper (baseurl, gpgcheck, keys)",
+    help: `  Prints what GET /artifacts/yum/<name>/<id>.repo serves (<id>: the name, "/" written "-"):
+  baseurl as this command reaches the server (or the server's http.public_url), gpgcheck=1 when
+  the repository has a gpg_key, repo_gpgcheck=1 when a signature clients can check is served,
+  gpgkey the URLs of those keys. Install it with:
+    beskar-yum repo config myrepo | sudo tee /etc/yum.repos.d/myrepo.repo`,
+    minArgs: 1,
+    run: async ({ client, args, out }) => {
+      const repository = fullRepositoryName(args[0]!);
+      // The server's section id rule (repositoryId in packages/repository): dnf ids hold no "/".
+      const id = repository.slice("artifacts/yum/".length).replaceAll("/", "-");
+      const text = await client.text(`${repository}/${id}.repo`);
+      out(text.replace(/\n$/, ""));
+      return 0;
+    },
+  },
   "repo delete": {
     synopsis: "repo delete <repo> [--delete-packages]",
     summary: "delete a repository (one with packages only with --delete-packages)",

@@ -36,8 +36,7 @@ export async function endFailedSync(
   if (!state.syncing || state.startTime !== sync.startTime) return false;
   const error = syncFailure(reason);
   const now = Math.floor(Date.now() / 1000);
-  await index.addLog("ERROR", `sync failed: ${error.message}`, now);
-  await index.endSync(now, error.message);
+  await index.endSync(now, error.message, { log: `sync failed: ${error.message}` });
   logger.error({ repository: sync.repository, code: error.code, reason }, error.message);
   return true;
 }

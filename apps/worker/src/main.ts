@@ -9,6 +9,7 @@ import {
 import { RegistryClient, registryClientOptions } from "@beskar-yum/oci";
 import { createRedis, RepoLock, RepoTrigger, SyncQueue } from "@beskar-yum/queue";
 import { recheckPendingWork } from "@beskar-yum/repository";
+import { loadSigningKey } from "@beskar-yum/signing";
 import { RepositoryStorage } from "@beskar-yum/storage";
 import { pino } from "pino";
 import { JobGuard } from "./job-guard.js";
@@ -46,11 +47,21 @@ async function main(config: Config): Promise<StopService> {
     });
   }
 
+  // Before anything is published: a key that cannot be read is a configuration error (exit 2).
+  const { signer } = await loadSigningKey({
+    ...config.signing,
+    datadir: config.datadir,
+    log: (fields, message) => logger.info(fields, message),
+  });
   const redis = createRedis(config.redis.url, "beskar-yum-worker");
   const storage = await RepositoryStorage.open(config.storage.filesystem.directory, config.storage.prefix, {
     maxOpenIndexes: config.limits.maxOpenIndexes,
     maxPackagesPerRepository: config.limits.maxPackagesPerRepository,
-    logRetention: { maxAgeSeconds: config.limits.logMaxAgeDays * 86_400, maxRows: config.limits.logMaxRows },
+    logRetention: {
+      maxAgeSeconds: config.limits.logMaxAgeDays * 86_400,
+      maxRows: config.limits.logMaxRows,
+      info: config.log.repositoryInfo,
+    },
     ...(config.index.driver === "postgres" ? { postgresUrl: config.index.postgres.url } : {}),
     onPostgresError: (err) => logger.warn({ err: err.message }, "PostgreSQL index connection lost"),
   });
@@ -75,6 +86,7 @@ async function main(config: Config): Promise<StopService> {
       debounceMs: config.publish.debounceMs,
       maxDelayMs: config.publish.maxDelayMs,
       graceSeconds: config.publish.graceSeconds,
+      signer,
       log: logger,
       ...(registry ? { registry } : {}),
     },
@@ -87,6 +99,7 @@ async function main(config: Config): Promise<StopService> {
       storage,
       lock,
       graceSeconds: config.publish.graceSeconds,
+      signer,
       concurrency: config.sync.concurrency,
       timeoutMs: config.sync.timeoutMs,
       fsyncTimeoutMs: config.fsyncTimeoutMs,
@@ -108,6 +121,7 @@ async function main(config: Config): Promise<StopService> {
     try {
       const triggered = await reconcile(storage, trigger, syncs, {
         registry: registry !== undefined,
+        signer,
         logger,
       });
       if (triggered.length > 0)

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createRedis, RepoTrigger, SyncQueue, syncQueueName } from "@beskar-yum/queue";
+import { ephemeralSigner } from "@beskar-yum/signing";
 import { RepositoryStorage } from "@beskar-yum/storage";
 import Database from "better-sqlite3";
 import { Worker } from "bullmq";
@@ -41,7 +42,8 @@ describe("reconcile, for a repository marked syncing", () => {
     expect(await index.beginSync(startTime)).toBe(true);
     return index;
   };
-  const run = () => reconcile(storage, trigger, syncs, { logger });
+  const signer = ephemeralSigner();
+  const run = async () => reconcile(storage, trigger, syncs, { logger, signer: await signer });
 
   it("ends the sync when its job failed and nobody handled the failure, and frees the job id", async () => {
     const repository = "artifacts/yum/r-failed";

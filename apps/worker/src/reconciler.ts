@@ -1,5 +1,6 @@
 import type { RepoTrigger, SyncQueue } from "@beskar-yum/queue";
-import { hasPendingWork } from "@beskar-yum/repository";
+import { hasPendingWork, needsSignature } from "@beskar-yum/repository";
+import type { RepomdSigner } from "@beskar-yum/signing";
 import type { RepositoryStorage } from "@beskar-yum/storage";
 import type { Logger } from "pino";
 import { endFailedSync } from "./end-failed-sync.js";
@@ -7,6 +8,8 @@ import { endFailedSync } from "./end-failed-sync.js";
 export interface ReconcileOptions {
   /** With a registry replica: repositories whose replica lags behind are queued too. */
   registry?: boolean;
+  /** Hosted repositories whose repomd.xml this key did not sign (a rotation, an older build) are queued to be signed. */
+  signer: RepomdSigner;
   logger: Logger;
 }
 
@@ -63,7 +66,7 @@ async function reconcileRepository(
   const replica = options.registry ? await index.registry.state() : undefined;
   const replicaPending = replica !== undefined && replica.generation > replica.replicated;
   // The same test as the lock holders' re-check (`recheckPendingWork`), plus the replica's lag.
-  if ((await hasPendingWork(index)) || replicaPending) {
+  if ((await hasPendingWork(index)) || replicaPending || (await needsSignature(index, options.signer))) {
     await trigger.trigger(repository);
     return true;
   }

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { HeldLock, RepoLock } from "@beskar-yum/queue";
+import { ephemeralSigner } from "@beskar-yum/signing";
 import { RepositoryStorage } from "@beskar-yum/storage";
 import type { Job } from "bullmq";
 import { pino } from "pino";
@@ -54,6 +55,7 @@ describe("processSync", () => {
         storage,
         lock,
         graceSeconds: 0,
+        signer: await ephemeralSigner(),
         concurrency: 1,
         timeoutMs: 1000,
         logger: pino({ level: "silent" }),

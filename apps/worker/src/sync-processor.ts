@@ -1,4 +1,7 @@
+import { redactUrl } from "@beskar-yum/errors";
 import {
+  type MirrorListSource,
+  type MirrorSyncResult,
   mirrorListSource,
   type ProxyOptions,
   runMirrorSync,
@@ -6,6 +9,7 @@ import {
   upstreamTls,
 } from "@beskar-yum/mirror";
 import { parseSyncJobData, type RepoLock, type SyncJobData, type SyncQueue } from "@beskar-yum/queue";
+import type { RepomdSigner } from "@beskar-yum/signing";
 import type { RepositoryStorage } from "@beskar-yum/storage";
 import type { Job } from "bullmq";
 import type { Logger } from "pino";
@@ -15,6 +19,8 @@ export interface SyncProcessorOptions {
   storage: RepositoryStorage;
   lock: RepoLock;
   graceSeconds: number;
+  /** Signs the repomd.xml of mirrors whose metadata is rewritten. */
+  signer: RepomdSigner;
   /** Parallel downloads per sync and the upstream stall timeout. */
   concurrency: number;
   timeoutMs: number;
@@ -72,23 +78,31 @@ export async function processSync(
     else logger.info({ repository }, message);
   };
   let error = "";
+  /** The line that says how the sync ended, written as it ends (`endSync`). */
+  let summary = "";
   let held: Awaited<ReturnType<RepoLock["acquire"]>> | undefined;
   /** The sync's own work: it must have settled before the lock it runs under is given back. */
   let running: Promise<unknown> | undefined;
+  let t0 = Date.now();
   try {
     held = await options.lock.acquire(repository, { timeoutMs: 10 * 60_000, signal });
-    const t0 = Date.now();
+    // The sync's duration is its work, not its wait for the lock (a publish of the repository).
+    t0 = Date.now();
+    const urls = data.urls ?? repo.properties.mirror_urls;
+    // `sync:url` names this sync's upstream: the repository's metalink/mirrorlist is for plain syncs.
+    const mirrorList = data.urls ? undefined : mirrorListSource(repo.properties);
+    repoLog("INFO")(startLine(urls, mirrorList, data.force === true));
     const sync = runMirrorSync({
       repository,
       storage,
-      urls: data.urls ?? repo.properties.mirror_urls,
-      // `sync:url` names this sync's upstream: the repository's metalink/mirrorlist is for plain syncs.
-      ...(data.urls ? {} : { mirrorList: mirrorListSource(repo.properties) }),
+      urls,
+      ...(mirrorList ? { mirrorList } : {}),
       force: data.force === true,
       gpgKey: repo.properties.gpg_key,
       fence: held.fence,
       signal: AbortSignal.any([held.signal, signal]),
       graceSeconds: options.graceSeconds,
+      signer: options.signer,
       concurrency: options.concurrency,
       policy: repo.properties.sync_policy === "on_demand" ? "on_demand" : "immediate",
       tls: upstreamTls(repo.properties),
@@ -99,10 +113,13 @@ export async function processSync(
     });
     running = sync;
     const result = await unlessAborted(sync, signal);
-    logger.info({ repository, ...result, ms: Date.now() - t0 }, "mirror sync finished");
+    const { downloadedBytes } = await index.getSyncState();
+    summary = endLine(result, downloadedBytes, Date.now() - t0);
+    logger.info({ repository, ...result, downloadedBytes, ms: Date.now() - t0 }, "mirror sync finished");
   } catch (err) {
     error = (err as Error).message;
-    repoLog("ERROR")(`sync failed: ${error}`);
+    summary = `sync failed: ${error}`;
+    logger.error({ repository }, summary);
   } finally {
     // A crashed job stops waiting at once (its error is recorded), but its work goes on until it
     // sees the aborted signal: the lock is held until then, so nothing it still writes (blobs,
@@ -113,6 +130,22 @@ export async function processSync(
     await held
       ?.release()
       .catch((err) => logger.warn({ err, repository }, "could not release the repository lock"));
-    if (await isOurs()) await index.endSync(now(), error);
+    if (await isOurs()) await index.endSync(now(), error, { durationMs: Date.now() - t0, log: summary });
   }
+}
+
+/** The first line of a sync in the repository log: where from (credentials hidden). */
+function startLine(urls: string[], mirrorList: MirrorListSource | undefined, force: boolean): string {
+  const sources = [
+    ...(mirrorList ? [`${mirrorList.kind} ${redactUrl(mirrorList.url)}`] : []),
+    ...urls.map(redactUrl),
+  ];
+  const from = sources.length > 0 ? sources.join(", then ") : "(no upstream configured)";
+  return `sync started${force ? " (forced)" : ""}: from ${from}`;
+}
+
+/** The last line of a successful sync: one summary, however many packages. */
+function endLine(result: MirrorSyncResult, downloadedBytes: number, ms: number): string {
+  const what = `${result.total} packages upstream, ${result.downloaded} downloaded, ${result.removed} removed, ${downloadedBytes} bytes downloaded`;
+  return `sync finished in ${ms} ms: ${what}${result.published ? "" : "; upstream unchanged, nothing published"}`;
 }

@@ -163,6 +163,9 @@ describe("log.format", () => {
   });
 
   it("is read from the file and the environment and refused when unknown", () => {
+    expect(load("").log.repositoryInfo).toBe(true);
+    expect(load("log: { repository_info: false }").log.repositoryInfo).toBe(false);
+    expect(load("", { BESKARYUM_LOG_REPOSITORY_INFO: "false" }).log.repositoryInfo).toBe(false);
     expect(load("log: { format: text }").log.format).toBe("text");
     expect(load("", { BESKARYUM_LOG_FORMAT: "text" }).log.format).toBe("text");
     expect(configError("log: { format: pretty }")).toBe(

@@ -14,7 +14,16 @@ export interface Config {
    * `log`: pino level and format. Defaults `info` / `json`; `text` writes slog TextHandler lines
    * (`time=... level=INFO msg="..." key=value`), see `withLogFormat`.
    */
-  log: { level: "debug" | "info" | "warn" | "error"; format: "json" | "text" };
+  log: {
+    level: "debug" | "info" | "warn" | "error";
+    format: "json" | "text";
+    /**
+     * `log.repository_info` (default true): repository logs get INFO lines for uploads, removals,
+     * publishes and syncs; false keeps errors only, as Beskar's (its integration tests expect no
+     * lines after normal work).
+     */
+    repositoryInfo: boolean;
+  };
   /**
    * `profiling` (default false): SIGUSR2 starts a CPU profile of the process and a second SIGUSR2
    * writes it to `<datadir>/profiles/` (`installCpuProfiler`); Beskar's pprof endpoints do not exist here.
@@ -71,8 +80,23 @@ export interface Config {
    * processes sharing the listening port (node:cluster), `auto` for one per core; standalone only
    * (plugin mode and a registry replica keep one process). `http.content_cache_bytes` (default 64 MiB):
    * bodies of hot repodata and packages held in memory per API process, 0 for none.
+   * `http.accel_redirect` (default false): stored files are answered with `X-Accel-Redirect` to a
+   * front nginx that declares it on the request (README "Behind nginx").
+   * `http.public_url`: the URL clients reach the API at (`https://yum.example.com`), used in `.repo`
+   * files; when unset, it is taken from each request (`X-Forwarded-Proto`/`-Host`, else `Host`).
    */
-  serving: { workers: number | "auto"; contentCacheBytes: number };
+  serving: {
+    workers: number | "auto";
+    contentCacheBytes: number;
+    accelRedirect: boolean;
+    publicUrl?: string;
+  };
+  /**
+   * `signing`: the key that signs the repomd.xml we publish (README "Signing"). `key_file`: an
+   * armored OpenPGP secret key; when unset, one is generated into `<datadir>/signing-key.asc`.
+   * `passphrase` (best given as `BESKARYUM_SIGNING_PASSPHRASE`): the key file's passphrase.
+   */
+  signing: { keyFile?: string; passphrase?: string };
   /**
    * `limits`: bounds on what one repository may grow to. `max_packages_per_repository` (default
    * 500000): an upload of a new package beyond it gets 400 `REPO_PACKAGE_LIMIT`, a sync of an

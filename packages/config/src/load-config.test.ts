@@ -45,7 +45,7 @@ describe("loadConfig", () => {
     expect(config).toEqual({
       version: "1.0",
       addr: { host: "127.0.0.1", port: 5200 },
-      log: { level: "info", format: "json" },
+      log: { level: "info", format: "json", repositoryInfo: true },
       profiling: false,
       datadir: path.join(cwd, "data"),
       redis: { url: "redis://127.0.0.1:6379", prefix: "beskar-yum" },
@@ -69,7 +69,8 @@ describe("loadConfig", () => {
         sendTimeoutMs: 30_000,
         maxConnections: defaultMaxConnections(),
       },
-      serving: { workers: 1, contentCacheBytes: 64 * 1024 * 1024 },
+      serving: { workers: 1, contentCacheBytes: 64 * 1024 * 1024, accelRedirect: false },
+      signing: {},
       fsyncTimeoutMs: 120_000,
       proxy: {},
       index: { driver: "sqlite" },
@@ -82,14 +83,42 @@ describe("loadConfig", () => {
     });
   });
 
+  it("reads signing.key_file (made absolute), its passphrase (never shown) and http.public_url", () => {
+    const cwd = tempDir();
+    const config = load({
+      cwd,
+      env: {
+        BESKARYUM_SIGNING_KEY_FILE: "keys/server.asc",
+        BESKARYUM_SIGNING_PASSPHRASE: "pass phrase",
+        BESKARYUM_HTTP_PUBLIC_URL: "https://yum.example.com/",
+      },
+    });
+    expect(config.signing).toEqual({ keyFile: path.join(cwd, "keys/server.asc"), passphrase: "pass phrase" });
+    expect(config.serving.publicUrl).toBe("https://yum.example.com");
+    const file = path.join(cwd, "beskar-yum.yaml");
+    fs.writeFileSync(file, "version: 1.0\nsigning:\n  passphrase: [1, 2]\n");
+    expect(() => load({ cwd, argv: ["--config", file] })).toThrow(
+      "invalid configuration: signing.passphrase: expected a non-empty string (the value is a secret: not shown)",
+    );
+    expect(() =>
+      load({ cwd, env: { BESKARYUM_HTTP_PUBLIC_URL: "https://u:secret@yum.example.com" } }),
+    ).toThrow(
+      /BESKARYUM_HTTP_PUBLIC_URL: expected an http:\/\/ or https:\/\/ URL without credentials or query, got "https:\/\/u:\*\*\*@yum.example.com"/,
+    );
+  });
+
   it("reads http.workers (a count or auto) and http.content_cache_bytes", () => {
     const cwd = tempDir();
     const config = load({
       cwd,
       env: { BESKARYUM_HTTP_WORKERS: "auto", BESKARYUM_HTTP_CONTENT_CACHE_BYTES: "0" },
     });
-    expect(config.serving).toEqual({ workers: "auto", contentCacheBytes: 0 });
+    expect(config.serving).toEqual({ workers: "auto", contentCacheBytes: 0, accelRedirect: false });
     expect(load({ cwd, env: { BESKARYUM_HTTP_WORKERS: "3" } }).serving.workers).toBe(3);
+    expect(load({ cwd, env: { BESKARYUM_HTTP_ACCEL_REDIRECT: "true" } }).serving.accelRedirect).toBe(true);
+    expect(() => load({ cwd, env: { BESKARYUM_HTTP_ACCEL_REDIRECT: "nginx" } })).toThrow(
+      /BESKARYUM_HTTP_ACCEL_REDIRECT/,
+    );
     expect(() => load({ cwd, env: { BESKARYUM_HTTP_WORKERS: "0" } })).toThrow(/BESKARYUM_HTTP_WORKERS/);
     expect(() => load({ cwd, env: { BESKARYUM_HTTP_WORKERS: "many" } })).toThrow(/auto or an integer/);
   });

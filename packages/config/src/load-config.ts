@@ -30,6 +30,7 @@ const fields = {
   addr: parseHostPort,
   "log.level": oneOf(["debug", "info", "warn", "error"] as const),
   "log.format": oneOf(["json", "text"] as const),
+  "log.repository_info": parseBoolean,
   profiling: parseBoolean,
   datadir: parsePath,
   "gossip.addr": parseHostPort,
@@ -63,6 +64,10 @@ const fields = {
   "http.max_connections": parseInteger(1),
   "http.workers": parseWorkers,
   "http.content_cache_bytes": parseInteger(0),
+  "http.accel_redirect": parseBoolean,
+  "http.public_url": parsePublicUrl,
+  "signing.key_file": parsePath,
+  "signing.passphrase": parsePassphrase,
   "limits.max_packages_per_repository": parseInteger(1),
   "limits.max_open_indexes": parseInteger(1),
   "limits.log_max_age_days": parseInteger(1),
@@ -142,7 +147,11 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
   const config: Config = {
     version: values.version ?? "1.0",
     addr: values.addr ?? { host: "127.0.0.1", port: 5200 },
-    log: { level: values["log.level"] ?? "info", format: values["log.format"] ?? "json" },
+    log: {
+      level: values["log.level"] ?? "info",
+      format: values["log.format"] ?? "json",
+      repositoryInfo: values["log.repository_info"] ?? true,
+    },
     profiling: values.profiling ?? false,
     datadir,
     redis: {
@@ -187,7 +196,10 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
     serving: {
       workers: values["http.workers"] ?? 1,
       contentCacheBytes: values["http.content_cache_bytes"] ?? 64 * 1024 * 1024,
+      accelRedirect: values["http.accel_redirect"] ?? false,
+      ...(values["http.public_url"] !== undefined ? { publicUrl: values["http.public_url"] } : {}),
     },
+    signing: signingOf(values, cwd),
     fsyncTimeoutMs: values["storage.fsync_timeout_ms"] ?? 120_000,
     limits: {
       maxPackagesPerRepository: values["limits.max_packages_per_repository"] ?? 500_000,
@@ -221,6 +233,16 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
   }
   if (source !== undefined) config.configFile = source.file;
   return config;
+}
+
+/** `signing.key_file` made absolute; the passphrase as given (a secret: never shown in errors). */
+function signingOf(values: Values, cwd: string): Config["signing"] {
+  const keyFile = values["signing.key_file"];
+  const passphrase = values["signing.passphrase"];
+  return {
+    ...(keyFile !== undefined ? { keyFile: path.resolve(cwd, keyFile) } : {}),
+    ...(passphrase !== undefined ? { passphrase } : {}),
+  };
 }
 
 /**
@@ -535,6 +557,37 @@ function parsePostgresUrl(value: unknown): string {
     throw new Invalid(`expected a postgres:// or postgresql:// URL, got ${JSON.stringify(redactUrl(text))}`);
   }
   return text;
+}
+
+/** `http.public_url`: an http(s) URL without credentials, query or fragment; kept without a trailing `/`. */
+function parsePublicUrl(value: unknown): string {
+  const text = expectString(value, "an http:// or https:// URL");
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    url = undefined;
+  }
+  if (
+    !url ||
+    (url.protocol !== "http:" && url.protocol !== "https:") ||
+    url.hostname === "" ||
+    url.username !== "" ||
+    url.password !== "" ||
+    url.search !== "" ||
+    url.hash !== ""
+  ) {
+    throw new Invalid(`expected an http:// or https:// URL without credentials or query, got ${show(value)}`);
+  }
+  return url.href.replace(/\/+$/, "");
+}
+
+/** A key's passphrase: any non-empty text (a YAML number too), never shown in an error. */
+function parsePassphrase(value: unknown): string {
+  if (typeof value === "number") return String(value);
+  if (typeof value !== "string" || value === "")
+    throw new Invalid("expected a non-empty string (the value is a secret: not shown)");
+  return value;
 }
 
 /** Any non-empty string (passwords may hold spaces). */

@@ -10,8 +10,14 @@ import {
   renderRepomd,
   type UpstreamPackage,
 } from "@beskar-yum/repodata";
-import { buildPackageRecord, collectBlobGarbage, collectRepodataGarbage } from "@beskar-yum/repository";
+import {
+  buildPackageRecord,
+  collectBlobGarbage,
+  collectRepodataGarbage,
+  writeRepomdCopy,
+} from "@beskar-yum/repository";
 import type { ReadRpmResult } from "@beskar-yum/rpm";
+import type { RepomdSigner } from "@beskar-yum/signing";
 import {
   type FsBlobStore,
   type PackageChecksum,
@@ -21,7 +27,6 @@ import {
   type RepositoryStorage,
   runBounded,
   Semaphore,
-  writeFileAtomic,
 } from "@beskar-yum/storage";
 import { openMetadata } from "./decompress.js";
 import { RpmDownloadCheck } from "./head-capture.js";
@@ -60,6 +65,8 @@ export interface MirrorSyncOptions {
   fence: number;
   signal: AbortSignal;
   graceSeconds: number;
+  /** The server's key: a repomd.xml we rewrite is ours, and signed with it. */
+  signer: RepomdSigner;
   log: MirrorSyncLog;
   /** Parallel package downloads (and keep-alive connections). Default 32: small packages are latency-bound. */
   concurrency?: number;
@@ -639,7 +646,7 @@ async function recordOf(
  * Packages upstream lists under `xml:base` were downloaded from there; clients must get them from
  * us, so the primary.xml we serve is upstream's with those bases dropped (`rewrittenRepomd`, which
  * also leaves out the sqlite databases), and the repomd.xml we serve is ours: upstream's signature
- * no longer applies and is not served (signing with a key of ours is to come).
+ * no longer applies; ours is served instead (`commitGeneration`).
  */
 async function serveFromHere(
   run: SyncRun,
@@ -659,7 +666,7 @@ async function serveFromHere(
     `${plan.rebased} of ${plan.total} packages are listed under xml:base upstream: downloaded from there, served from here`,
   );
   options.log.info(
-    "primary.xml rewritten (xml:base): upstream's repomd.xml signature no longer applies and is not served",
+    "primary.xml rewritten (xml:base): upstream's repomd.xml signature no longer applies; repomd.xml is signed with the server's key",
   );
   if (rewritten.dropped.length > 0)
     options.log.info(
@@ -672,6 +679,21 @@ async function serveFromHere(
     asc: undefined,
     rewritten: true,
   };
+}
+
+/**
+ * The signature of a repomd.xml of ours: the one served already when it is the same text signed
+ * by the current key (a re-sync of an unchanged upstream changes nothing), else a new one.
+ */
+async function ourSignature(
+  run: SyncRun,
+  served: string,
+  before: { repomd: string | undefined; repomdAsc: string | undefined },
+): Promise<string> {
+  const { signer } = run.options;
+  if (before.repomd === served && before.repomdAsc !== undefined && (await signer.issued(before.repomdAsc)))
+    return before.repomdAsc;
+  return signer.sign(served);
 }
 
 /**
@@ -700,8 +722,8 @@ async function commitGeneration(
           return { ...r, location: `repodata/${servedName(record, digests.get(record)!)}` };
         }),
       });
-  const servedAsc = verbatim ? metadata.asc : undefined;
   const before = await index.getState();
+  const servedAsc = verbatim ? metadata.asc : await ourSignature(run, served, before);
   const unchanged = { total: plan.total, downloaded: 0, removed: 0, published: false, phases: run.phases };
   if (
     stored.changed === 0 &&
@@ -731,7 +753,7 @@ async function commitGeneration(
     repomdAsc: servedAsc,
   });
   run.mark("commit");
-  await writeFileAtomic(`${paths.repodata}/repomd.xml`, served);
+  await writeRepomdCopy(paths.repodata, served, servedAsc);
   const previous = new Set(
     before.repomd ? parseRepomd(before.repomd).records.map((r) => basename(r.location)) : [],
   );
@@ -745,7 +767,7 @@ async function commitGeneration(
   run.mark("gc");
   if (!verbatim && !metadata.rewritten)
     options.log.info(
-      "upstream data files are not checksum-named: repomd.xml was rewritten (and any upstream signature dropped)",
+      "upstream data files are not checksum-named: repomd.xml was rewritten (and signed with the server's key instead of upstream's)",
     );
   return {
     total: plan.total,

@@ -11,7 +11,7 @@ import type {
   StoredEvent,
 } from "@beskar-yum/storage";
 import { packageLimitProblem } from "./package-limit.js";
-import { packageHref, packageTag } from "./package-view.js";
+import { nevra, packageHref, packageTag } from "./package-view.js";
 
 /** Parses a stored RPM blob into the index record, with its XML fragments rendered once, here. */
 export async function buildPackageRecord(
@@ -67,9 +67,16 @@ export async function buildPackageRecord(
   };
 }
 
+/** The log line of an upload that changed the repository. */
+function uploadLine(fileName: string, record: PackageRecord, previous: PackageRecord | undefined): string {
+  const signature = record.verified ? "signature verified" : "signature not verified";
+  const replaced = previous ? `, replaces sha256 ${previous.id}` : "";
+  return `uploaded ${fileName}: ${nevra(record)}, ${record.fileSize} bytes, ${signature}, sha256 ${record.id}${replaced}`;
+}
+
 /**
- * Applies one stored event to the index, fenced. Parsing happens before the transaction so that
- * the write itself is short. Returns the digests that stopped being referenced (garbage candidates).
+ * Applies one stored event to the index, fenced, with its log line. Parsing happens before the
+ * transaction so that the write itself is short. Returns the digests that stopped being referenced (garbage candidates).
  */
 export async function applyStoredEvent(
   index: RepoIndex,
@@ -92,7 +99,13 @@ export async function applyStoredEvent(
     decide = async (tx) => {
       if (!record) return { changed: false, error: failure };
       const previous = await tx.getPackageByTag(record.tag);
-      if (previous?.id === record.id) return { changed: false };
+      if (previous?.id === record.id) {
+        await tx.addLog(
+          "INFO",
+          `uploaded ${event.fileName}: identical to the stored ${nevra(record)}, nothing changed`,
+        );
+        return { changed: false };
+      }
       // Uploads that passed the API's check together may still not fit: the limit holds here.
       const beyond = previous
         ? undefined
@@ -100,6 +113,7 @@ export async function applyStoredEvent(
       if (beyond) return { changed: false, error: `package ${event.fileName} refused: ${beyond}` };
       if (previous) released.push(previous.id);
       await tx.upsertPackage(record);
+      await tx.addLog("INFO", uploadLine(event.fileName, record, previous));
       return { changed: true };
     };
   } else if (event.action === "delete") {
@@ -108,6 +122,7 @@ export async function applyStoredEvent(
       if (!previous) return { changed: false };
       released.push(previous.id);
       await tx.deletePackage(event.tag);
+      await tx.addLog("INFO", `removed ${previous.fileName}: ${nevra(previous)} (sha256 ${previous.id})`);
       return { changed: true };
     };
   } else if (event.action === "extra-put") {
@@ -118,6 +133,8 @@ export async function applyStoredEvent(
       }
       if (previous && previous.digest !== event.record.digest) released.push(previous.digest);
       await tx.upsertExtraMetadata(event.record);
+      const { dataType, fileName, size } = event.record;
+      await tx.addLog("INFO", `extra metadata ${dataType} stored: ${fileName}, ${size} bytes`);
       return { changed: true };
     };
   } else if (event.action === "extra-delete") {
@@ -126,6 +143,7 @@ export async function applyStoredEvent(
       if (!previous) return { changed: false };
       released.push(previous.digest);
       await tx.deleteExtraMetadata(event.dataType);
+      await tx.addLog("INFO", `extra metadata ${event.dataType} removed`);
       return { changed: true };
     };
   } else {

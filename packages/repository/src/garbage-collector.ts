@@ -18,7 +18,7 @@ export async function collectRepodataGarbage(
   let removed = 0;
   for (const name of await readdir(repodataDir).catch(() => [] as string[])) {
     // Temp files of a writer that crashed are unreferenced too; live ones are younger than the grace period.
-    if (current.has(name) || name === "repomd.xml") continue;
+    if (current.has(name) || name === "repomd.xml" || name === "repomd.xml.asc") continue;
     const path = join(repodataDir, name);
     if (previous.has(name)) {
       const date = new Date(now);

@@ -16,7 +16,14 @@ export {
   readPage,
 } from "./pagination.js";
 export { hasPendingWork, recheckPendingWork } from "./pending-work.js";
-export { type PublishOptions, type PublishResult, publishRepodata } from "./publisher.js";
+export {
+  needsSignature,
+  type PublishOptions,
+  type PublishResult,
+  publishRepodata,
+  resignRepodata,
+  writeRepomdCopy,
+} from "./publisher.js";
 export { type RegistryHoldings, registryHoldings } from "./registry-holdings.js";
 export {
   deleteTombstonedManifests,
@@ -29,6 +36,13 @@ export {
   type RestoreClient,
   readRegistryContent,
 } from "./registry-restore.js";
+export {
+  type RepositoryKeys,
+  repoFileText,
+  repomdKeyText,
+  repositoryId,
+  repositoryKeys,
+} from "./repo-file.js";
 export {
   assertRepositoryName,
   type ContentPath,

@@ -6,6 +6,11 @@ export function packageTag(rpmFileName: string): string {
   return createHash("md5").update(rpmFileName).digest("hex");
 }
 
+/** `name-[epoch:]version-release.arch`, as rpm and dnf print a package. */
+export function nevra(p: Pick<PackageSummary, "name" | "epoch" | "version" | "release" | "arch">): string {
+  return `${p.name}-${p.epoch ? `${p.epoch}:` : ""}${p.version}-${p.release}.${p.arch}`;
+}
+
 /** Where our primary.xml places a hosted package, as Beskar's plugin writes it. */
 export function packageHref(rpmFileName: string): string {
   return `Packages/${rpmFileName.charAt(0).toLowerCase()}/${rpmFileName}`;

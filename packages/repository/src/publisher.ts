@@ -1,4 +1,4 @@
-import { mkdir } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import { basename } from "node:path";
 import {
   metadataFooter,
@@ -9,6 +9,7 @@ import {
   renderRepomd,
   writeMetadataFile,
 } from "@beskar-yum/repodata";
+import type { RepomdSigner } from "@beskar-yum/signing";
 import {
   type ExtraMetadataRecord,
   FsBlobStore,
@@ -21,6 +22,8 @@ import { collectRepodataGarbage } from "./garbage-collector.js";
 export interface PublishOptions {
   fence: number;
   graceSeconds: number;
+  /** The server's key: every repomd.xml published here is signed (`repomd.xml.asc`). */
+  signer: RepomdSigner;
   signal?: AbortSignal;
 }
 
@@ -28,6 +31,8 @@ export interface PublishResult {
   revision: number;
   packages: number;
   seq: number;
+  /** Until the generation was recorded (the previous one's garbage is collected afterwards). */
+  durationMs: number;
 }
 
 async function* framed(
@@ -55,6 +60,7 @@ export async function publishRepodata(
   paths: RepositoryPaths,
   options: PublishOptions,
 ): Promise<PublishResult> {
+  const started = performance.now();
   const before = await index.getState();
   const seq = before.appliedSeq;
   const packages = await index.countPackages();
@@ -81,17 +87,75 @@ export async function publishRepodata(
   // Revisions only grow, even when two publishes fall in the same second.
   const revision = Math.max(timestamp, before.revision + 1);
   const repomd = renderRepomd({ revision, records });
+  // Signed once here, served as stored: never a signature per request.
+  const repomdAsc = await options.signer.sign(repomd);
   options.signal?.throwIfAborted();
-  await index.recordPublish(options.fence, { seq, revision, repomd });
-  // A copy on disk for operators and tools; the service serves the index's copy (fenced, transactional).
-  await writeFileAtomic(`${paths.repodata}/repomd.xml`, repomd);
+  const durationMs = Math.round(performance.now() - started);
+  await index.recordPublish(options.fence, {
+    seq,
+    revision,
+    repomd,
+    repomdAsc,
+    durationMs,
+    log: `published revision ${revision}: ${packages} packages, ${records.length - metadataKinds.length} extra metadata files, in ${durationMs} ms`,
+  });
+  await writeRepomdCopy(paths.repodata, repomd, repomdAsc);
   await collectRepodataGarbage(
     paths.repodata,
     repomdFiles(before.repomd),
     repomdFiles(repomd),
     options.graceSeconds,
   );
-  return { revision, packages, seq };
+  return { revision, packages, seq, durationMs };
+}
+
+/**
+ * A repository whose served repomd.xml is not signed by the server's current key (published before
+ * signing existed, or before a key rotation) is signed again, without a new generation: same
+ * repomd.xml, same revision, a new `repomd.xml.asc`. Mirrors are left to their next sync, which
+ * knows whether the signature served is upstream's. True when it signed.
+ */
+export async function resignRepodata(
+  index: RepoIndex,
+  paths: RepositoryPaths,
+  options: PublishOptions,
+): Promise<boolean> {
+  if (!(await needsSignature(index, options.signer))) return false;
+  const state = await index.getState();
+  const repomd = state.repomd!;
+  const repomdAsc = await options.signer.sign(repomd);
+  options.signal?.throwIfAborted();
+  await index.recordPublish(options.fence, {
+    seq: state.publishedSeq,
+    revision: state.revision,
+    repomd,
+    repomdAsc,
+  });
+  await writeRepomdCopy(paths.repodata, repomd, repomdAsc);
+  return true;
+}
+
+/** A hosted repository whose published repomd.xml is unsigned, or signed by another key than `signer`'s. */
+export async function needsSignature(index: RepoIndex, signer: RepomdSigner): Promise<boolean> {
+  const repository = await index.getRepository();
+  if (!repository || repository.properties.mirror) return false;
+  const { repomd, repomdAsc } = await index.getState();
+  if (!repomd) return false;
+  return repomdAsc === undefined || !(await signer.issued(repomdAsc));
+}
+
+/**
+ * A copy of what is served on disk, for operators and tools (the service serves the index's copy,
+ * fenced and transactional): repomd.xml, and its signature when there is one.
+ */
+export async function writeRepomdCopy(
+  repodataDir: string,
+  repomd: string,
+  asc: string | undefined,
+): Promise<void> {
+  await writeFileAtomic(`${repodataDir}/repomd.xml`, repomd);
+  if (asc === undefined) await rm(`${repodataDir}/repomd.xml.asc`, { force: true });
+  else await writeFileAtomic(`${repodataDir}/repomd.xml.asc`, asc);
 }
 
 /** Puts an extra metadata file into repodata/ under its checksum-prefixed name. */

@@ -1,9 +1,10 @@
 import type { RegistryClient } from "@beskar-yum/oci";
 import type { HeldLock, RepoLock } from "@beskar-yum/queue";
+import type { RepomdSigner } from "@beskar-yum/signing";
 import type { RepositoryStorage } from "@beskar-yum/storage";
 import { applyStoredEvent } from "./event-applier.js";
 import { collectBlobGarbage } from "./garbage-collector.js";
-import { publishRepodata } from "./publisher.js";
+import { publishRepodata, resignRepodata } from "./publisher.js";
 import { deleteTombstonedManifests, replicateToRegistry } from "./registry-replica.js";
 import { applyRestoreEvent } from "./restore-event.js";
 
@@ -15,6 +16,8 @@ export interface ProcessorOptions {
   /** Never hold back a publish longer than this while events keep arriving. */
   maxDelayMs: number;
   graceSeconds: number;
+  /** The server's repodata signing key. */
+  signer: RepomdSigner;
   log: ProcessorLog;
   /** The OCI registry replica (SPEC §7): pushed to after each round when configured. */
   registry?: RegistryClient;
@@ -109,6 +112,17 @@ async function drainAndPublish(repository: string, held: HeldLock, options: Proc
     const state = await index.getState();
     if (!state.dirty) {
       if (state.publishedSeq < state.appliedSeq) await index.markPublished(held.fence, state.appliedSeq);
+      const publish = {
+        fence: held.fence,
+        graceSeconds: options.graceSeconds,
+        signer: options.signer,
+        signal: held.signal,
+      };
+      if (await resignRepodata(index, storage.paths(repository), publish))
+        log.info(
+          { repository, revision: state.revision, key: options.signer.keyId },
+          "signed repodata with the current key",
+        );
       return;
     }
     if (applied > 0 && Date.now() - started < options.maxDelayMs) {
@@ -120,6 +134,7 @@ async function drainAndPublish(repository: string, held: HeldLock, options: Proc
     const result = await publishRepodata(index, storage.paths(repository), {
       fence: held.fence,
       graceSeconds: options.graceSeconds,
+      signer: options.signer,
       signal: held.signal,
     });
     log.info(

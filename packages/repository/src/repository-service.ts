@@ -3,6 +3,7 @@ import { isYumError, keepStoredSecret, YumError } from "@beskar-yum/errors";
 import { REPOMD_TAG } from "@beskar-yum/oci";
 import { assertCronPattern, type RepoLock, type RepoTrigger, type SyncQueue } from "@beskar-yum/queue";
 import { RpmPayloadVerifier, readRpm, rpmFileName, verifyRpmSignature } from "@beskar-yum/rpm";
+import type { RepomdSigner } from "@beskar-yum/signing";
 import type {
   ExtraMetadataRecord,
   LogRecord,
@@ -41,6 +42,8 @@ export interface RepositoryServiceOptions {
   syncWaitTimeoutMs?: number;
   /** How long files of a superseded repodata generation stay readable. */
   graceSeconds: number;
+  /** The server's repodata signing key (the first, empty, publish of a repository is signed too). */
+  signer: RepomdSigner;
   /** Where sync requests and schedules go. */
   syncs: Pick<SyncQueue, "enqueue" | "schedule">;
   /**
@@ -165,6 +168,7 @@ export class RepositoryService {
       await publishRepodata(index, this.storage.paths(repository), {
         fence: held.fence,
         graceSeconds: this.options.graceSeconds,
+        signer: this.options.signer,
         signal: held.signal,
       });
     } finally {
@@ -281,7 +285,8 @@ export class RepositoryService {
         ...(options.force ? { force: true } : {}),
       });
     } catch (err) {
-      await index.endSync(this.now(), `could not queue the sync: ${(err as Error).message}`);
+      const error = `could not queue the sync: ${(err as Error).message}`;
+      await index.endSync(this.now(), error, { log: `sync failed: ${error}` });
       throw err;
     }
     if (!options.wait) return;

@@ -119,6 +119,28 @@ CREATE TABLE registry_manifests (
 CREATE INDEX registry_manifests_digest ON registry_manifests (repo_id, kind, manifest_digest);
 `,
   },
+  {
+    version: 2,
+    description:
+      "stats (SQLite schema 4): totals of syncs and publishes, the last good sync, for /metrics (durable, so they survive restarts)",
+    // Columns of the repository's row: endSync and recordPublish update them in the statement (and
+    // under the row lock) that already writes the state they count.
+    sql: `
+ALTER TABLE repositories
+  ADD COLUMN syncs BIGINT NOT NULL DEFAULT 0,
+  ADD COLUMN sync_failures BIGINT NOT NULL DEFAULT 0,
+  ADD COLUMN sync_ms_total BIGINT NOT NULL DEFAULT 0,
+  ADD COLUMN last_sync_ms BIGINT NOT NULL DEFAULT 0,
+  ADD COLUMN last_good_sync_end BIGINT NOT NULL DEFAULT 0,
+  ADD COLUMN last_good_sync_packages BIGINT NOT NULL DEFAULT 0,
+  ADD COLUMN sync_bytes_total BIGINT NOT NULL DEFAULT 0,
+  ADD COLUMN sync_packages_total BIGINT NOT NULL DEFAULT 0,
+  ADD COLUMN publishes BIGINT NOT NULL DEFAULT 0,
+  ADD COLUMN publish_ms_total BIGINT NOT NULL DEFAULT 0,
+  ADD COLUMN last_publish_ms BIGINT NOT NULL DEFAULT 0,
+  ADD COLUMN last_publish_time BIGINT NOT NULL DEFAULT 0;
+`,
+  },
 ];
 
 export const POSTGRES_SCHEMA_VERSION = postgresMigrations.at(-1)!.version;

@@ -14,11 +14,13 @@ import type {
   PackageCursor,
   PackageRecord,
   PackageSummary,
+  PublishRecord,
   PublishState,
   RepoEvent,
   RepoIndex,
   RepositoryProperties,
   RepositoryRecord,
+  RepositoryStats,
   StoredEvent,
   SyncState,
 } from "./repo-index.js";
@@ -231,6 +233,7 @@ export class PostgresRepoIndex implements RepoIndex {
   ): Promise<EventResult> {
     return this.fenced(fence, async (client) => {
       const tx: IndexTransaction = {
+        addLog: (level, message) => this.insertLog(client, level, message, Math.floor(Date.now() / 1000)),
         countPackages: () => this.packageCount(client),
         getPackageByTag: (tag) => this.packageWhere(client, "tag", tag),
         upsertPackage: (record) => this.upsertPackage(client, record),
@@ -375,12 +378,50 @@ export class PostgresRepoIndex implements RepoIndex {
     );
   }
 
-  async endSync(now: number, error: string): Promise<void> {
-    await this.run(
+  async endSync(now: number, error: string, end: { durationMs?: number; log?: string } = {}): Promise<void> {
+    // The sync's own lines (`addLog`, not awaited by its callbacks) come before the one that ends it.
+    await this.logWrites;
+    await this.transaction(async (client) => {
+      const [sync] = await this.rows<{ syncing: boolean; start_time: number }>(
+        client,
+        "SELECT syncing, start_time FROM repositories WHERE id = $1 FOR UPDATE",
+      );
+      if (!sync) throw new YumError("REPO_NOT_FOUND", `repository ${this.repository} was deleted`);
+      // A sync is counted once, however many times something ends it.
+      if (sync.syncing) {
+        const ms = Math.round(end.durationMs ?? Math.max(0, now - sync.start_time) * 1000);
+        await this.run(
+          client,
+          `UPDATE repositories SET syncs = syncs + 1, sync_failures = sync_failures + CASE WHEN $3 THEN 0 ELSE 1 END,
+             sync_ms_total = sync_ms_total + $4, last_sync_ms = $4,
+             sync_bytes_total = sync_bytes_total + downloaded_bytes,
+             sync_packages_total = sync_packages_total + downloaded_packages,
+             last_good_sync_end = CASE WHEN $3 THEN $2 ELSE last_good_sync_end END,
+             last_good_sync_packages = CASE WHEN $3 THEN total_packages ELSE last_good_sync_packages END
+           WHERE id = $1`,
+          [now, error === "", ms],
+        );
+      }
+      await this.run(
+        client,
+        "UPDATE repositories SET syncing = false, end_time = $2, sync_error = $3, phase = '' WHERE id = $1",
+        [now, redactText(error)],
+      );
+      if (end.log) await this.insertLog(client, error ? "ERROR" : "INFO", end.log, now);
+    });
+  }
+
+  async getStats(): Promise<RepositoryStats> {
+    const [row] = await this.rows<RepositoryStats>(
       this.pool,
-      "UPDATE repositories SET syncing = false, end_time = $2, sync_error = $3, phase = '' WHERE id = $1",
-      [now, redactText(error)],
+      `SELECT syncs, sync_failures AS "syncFailures", sync_ms_total AS "syncMsTotal", last_sync_ms AS "lastSyncMs",
+         last_good_sync_end AS "lastGoodSyncEnd", last_good_sync_packages AS "lastGoodSyncPackages",
+         sync_bytes_total AS "syncBytesTotal", sync_packages_total AS "syncPackagesTotal", publishes,
+         publish_ms_total AS "publishMsTotal", last_publish_ms AS "lastPublishMs", last_publish_time AS "lastPublishTime"
+       FROM repositories WHERE id = $1`,
     );
+    if (!row) throw new YumError("REPO_NOT_FOUND", `repository ${this.repository} was deleted`);
+    return row;
   }
 
   async stagePackages(fence: number, records: PackageRecord[]): Promise<void> {
@@ -486,23 +527,37 @@ export class PostgresRepoIndex implements RepoIndex {
     };
   }
 
-  async recordPublish(
-    fence: number,
-    publish: { seq: number; revision: number; repomd: string },
-  ): Promise<void> {
+  async recordPublish(fence: number, publish: PublishRecord): Promise<void> {
     await this.fenced(fence, async (client) => {
       await this.retireRepomd(client);
-      // Events applied while the files were written keep the repository dirty.
+      const now = Math.floor(Date.now() / 1000);
+      // Events applied while the files were written keep the repository dirty. A generation signed
+      // again (key rotation, no duration) is not a publish of its own in the stats.
+      const counted = publish.durationMs !== undefined;
       await this.run(
         client,
         `UPDATE repositories SET published_seq = GREATEST(published_seq, $2), revision = $3, repomd = $4,
-           repomd_asc = NULL, dirty = CASE WHEN applied_seq > $2 THEN dirty ELSE false END WHERE id = $1`,
-        [publish.seq, publish.revision, publish.repomd],
+           repomd_asc = $5, dirty = CASE WHEN applied_seq > $2 THEN dirty ELSE false END,
+           publishes = publishes + CASE WHEN $6 THEN 1 ELSE 0 END,
+           publish_ms_total = publish_ms_total + CASE WHEN $6 THEN $7 ELSE 0 END,
+           last_publish_ms = CASE WHEN $6 THEN $7 ELSE last_publish_ms END,
+           last_publish_time = CASE WHEN $6 THEN $8 ELSE last_publish_time END
+         WHERE id = $1`,
+        [
+          publish.seq,
+          publish.revision,
+          publish.repomd,
+          publish.repomdAsc ?? null,
+          counted,
+          Math.round(publish.durationMs ?? 0),
+          now,
+        ],
       );
       await this.registry.bumpGeneration(client);
       await this.run(client, "DELETE FROM event_failures WHERE repo_id = $1 AND created_at < $2", [
-        Math.floor(Date.now() / 1000) - 86_400,
+        now - 86_400,
       ]);
+      if (publish.log) await this.insertLog(client, "INFO", publish.log, now);
     });
   }
 
@@ -632,20 +687,24 @@ export class PostgresRepoIndex implements RepoIndex {
     return rows.map((r) => JSON.parse(r.record) as ExtraMetadataRecord);
   }
 
-  /** Every repository log line goes through here, stored with its secrets hidden (redactText). */
+  /** Every repository log line goes through here (or `insertLog` in a transaction of its own). */
   addLog(level: LogLevel, message: string, now: number): Promise<void> {
     const write = this.logWrites.then(() =>
-      this.transaction(async (client) => {
-        await this.run(client, "INSERT INTO logs (repo_id, level, date, message) VALUES ($1, $2, $3, $4)", [
-          level,
-          now,
-          redactText(message),
-        ]);
-        await this.pruneLogs(client, now);
-      }),
+      this.transaction((client) => this.insertLog(client, level, message, now)),
     );
     this.logWrites = write.catch(() => undefined);
     return write;
+  }
+
+  /** A log line, stored with its secrets hidden (redactText), and its pruning, in the caller's transaction. */
+  private async insertLog(client: PoolClient, level: LogLevel, message: string, now: number): Promise<void> {
+    if (level === "INFO" && this.logRetention.info === false) return;
+    await this.run(client, "INSERT INTO logs (repo_id, level, date, message) VALUES ($1, $2, $3, $4)", [
+      level,
+      now,
+      redactText(message),
+    ]);
+    await this.pruneLogs(client, now);
   }
 
   /** Retention on write, a batch at a time (as SQLite's): beyond the newest `maxRows`, or too old. */

@@ -88,6 +88,46 @@ describe.each(indexDrivers())("RepoIndex on $name", (driver) => {
     expect(await index.referencedDigests()).toEqual(new Set(["1".repeat(64), "2".repeat(64)]));
   });
 
+  it("counts syncs and publishes in its stats, a sync once however often it is ended", async () => {
+    expect(await index.getStats()).toMatchObject({
+      syncs: 0,
+      syncFailures: 0,
+      publishes: 0,
+      lastGoodSyncEnd: 0,
+    });
+    await index.beginSync(100);
+    await index.updateSyncState({ totalPackages: 7, downloadedBytes: 1000, downloadedPackages: 3 });
+    await index.endSync(110, "", { durationMs: 9_500, log: "sync finished" });
+    await index.endSync(111, "ended twice");
+    await index.beginSync(200);
+    await index.updateSyncState({ totalPackages: 0, downloadedBytes: 50, downloadedPackages: 0 });
+    await index.endSync(204, "upstream down", { log: "sync failed: upstream down" });
+    await index.recordPublish(1, { seq: 0, revision: 1, repomd: "<repomd/>", durationMs: 40 });
+    await index.recordPublish(1, { seq: 0, revision: 2, repomd: "<repomd/>", durationMs: 60 });
+    // Signed again (key rotation): the signature is stored, but it is no publish of its own.
+    await index.recordPublish(1, { seq: 0, revision: 2, repomd: "<repomd/>", repomdAsc: "-----SIG-----" });
+    expect(await index.getStats()).toMatchObject({
+      syncs: 2,
+      syncFailures: 1,
+      // Without a duration given, the sync's whole seconds.
+      syncMsTotal: 9_500 + 4_000,
+      lastSyncMs: 4_000,
+      lastGoodSyncEnd: 110,
+      lastGoodSyncPackages: 7,
+      syncBytesTotal: 1050,
+      syncPackagesTotal: 3,
+      publishes: 2,
+      publishMsTotal: 100,
+      lastPublishMs: 60,
+    });
+    expect((await index.getStats()).lastPublishTime).toBeGreaterThan(0);
+    expect(await index.getState()).toMatchObject({ revision: 2, repomdAsc: "-----SIG-----" });
+    expect((await index.listLogs()).map((l) => [l.level, l.message])).toEqual([
+      ["INFO", "sync finished"],
+      ["ERROR", "sync failed: upstream down"],
+    ]);
+  });
+
   it("keeps the repomd.xml each publish or mirror generation replaces, and stores logs and sync errors redacted", async () => {
     const repomd = (n: number) =>
       `<repomd><data><location href="repodata/${n}-primary.xml.gz"/></data></repomd>`;

@@ -52,8 +52,11 @@ export interface RepoIndex {
    * for the grace period. Callers parse them to confirm that a location names it.
    */
   retiredRepomdNaming(fileName: string, since: number): Promise<string[]>;
-  /** Records a finished publish; refused like `applyEvent` when `fence` is stale. */
-  recordPublish(fence: number, publish: { seq: number; revision: number; repomd: string }): Promise<void>;
+  /**
+   * Records a finished publish; refused like `applyEvent` when `fence` is stale. Its duration goes
+   * into the stats and `log` (an INFO line) into the log, in the same transaction.
+   */
+  recordPublish(fence: number, publish: PublishRecord): Promise<void>;
   /** Marks everything applied as published without writing files (nothing changed since the last publish). */
   markPublished(fence: number, seq: number): Promise<void>;
 
@@ -100,7 +103,12 @@ export interface RepoIndex {
   /** Marks a sync as started, unless one is running already (then returns false and changes nothing). */
   beginSync(now: number): Promise<boolean>;
   updateSyncState(patch: Partial<Omit<SyncState, "syncing" | "startTime">>): Promise<void>;
-  endSync(now: number, error: string): Promise<void>;
+  /**
+   * Ends the running sync (`error` empty when it succeeded), counts it in the stats, and writes
+   * `end.log` (ERROR when `error` is set, else INFO) in the same transaction. The duration is
+   * `end.durationMs`, else the whole seconds since the sync began.
+   */
+  endSync(now: number, error: string, end?: { durationMs?: number; log?: string }): Promise<void>;
   /**
    * Sets package rows of the mirror generation being built aside (fenced), a batch at a time as a
    * sync stores them, so that a sync of any size holds no more than a batch of rows in memory.
@@ -126,6 +134,8 @@ export interface RepoIndex {
 
   addLog(level: LogLevel, message: string, now: number): Promise<void>;
   listLogs(): Promise<LogRecord[]>;
+  /** Totals of syncs and publishes (`/metrics`), kept with the rest of the repository's state. */
+  getStats(): Promise<RepositoryStats>;
   /** A page of log lines, oldest first, after the line numbered `afterId` (keyset). */
   listLogsPage(limit: number, afterId?: number): Promise<LogPage>;
 
@@ -182,6 +192,8 @@ export interface EventResult {
 }
 
 export interface IndexTransaction {
+  /** A log line written with the event's changes, or not at all. */
+  addLog(level: LogLevel, message: string): Promise<void>;
   countPackages(): Promise<number>;
   getPackageByTag(tag: string): Promise<PackageRecord | undefined>;
   upsertPackage(record: PackageRecord): Promise<void>;
@@ -236,6 +248,19 @@ export interface PackageRecord {
   otherXml: string;
 }
 
+/** A finished publish: the repomd.xml served from now on, and its detached signature. */
+export interface PublishRecord {
+  seq: number;
+  revision: number;
+  repomd: string;
+  /** Its detached signature (ours, for what we publish). */
+  repomdAsc?: string;
+  /** How long the publish took, for the stats; none when the same generation was only signed again. */
+  durationMs?: number;
+  /** The INFO line that says so. */
+  log?: string;
+}
+
 export interface PublishState {
   appliedSeq: number;
   publishedSeq: number;
@@ -246,6 +271,27 @@ export interface PublishState {
   repomd: string | undefined;
   /** Its detached signature, when upstream (or we) signed it. */
   repomdAsc: string | undefined;
+}
+
+/** Counters since the repository was created (or since the index had stats: schema version 4). */
+export interface RepositoryStats {
+  /** Syncs ended, failed ones included. */
+  syncs: number;
+  syncFailures: number;
+  /** Summed over the syncs ended, and the last one's. */
+  syncMsTotal: number;
+  lastSyncMs: number;
+  /** Unix seconds when the last successful sync ended (0: never), and the packages it left. */
+  lastGoodSyncEnd: number;
+  lastGoodSyncPackages: number;
+  /** Downloaded by every sync (packages and metadata files; a failed sync counts what it fetched). */
+  syncBytesTotal: number;
+  syncPackagesTotal: number;
+  publishes: number;
+  publishMsTotal: number;
+  lastPublishMs: number;
+  /** Unix seconds of the last publish (0: never). */
+  lastPublishTime: number;
 }
 
 /** Progress and outcome of a repository's mirror sync (Beskar's reposync row, plus our detail). */

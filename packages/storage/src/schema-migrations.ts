@@ -182,6 +182,31 @@ export const migrations: readonly Migration[] = [
       db.exec("CREATE INDEX IF NOT EXISTS retired_packages_href ON retired_packages (href)");
     },
   },
+  {
+    version: 4,
+    description:
+      "stats: totals of syncs and publishes, the last good sync, for /metrics (durable, so they survive restarts)",
+    up(db) {
+      db.exec(`
+        CREATE TABLE IF NOT EXISTS stats (
+          id INTEGER PRIMARY KEY CHECK (id = 1),
+          syncs INTEGER NOT NULL DEFAULT 0,
+          sync_failures INTEGER NOT NULL DEFAULT 0,
+          sync_ms_total INTEGER NOT NULL DEFAULT 0,
+          last_sync_ms INTEGER NOT NULL DEFAULT 0,
+          last_good_sync_end INTEGER NOT NULL DEFAULT 0,
+          last_good_sync_packages INTEGER NOT NULL DEFAULT 0,
+          sync_bytes_total INTEGER NOT NULL DEFAULT 0,
+          sync_packages_total INTEGER NOT NULL DEFAULT 0,
+          publishes INTEGER NOT NULL DEFAULT 0,
+          publish_ms_total INTEGER NOT NULL DEFAULT 0,
+          last_publish_ms INTEGER NOT NULL DEFAULT 0,
+          last_publish_time INTEGER NOT NULL DEFAULT 0
+        );
+        INSERT OR IGNORE INTO stats (id) VALUES (1);
+      `);
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = migrations.at(-1)!.version;

@@ -19,11 +19,13 @@ import type {
   PackageCursor,
   PackageRecord,
   PackageSummary,
+  PublishRecord,
   PublishState,
   RepoEvent,
   RepoIndex,
   RepositoryProperties,
   RepositoryRecord,
+  RepositoryStats,
   StoredEvent,
   SyncState,
 } from "./repo-index.js";
@@ -72,6 +74,8 @@ export interface LogRetention {
   maxAgeSeconds: number;
   /** The newest this many lines are kept. */
   maxRows: number;
+  /** False: INFO lines are not written at all (`log.repository_info`; errors only, as Beskar). */
+  info?: boolean;
 }
 
 /**
@@ -318,6 +322,7 @@ export class SqliteRepoIndex implements RepoIndex {
     apply: (tx: IndexTransaction) => Promise<EventResult>,
   ): Promise<EventResult> {
     const tx: IndexTransaction = {
+      addLog: async (level, message) => this.insertLog(level, message, Math.floor(Date.now() / 1000)),
       countPackages: async () => this.packageCount(),
       getPackageByTag: async (tag) => this.getPackageWhere("tag", tag),
       upsertPackage: async (record) => this.upsertPackage(record),
@@ -442,10 +447,59 @@ export class SqliteRepoIndex implements RepoIndex {
     this.statement(`UPDATE sync_state SET ${sets} WHERE id = 1`).run(Object.fromEntries(entries));
   }
 
-  async endSync(now: number, error: string): Promise<void> {
-    this.statement(
-      "UPDATE sync_state SET syncing = 0, end_time = ?, sync_error = ?, phase = '' WHERE id = 1",
-    ).run(now, redactText(error));
+  async endSync(now: number, error: string, end: { durationMs?: number; log?: string } = {}): Promise<void> {
+    this.transaction(() => {
+      const sync = this.statement(
+        "SELECT syncing, start_time, total_packages, downloaded_bytes, downloaded_packages FROM sync_state WHERE id = 1",
+      ).get() as {
+        syncing: number;
+        start_time: number;
+        total_packages: number;
+        downloaded_bytes: number;
+        downloaded_packages: number;
+      };
+      this.statement(
+        "UPDATE sync_state SET syncing = 0, end_time = ?, sync_error = ?, phase = '' WHERE id = 1",
+      ).run(now, redactText(error));
+      // A sync is counted once, however many times something ends it.
+      if (sync.syncing === 1) {
+        const ms = end.durationMs ?? Math.max(0, now - sync.start_time) * 1000;
+        const good = error === "";
+        this.statement(
+          `UPDATE stats SET syncs = syncs + 1, sync_failures = sync_failures + 1 - @good,
+             sync_ms_total = sync_ms_total + @ms, last_sync_ms = @ms,
+             sync_bytes_total = sync_bytes_total + @bytes, sync_packages_total = sync_packages_total + @packages,
+             last_good_sync_end = CASE WHEN @good THEN @now ELSE last_good_sync_end END,
+             last_good_sync_packages = CASE WHEN @good THEN @total ELSE last_good_sync_packages END WHERE id = 1`,
+        ).run({
+          good: good ? 1 : 0,
+          ms: Math.round(ms),
+          bytes: sync.downloaded_bytes,
+          packages: sync.downloaded_packages,
+          now,
+          total: sync.total_packages,
+        });
+      }
+      if (end.log) this.insertLog(error ? "ERROR" : "INFO", end.log, now);
+    });
+  }
+
+  async getStats(): Promise<RepositoryStats> {
+    const row = this.statement("SELECT * FROM stats WHERE id = 1").get() as Record<string, number>;
+    return {
+      syncs: row.syncs!,
+      syncFailures: row.sync_failures!,
+      syncMsTotal: row.sync_ms_total!,
+      lastSyncMs: row.last_sync_ms!,
+      lastGoodSyncEnd: row.last_good_sync_end!,
+      lastGoodSyncPackages: row.last_good_sync_packages!,
+      syncBytesTotal: row.sync_bytes_total!,
+      syncPackagesTotal: row.sync_packages_total!,
+      publishes: row.publishes!,
+      publishMsTotal: row.publish_ms_total!,
+      lastPublishMs: row.last_publish_ms!,
+      lastPublishTime: row.last_publish_time!,
+    };
   }
 
   async stagePackages(fence: number, records: PackageRecord[]): Promise<void> {
@@ -599,23 +653,28 @@ export class SqliteRepoIndex implements RepoIndex {
     };
   }
 
-  async recordPublish(
-    fence: number,
-    publish: { seq: number; revision: number; repomd: string },
-  ): Promise<void> {
+  async recordPublish(fence: number, publish: PublishRecord): Promise<void> {
     this.transaction(() => {
       this.checkFence(fence);
       this.retireRepomd();
       // Events applied while the files were written keep the repository dirty.
       this.statement(
-        `UPDATE state SET published_seq = MAX(published_seq, ?), revision = ?, repomd = ?, repomd_asc = NULL,
+        `UPDATE state SET published_seq = MAX(published_seq, ?), revision = ?, repomd = ?, repomd_asc = ?,
                dirty = CASE WHEN applied_seq > ? THEN dirty ELSE 0 END WHERE id = 1`,
-      ).run(publish.seq, publish.revision, publish.repomd, publish.seq);
+      ).run(publish.seq, publish.revision, publish.repomd, publish.repomdAsc ?? null, publish.seq);
       // A new generation for the registry replica to push (when one is configured).
       this.registry.bumpGeneration();
-      this.statement("DELETE FROM event_failures WHERE created_at < ?").run(
-        Math.floor(Date.now() / 1000) - 86_400,
-      );
+      const now = Math.floor(Date.now() / 1000);
+      this.statement("DELETE FROM event_failures WHERE created_at < ?").run(now - 86_400);
+      // A generation signed again (key rotation) is not a publish of its own.
+      if (publish.durationMs !== undefined) {
+        const ms = Math.round(publish.durationMs);
+        this.statement(
+          `UPDATE stats SET publishes = publishes + 1, publish_ms_total = publish_ms_total + @ms,
+             last_publish_ms = @ms, last_publish_time = @now WHERE id = 1`,
+        ).run({ ms, now });
+      }
+      if (publish.log) this.insertLog("INFO", publish.log, now);
     });
   }
 
@@ -730,14 +789,18 @@ export class SqliteRepoIndex implements RepoIndex {
   /** Every repository log line goes through here, and is stored with its secrets hidden (redactText). */
   async addLog(level: LogLevel, message: string, now: number): Promise<void> {
     // One transaction (one fsync) for the line and its pruning.
-    this.transaction(() => {
-      this.statement("INSERT INTO logs (level, date, message) VALUES (?, ?, ?)").run(
-        level,
-        now,
-        redactText(message),
-      );
-      this.pruneLogs(now);
-    });
+    this.transaction(() => this.insertLog(level, message, now));
+  }
+
+  /** A log line and its pruning, inside the caller's transaction. */
+  private insertLog(level: LogLevel, message: string, now: number): void {
+    if (level === "INFO" && this.logRetention.info === false) return;
+    this.statement("INSERT INTO logs (level, date, message) VALUES (?, ?, ?)").run(
+      level,
+      now,
+      redactText(message),
+    );
+    this.pruneLogs(now);
   }
 
   /**

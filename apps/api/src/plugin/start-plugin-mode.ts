@@ -26,6 +26,8 @@ export interface PluginModeOptions {
   replica?: { lock: RepoLock; intervalMs: number };
   /** `BeskarMeta.Hostname` and a DNS SAN of our certificate. Default `os.hostname()`. */
   hostname?: string;
+  /** Counts the responses of `/info` and `/event` (metrics), which fastify does not see. */
+  observe?: (url: string, method: string | undefined, status: number, seconds: number) => void;
 }
 
 export interface PluginMode {
@@ -65,6 +67,7 @@ export async function startPluginMode(options: PluginModeOptions): Promise<Plugi
     addr: hostPort(config.addr),
     // Beskar's 5 s headers timeout stays; the body idle timeout and the cap on connections are ours.
     http: { idleTimeoutMs: config.http.uploadIdleTimeoutMs, maxConnections: config.http.maxConnections },
+    ...(options.observe ? { observe: options.observe } : {}),
     ...(options.hostname === undefined ? {} : { hostname: options.hostname }),
   });
   const replica = options.replica

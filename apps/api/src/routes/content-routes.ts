@@ -4,13 +4,20 @@ import { basename } from "node:path";
 import { Readable } from "node:stream";
 import { YumError } from "@beskar-yum/errors";
 import { OnDemandFetcher, upstreamProxy, upstreamTls } from "@beskar-yum/mirror";
-import { assertRepositoryName, type ContentPath, parseContentPath } from "@beskar-yum/repository";
+import {
+  assertRepositoryName,
+  type ContentPath,
+  parseContentPath,
+  repomdKeyText,
+  repositoryKeys,
+} from "@beskar-yum/repository";
 import type { FastifyInstance } from "fastify";
 import type { AppDeps } from "../app-deps.js";
 import { requireAdmin } from "../auth.js";
 import { clientGone } from "../client-gone.js";
 import { lookupPackage, requestedHref } from "../package-lookup.js";
-import { type Content, contentTypeOf, etagOf, etagOfText, sendContent } from "../send-content.js";
+import { type Content, cacheControl, contentTypeOf, etagOf, sendContent } from "../send-content.js";
+import { clientFileContent, clientFileOf, textContent } from "./client-files.js";
 
 const safeFileName = /^[A-Za-z0-9][A-Za-z0-9._+~^-]*$/;
 
@@ -28,8 +35,19 @@ export async function contentRoutes(app: FastifyInstance, deps: AppDeps): Promis
   app.addContentTypeParser("*", (_request, _payload, done) => done(null));
   // on_demand packages being fetched: concurrent requests for one share its download.
   const onDemand = new OnDemandFetcher();
+  const sendOptions = { accelRedirect: deps.accelRedirect ?? false };
 
   app.get("/artifacts/yum/*", async (request, reply) => {
+    // `<name>.repo` and `RPM-GPG-KEY`, beside dnf's `repo/` tree.
+    const clientFile = clientFileOf(request.url);
+    if (clientFile) {
+      const index = await deps.storage.openIndex(clientFile.repository);
+      if (!index || !(await index.getRepository()))
+        throw new YumError("REPO_NOT_FOUND", `repository ${clientFile.repository} not found`);
+      const content = await clientFileContent(request, deps, clientFile, index);
+      if (clientFile.file === "repo") reply.header("vary", "x-forwarded-host, x-forwarded-proto");
+      return sendContent(request, reply, content);
+    }
     const path = contentPath(request.url);
     if (!path || path.kind === "extra") throw new YumError("NOT_FOUND", `no such path: ${request.url}`);
     const index = await deps.storage.openIndex(path.repository);
@@ -42,30 +60,27 @@ export async function contentRoutes(app: FastifyInstance, deps: AppDeps): Promis
         const state = await index.getState();
         if (!state.repomd)
           throw new YumError("NOT_FOUND", `${path.repository} has no published repodata yet`);
-        const body = Buffer.from(state.repomd);
-        content = {
-          size: body.length,
-          mtime: new Date(state.revision * 1000),
-          etag: etagOfText(state.repomd),
-          contentType: "application/xml",
-          body,
-          open: (range) => (range ? body.subarray(range.start, range.end + 1) : body),
-        };
+        content = textContent(state.repomd, "application/xml", new Date(state.revision * 1000));
       } else if (path.file === "repomd.xml.asc") {
-        // A mirror serves upstream's signature of the repomd.xml it serves verbatim (dnf's
-        // repo_gpgcheck); it lives in the index beside repomd.xml, switched in the same transaction.
+        // Ours (made at publish) or, for a mirror serving upstream's repomd.xml verbatim, upstream's
+        // (dnf's repo_gpgcheck); it lives in the index beside repomd.xml, switched in the same transaction.
         const state = await index.getState();
         if (!state.repomd || state.repomdAsc === undefined)
           throw new YumError("NOT_FOUND", `${path.repository} serves no repomd.xml signature`);
-        const body = Buffer.from(state.repomdAsc, "utf8");
-        content = {
-          size: body.length,
-          mtime: new Date(state.revision * 1000),
-          etag: etagOfText(state.repomdAsc),
-          contentType: "application/pgp-signature",
-          body,
-          open: (range) => (range ? body.subarray(range.start, range.end + 1) : body),
-        };
+        content = textContent(state.repomdAsc, "application/pgp-signature", new Date(state.revision * 1000));
+      } else if (path.file === "repomd.xml.key") {
+        // The key that signed the repomd.xml served: ours, or upstream's (the mirror's gpg_key).
+        const key = await repomdKeyText(
+          index,
+          deps.signer,
+          await repositoryKeys(path.repository, index, deps.signer),
+        );
+        if (key === undefined)
+          throw new YumError(
+            "NOT_FOUND",
+            `${path.repository} serves no repomd.xml signature that a key of ours checks`,
+          );
+        content = textContent(key, "application/pgp-keys");
       } else {
         // Only a file the published repomd.xml lists (or one superseded within the grace period):
         // never just any file that happens to be in the folder.
@@ -80,6 +95,7 @@ export async function contentRoutes(app: FastifyInstance, deps: AppDeps): Promis
           mtime: info.mtime,
           etag: etagOf(path.file.split("-")[0]!),
           contentType: contentTypeOf(path.file),
+          cacheControl: cacheControl.immutable,
           file,
           open: (range) => createReadStream(file, range),
         };
@@ -92,6 +108,7 @@ export async function contentRoutes(app: FastifyInstance, deps: AppDeps): Promis
         mtime,
         etag: etagOf(id),
         contentType: contentTypeOf(path.file),
+        cacheControl: cacheControl.package,
         file: blobs.pathOf(id),
         open: (range) => blobs.createReadStream(id, range),
       });
@@ -108,7 +125,7 @@ export async function contentRoutes(app: FastifyInstance, deps: AppDeps): Promis
         const info = retired && (await stat(blobs.pathOf(retired.id)).catch(() => undefined));
         if (!retired || !info)
           throw new YumError("NOT_FOUND", `package ${path.file} not found in ${path.repository}`);
-        return sendContent(request, reply, packageContent(retired.id, info.size, info.mtime));
+        return sendContent(request, reply, packageContent(retired.id, info.size, info.mtime), sendOptions);
       }
       const info = await stat(blobs.pathOf(record.id)).catch(() => undefined);
       if (!info) {
@@ -148,11 +165,12 @@ export async function contentRoutes(app: FastifyInstance, deps: AppDeps): Promis
           .header("content-type", contentTypeOf(path.file))
           .header("content-length", record.fileSize)
           .header("etag", etagOf(record.id))
+          .header("cache-control", cacheControl.package)
           .send(body);
       }
       content = packageContent(record.id, info.size, new Date(record.uploadTime * 1000));
     }
-    return sendContent(request, reply, content);
+    return sendContent(request, reply, content, sendOptions);
   });
 
   app.put("/artifacts/yum/*", async (request, reply) => {

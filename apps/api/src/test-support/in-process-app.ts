@@ -1,5 +1,6 @@
 import { RepoLock, RepoTrigger, SyncQueue } from "@beskar-yum/queue";
 import { RepositoryService } from "@beskar-yum/repository";
+import type { RepomdSigner } from "@beskar-yum/signing";
 import type { RepositoryStorage } from "@beskar-yum/storage";
 import type { FastifyInstance } from "fastify";
 import type { Redis } from "ioredis";
@@ -15,8 +16,10 @@ export async function inProcessApp(options: {
   redis: Redis;
   prefix: string;
   adminToken: string;
+  /** The server's key (`testSigner()` gives one). */
+  signer: RepomdSigner;
 }): Promise<FastifyInstance> {
-  const { storage, redis, prefix, adminToken } = options;
+  const { storage, redis, prefix, adminToken, signer } = options;
   const service = new RepositoryService({
     storage,
     trigger: new RepoTrigger(redis, prefix),
@@ -25,6 +28,7 @@ export async function inProcessApp(options: {
     maxUploadBytes: 400_000,
     waitTimeoutMs: 1000,
     graceSeconds: 300,
+    signer,
   });
   const app = buildApp({
     service,
@@ -32,6 +36,7 @@ export async function inProcessApp(options: {
     redis,
     adminToken,
     metrics: new ApiMetrics(),
+    signer,
     waitTimeoutMs: 1000,
     version: "test",
   });

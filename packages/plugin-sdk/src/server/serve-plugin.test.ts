@@ -117,10 +117,12 @@ describe("startPlugin", () => {
   it("joins Beskar, takes its CA, serves /info and /event with mTLS, turns Ready, leaves on stop", async () => {
     const beskar = await fakeBeskar();
     const { service, started } = testService([beskar.address]);
+    const observed: [string, string | undefined, number][] = [];
     const running = await startPlugin(service, {
       addr: "127.0.0.1:0",
       hostname: "plugin-host",
       member: FAST,
+      observe: (url, method, status) => observed.push([url, method, status]),
     });
     cleanups.push(() => running.stop());
 
@@ -157,6 +159,12 @@ describe("startPlugin", () => {
     expect((await mtlsRequest(running.port, "/event", client, event)).status).toBe(200);
     await service.repositoryManager!.get("artifacts/test/r").idle();
     expect(Recorder.seen.map((e) => e.digest)).toEqual(["sha256:01"]);
+    // Both answers were told to `observe` (metrics), once each.
+    await until("both responses observed", () => observed.length === 2 || undefined, 20_000);
+    expect(observed).toEqual([
+      ["/info", "GET", 200],
+      ["/event", "POST", 200],
+    ]);
 
     await running.stop();
     await until("the leave", () => beskar.events.find((e) => e.type === "leave" && e.node.state === "left"));

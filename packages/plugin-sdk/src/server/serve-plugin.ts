@@ -15,7 +15,7 @@ import { splitListenAddress } from "./listen-address.js";
 import { PluginHttpServer, type PluginHttpServerOptions } from "./plugin-http-server.js";
 import { PluginRouter } from "./plugin-router.js";
 import type { Service } from "./service.js";
-import { eventHandler, infoHandler, requireTls } from "./web-handler.js";
+import { eventHandler, infoHandler, type RequestHandler, requireTls } from "./web-handler.js";
 
 export interface PluginServerOptions {
   /** `host:port` of the HTTP server (/info, /event and the service's routes). Default "0.0.0.0:0". */
@@ -30,6 +30,11 @@ export interface PluginServerOptions {
   leaveTimeoutMs?: number;
   /** The HTTP server's limits (`PluginHttpServerOptions`): headers and body idle timeouts, connections. */
   http?: Pick<PluginHttpServerOptions, "headersTimeoutMs" | "idleTimeoutMs" | "maxConnections">;
+  /**
+   * Told of every response of the plugin's own endpoints (`/info`, `/event`) once it is sent (metrics);
+   * the service's routes have their own.
+   */
+  observe?: (url: string, method: string | undefined, status: number, seconds: number) => void;
   /** Gossip tuning passed to the `Member` (advertise address, intervals...); Beskar uses the defaults. */
   member?: Omit<MemberOptions, "meta" | "keys" | "localState" | "stateDelegate" | "bindAddress" | "bindPort">;
 }
@@ -141,8 +146,9 @@ export async function startPlugin<H extends Handler>(
     logger.info({ hostname: beskar.hostname, port: beskar.registryPort }, "beskar instance added");
 
     const manager = service.repositoryManager;
-    router.handle("/event", requireTls(eventHandler({ manager, logger, closing: () => closing })));
-    router.handle("/info", requireTls(infoHandler(config.info)));
+    const observed = observedBy(options.observe);
+    router.handle("/event", observed(requireTls(eventHandler({ manager, logger, closing: () => closing }))));
+    router.handle("/info", observed(requireTls(infoHandler(config.info))));
     transport = createBeskarTransport(ca, await issueCertificate(ca), beskar);
     await service.start(transport, ca.toState(), beskar);
     await member.updateMeta({ ...meta, ready: true }, { timeoutMs: options.readyTimeoutMs ?? 2000 });
@@ -169,6 +175,20 @@ export async function startPlugin<H extends Handler>(
     );
     throw err;
   }
+}
+
+/** A handler whose responses, once finished, are told to `observe`. */
+function observedBy(observe: PluginServerOptions["observe"]) {
+  return (handler: RequestHandler): RequestHandler =>
+    observe
+      ? (req, res) => {
+          const started = performance.now();
+          res.once("finish", () =>
+            observe(req.url ?? "", req.method, res.statusCode, (performance.now() - started) / 1000),
+          );
+          return handler(req, res);
+        }
+      : handler;
 }
 
 /** Beskar's gossip bind: empty host → 0.0.0.0; `::` → the first global unicast address of this host. */
