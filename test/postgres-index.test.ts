@@ -54,5 +54,22 @@ describe("index.driver: postgres, with the real API, worker and dnf", () => {
     const again = makeDnf(second.repoUrl(repo));
     expect((await again.install(["yumtest-app"])).stdout).toMatch(/yumtest-lib/);
     expect(indexFiles(join(second.dataDir))).toEqual([]);
+
+    // What the observability and signing work keeps in the index, kept in PostgreSQL too: the log
+    // lines of the uploads and publishes, the publish stats /metrics reads, the signature served.
+    const logs = await second.call("GET", "/repository/logs", { repository: repo });
+    expect(logs.status).toBe(200);
+    const messages: string[] = logs.json.logs.map((l: { message: string }) => l.message);
+    expect(messages.filter((m) => m.startsWith("uploaded "))).toHaveLength(3);
+    expect(messages).toContainEqual(expect.stringMatching(/^published revision \d+: 3 packages/));
+    const metrics = await (await fetch(`${second.url}/metrics`)).text();
+    const publishes = metrics.match(
+      /^beskaryum_repository_publish_duration_seconds_count\{repository="artifacts\/yum\/on-postgres"\} (\d+)$/m,
+    );
+    expect(Number(publishes?.[1])).toBeGreaterThanOrEqual(1);
+    expect(metrics).toMatch(/^beskaryum_repository_packages\{repository="artifacts\/yum\/on-postgres"\} 3$/m);
+    const asc = await fetch(`${second.repoUrl(repo)}repodata/repomd.xml.asc`);
+    expect(asc.status).toBe(200);
+    expect(await asc.text()).toContain("BEGIN PGP SIGNATURE");
   });
 });
