@@ -7,6 +7,8 @@
 //   BESKARYUM_TEST_REDIS_URL     Redis the tests use (default redis://127.0.0.1:6379)
 //   BESKARYUM_TEST_START_REDIS=1 when nothing answers there, start a daemonized redis-server on that
 //                                port (loopback, no persistence) instead of failing; .ci/run sets it.
+//   BESKARYUM_TEST_POSTGRES      PostgreSQL server the index tests create their databases on
+//                                (default postgres://postgres@127.0.0.1:5432, trust auth)
 
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -25,6 +27,7 @@ const requirements = [
   { name: "gpg", pkg: "gnupg", found: () => onPath("gpg") },
   { name: "docker-registry", pkg: "docker-registry", found: () => onPath("docker-registry") },
   { name: "go", pkg: "golang-go", found: () => onPath("go") },
+  { name: "psql", pkg: "postgresql-client", found: () => onPath("psql") },
   {
     name: "memberlist sources",
     pkg: "golang-github-hashicorp-memberlist-dev",
@@ -94,6 +97,7 @@ async function main() {
 
   unpackZypper();
 
+  checkPostgres();
   const url = new URL(process.env.BESKARYUM_TEST_REDIS_URL || "redis://127.0.0.1:6379");
   const port = Number(url.port || 6379);
   const host = url.hostname.replace(/^\[|\]$/g, "");
@@ -205,4 +209,16 @@ function runOrExit(cmd, args, env = {}, cwd = undefined) {
 
 function quote(arg) {
   return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `"${arg.replace(/(["\\$`])/g, "\\$1")}"`;
+}
+
+/** The index contract tests and the postgres e2e test create (and drop) databases on this server. */
+function checkPostgres() {
+  const server = process.env.BESKARYUM_TEST_POSTGRES || "postgres://postgres@127.0.0.1:5432";
+  const result = spawnSync("psql", [`${server}/postgres`, "-Atc", "SELECT 1"], { encoding: "utf8" });
+  if (result.status === 0) return;
+  console.error(`check-tools: PostgreSQL does not answer at ${server}: ${(result.stderr || "").trim()}`);
+  console.error(
+    "check-tools: start it (Debian: pg_ctlcluster <version> main start) or set BESKARYUM_TEST_POSTGRES.",
+  );
+  process.exit(1);
 }

@@ -44,19 +44,19 @@ async function eventLoopLag(work: () => Promise<void>): Promise<{ lag: number; t
 describe("a mirror generation of many packages is committed off the event loop", () => {
   let dir: string;
   let index: SqliteRepoIndex;
-  beforeEach(() => {
+  beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), "bycommit-"));
     index = SqliteRepoIndex.open(join(dir, "index.db"), { create: true });
-    index.createRepository({ mirror: true, mirror_urls: [], gpg_key: "" }, 1);
+    await index.createRepository({ mirror: true, mirror_urls: [], gpg_key: "" }, 1);
   });
-  afterEach(() => {
+  afterEach(async () => {
     index.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const stage = (count: number) => {
+  const stage = async (count: number) => {
     for (let i = 0; i < count; i += 256)
-      index.stagePackages(
+      await index.stagePackages(
         5,
         Array.from({ length: Math.min(256, count - i) }, (_, j) => record(i + j)),
       );
@@ -64,7 +64,7 @@ describe("a mirror generation of many packages is committed off the event loop",
 
   it("keeps timers (the lock renewals) running while the rows are switched in, atomically", async () => {
     const count = 60_000;
-    stage(count);
+    await stage(count);
     const { lag, took } = await eventLoopLag(() =>
       index.commitMirrorGenerationAsync(5, {
         deleteTags: [],
@@ -76,14 +76,14 @@ describe("a mirror generation of many packages is committed off the event loop",
     console.log(`commit of ${count} staged rows: ${took} ms, longest event-loop stall ${lag} ms`);
     expect(took).toBeGreaterThan(lag * 3);
     expect(lag).toBeLessThan(200);
-    expect(index.countPackages()).toBe(count);
-    expect(index.getState().repomd).toBe("<repomd/>");
-    expect(index.registry.state().generation).toBe(2);
+    expect(await index.countPackages()).toBe(count);
+    expect((await index.getState()).repomd).toBe("<repomd/>");
+    expect((await index.registry.state()).generation).toBe(2);
   });
 
   it("a stale fence is refused on the thread too (LOCK_LOST), and nothing is switched in", async () => {
-    stage(300);
-    index.markPublished(9, 0);
+    await stage(300);
+    await index.markPublished(9, 0);
     await expect(
       index.commitMirrorGenerationAsync(
         5,
@@ -91,6 +91,6 @@ describe("a mirror generation of many packages is committed off the event loop",
         { offThreadRows: 10 },
       ),
     ).rejects.toMatchObject({ code: "LOCK_LOST" });
-    expect(index.countPackages()).toBe(0);
+    expect(await index.countPackages()).toBe(0);
   });
 });

@@ -184,8 +184,8 @@ describe("API (in-process, no worker)", () => {
     });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().error.reason).toBe("RPM_BAD_MAGIC");
-    const index = storage.openIndex(repository)!;
-    expect(index.pendingEvents(10).filter((e) => e.event.action === "put")).toHaveLength(1);
+    const index = (await storage.openIndex(repository))!;
+    expect((await index.pendingEvents(10)).filter((e) => e.event.action === "put")).toHaveLength(1);
   });
 
   it("refuses uploads to a mirror with 409 and times out a wait with 504 when no worker runs", async () => {
@@ -236,7 +236,7 @@ describe("API (in-process, no worker)", () => {
       message: "body exceeds the limit of 400000 bytes",
     });
     // A refused upload to a repository that did not exist does not create it.
-    expect(storage.openIndex(repository)).toBeUndefined();
+    expect(await storage.openIndex(repository)).toBeUndefined();
   });
 
   it("serves JSON 404s for unknown content and routes", async () => {

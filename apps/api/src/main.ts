@@ -78,7 +78,7 @@ async function main(config: Config): Promise<StopService> {
     ...(isApiWorker() ? {} : { log: (fields, message) => logger.info(fields, message) }),
   });
   const redis = createRedis(config.redis.url, "beskar-yum-api");
-  const storage = new RepositoryStorage(config.storage.filesystem.directory, config.storage.prefix, {
+  const storage = await RepositoryStorage.open(config.storage.filesystem.directory, config.storage.prefix, {
     maxOpenIndexes: config.limits.maxOpenIndexes,
     maxPackagesPerRepository: config.limits.maxPackagesPerRepository,
     logRetention: {
@@ -86,6 +86,8 @@ async function main(config: Config): Promise<StopService> {
       maxRows: config.limits.logMaxRows,
       info: config.log.repositoryInfo,
     },
+    ...(config.index.driver === "postgres" ? { postgresUrl: config.index.postgres.url } : {}),
+    onPostgresError: (err) => logger.warn({ err: err.message }, "PostgreSQL index connection lost"),
   });
   // Before anything reads storage: repositories of the previous layout move into this one (the
   // cluster's primary did it already).

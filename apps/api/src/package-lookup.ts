@@ -25,15 +25,19 @@ export type PackageLookup = { record: PackageRecord } | { retired: { id: string 
  * (`/repo/<any path>/<file name>`, which hosted hrefs `Packages/<letter>/<file>` and uploads'
  * `Packages/<file>` also reach), the first package of that name by href, or one retired under it.
  */
-export function lookupPackage(index: RepoIndex, href: string | undefined, fileName: string): PackageLookup {
+export async function lookupPackage(
+  index: RepoIndex,
+  href: string | undefined,
+  fileName: string,
+): Promise<PackageLookup> {
   if (href !== undefined) {
-    const record = index.getPackageByHref(href);
+    const record = await index.getPackageByHref(href);
     if (record) return { record };
-    const retired = index.getRetiredPackageByHref(href);
+    const retired = await index.getRetiredPackageByHref(href);
     if (retired) return { retired };
   }
-  const record = index.getPackageByFileName(fileName);
+  const record = await index.getPackageByFileName(fileName);
   if (record) return { record };
-  const retired = index.getRetiredPackage(fileName);
+  const retired = await index.getRetiredPackage(fileName);
   return retired ? { retired } : undefined;
 }

@@ -49,16 +49,21 @@ describe("paged list endpoints (Beskar's page {size, token})", () => {
     storage = new RepositoryStorage(dir);
     app = await inProcessApp({ storage, redis, prefix, adminToken: token, signer: await ephemeralSigner() });
     const index = await storage.createIndex(big);
-    index.createRepository(properties, 1);
+    await index.createRepository(properties, 1);
     for (let i = 0; i < total; i += 500)
-      index.stagePackages(
+      await index.stagePackages(
         1,
         Array.from({ length: 500 }, (_, j) => record(i + j)),
       );
-    index.commitMirrorGeneration(1, { deleteTags: [], revision: 1, repomd: "<r/>", repomdAsc: undefined });
-    for (let i = 0; i < 1_205; i++) index.addLog("INFO", `line ${i}`, 1_000_000 + i);
+    await index.commitMirrorGeneration(1, {
+      deleteTags: [],
+      revision: 1,
+      repomd: "<r/>",
+      repomdAsc: undefined,
+    });
+    for (let i = 0; i < 1_205; i++) await index.addLog("INFO", `line ${i}`, 1_000_000 + i);
     for (let i = 0; i < 5; i++)
-      (await storage.createIndex(`artifacts/yum/r${i}`)).createRepository(properties, 1);
+      await (await storage.createIndex(`artifacts/yum/r${i}`)).createRepository(properties, 1);
   });
   afterAll(async () => {
     await app.close();

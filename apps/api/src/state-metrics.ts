@@ -3,7 +3,7 @@ import type { RepoIndex } from "@beskar-yum/storage";
 /** What the per-repository metrics are read from: the repositories' indexes (durable state). */
 export interface RepositorySource {
   listRepositories(): Promise<string[]>;
-  openIndex(repository: string): RepoIndex | undefined;
+  openIndex(repository: string): Promise<RepoIndex | undefined>;
 }
 
 /** A BullMQ queue, as far as its depth goes. */
@@ -114,7 +114,7 @@ export class StateMetrics {
       const sample = (f: Family, value: number, suffix?: string) =>
         f.samples.push(suffix ? { suffix, labels, value } : { labels, value });
       // A repository deleted meanwhile (or an index that cannot be read) is left out of this scrape.
-      const read = readRepository(this.source, name);
+      const read = await readRepository(this.source, name);
       if (!read) continue;
       const { mirror, count, sync, stats } = read;
       sample(packages, count);
@@ -189,17 +189,17 @@ export class StateMetrics {
   }
 }
 
-function readRepository(source: RepositorySource, name: string) {
+async function readRepository(source: RepositorySource, name: string) {
   try {
-    const index = source.openIndex(name);
-    const repository = index?.getRepository();
+    const index = await source.openIndex(name);
+    const repository = await index?.getRepository();
     if (!index || !repository || repository.deleting) return undefined;
-    return {
-      mirror: repository.properties.mirror,
-      count: index.countPackages(),
-      sync: index.getSyncState(),
-      stats: index.getStats(),
-    };
+    const [count, sync, stats] = await Promise.all([
+      index.countPackages(),
+      index.getSyncState(),
+      index.getStats(),
+    ]);
+    return { mirror: repository.properties.mirror, count, sync, stats };
   } catch {
     return undefined;
   }

@@ -90,17 +90,20 @@ function syncView(status: Record<string, unknown>): SyncView {
 }
 
 /** One repository of `service.list` with its publish time and, for a mirror, its sync state. */
-export function repositoryOverview(model: UiReadModel, summary: RepositorySummary): RepositoryOverview {
+export async function repositoryOverview(
+  model: UiReadModel,
+  summary: RepositorySummary,
+): Promise<RepositoryOverview> {
   const { repository, mirror, packages, syncing } = summary;
   const base = { repository, mirror, packages, syncing, last_publish: "" };
   if (summary.error !== undefined) return { ...base, error: redactText(summary.error) };
   try {
-    const state = model.storage.openIndex(repository)?.getState();
+    const state = await (await model.storage.openIndex(repository))?.getState();
     const lastPublish = state?.repomd !== undefined ? formatTime(state.revision) : "";
     return {
       ...base,
       last_publish: lastPublish,
-      ...(mirror ? { sync: syncView(model.service.syncStatus(repository)) } : {}),
+      ...(mirror ? { sync: syncView(await model.service.syncStatus(repository)) } : {}),
     };
   } catch (err) {
     // Deleted or broken since it was listed: shown with what is wrong, the others still shown.
@@ -114,7 +117,7 @@ export async function repositoryOverviews(
 ): Promise<{ repositories: RepositoryOverview[]; nextPageToken?: string }> {
   const listed = await model.service.list(page);
   return {
-    repositories: listed.items.map((s) => repositoryOverview(model, s)),
+    repositories: await Promise.all(listed.items.map((s) => repositoryOverview(model, s))),
     ...(listed.nextPageToken !== undefined ? { nextPageToken: listed.nextPageToken } : {}),
   };
 }
@@ -146,17 +149,17 @@ const searchScanLimit = 20_000;
  * location, not by match, so a search reads whole steps of the list until it has `wanted` matches
  * or has read `scanLimit` rows (20,000); the token returned goes on after the last step read.
  */
-export function searchPackages(
+export async function searchPackages(
   service: RepositoryService,
   repository: string,
   filter: PackageFilter,
   options: { wanted: number; token?: string; scanLimit?: number },
-): { packages: PackageRow[]; nextPageToken?: string } {
+): Promise<{ packages: PackageRow[]; nextPageToken?: string }> {
   const found: PackageRow[] = [];
   let token = options.token;
   let scanned = 0;
   do {
-    const page = service.listPackages(repository, { size: searchStep, ...(token ? { token } : {}) });
+    const page = await service.listPackages(repository, { size: searchStep, ...(token ? { token } : {}) });
     for (const p of page.items) if (matches(p, filter)) found.push(packageRow(p));
     scanned += page.items.length;
     token = page.nextPageToken;
@@ -173,17 +176,17 @@ export function searchPackages(
  * (keyset pages cannot be counted backwards) and returns the last one with the token that leads
  * to it, which a reader polls to see new lines.
  */
-export function logPage(
+export async function logPage(
   service: RepositoryService,
   repository: string,
   page: PageRequest,
   last: boolean,
-): { logs: LogLineView[]; pageToken?: string; nextPageToken?: string } {
+): Promise<{ logs: LogLineView[]; pageToken?: string; nextPageToken?: string }> {
   let token = page.token;
-  let current = service.logs(repository, page);
+  let current = await service.logs(repository, page);
   while (last && current.nextPageToken !== undefined) {
     token = current.nextPageToken;
-    current = service.logs(repository, { size: page.size, token });
+    current = await service.logs(repository, { size: page.size, token });
   }
   return {
     logs: current.items.map((l) => ({

@@ -64,22 +64,22 @@ describe("the dashboard's read-only JSON (/ui/api)", () => {
       graceSeconds: 300,
     });
     const index = await storage.createIndex(big);
-    index.createRepository(properties, 1);
+    await index.createRepository(properties, 1);
     for (let i = 0; i < total; i += 500)
-      index.stagePackages(
+      await index.stagePackages(
         1,
         Array.from({ length: 500 }, (_, j) => record(i + j)),
       );
-    index.commitMirrorGeneration(1, {
+    await index.commitMirrorGeneration(1, {
       deleteTags: [],
       revision: 1_700_000_000,
       repomd: "<r/>",
       repomdAsc: undefined,
     });
-    for (let i = 0; i < 1_205; i++) index.addLog("INFO", `line ${i}`, 1_000_000 + i);
+    for (let i = 0; i < 1_205; i++) await index.addLog("INFO", `line ${i}`, 1_000_000 + i);
     // Written around the index's own redaction: what is shown is redacted again.
-    index.addLog("ERROR", `fetching https://user:${secret}@mirror.example/el9/ failed`, 1_002_000);
-    index.updateSyncState({ syncError: `upstream https://user:${secret}@mirror.example/ said no` });
+    await index.addLog("ERROR", `fetching https://user:${secret}@mirror.example/el9/ failed`, 1_002_000);
+    await index.updateSyncState({ syncError: `upstream https://user:${secret}@mirror.example/ said no` });
   });
   afterAll(async () => {
     await app.close();
@@ -153,12 +153,12 @@ describe("the dashboard's read-only JSON (/ui/api)", () => {
     expect(none).toEqual({ packages: [] });
   });
 
-  it("bounds the rows one search request reads, and goes on from its token", () => {
+  it("bounds the rows one search request reads, and goes on from its token", async () => {
     const found: string[] = [];
     let token: string | undefined;
     let requests = 0;
     do {
-      const page = searchPackages(
+      const page = await searchPackages(
         service,
         big,
         { arch: "x86_64" },

@@ -24,19 +24,19 @@ export function syncFailure(reason: string): YumError {
  * began), so that the repository does not stay `syncing` for good. Only that sync: a newer one of
  * the same repository (another start time) is left alone. Idempotent; true when it ended the sync.
  */
-export function endFailedSync(
+export async function endFailedSync(
   storage: RepositoryStorage,
   sync: Pick<SyncJobData, "repository" | "startTime">,
   reason: string,
   logger: Logger,
-): boolean {
-  const index = storage.openIndex(sync.repository);
+): Promise<boolean> {
+  const index = await storage.openIndex(sync.repository);
   if (!index) return false;
-  const state = index.getSyncState();
+  const state = await index.getSyncState();
   if (!state.syncing || state.startTime !== sync.startTime) return false;
   const error = syncFailure(reason);
   const now = Math.floor(Date.now() / 1000);
-  index.endSync(now, error.message, { log: `sync failed: ${error.message}` });
+  await index.endSync(now, error.message, { log: `sync failed: ${error.message}` });
   logger.error({ repository: sync.repository, code: error.code, reason }, error.message);
   return true;
 }

@@ -54,7 +54,7 @@ async function main(config: Config): Promise<StopService> {
     log: (fields, message) => logger.info(fields, message),
   });
   const redis = createRedis(config.redis.url, "beskar-yum-worker");
-  const storage = new RepositoryStorage(config.storage.filesystem.directory, config.storage.prefix, {
+  const storage = await RepositoryStorage.open(config.storage.filesystem.directory, config.storage.prefix, {
     maxOpenIndexes: config.limits.maxOpenIndexes,
     maxPackagesPerRepository: config.limits.maxPackagesPerRepository,
     logRetention: {
@@ -62,6 +62,8 @@ async function main(config: Config): Promise<StopService> {
       maxRows: config.limits.logMaxRows,
       info: config.log.repositoryInfo,
     },
+    ...(config.index.driver === "postgres" ? { postgresUrl: config.index.postgres.url } : {}),
+    onPostgresError: (err) => logger.warn({ err: err.message }, "PostgreSQL index connection lost"),
   });
   // Before anything reads storage: repositories of the previous layout move into this one.
   await storage.prepare(logger);

@@ -38,8 +38,8 @@ describe("reconcile, for a repository marked syncing", () => {
 
   const mirror = async (repository: string, startTime: number) => {
     const index = await storage.createIndex(repository);
-    index.createRepository({ mirror: true, mirror_urls: ["http://127.0.0.1:9/"], gpg_key: "" }, 1);
-    expect(index.beginSync(startTime)).toBe(true);
+    await index.createRepository({ mirror: true, mirror_urls: ["http://127.0.0.1:9/"], gpg_key: "" }, 1);
+    expect(await index.beginSync(startTime)).toBe(true);
     return index;
   };
   const signer = ephemeralSigner();
@@ -65,20 +65,20 @@ describe("reconcile, for a repository marked syncing", () => {
     });
 
     await run();
-    const state = index.getSyncState();
+    const state = await index.getSyncState();
     expect(state.syncing).toBe(false);
     expect(state.syncError).toMatch(
       /^sync interrupted: its worker stopped 3 times before the sync could finish/,
     );
-    expect(index.listLogs().at(-1)?.message).toBe(`sync failed: ${state.syncError}`);
+    expect((await index.listLogs()).at(-1)?.message).toBe(`sync failed: ${state.syncError}`);
     expect(await syncs.status({ repository, startTime: 1000 })).toEqual({ state: "missing" });
 
     // The same id can be queued again (a new sync started in the same second).
-    expect(index.beginSync(1000)).toBe(true);
+    expect(await index.beginSync(1000)).toBe(true);
     await syncs.enqueue({ repository, startTime: 1000 });
     expect(await syncs.status({ repository, startTime: 1000 })).toEqual({ state: "queued" });
     await run(); // queued: left alone
-    expect(index.getSyncState().syncing).toBe(true);
+    expect((await index.getSyncState()).syncing).toBe(true);
   });
 
   it("queues a lost job again, past a repository whose stored state is hostile", async () => {
@@ -93,6 +93,6 @@ describe("reconcile, for a repository marked syncing", () => {
 
     await run();
     expect(await syncs.status({ repository, startTime: 3000 })).toEqual({ state: "queued" });
-    expect(index.getSyncState().syncing).toBe(true);
+    expect((await index.getSyncState()).syncing).toBe(true);
   });
 });

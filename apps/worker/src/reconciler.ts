@@ -55,18 +55,18 @@ async function reconcileRepository(
   syncs: Pick<SyncQueue, "enqueue" | "schedule" | "status" | "forget">,
   options: ReconcileOptions,
 ): Promise<boolean> {
-  const index = storage.openIndex(repository);
+  const index = await storage.openIndex(repository);
   if (!index) return false;
-  const sync = index.getSyncState();
+  const sync = await index.getSyncState();
   if (sync.syncing) await reconcileSync({ repository, startTime: sync.startTime }, storage, syncs, options);
-  const { properties } = index.getRepository() ?? { properties: undefined };
+  const { properties } = (await index.getRepository()) ?? { properties: undefined };
   if (properties?.mirror && typeof properties.sync_schedule === "string" && properties.sync_schedule) {
     await syncs.schedule(repository, properties.sync_schedule);
   }
-  const replica = options.registry ? index.registry.state() : undefined;
+  const replica = options.registry ? await index.registry.state() : undefined;
   const replicaPending = replica !== undefined && replica.generation > replica.replicated;
   // The same test as the lock holders' re-check (`recheckPendingWork`), plus the replica's lag.
-  if (hasPendingWork(index) || replicaPending || (await needsSignature(index, options.signer))) {
+  if ((await hasPendingWork(index)) || replicaPending || (await needsSignature(index, options.signer))) {
     await trigger.trigger(repository);
     return true;
   }
@@ -88,7 +88,7 @@ async function reconcileSync(
   const job = await syncs.status(sync);
   if (job.state === "queued") return;
   if (job.state === "failed") {
-    endFailedSync(storage, sync, job.reason, options.logger);
+    await endFailedSync(storage, sync, job.reason, options.logger);
     await syncs.forget(sync);
     return;
   }

@@ -33,8 +33,8 @@ describe("processSync", () => {
   it("holds the repository lock until the sync's work has settled, even when its job crashed", async () => {
     const repository = "artifacts/yum/crashing";
     const index = await storage.createIndex(repository);
-    index.createRepository({ mirror: true, mirror_urls: ["http://127.0.0.1:9/"], gpg_key: "" }, 1);
-    expect(index.beginSync(1000)).toBe(true);
+    await index.createRepository({ mirror: true, mirror_urls: ["http://127.0.0.1:9/"], gpg_key: "" }, 1);
+    expect(await index.beginSync(1000)).toBe(true);
     const lock = {
       acquire: async (): Promise<HeldLock> => ({
         fence: Date.now() * 1000,
@@ -65,7 +65,7 @@ describe("processSync", () => {
     );
     expect(events).toEqual(["sync settled", "lock released"]);
     // The sync ended with the crash's error.
-    expect(index.getSyncState()).toMatchObject({
+    expect(await index.getSyncState()).toMatchObject({
       syncing: false,
       syncError: "unexpected error in sync job 1",
     });

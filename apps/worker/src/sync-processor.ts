@@ -49,26 +49,31 @@ export async function processSync(
   const data = parseSyncJobData(job.data);
   const { repository } = data;
   const { storage, logger } = options;
-  const index = storage.openIndex(repository);
-  const repo = index?.getRepository();
+  const index = await storage.openIndex(repository);
+  const repo = await index?.getRepository();
   if (!index || !repo) return;
   if (job.name === "scheduled-sync") {
     // A scheduled sync starts a sync as the API does (marked in storage, then one job named by its
     // start time), so a crash or a failure is handled the same way for both.
     const startTime = now();
-    if (index.beginSync(startTime)) await options.syncs.enqueue({ repository, startTime });
+    if (await index.beginSync(startTime)) await options.syncs.enqueue({ repository, startTime });
     else logger.info({ repository }, "scheduled sync skipped: a sync is already running");
     return;
   }
-  const isOurs = () => {
-    const state = index.getSyncState();
+  const isOurs = async () => {
+    const state = await index.getSyncState();
     return state.syncing && state.startTime === data.startTime;
   };
   // A job of a sync that has ended already (queued twice, or its failure was recorded): nothing to do.
-  if (!isOurs()) return;
+  if (!(await isOurs())) return;
 
   const repoLog = (level: "INFO" | "ERROR") => (message: string) => {
-    index.addLog(level, message, now());
+    // The sync's log callbacks do not wait: a line that cannot be stored is told to the process log.
+    index
+      .addLog(level, message, now())
+      .catch((err) =>
+        logger.warn({ repository, err: (err as Error).message }, "cannot write the repository log"),
+      );
     if (level === "ERROR") logger.error({ repository }, message);
     else logger.info({ repository }, message);
   };
@@ -108,7 +113,7 @@ export async function processSync(
     });
     running = sync;
     const result = await unlessAborted(sync, signal);
-    const { downloadedBytes } = index.getSyncState();
+    const { downloadedBytes } = await index.getSyncState();
     summary = endLine(result, downloadedBytes, Date.now() - t0);
     logger.info({ repository, ...result, downloadedBytes, ms: Date.now() - t0 }, "mirror sync finished");
   } catch (err) {
@@ -125,7 +130,7 @@ export async function processSync(
     await held
       ?.release()
       .catch((err) => logger.warn({ err, repository }, "could not release the repository lock"));
-    if (isOurs()) index.endSync(now(), error, { durationMs: Date.now() - t0, log: summary });
+    if (await isOurs()) await index.endSync(now(), error, { durationMs: Date.now() - t0, log: summary });
   }
 }
 

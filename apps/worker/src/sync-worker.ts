@@ -57,15 +57,15 @@ export function startSyncWorker(options: SyncWorkerOptions): Worker<SyncJobData>
     } catch {
       return; // nothing in storage to end
     }
-    try {
-      endFailedSync(storage, sync, err.message, logger);
-    } catch (e) {
+    endFailedSync(storage, sync, err.message, logger).then(
+      // Settled: the record is no longer needed, and the id is free for the same sync again.
+      () =>
+        options.syncs
+          .forget(sync)
+          .catch((e) => logger.warn({ err: e }, "could not remove a failed sync job")),
       // The job record stays: the reconciler ends the sync from it and storage later.
-      logger.error({ err: e, repository: sync.repository }, "could not end the failed sync");
-      return;
-    }
-    // Settled: the record is no longer needed, and the id is free for the same sync again.
-    options.syncs.forget(sync).catch((e) => logger.warn({ err: e }, "could not remove a failed sync job"));
+      (e) => logger.error({ err: e, repository: sync.repository }, "could not end the failed sync"),
+    );
   });
   worker.on("error", (err) => logger.error({ err }, "sync worker error"));
   return worker;

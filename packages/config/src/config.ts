@@ -45,6 +45,12 @@ export interface Config {
    * unused, as in Beskar when the driver is another. `directory` defaults to `datadir`.
    */
   storage: { driver: "filesystem"; prefix: string; filesystem: { directory: string } };
+  /**
+   * `index`: where the repository indexes live. `driver: sqlite` (default): one SQLite file per
+   * repository in its directory; `driver: postgres`: every repository's index in the PostgreSQL
+   * database of `postgres.url` (`BESKARYUM_INDEX_POSTGRES_URL`), blobs and repodata still on disk.
+   */
+  index: { driver: "sqlite" } | { driver: "postgres"; postgres: { url: string } };
   /** `publish`: `debounce_ms` (default 200) groups bursts of events into one publish; `grace_seconds` (default 300) keeps the previous generation's files readable. */
   publish: { debounceMs: number; maxDelayMs: number; graceSeconds: number };
   /** `upload`: `max_bytes` (default 4 GiB) and `wait_timeout_ms` (default 60000) for `?wait=true`. */

@@ -78,6 +78,7 @@ describe("loadConfig", () => {
       signing: {},
       fsyncTimeoutMs: 120_000,
       proxy: {},
+      index: { driver: "sqlite" },
       limits: {
         maxPackagesPerRepository: 500_000,
         maxOpenIndexes: 256,
@@ -133,6 +134,20 @@ describe("loadConfig", () => {
     );
     expect(() => load({ cwd, env: { BESKARYUM_HTTP_WORKERS: "0" } })).toThrow(/BESKARYUM_HTTP_WORKERS/);
     expect(() => load({ cwd, env: { BESKARYUM_HTTP_WORKERS: "many" } })).toThrow(/auto or an integer/);
+  });
+
+  it("reads index.driver and index.postgres.url (BESKARYUM_INDEX_POSTGRES_URL); SQLite by default", () => {
+    const cwd = tempDir();
+    expect(load({ cwd }).index).toEqual({ driver: "sqlite" });
+    const url = "postgres://beskar:s3cret@db.example:5432/beskar";
+    expect(
+      load({ cwd, env: { BESKARYUM_INDEX_DRIVER: "postgres", BESKARYUM_INDEX_POSTGRES_URL: url } }).index,
+    ).toEqual({ driver: "postgres", postgres: { url } });
+    writeYaml(cwd, `version: 1.0\nindex: { driver: postgres, postgres: { url: "${url}" } }\n`);
+    expect(load({ cwd, argv: ["--config", "beskar-yum.yaml"] }).index).toEqual({
+      driver: "postgres",
+      postgres: { url },
+    });
   });
 
   it("caps the default max connections below the process's open files limit", () => {
@@ -321,6 +336,12 @@ worker: { concurrency: 8 }
       "admin_token: expected a non-empty string without spaces (the value is a secret: not shown)",
     ],
     ["worker: 3", "worker: expected a mapping"],
+    ["index: { driver: mysql }", 'index.driver: expected one of sqlite, postgres, got "mysql"'],
+    ["index: { driver: postgres }", "index.postgres.url: required when index.driver is postgres"],
+    [
+      "index: { postgres: { url: 'mysql://u:pw@h/db' } }",
+      'index.postgres.url: expected a postgres:// or postgresql:// URL, got "mysql://u:***@h/db"',
+    ],
   ])("rejects %j naming the key", (yaml, message) => {
     const cwd = tempDir();
     writeYaml(cwd, `version: 1.0\n${yaml}\n`);
@@ -333,6 +354,10 @@ worker: { concurrency: 8 }
     [{ BESKARYUM_GOSSIP_PEERS: "a:1,b" }, 'BESKARYUM_GOSSIP_PEERS: expected host:port, got "b"'],
     [{ BESKARYUM_PUBLISH_MAX_DELAY_MS: "10" }, "BESKARYUM_PUBLISH_MAX_DELAY_MS: max_delay_ms (10)"],
     [{ BESKARYUM_CONFIG: "missing.yaml" }, "BESKARYUM_CONFIG: cannot read"],
+    [
+      { BESKARYUM_INDEX_DRIVER: "oracle" },
+      'BESKARYUM_INDEX_DRIVER: expected one of sqlite, postgres, got "oracle"',
+    ],
   ])("rejects the variable %j by name", (env, message) => {
     expect(configError(() => load({ env }))).toContain(`invalid configuration: ${message}`);
   });

@@ -38,6 +38,8 @@ const fields = {
   "gossip.peers": parsePeers,
   "storage.driver": parseStorageDriver,
   "storage.prefix": parseStoragePrefix,
+  "index.driver": oneOf(["sqlite", "postgres"] as const),
+  "index.postgres.url": parsePostgresUrl,
   "storage.filesystem.directory": parsePath,
   "redis.url": parseRedisUrl,
   "redis.prefix": parseToken,
@@ -208,7 +210,18 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
       logMaxRows: values["limits.log_max_rows"] ?? 10_000,
     },
     proxy: {},
+    index: { driver: "sqlite" },
   };
+  const indexDriver = values["index.driver"] ?? "sqlite";
+  const postgresUrl = values["index.postgres.url"];
+  if (indexDriver === "postgres") {
+    if (postgresUrl === undefined)
+      throw invalid(
+        "index.postgres.url",
+        "required when index.driver is postgres (postgres://user@host:port/database)",
+      );
+    config.index = { driver: "postgres", postgres: { url: postgresUrl } };
+  }
   const registryUrl = values["registry.url"];
   config.proxy = proxyFromEnv(env);
   if (registryUrl !== undefined) {
@@ -531,6 +544,21 @@ function parseRegistryUrl(value: unknown): string {
     throw new Invalid(`expected an http:// or https:// URL, got ${show(value)}`);
   }
   return url.origin;
+}
+
+/** A `postgres://` (or `postgresql://`) connection URL; its password never shows in an error. */
+function parsePostgresUrl(value: unknown): string {
+  const text = expectString(value, "a postgres:// URL");
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== "postgres:" && url.protocol !== "postgresql:") || url.hostname === "") {
+    throw new Invalid(`expected a postgres:// or postgresql:// URL, got ${JSON.stringify(redactUrl(text))}`);
+  }
+  return text;
 }
 
 /** `http.public_url`: an http(s) URL without credentials, query or fragment; kept without a trailing `/`. */

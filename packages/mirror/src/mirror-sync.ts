@@ -148,8 +148,12 @@ interface SyncRun {
   downloadedBytes: number;
   downloadedPackages: number;
   phases: Record<string, number>;
-  /** Records the packages synced so far, at most every `progressEveryMs` unless `force`. */
+  /**
+   * Records the packages synced so far, at most every `progressEveryMs` unless `force`. Not waited
+   * for (progress is advisory): the writes go one after another, and `progressWritten` is the last.
+   */
   progress(synced: number, force?: boolean): void;
+  progressWritten: Promise<void>;
   /** Ends the step `phase` (its time goes into `phases`). */
   mark(phase: string): void;
 }
@@ -195,20 +199,21 @@ interface StoredPackages {
  * next run reuses every blob stored.
  */
 export async function runMirrorSync(options: MirrorSyncOptions): Promise<MirrorSyncResult> {
-  const run = startRun(options);
+  const run = await startRun(options);
   let client: UpstreamClient | undefined;
   try {
     const upstream = await openUpstream(run);
     client = upstream.client;
     const metadata = await fetchMetadata(run, client, upstream.repomdText);
     run.mark("metadata");
-    const plan = planPackages(run, metadata);
+    const plan = await planPackages(run, metadata);
     const stored = await downloadPackages(run, client, plan);
     run.mark("packages");
     const served = plan.rebased > 0 ? await serveFromHere(run, metadata, plan) : metadata;
     return await commitGeneration(run, served, plan, stored);
   } finally {
-    run.index.updateSyncState({
+    await run.progressWritten;
+    await run.index.updateSyncState({
       downloadedBytes: run.downloadedBytes,
       downloadedPackages: run.downloadedPackages,
     });
@@ -216,9 +221,9 @@ export async function runMirrorSync(options: MirrorSyncOptions): Promise<MirrorS
   }
 }
 
-function startRun(options: MirrorSyncOptions): SyncRun {
+async function startRun(options: MirrorSyncOptions): Promise<SyncRun> {
   const { storage, repository, signal } = options;
-  const index = storage.openIndex(repository);
+  const index = await storage.openIndex(repository);
   if (!index) throw new YumError("REPO_NOT_FOUND", `repository ${repository} not found`);
   const concurrency = options.concurrency ?? 32;
   // Every in-flight download listens on the lock's signal.
@@ -234,14 +239,19 @@ function startRun(options: MirrorSyncOptions): SyncRun {
     downloadedBytes: 0,
     downloadedPackages: 0,
     phases: {},
+    progressWritten: Promise.resolve(),
     progress: (synced, force = false) => {
       if (!force && Date.now() - lastProgress < progressEveryMs) return;
       lastProgress = Date.now();
-      index.updateSyncState({
+      const progress = {
         syncedPackages: synced,
         downloadedBytes: run.downloadedBytes,
         downloadedPackages: run.downloadedPackages,
-      });
+      };
+      // A write that fails is left: the next one (or the sync's end) writes the counters again.
+      run.progressWritten = run.progressWritten
+        .then(() => index.updateSyncState(progress))
+        .catch(() => undefined);
     },
     mark: (phase) => {
       const t = Date.now();
@@ -260,10 +270,10 @@ function startRun(options: MirrorSyncOptions): SyncRun {
  */
 async function openUpstream(run: SyncRun): Promise<{ client: UpstreamClient; repomdText: string }> {
   const { options, index } = run;
-  run.index.updateSyncState({ phase: "metadata" });
+  await run.index.updateSyncState({ phase: "metadata" });
   // What a roll back would replace: upstream's repomd.xml of the last sync. A mirror without packages
   // serves the empty repodata written when it was created (or an empty upstream's): nothing to protect.
-  const servedText = index.countPackages() > 0 ? index.getState().repomd : undefined;
+  const servedText = (await index.countPackages()) > 0 ? (await index.getState()).repomd : undefined;
   const served = servedText ? parseRepomd(servedText) : undefined;
   const force = options.force ?? false;
   const clientOptions = (urls: string[]): UpstreamClientOptions => ({
@@ -357,19 +367,19 @@ async function fetchMetadata(
  * what the index holds (hrefs and upstream checksums only, not the rows' XML), so that downloads
  * start with the first package that changed.
  */
-function planPackages(run: SyncRun, metadata: UpstreamMetadata): PackagePlan {
+async function planPackages(run: SyncRun, metadata: UpstreamMetadata): Promise<PackagePlan> {
   const { index, blobs } = run;
   const primary = metadata.repomd.records.find((r) => r.type === "primary");
   if (!primary) throw new YumError("REPODATA_INVALID", "repomd.xml lists no primary metadata");
   const plan: PackagePlan = {
     packages: undefined as unknown as AsyncGenerator<UpstreamPackage>,
-    existing: new Map(index.listPackageChecksums().map((p) => [p.href, p])),
+    existing: new Map((await index.listPackageChecksums()).map((p) => [p.href, p])),
     hrefs: new Set<string>(),
     total: 0,
     rebased: 0,
     synced: 0,
   };
-  index.updateSyncState({ phase: "packages", totalPackages: 0, syncedPackages: 0 });
+  await index.updateSyncState({ phase: "packages", totalPackages: 0, syncedPackages: 0 });
   // `limits.max_packages_per_repository`: what primary.xml declares (`<metadata packages="N">`) is
   // checked before the first package is handed to the downloads, what it lists as it streams.
   const limit = index.maxPackages;
@@ -379,7 +389,9 @@ function planPackages(run: SyncRun, metadata: UpstreamMetadata): PackagePlan {
       openMetadata(blobs.pathOf(metadata.digests.get(primary!)!), primary!.location, primary!),
       (count) => {
         declared = count;
-        index.updateSyncState({ totalPackages: count });
+        run.progressWritten = run.progressWritten
+          .then(() => index.updateSyncState({ totalPackages: count }))
+          .catch(() => undefined);
       },
     )) {
       if (declared > limit || plan.total >= limit) throw tooManyPackages(declared, limit);
@@ -424,23 +436,28 @@ class StagedRows {
   private batch: PackageRecord[] = [];
   count = 0;
 
-  constructor(
+  private constructor(
     private readonly index: RepoIndex,
     private readonly fence: number,
-  ) {
-    index.clearStagedPackages(fence);
+  ) {}
+
+  static async start(index: RepoIndex, fence: number): Promise<StagedRows> {
+    await index.clearStagedPackages(fence);
+    return new StagedRows(index, fence);
   }
 
-  add(record: PackageRecord): void {
+  async add(record: PackageRecord): Promise<void> {
     this.batch.push(record);
     this.count++;
-    if (this.batch.length >= stagedBatch) this.flush();
+    if (this.batch.length >= stagedBatch) await this.flush();
   }
 
-  flush(): void {
+  async flush(): Promise<void> {
     if (this.batch.length === 0) return;
-    this.index.stagePackages(this.fence, this.batch);
+    // Taken before the write: packages finishing meanwhile start the next batch.
+    const batch = this.batch;
     this.batch = [];
+    await this.index.stagePackages(this.fence, batch);
   }
 }
 
@@ -455,7 +472,7 @@ async function downloadPackages(
   plan: PackagePlan,
 ): Promise<StoredPackages> {
   const { options, blobs, index } = run;
-  const staging = new StagedRows(index, options.fence);
+  const staging = await StagedRows.start(index, options.fence);
   const uploadTime = now();
   const onDemand = options.policy === "on_demand";
   const downloaded: string[] = [];
@@ -472,8 +489,8 @@ async function downloadPackages(
   const packageThread = lazyPackageThread();
   let smallPackages = 0;
   const gpg = options.gpgKey ? { gpgKey: options.gpgKey } : {};
-  const finish = (u: UpstreamPackage, record: PackageRecord) => {
-    staging.add({ ...record, upstreamChecksum: `${u.checksum.type}:${u.checksum.value}` });
+  const finish = async (u: UpstreamPackage, record: PackageRecord) => {
+    await staging.add({ ...record, upstreamChecksum: `${u.checksum.type}:${u.checksum.value}` });
     run.progress(++plan.synced);
   };
   /** A package downloaded and stored (not durable yet): counted, and made durable before the commit. */
@@ -503,7 +520,7 @@ async function downloadPackages(
       .store({ root: blobs.root, href: u.href, digest, data, uploadTime, ...gpg }, { transfer: true })
       .then((record) => {
         downloadedOne(stored, digest, size);
-        finish(u, record);
+        return finish(u, record);
       })
       .finally(() => {
         release();
@@ -529,7 +546,7 @@ async function downloadPackages(
           u.checksum.type === "sha256" &&
           !stored.has(u.checksum.value)
         ) {
-          finish(u, lazyRecord(u, uploadTime));
+          await finish(u, lazyRecord(u, uploadTime));
           return;
         }
         let digest = u.checksum.type === "sha256" ? u.checksum.value : undefined;
@@ -546,7 +563,7 @@ async function downloadPackages(
           ({ digest, size, parsed } = await streamToBlob(client, blobs, u, maxPackageBytes));
           downloadedOne(stored, digest, size);
         }
-        finish(u, await recordOf(blobs, u, { digest: digest!, uploadTime, ...gpg }, parsed));
+        await finish(u, await recordOf(blobs, u, { digest: digest!, uploadTime, ...gpg }, parsed));
       },
       { signal: options.signal },
     );
@@ -558,9 +575,10 @@ async function downloadPackages(
     packageThread.release();
   }
   if (storeFailure) throw storeFailure;
-  staging.flush();
+  await staging.flush();
   const removed = [...plan.existing.values()].filter((p) => !plan.hrefs.has(p.href)).map((p) => p.href);
-  index.updateSyncState({ totalPackages: plan.total });
+  await run.progressWritten;
+  await index.updateSyncState({ totalPackages: plan.total });
   run.progress(plan.synced, true);
   return { changed: staging.count, removed, blobs: [...downloaded, ...reused] };
 }
@@ -704,7 +722,7 @@ async function commitGeneration(
           return { ...r, location: `repodata/${servedName(record, digests.get(record)!)}` };
         }),
       });
-  const before = index.getState();
+  const before = await index.getState();
   const servedAsc = verbatim ? metadata.asc : await ourSignature(run, served, before);
   const unchanged = { total: plan.total, downloaded: 0, removed: 0, published: false, phases: run.phases };
   if (
@@ -715,7 +733,7 @@ async function commitGeneration(
   ) {
     return unchanged;
   }
-  index.updateSyncState({ phase: "publish" });
+  await index.updateSyncState({ phase: "publish" });
   // Every blob of the new generation is durable before anything refers to it.
   await blobs.syncMany(stored.blobs, {
     ...(options.fsyncTimeoutMs !== undefined ? { timeoutMs: options.fsyncTimeoutMs } : {}),

@@ -86,7 +86,7 @@ export async function applyStoredEvent(
 ): Promise<{ result: EventResult; released: string[] }> {
   const { event } = stored;
   const released: string[] = [];
-  let decide: (tx: IndexTransaction) => EventResult;
+  let decide: (tx: IndexTransaction) => Promise<EventResult>;
 
   if (event.action === "put") {
     let record: PackageRecord | undefined;
@@ -96,58 +96,60 @@ export async function applyStoredEvent(
     } catch (err) {
       failure = `package ${event.fileName} (sha256 ${event.digest}) could not be indexed: ${(err as Error).message}`;
     }
-    decide = (tx) => {
+    decide = async (tx) => {
       if (!record) return { changed: false, error: failure };
-      const previous = tx.getPackageByTag(record.tag);
+      const previous = await tx.getPackageByTag(record.tag);
       if (previous?.id === record.id) {
-        tx.addLog(
+        await tx.addLog(
           "INFO",
           `uploaded ${event.fileName}: identical to the stored ${nevra(record)}, nothing changed`,
         );
         return { changed: false };
       }
       // Uploads that passed the API's check together may still not fit: the limit holds here.
-      const beyond = previous ? undefined : packageLimitProblem(index, "the repository", record.tag);
+      const beyond = previous
+        ? undefined
+        : await packageLimitProblem({ ...tx, maxPackages: index.maxPackages }, "the repository", record.tag);
       if (beyond) return { changed: false, error: `package ${event.fileName} refused: ${beyond}` };
       if (previous) released.push(previous.id);
-      tx.upsertPackage(record);
-      tx.addLog("INFO", uploadLine(event.fileName, record, previous));
+      await tx.upsertPackage(record);
+      await tx.addLog("INFO", uploadLine(event.fileName, record, previous));
       return { changed: true };
     };
   } else if (event.action === "delete") {
-    decide = (tx) => {
-      const previous = tx.getPackageByTag(event.tag);
+    decide = async (tx) => {
+      const previous = await tx.getPackageByTag(event.tag);
       if (!previous) return { changed: false };
       released.push(previous.id);
-      tx.deletePackage(event.tag);
-      tx.addLog("INFO", `removed ${previous.fileName}: ${nevra(previous)} (sha256 ${previous.id})`);
+      await tx.deletePackage(event.tag);
+      await tx.addLog("INFO", `removed ${previous.fileName}: ${nevra(previous)} (sha256 ${previous.id})`);
       return { changed: true };
     };
   } else if (event.action === "extra-put") {
-    decide = (tx) => {
-      const previous = tx.getExtraMetadata(event.record.dataType);
+    decide = async (tx) => {
+      const previous = await tx.getExtraMetadata(event.record.dataType);
       if (previous?.digest === event.record.digest && previous.fileName === event.record.fileName) {
         return { changed: false };
       }
       if (previous && previous.digest !== event.record.digest) released.push(previous.digest);
-      tx.upsertExtraMetadata(event.record);
+      await tx.upsertExtraMetadata(event.record);
       const { dataType, fileName, size } = event.record;
-      tx.addLog("INFO", `extra metadata ${dataType} stored: ${fileName}, ${size} bytes`);
+      await tx.addLog("INFO", `extra metadata ${dataType} stored: ${fileName}, ${size} bytes`);
       return { changed: true };
     };
   } else if (event.action === "extra-delete") {
-    decide = (tx) => {
-      const previous = tx.getExtraMetadata(event.dataType);
+    decide = async (tx) => {
+      const previous = await tx.getExtraMetadata(event.dataType);
       if (!previous) return { changed: false };
       released.push(previous.digest);
-      tx.deleteExtraMetadata(event.dataType);
-      tx.addLog("INFO", `extra metadata ${event.dataType} removed`);
+      await tx.deleteExtraMetadata(event.dataType);
+      await tx.addLog("INFO", `extra metadata ${event.dataType} removed`);
       return { changed: true };
     };
   } else {
-    decide = () => ({ changed: true });
+    decide = async () => ({ changed: true });
   }
-  const result = index.applyEvent(stored.seq, fence, decide);
+  const result = await index.applyEvent(stored.seq, fence, decide);
 
   // The grace period of a released blob counts from now (see garbage-collector.ts).
   const now = new Date();

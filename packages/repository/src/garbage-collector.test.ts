@@ -68,7 +68,7 @@ describe("garbage collection", () => {
     writeFileSync(join(dir, "blobs", "tmp", "abandoned"), "x");
     utimesSync(join(dir, "blobs", "tmp", "abandoned"), old, old);
     // "a" is referenced by a pending event, "b" by nothing, "c" by nothing but recently released.
-    index.appendEvent(
+    await index.appendEvent(
       { action: "put", digest: digests[0]!, fileName: "a.rpm", uploadTime: 1, verified: false },
       1,
     );

@@ -44,20 +44,20 @@ export async function collectBlobGarbage(
   blobs: FsBlobStore,
   graceSeconds: number,
 ): Promise<number> {
-  const keep = index.referencedDigests();
-  for (const { event } of index.pendingEvents(1_000_000)) {
+  const keep = await index.referencedDigests();
+  for (const { event } of await index.pendingEvents(1_000_000)) {
     if (event.action === "put") keep.add(event.digest);
     if (event.action === "extra-put") keep.add(event.record.digest);
   }
   // A mirror's metadata files are blobs too: keep those the served repomd.xml names.
-  const { repomd } = index.getState();
+  const { repomd } = await index.getState();
   for (const record of repomd ? parseRepomd(repomd).records : []) {
     keep.add(record.checksum.value);
     const prefix = /^([0-9a-f]{64})-/.exec(basename(record.location));
     if (prefix) keep.add(prefix[1]!);
   }
   const now = Date.now();
-  index.pruneRetiredPackages(Math.floor(now / 1000) - graceSeconds);
+  await index.pruneRetiredPackages(Math.floor(now / 1000) - graceSeconds);
   let removed = 0;
   for (const name of await readdir(join(blobs.root, "tmp")).catch(() => [] as string[])) {
     const path = join(blobs.root, "tmp", name);

@@ -21,7 +21,7 @@ describe("limits.max_packages_per_repository in the worker", () => {
 
   it("refuses a put beyond the limit that raced past the API's check (the event fails, naming the limit)", async () => {
     const index = SqliteRepoIndex.open(join(dir, "index.db"), { create: true, maxPackages: 1 });
-    index.createRepository({ mirror: false, mirror_urls: [], gpg_key: "" }, 1);
+    await index.createRepository({ mirror: false, mirror_urls: [], gpg_key: "" }, 1);
     const blobs = new FsBlobStore(join(dir, "blobs"));
     const outcomes: (string | undefined)[] = [];
     for (const file of files) {
@@ -31,13 +31,13 @@ describe("limits.max_packages_per_repository in the worker", () => {
       mkdirSync(dirname(blobs.pathOf(digest)), { recursive: true });
       copyFileSync(join(packages, file), blobs.pathOf(digest));
       const event = { action: "put" as const, digest, fileName: file, uploadTime: 1, verified: false };
-      const seq = index.appendEvent(event, 1);
+      const seq = await index.appendEvent(event, 1);
       const { result } = await applyStoredEvent(index, blobs, { seq, event, createdAt: 1 }, 1);
       outcomes.push(result.error);
     }
     expect(outcomes[0]).toBeUndefined();
     expect(outcomes[1]).toMatch(/limits\.max_packages_per_repository allows \(1\)/);
-    expect(index.countPackages()).toBe(1);
+    expect(await index.countPackages()).toBe(1);
     index.close();
   });
 });

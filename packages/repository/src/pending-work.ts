@@ -1,9 +1,9 @@
 import type { RepoIndex, RepositoryStorage } from "@beskar-yum/storage";
 
 /** Work the repository's lock holder would do: events not applied, or applied and not published. */
-export function hasPendingWork(index: RepoIndex): boolean {
-  if (index.hasPendingEvents()) return true;
-  const state = index.getState();
+export async function hasPendingWork(index: RepoIndex): Promise<boolean> {
+  if (await index.hasPendingEvents()) return true;
+  const state = await index.getState();
   return state.dirty || state.publishedSeq < state.appliedSeq;
 }
 
@@ -21,8 +21,9 @@ export function recheckPendingWork(
 ): (repository: string) => Promise<void> {
   return async (repository) => {
     try {
-      const index = storage.openIndex(repository);
-      if (index?.getRepository() && hasPendingWork(index)) await trigger.trigger(repository);
+      const index = await storage.openIndex(repository);
+      if (index && (await index.getRepository()) && (await hasPendingWork(index)))
+        await trigger.trigger(repository);
     } catch (err) {
       // The reconciler finds it later: a failed look must not fail the work that held the lock.
       log.error(

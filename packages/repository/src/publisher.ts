@@ -35,11 +35,11 @@ export interface PublishResult {
   durationMs: number;
 }
 
-function* framed(
+async function* framed(
   kind: (typeof metadataKinds)[number],
   count: number,
-  fragments: Iterable<string>,
-): Iterable<string> {
+  fragments: AsyncIterable<string>,
+): AsyncIterable<string> {
   yield metadataHeader(kind, count);
   yield* fragments;
   yield metadataFooter(kind);
@@ -61,9 +61,9 @@ export async function publishRepodata(
   options: PublishOptions,
 ): Promise<PublishResult> {
   const started = performance.now();
-  const before = index.getState();
+  const before = await index.getState();
   const seq = before.appliedSeq;
-  const packages = index.countPackages();
+  const packages = await index.countPackages();
   const timestamp = Math.floor(Date.now() / 1000);
 
   await mkdir(paths.repodata, { recursive: true });
@@ -80,7 +80,7 @@ export async function publishRepodata(
       }),
     );
   }
-  for (const extra of index.listExtraMetadata()) {
+  for (const extra of await index.listExtraMetadata()) {
     options.signal?.throwIfAborted();
     records.push(await placeExtraMetadata(extra, paths));
   }
@@ -91,7 +91,7 @@ export async function publishRepodata(
   const repomdAsc = await options.signer.sign(repomd);
   options.signal?.throwIfAborted();
   const durationMs = Math.round(performance.now() - started);
-  index.recordPublish(options.fence, {
+  await index.recordPublish(options.fence, {
     seq,
     revision,
     repomd,
@@ -121,11 +121,11 @@ export async function resignRepodata(
   options: PublishOptions,
 ): Promise<boolean> {
   if (!(await needsSignature(index, options.signer))) return false;
-  const state = index.getState();
+  const state = await index.getState();
   const repomd = state.repomd!;
   const repomdAsc = await options.signer.sign(repomd);
   options.signal?.throwIfAborted();
-  index.recordPublish(options.fence, {
+  await index.recordPublish(options.fence, {
     seq: state.publishedSeq,
     revision: state.revision,
     repomd,
@@ -137,9 +137,9 @@ export async function resignRepodata(
 
 /** A hosted repository whose published repomd.xml is unsigned, or signed by another key than `signer`'s. */
 export async function needsSignature(index: RepoIndex, signer: RepomdSigner): Promise<boolean> {
-  const repository = index.getRepository();
+  const repository = await index.getRepository();
   if (!repository || repository.properties.mirror) return false;
-  const { repomd, repomdAsc } = index.getState();
+  const { repomd, repomdAsc } = await index.getState();
   if (!repomd) return false;
   return repomdAsc === undefined || !(await signer.issued(repomdAsc));
 }

@@ -82,7 +82,7 @@ describe("replicateToRegistry", () => {
   let dir: string;
   let index: SqliteRepoIndex;
   let paths: RepositoryPaths;
-  beforeEach(() => {
+  beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), "byreplica-"));
     paths = {
       root: dir,
@@ -91,36 +91,36 @@ describe("replicateToRegistry", () => {
       repodata: join(dir, "repodata"),
     };
     index = SqliteRepoIndex.open(join(dir, "index.db"), { create: true });
-    index.createRepository({ mirror: false, mirror_urls: [], gpg_key: "" }, 0);
+    await index.createRepository({ mirror: false, mirror_urls: [], gpg_key: "" }, 0);
   });
-  afterEach(() => {
+  afterEach(async () => {
     index.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const put = (pkg: PackageRecord) => {
+  const put = async (pkg: PackageRecord) => {
     const blobs = new FsBlobStore(paths.blobs);
     mkdirSync(join(paths.blobs, "sha256", pkg.id.slice(0, 2)), { recursive: true });
     writeFileSync(blobs.pathOf(pkg.id), "rpm");
-    const seq = index.appendEvent({ action: "publish" }, 0);
-    index.applyEvent(seq, 0, (tx) => {
-      tx.upsertPackage(pkg);
+    const seq = await index.appendEvent({ action: "publish" }, 0);
+    await index.applyEvent(seq, 0, async (tx) => {
+      await tx.upsertPackage(pkg);
       return { changed: true };
     });
-    index.registry.requestReplication();
+    await index.registry.requestReplication();
   };
 
   it("pushes packages once, replaces a re-pointed tag and deletes the old manifest by digest", async () => {
     const registry = fakeRegistry();
     const a = record("a", "a".repeat(64));
-    put(a);
+    await put(a);
     expect(await replicateToRegistry(repository, index, paths, { client: registry.client, log })).toBe(true);
     const expected = manifestDigest(
       packageManifest({ digest: `sha256:${a.id}`, size: 3, fileName: a.fileName, arch: "noarch" }),
     );
     expect(registry.tags.get(`${repository}/packages:${a.tag}`)).toBe(expected);
-    expect(index.registry.byManifestDigest("packages", expected)?.tag).toBe(a.tag);
-    const state = index.registry.state();
+    expect((await index.registry.byManifestDigest("packages", expected))?.tag).toBe(a.tag);
+    const state = await index.registry.state();
     expect(state.replicated).toBe(state.generation);
 
     // Nothing pending: no call at all.
@@ -129,7 +129,7 @@ describe("replicateToRegistry", () => {
     expect(registry.calls).toEqual([]);
 
     // The same file name, other bytes: the tag moves, the previous manifest is deleted.
-    put({ ...a, id: "b".repeat(64) });
+    await put({ ...a, id: "b".repeat(64) });
     await replicateToRegistry(repository, index, paths, { client: registry.client, log });
     expect(registry.calls).toContain(`delete ${repository}/packages@${expected}`);
     expect(registry.tags.get(`${repository}/packages:${a.tag}`)).not.toBe(expected);
@@ -144,17 +144,22 @@ describe("replicateToRegistry", () => {
       writeFileSync(blobs.pathOf(id), "rpm");
       return { ...record(`p${String(i).padStart(5, "0")}`, id), primaryXml: "x".repeat(4096) };
     });
-    for (let i = 0; i < records.length; i += 500) index.stagePackages(0, records.slice(i, i + 500));
+    for (let i = 0; i < records.length; i += 500) await index.stagePackages(0, records.slice(i, i + 500));
     const repomd = (n: number) =>
       `<?xml version="1.0" encoding="UTF-8"?>\n<repomd xmlns="http://linux.duke.edu/metadata/repo"><revision>${n}</revision></repomd>`;
-    index.commitMirrorGeneration(0, { deleteTags: [], revision: 1, repomd: repomd(1), repomdAsc: undefined });
+    await index.commitMirrorGeneration(0, {
+      deleteTags: [],
+      revision: 1,
+      repomd: repomd(1),
+      repomdAsc: undefined,
+    });
     let largest = 0;
     const watched = new Proxy(index, {
       get(target, property, receiver) {
         if (property === "listPackages") throw new Error("listPackages loads every row with its XML");
         if (property === "listPackageSummaries")
-          return (limit: number, after?: { href: string; tag: string }) => {
-            const rows = target.listPackageSummaries(limit, after);
+          return async (limit: number, after?: { href: string; tag: string }) => {
+            const rows = await target.listPackageSummaries(limit, after);
             largest = Math.max(largest, rows.length);
             return rows;
           };
@@ -165,10 +170,10 @@ describe("replicateToRegistry", () => {
     expect(await replicateToRegistry(repository, watched, paths, { client: registry.client, log })).toBe(
       true,
     );
-    expect(index.registry.list("packages")).toHaveLength(1_500);
+    expect(await index.registry.list("packages")).toHaveLength(1_500);
     expect(largest).toBeLessThanOrEqual(1000);
     // A package removed: its manifest is deleted, the others stay.
-    index.commitMirrorGeneration(0, {
+    await index.commitMirrorGeneration(0, {
       deleteTags: [records[7]!.tag],
       revision: 2,
       repomd: repomd(2),
@@ -182,25 +187,25 @@ describe("replicateToRegistry", () => {
     expect(registry.calls.filter((c) => c.startsWith("put"))).toEqual([
       `put ${repository}/repodata:repomdxml`,
     ]);
-    expect(index.registry.list("packages")).toHaveLength(1_499);
+    expect(await index.registry.list("packages")).toHaveLength(1_499);
   });
 
   it("records a failure, keeps replication pending and pushes everything on the next round", async () => {
     const registry = fakeRegistry();
-    put(record("a", "a".repeat(64)));
-    put(record("b", "b".repeat(64)));
+    await put(record("a", "a".repeat(64)));
+    await put(record("b", "b".repeat(64)));
     registry.state.down = true;
     expect(await replicateToRegistry(repository, index, paths, { client: registry.client, log })).toBe(false);
-    const failed = index.registry.state();
+    const failed = await index.registry.state();
     expect(failed.replicated).toBeLessThan(failed.generation);
     expect(failed.error).toMatch(/connection refused/);
     // A registry that is down ends the round at the first failure.
     expect(failed.error.split("; ")).toHaveLength(1);
-    expect(index.registry.list("packages")).toEqual([]);
+    expect(await index.registry.list("packages")).toEqual([]);
 
     registry.state.down = false;
     expect(await replicateToRegistry(repository, index, paths, { client: registry.client, log })).toBe(true);
-    expect(index.registry.list("packages")).toHaveLength(2);
-    expect(index.registry.state()).toMatchObject({ error: "", replicated: failed.generation });
+    expect(await index.registry.list("packages")).toHaveLength(2);
+    expect(await index.registry.state()).toMatchObject({ error: "", replicated: failed.generation });
   });
 });

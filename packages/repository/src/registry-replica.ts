@@ -59,11 +59,11 @@ export async function replicateToRegistry(
   paths: RepositoryPaths,
   options: RegistryReplicaOptions,
 ): Promise<boolean> {
-  const state = index.registry.state();
+  const state = await index.registry.state();
   if (state.generation <= state.replicated) return true;
-  const repo = index.getRepository();
+  const repo = await index.getRepository();
   if (!repo || repo.deleting) {
-    index.registry.recordReplication(state.generation, "");
+    await index.registry.recordReplication(state.generation, "");
     return true;
   }
   // Before anything is pushed: a registry copy this index did not come from is never replaced.
@@ -72,7 +72,7 @@ export async function replicateToRegistry(
   } catch (err) {
     if (options.signal?.aborted) throw err;
     const message = (err as Error).message;
-    index.registry.recordReplication(state.generation, message);
+    await index.registry.recordReplication(state.generation, message);
     // A refusal (REPO_NOT_RESTORED) is this node's to fix; anything else (the registry is down) is
     // retried as a failed push is.
     const refused = isYumError(err) && err.code === "REPO_NOT_RESTORED";
@@ -106,7 +106,7 @@ export async function replicateToRegistry(
   const keep = new Set<string>();
   const packages = ociKind(repository, index, attempt, options);
   for (
-    let after: PackageCursor | undefined, page = index.listPackageSummaries(replicaPage);
+    let after: PackageCursor | undefined, page = await index.listPackageSummaries(replicaPage);
     page.length > 0;
   ) {
     const wanted: Wanted[] = [];
@@ -118,7 +118,8 @@ export async function replicateToRegistry(
       if (!existsSync(blobs.pathOf(pkg.id))) {
         // A restored package whose blob is still only in the registry (fetched on its first
         // request): its manifest is the one recorded, and stays.
-        if (index.registry.get("packages", pkg.tag)?.layerDigest === `sha256:${pkg.id}`) keep.add(pkg.tag);
+        if ((await index.registry.get("packages", pkg.tag))?.layerDigest === `sha256:${pkg.id}`)
+          keep.add(pkg.tag);
         continue;
       }
       keep.add(pkg.tag);
@@ -128,10 +129,10 @@ export async function replicateToRegistry(
     if (page.length < replicaPage) break;
     const last = page.at(-1)!;
     after = { href: last.href, tag: last.tag };
-    page = index.listPackageSummaries(replicaPage, after);
+    page = await index.listPackageSummaries(replicaPage, after);
   }
   await packages.deleteOthers(keep);
-  const extras: Wanted[] = index.listExtraMetadata().map((extra) => {
+  const extras: Wanted[] = (await index.listExtraMetadata()).map((extra) => {
     const ref = { digest: `sha256:${extra.digest}`, size: extra.size };
     return {
       tag: extra.dataType,
@@ -140,7 +141,7 @@ export async function replicateToRegistry(
       blobs: [{ ref, source: () => createReadStream(blobs.pathOf(extra.digest)) }],
     };
   });
-  const repomd = repomdWanted(index, paths);
+  const repomd = await repomdWanted(index, paths);
 
   const repodata = ociKind(repository, index, attempt, options, "repodata");
   const wantedRepodata = [...extras, ...(repomd ? [repomd] : [])];
@@ -148,7 +149,7 @@ export async function replicateToRegistry(
   await repodata.deleteOthers(new Set(wantedRepodata.map((w) => w.tag)));
 
   const error = errors.join("; ");
-  index.registry.recordReplication(state.generation, error);
+  await index.registry.recordReplication(state.generation, error);
   if (error) {
     options.log.error(
       { repository, failures: errors.length, err: error },
@@ -172,12 +173,11 @@ export async function deleteTombstonedManifests(
 ): Promise<boolean> {
   const tombstone = await storage.registryTombstone(repository);
   if (!tombstone) return true;
-  const index = storage.openIndex(repository);
-  const kept = new Set(
-    (["packages", "repodata"] as const).flatMap((kind) =>
-      (index?.registry.list(kind) ?? []).map((r) => `${kind}@${r.manifestDigest}`),
-    ),
-  );
+  const index = await storage.openIndex(repository);
+  const kept = new Set<string>();
+  for (const kind of ["packages", "repodata"] as const) {
+    for (const r of (await index?.registry.list(kind)) ?? []) kept.add(`${kind}@${r.manifestDigest}`);
+  }
   try {
     for (const { kind, manifestDigest } of tombstone.manifests) {
       options.signal?.throwIfAborted();
@@ -213,7 +213,7 @@ async function assertRestored(
   paths: RepositoryPaths,
   options: RegistryReplicaOptions,
 ): Promise<void> {
-  if (index.registry.get("repodata", REPOMD_TAG)) return;
+  if (await index.registry.get("repodata", REPOMD_TAG)) return;
   let remote: { digest: string | undefined; bytes: Buffer };
   try {
     remote = await options.client.getManifest(`${repository}/repodata`, REPOMD_TAG, options);
@@ -221,10 +221,10 @@ async function assertRestored(
     if (isYumError(err, "REGISTRY_NOT_FOUND")) return;
     throw err;
   }
-  const wanted = repomdWanted(index, paths);
+  const wanted = await repomdWanted(index, paths);
   const remoteDigest = remote.digest ?? sha256Digest(remote.bytes);
   if (wanted && manifestDigest(wanted.manifest) === remoteDigest) {
-    index.registry.put({
+    await index.registry.put({
       kind: "repodata",
       tag: REPOMD_TAG,
       layerDigest: wanted.layerDigest,
@@ -239,8 +239,8 @@ async function assertRestored(
   );
 }
 
-function repomdWanted(index: RepoIndex, paths: RepositoryPaths): Wanted | undefined {
-  const { repomd, repomdAsc } = index.getState();
+async function repomdWanted(index: RepoIndex, paths: RepositoryPaths): Promise<Wanted | undefined> {
+  const { repomd, repomdAsc } = await index.getState();
   if (!repomd) return undefined;
   const repomdBytes = Buffer.from(repomd, "utf8");
   const repomdRef = { digest: sha256Digest(repomdBytes), size: repomdBytes.length };
@@ -310,9 +310,10 @@ function ociKind(
   let configPushed = false;
   return {
     async push(wanted) {
-      const changed = wanted.filter(
-        (want) => index.registry.get(kind, want.tag)?.layerDigest !== want.layerDigest,
-      );
+      const changed: Wanted[] = [];
+      for (const want of wanted) {
+        if ((await index.registry.get(kind, want.tag))?.layerDigest !== want.layerDigest) changed.push(want);
+      }
       if (changed.length > 0 && !configPushed) {
         // Every manifest's config is the same empty blob: sent once, before them.
         await attempt(`${ociRepository} config blob`, async () => {
@@ -325,7 +326,7 @@ function ociKind(
         });
       }
       await runBounded(configPushed ? changed : [], pushConcurrency, async (want) => {
-        const current = index.registry.get(kind, want.tag);
+        const current = await index.registry.get(kind, want.tag);
         await attempt(`${ociRepository}:${want.tag}`, async () => {
           for (const blob of want.blobs) {
             await client.pushBlob(ociRepository, { ...blob.ref, source: blob.source }, options);
@@ -337,7 +338,7 @@ function ociKind(
             undefined,
             options,
           );
-          index.registry.put({
+          await index.registry.put({
             kind,
             tag: want.tag,
             layerDigest: want.layerDigest,
@@ -354,17 +355,17 @@ function ociKind(
     },
     async deleteOthers(keep) {
       // The recorded manifests a page at a time too (a deleted one is behind the cursor already).
-      const unwanted = function* () {
-        for (let page = index.registry.listPage(kind, replicaPage); page.length > 0; ) {
+      const unwanted = async function* () {
+        for (let page = await index.registry.listPage(kind, replicaPage); page.length > 0; ) {
           yield* page.filter((record) => !keep.has(record.tag));
           if (page.length < replicaPage) return;
-          page = index.registry.listPage(kind, replicaPage, page.at(-1)!.tag);
+          page = await index.registry.listPage(kind, replicaPage, page.at(-1)!.tag);
         }
       };
-      for (const record of unwanted()) {
+      for await (const record of unwanted()) {
         await attempt(`${ociRepository}@${record.manifestDigest}`, async () => {
           await client.deleteManifest(ociRepository, record.manifestDigest, options);
-          index.registry.remove(kind, record.tag);
+          await index.registry.remove(kind, record.tag);
           options.log.info(
             { repository: ociRepository, tag: record.tag, digest: record.manifestDigest },
             "registry replica: manifest deleted",

@@ -20,8 +20,8 @@ export async function repositoryKeys(
   signer: Pick<RepomdSigner, "issued">,
 ): Promise<RepositoryKeys> {
   const id = repositoryId(repository);
-  const packageKey = Boolean(index.getRepository()?.properties.gpg_key);
-  const { repomd, repomdAsc } = index.getState();
+  const packageKey = Boolean((await index.getRepository())?.properties.gpg_key);
+  const { repomd, repomdAsc } = await index.getState();
   let repomdKey: RepositoryKeys["repomdKey"];
   if (repomd !== undefined && repomdAsc !== undefined) {
     if (await signer.issued(repomdAsc)) repomdKey = "server";
@@ -36,13 +36,13 @@ export function repositoryId(repository: string): string {
 }
 
 /** The armored key `repo/repodata/repomd.xml.key` serves: the one that signed repomd.xml, if any. */
-export function repomdKeyText(
+export async function repomdKeyText(
   index: RepoIndex,
   signer: Pick<RepomdSigner, "publicKey">,
   keys: RepositoryKeys,
-): string | undefined {
+): Promise<string | undefined> {
   if (keys.repomdKey === "server") return signer.publicKey;
-  if (keys.repomdKey === "gpg_key") return index.getRepository()?.properties.gpg_key;
+  if (keys.repomdKey === "gpg_key") return (await index.getRepository())?.properties.gpg_key;
   return undefined;
 }
 

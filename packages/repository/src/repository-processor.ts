@@ -50,8 +50,8 @@ export async function processRepository(repository: string, options: ProcessorOp
       // This loop looks again itself: no trigger for work it is about to take.
       await held.release({ recheck: false });
     }
-    const index = options.storage.openIndex(repository);
-    if (!index?.hasPendingEvents()) return;
+    const index = await options.storage.openIndex(repository);
+    if (!(await index?.hasPendingEvents())) return;
   }
 }
 
@@ -66,7 +66,7 @@ async function replicate(repository: string, held: HeldLock, options: ProcessorO
   try {
     // A repository deleted (and maybe created again) since the last round: its old manifests go first.
     if (!(await deleteTombstonedManifests(repository, options.storage, replica))) return;
-    const index = options.storage.openIndex(repository);
+    const index = await options.storage.openIndex(repository);
     if (!index) return;
     await replicateToRegistry(repository, index, options.storage.paths(repository), replica);
   } catch (err) {
@@ -77,7 +77,7 @@ async function replicate(repository: string, held: HeldLock, options: ProcessorO
 
 async function drainAndPublish(repository: string, held: HeldLock, options: ProcessorOptions): Promise<void> {
   const { storage, log } = options;
-  const index = storage.openIndex(repository);
+  const index = await storage.openIndex(repository);
   if (!index) return;
   const blobs = storage.blobs(repository);
   const started = Date.now();
@@ -85,9 +85,9 @@ async function drainAndPublish(repository: string, held: HeldLock, options: Proc
   for (;;) {
     let applied = 0;
     for (
-      let batch = index.pendingEvents(batchSize);
+      let batch = await index.pendingEvents(batchSize);
       batch.length > 0;
-      batch = index.pendingEvents(batchSize)
+      batch = await index.pendingEvents(batchSize)
     ) {
       for (const stored of batch) {
         held.signal.throwIfAborted();
@@ -103,15 +103,15 @@ async function drainAndPublish(repository: string, held: HeldLock, options: Proc
             : await applyStoredEvent(index, blobs, stored, held.fence);
         applied++;
         if (outcome.result.error) {
-          index.addLog("ERROR", outcome.result.error, Math.floor(Date.now() / 1000));
+          await index.addLog("ERROR", outcome.result.error, Math.floor(Date.now() / 1000));
           log.error({ repository, seq: stored.seq }, outcome.result.error);
         }
       }
     }
 
-    const state = index.getState();
+    const state = await index.getState();
     if (!state.dirty) {
-      if (state.publishedSeq < state.appliedSeq) index.markPublished(held.fence, state.appliedSeq);
+      if (state.publishedSeq < state.appliedSeq) await index.markPublished(held.fence, state.appliedSeq);
       const publish = {
         fence: held.fence,
         graceSeconds: options.graceSeconds,
@@ -127,7 +127,7 @@ async function drainAndPublish(repository: string, held: HeldLock, options: Proc
     }
     if (applied > 0 && Date.now() - started < options.maxDelayMs) {
       await sleep(options.debounceMs);
-      if (index.hasPendingEvents()) continue;
+      if (await index.hasPendingEvents()) continue;
     }
 
     const t0 = Date.now();
@@ -149,6 +149,6 @@ async function drainAndPublish(repository: string, held: HeldLock, options: Proc
     );
     // Blobs released by earlier publishes may have outlived their grace period by now.
     await collectBlobGarbage(index, blobs, options.graceSeconds);
-    if (!index.hasPendingEvents()) return;
+    if (!(await index.hasPendingEvents())) return;
   }
 }

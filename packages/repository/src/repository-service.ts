@@ -8,6 +8,7 @@ import type {
   ExtraMetadataRecord,
   LogRecord,
   PackageRecord,
+  RegistryTombstone,
   RepoEvent,
   RepoIndex,
   RepositoryProperties,
@@ -115,19 +116,20 @@ export class RepositoryService {
    * published repomd.xml (or one superseded less than the grace period ago) lists it; else undefined.
    * Only listed files are served, never whatever else the folder holds.
    */
-  servedRepodataPath(repository: string, index: RepoIndex, file: string): string | undefined {
+  servedRepodataPath(repository: string, index: RepoIndex, file: string): Promise<string | undefined> {
     return this.served.path(repository, index, this.storage.paths(repository).repodata, file);
   }
 
   /** The index of an existing repository, else REPO_NOT_FOUND. */
-  private existing(repository: string): RepoIndex {
-    const index = this.storage.openIndex(repository);
-    if (!index?.getRepository()) throw new YumError("REPO_NOT_FOUND", `repository ${repository} not found`);
+  private async existing(repository: string): Promise<RepoIndex> {
+    const index = await this.storage.openIndex(repository);
+    if (!index || !(await index.getRepository()))
+      throw new YumError("REPO_NOT_FOUND", `repository ${repository} not found`);
     return index;
   }
 
   private async record(repository: string, index: RepoIndex, event: RepoEvent): Promise<number> {
-    const seq = index.appendEvent(event, this.now());
+    const seq = await index.appendEvent(event, this.now());
     await this.options.trigger.trigger(repository);
     return seq;
   }
@@ -141,7 +143,7 @@ export class RepositoryService {
     const schedule = scheduleOf(merged);
     // Nothing changes before the request is known to be valid and the name free: a refused create
     // must leave the existing repository (and its sync schedule) as it was.
-    if (this.storage.openIndex(repository)?.getRepository())
+    if ((await this.storage.openIndex(repository))?.getRepository())
       throw new YumError("REPO_ALREADY_EXISTS", `repository ${repository} already exists`);
     // Created empty here, its first publish would be pushed over the registry's full copy. Unless
     // that copy is of a repository deleted here, whose manifests the worker deletes before it
@@ -157,7 +159,7 @@ export class RepositoryService {
     }
     const index = await this.storage.createIndex(repository);
     // Two creates of one name at once: the index takes one, the other is refused here.
-    index.createRepository(merged, this.now());
+    await index.createRepository(merged, this.now());
     await this.options.syncs.schedule(repository, schedule);
     // A repository that exists is servable: publish its (empty) repodata now. This is the one
     // publish done in a request, and it is tiny; every later one is the worker's.
@@ -205,7 +207,7 @@ export class RepositoryService {
     const merged = mergeProperties(defaultProperties, properties ?? {});
     await validateGpgKey(merged.gpg_key);
     const schedule = scheduleOf(merged);
-    if (this.storage.openIndex(repository)?.getRepository()) {
+    if ((await this.storage.openIndex(repository))?.getRepository()) {
       throw new YumError(
         "REPO_ALREADY_EXISTS",
         `repository ${repository} has an index on this node: restore rebuilds a repository that has none`,
@@ -216,14 +218,14 @@ export class RepositoryService {
     }
     const index = await this.storage.createIndex(repository);
     // No empty publish here (unlike `create`): the first repodata is the restored one.
-    index.createRepository(merged, this.now());
+    await index.createRepository(merged, this.now());
     await this.options.syncs.schedule(repository, schedule);
     return this.record(repository, index, { action: "restore" });
   }
 
   async update(repository: string, properties: unknown): Promise<void> {
-    const index = this.existing(repository);
-    const current = index.getRepository()!;
+    const index = await this.existing(repository);
+    const current = (await index.getRepository())!;
     if (current.deleting)
       throw new YumError("REPO_BEING_DELETED", `repository ${repository} is being deleted`);
     const merged = mergeProperties(current.properties, properties ?? {});
@@ -232,15 +234,15 @@ export class RepositoryService {
     if (merged.mirror && !current.properties.mirror) {
       // A mirror's content is its upstream's: packages uploaded to a hosted repository would be
       // replaced or mixed with it. They have to go first.
-      const count = index.countPackages();
-      if (count > 0 || index.hasPendingEvents() || index.listExtraMetadata().length > 0) {
+      const count = await index.countPackages();
+      if (count > 0 || (await index.hasPendingEvents()) || (await index.listExtraMetadata()).length > 0) {
         throw new YumError(
           "REPO_NOT_EMPTY",
           `repository ${repository} is a hosted repository with ${count} packages (or uploads and extra metadata): it cannot become a mirror; delete them first`,
         );
       }
     }
-    index.updateRepository(merged);
+    await index.updateRepository(merged);
     await this.options.syncs.schedule(repository, schedule);
   }
 
@@ -252,8 +254,8 @@ export class RepositoryService {
     repository: string,
     options: { url?: string; wait: boolean; force?: boolean; signal?: AbortSignal },
   ): Promise<void> {
-    const index = this.existing(repository);
-    const repo = index.getRepository()!;
+    const index = await this.existing(repository);
+    const repo = (await index.getRepository())!;
     if (!repo.properties.mirror)
       throw new YumError("REPO_NOT_MIRROR", `repository ${repository} is not a mirror`);
     if (repo.deleting) throw new YumError("REPO_BEING_DELETED", `repository ${repository} is being deleted`);
@@ -273,7 +275,7 @@ export class RepositoryService {
         ? undefined
         : keepStoredSecret(options.url, repo.properties.mirror_urls, "mirror_url");
     const startTime = this.now();
-    if (!index.beginSync(startTime))
+    if (!(await index.beginSync(startTime)))
       throw new YumError("SYNC_IN_PROGRESS", "a repository sync is already running");
     try {
       await this.options.syncs.enqueue({
@@ -284,7 +286,7 @@ export class RepositoryService {
       });
     } catch (err) {
       const error = `could not queue the sync: ${(err as Error).message}`;
-      index.endSync(this.now(), error, { log: `sync failed: ${error}` });
+      await index.endSync(this.now(), error, { log: `sync failed: ${error}` });
       throw err;
     }
     if (!options.wait) return;
@@ -292,7 +294,7 @@ export class RepositoryService {
     // wait ends at its deadline (the sync goes on) or as soon as `signal` says the client left.
     const waitMs = this.options.syncWaitTimeoutMs ?? 30 * 60_000;
     const deadline = Date.now() + waitMs;
-    for (let delay = 10; index.getSyncState().syncing; delay = Math.min(delay * 2, 50)) {
+    for (let delay = 10; (await index.getSyncState()).syncing; delay = Math.min(delay * 2, 50)) {
       options.signal?.throwIfAborted();
       const left = deadline - Date.now();
       if (left <= 0) {
@@ -303,13 +305,13 @@ export class RepositoryService {
       }
       await sleep(Math.min(delay, left), options.signal);
     }
-    const { syncError } = index.getSyncState();
+    const { syncError } = await index.getSyncState();
     if (syncError) throw new YumError("SYNC_FAILED", `synchronization failed: ${syncError}`);
   }
 
   /** Beskar's sync status, plus our phase and byte counters. */
-  syncStatus(repository: string): Record<string, unknown> {
-    const state = this.existing(repository).getSyncState();
+  async syncStatus(repository: string): Promise<Record<string, unknown>> {
+    const state = await (await this.existing(repository)).getSyncState();
     return {
       syncing: state.syncing,
       start_time: formatTime(state.startTime),
@@ -340,14 +342,14 @@ export class RepositoryService {
     for (const repository of names.sort()) {
       if (summaries.length > page.size) break;
       try {
-        const index = this.storage.openIndex(repository);
-        const repo = index?.getRepository();
+        const index = await this.storage.openIndex(repository);
+        const repo = await index?.getRepository();
         if (!index || !repo || repo.deleting) continue;
         summaries.push({
           repository,
           mirror: repo.properties.mirror,
-          packages: index.countPackages(),
-          syncing: index.getSyncState().syncing,
+          packages: await index.countPackages(),
+          syncing: (await index.getSyncState()).syncing,
         });
       } catch (err) {
         // One broken index does not hide the others; it is listed with what is wrong.
@@ -369,38 +371,42 @@ export class RepositoryService {
     );
   }
 
-  get(repository: string): { properties: Record<string, unknown> } {
-    return { properties: propertiesView(this.existing(repository).getRepository()!.properties) };
+  async get(repository: string): Promise<{ properties: Record<string, unknown> }> {
+    return {
+      properties: propertiesView((await (await this.existing(repository)).getRepository())!.properties),
+    };
   }
 
   async delete(repository: string, deletePackages: boolean): Promise<void> {
-    const index = this.existing(repository);
-    const current = index.getRepository()!;
+    const index = await this.existing(repository);
+    const current = (await index.getRepository())!;
     if (current.deleting)
       throw new YumError("REPO_BEING_DELETED", `repository ${repository} is being deleted`);
-    if (index.getSyncState().syncing)
+    if ((await index.getSyncState()).syncing)
       throw new YumError("SYNC_IN_PROGRESS", `repository ${repository} is syncing`);
-    const count = index.countPackages();
+    const count = await index.countPackages();
     if (count > 0 && !deletePackages) {
       throw new YumError(
         "REPO_NOT_EMPTY",
         `repository ${repository} has ${count} packages associated with it`,
       );
     }
-    index.setDeleting(true);
+    await index.setDeleting(true);
     let held: Awaited<ReturnType<RepoLock["acquire"]>>;
     try {
       held = await this.options.lock.acquire(repository, { timeoutMs: this.options.waitTimeoutMs });
     } catch (err) {
-      index.setDeleting(false);
+      await index.setDeleting(false);
       throw err;
     }
     try {
       await this.options.syncs.schedule(repository, undefined);
       // The registry replica's manifests outlive the index: the replicator deletes them later.
-      const manifests = (["packages", "repodata"] as const).flatMap((kind) =>
-        index.registry.list(kind).map(({ tag, manifestDigest }) => ({ kind, tag, manifestDigest })),
-      );
+      const manifests: RegistryTombstone["manifests"] = [];
+      for (const kind of ["packages", "repodata"] as const) {
+        for (const { tag, manifestDigest } of await index.registry.list(kind))
+          manifests.push({ kind, tag, manifestDigest });
+      }
       if (manifests.length > 0) await this.storage.addRegistryTombstone({ repository, manifests });
       await this.storage.deleteRepository(repository);
     } finally {
@@ -419,8 +425,10 @@ export class RepositoryService {
     }
     // Like Beskar, a push to an unknown repository creates it, but only once the RPM is accepted:
     // until then its bytes wait in the storage's staging area, and a refused upload creates nothing.
-    const exists = Boolean(this.storage.openIndex(repository)?.getRepository());
-    const repo = exists ? this.writable(repository).getRepository()! : { properties: defaultProperties };
+    const exists = Boolean((await this.storage.openIndex(repository))?.getRepository());
+    const repo = exists
+      ? (await (await this.writable(repository)).getRepository())!
+      : { properties: defaultProperties };
     const blobs = exists ? this.storage.blobs(repository) : this.storage.staging();
     // The payload digest is checked as the body streams in (a tampered payload never gets stored).
     const payload = new RpmPayloadVerifier(fileName);
@@ -449,15 +457,15 @@ export class RepositoryService {
           if (!(err instanceof YumError && err.code === "REPO_ALREADY_EXISTS")) throw err;
         });
       }
-      index = this.writable(repository);
+      index = await this.writable(repository);
       // Created (or given a key) by someone else meanwhile: its key applies to this upload too.
-      const key = index.getRepository()!.properties.gpg_key;
+      const key = (await index.getRepository())!.properties.gpg_key;
       if (key && !verified) {
         await verifyRpmSignature(parsed, key);
         verified = true;
       }
       // limits.max_packages_per_repository: a new package beyond it is refused before it is stored.
-      assertRoomForPackage(index, repository, packageTag(rpmFileName(parsed.pkg)));
+      await assertRoomForPackage(index, repository, packageTag(rpmFileName(parsed.pkg)));
     } catch (err) {
       await blobs.discard(blob);
       throw err;
@@ -495,7 +503,7 @@ export class RepositoryService {
   ): Promise<{ seq: number; type: string; file: string; checksum: string; size: number }> {
     assertExtraDataType(dataType);
     if (fileName !== undefined) assertExtraFileName(fileName);
-    const index = this.writable(repository);
+    const index = await this.writable(repository);
     const blobs = this.storage.blobs(repository);
     const blob = await blobs.ingest(body, { maxBytes: this.options.maxUploadBytes });
     let record: ExtraMetadataRecord;
@@ -524,8 +532,8 @@ export class RepositoryService {
   /** Removes the extra metadata of one type; returns once the index no longer lists it. */
   async deleteExtraMetadata(repository: string, dataType: string): Promise<void> {
     assertExtraDataType(dataType);
-    const index = this.writable(repository);
-    if (!index.listExtraMetadata().some((r) => r.dataType === dataType)) {
+    const index = await this.writable(repository);
+    if (!(await index.listExtraMetadata()).some((r) => r.dataType === dataType)) {
       throw new YumError("NOT_FOUND", `repository ${repository} has no ${dataType} metadata`);
     }
     const seq = await this.record(repository, index, { action: "extra-delete", dataType });
@@ -533,9 +541,9 @@ export class RepositoryService {
   }
 
   /** The index of an existing hosted repository that is not being deleted. */
-  private writable(repository: string): RepoIndex {
-    const index = this.existing(repository);
-    const repo = index.getRepository()!;
+  private async writable(repository: string): Promise<RepoIndex> {
+    const index = await this.existing(repository);
+    const repo = (await index.getRepository())!;
     if (repo.properties.mirror) {
       throw new YumError(
         "REPO_IS_MIRROR",
@@ -555,30 +563,30 @@ export class RepositoryService {
     by: { id: string } | { tag: string },
     options: { until?: "applied" | "published"; signal?: AbortSignal } = {},
   ): Promise<void> {
-    const index = this.existing(repository);
-    const repo = index.getRepository()!;
+    const index = await this.existing(repository);
+    const repo = (await index.getRepository())!;
     if (repo.properties.mirror) {
       throw new YumError("REPO_MIRROR_READ_ONLY", "could not delete package for mirror repository");
     }
     if (repo.deleting) throw new YumError("REPO_BEING_DELETED", `repository ${repository} is being deleted`);
-    const record = this.findPackage(index, by);
+    const record = await this.findPackage(index, by);
     const seq = await this.record(repository, index, { action: "delete", tag: record.tag });
     await this.waitFor(repository, seq, options.until ?? "applied", options.signal);
   }
 
-  getPackage(repository: string, by: { id: string } | { tag: string }): RepositoryPackageView {
-    return toPackageView(this.findPackage(this.existing(repository), by));
+  async getPackage(repository: string, by: { id: string } | { tag: string }): Promise<RepositoryPackageView> {
+    return toPackageView(await this.findPackage(await this.existing(repository), by));
   }
 
   /** A page of the repository's packages, in location (href) order, without reading their XML. */
-  listPackages(
+  async listPackages(
     repository: string,
     page: PageRequest = { size: pageLimits.packages.defaultSize },
-  ): Page<RepositoryPackageView> {
-    const index = this.existing(repository);
+  ): Promise<Page<RepositoryPackageView>> {
+    const index = await this.existing(repository);
     const after = pagePosition("packages", repository, page.token, isPackageCursor);
     return cutPage(
-      index.listPackageSummaries(page.size + 1, after),
+      await index.listPackageSummaries(page.size + 1, after),
       page.size,
       toPackageView,
       (p) => ({ href: p.href, tag: p.tag }),
@@ -587,8 +595,11 @@ export class RepositoryService {
   }
 
   /** A page of the repository's log, oldest first. */
-  logs(repository: string, page: PageRequest = { size: pageLimits.logs.defaultSize }): Page<LogRecord> {
-    const index = this.existing(repository);
+  async logs(
+    repository: string,
+    page: PageRequest = { size: pageLimits.logs.defaultSize },
+  ): Promise<Page<LogRecord>> {
+    const index = await this.existing(repository);
     const after = pagePosition(
       "logs",
       repository,
@@ -596,7 +607,7 @@ export class RepositoryService {
       (a): a is number => typeof a === "number" && Number.isSafeInteger(a) && a >= 0,
     );
     return cutPage(
-      index.listLogsPage(page.size + 1, after),
+      await index.listLogsPage(page.size + 1, after),
       page.size,
       ({ id: _, ...line }) => line,
       (line) => line.id,
@@ -604,8 +615,8 @@ export class RepositoryService {
     );
   }
 
-  private findPackage(index: RepoIndex, by: { id: string } | { tag: string }): PackageRecord {
-    const record = "id" in by ? index.getPackageById(by.id) : index.getPackageByTag(by.tag);
+  private async findPackage(index: RepoIndex, by: { id: string } | { tag: string }): Promise<PackageRecord> {
+    const record = "id" in by ? await index.getPackageById(by.id) : await index.getPackageByTag(by.tag);
     if (!record) {
       const what = "id" in by ? `id ${by.id}` : `tag ${by.tag}`;
       throw new YumError("PACKAGE_NOT_FOUND", `package with ${what} not found`);
@@ -626,11 +637,11 @@ export class RepositoryService {
   ): Promise<void> {
     const deadline = Date.now() + this.options.waitTimeoutMs;
     for (let delay = 10; ; delay = Math.min(delay * 2, 100)) {
-      const index = this.storage.openIndex(repository);
+      const index = await this.storage.openIndex(repository);
       if (!index) throw new YumError("REPO_NOT_FOUND", `repository ${repository} was deleted`);
-      const outcome = index.eventOutcome(seq);
+      const outcome = await index.eventOutcome(seq);
       if (typeof outcome === "string") throw new YumError("INTERNAL", outcome);
-      if (outcome === null && (until === "applied" || index.getState().publishedSeq >= seq)) return;
+      if (outcome === null && (until === "applied" || (await index.getState()).publishedSeq >= seq)) return;
       if (Date.now() > deadline) {
         throw new YumError(
           "TIMEOUT",

@@ -21,13 +21,13 @@ export async function applyRestoreEvent(
   context: { fence: number; blobs: FsBlobStore; paths: RepositoryPaths },
   options: RegistryRestoreOptions | undefined,
 ): Promise<{ result: EventResult; released: string[] }> {
-  const repo = index.getRepository();
+  const repo = await index.getRepository();
   if (!options || !repo) {
     const error = repo
       ? `restore of ${repository}: no registry is configured (registry.url)`
       : `restore of ${repository}: the repository was deleted`;
     return {
-      result: index.applyEvent(stored.seq, context.fence, () => ({ changed: false, error })),
+      result: await index.applyEvent(stored.seq, context.fence, async () => ({ changed: false, error })),
       released: [],
     };
   }
@@ -43,7 +43,7 @@ export async function applyRestoreEvent(
     // hold up the events behind it: the restore ends with its error, nothing switched in.
     const error = `restore of ${repository} failed: ${(err as Error).message}`;
     return {
-      result: index.applyEvent(stored.seq, context.fence, () => ({ changed: false, error })),
+      result: await index.applyEvent(stored.seq, context.fence, async () => ({ changed: false, error })),
       released: [],
     };
   }
@@ -51,7 +51,7 @@ export async function applyRestoreEvent(
   let result: EventResult;
   if (repo.properties.mirror && !content.repomd) {
     // A mirror's packages are only served with the repomd.xml that lists them: nothing to switch in.
-    result = index.applyEvent(stored.seq, context.fence, () => ({ changed: false }));
+    result = await index.applyEvent(stored.seq, context.fence, async () => ({ changed: false }));
     content.packages = [];
   } else if (repo.properties.mirror && content.repomd) {
     // The generation first, then the event consumed: a restore interrupted in between runs again.
@@ -62,26 +62,26 @@ export async function applyRestoreEvent(
       repomd: content.repomd.text,
       repomdAsc: content.repomd.asc,
     });
-    result = index.applyEvent(stored.seq, context.fence, () => ({ changed: false }));
+    result = await index.applyEvent(stored.seq, context.fence, async () => ({ changed: false }));
   } else {
-    result = index.applyEvent(stored.seq, context.fence, (tx) => {
-      for (const record of content.packages) tx.upsertPackage(record);
-      for (const record of content.extras) tx.upsertExtraMetadata(record);
+    result = await index.applyEvent(stored.seq, context.fence, async (tx) => {
+      for (const record of content.packages) await tx.upsertPackage(record);
+      for (const record of content.extras) await tx.upsertExtraMetadata(record);
       return { changed: true };
     });
   }
   // What the registry holds is recorded as pushed: the replica pushes only what changes from here,
   // and keeps the package manifests whose blobs stay in the registry until they are first requested.
-  for (const manifest of content.manifests) index.registry.put(manifest);
+  for (const manifest of content.manifests) await index.registry.put(manifest);
 
   const now = Math.floor(Date.now() / 1000);
-  for (const problem of content.problems) index.addLog("ERROR", `restore: skipped ${problem}`, now);
+  for (const problem of content.problems) await index.addLog("ERROR", `restore: skipped ${problem}`, now);
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   const summary =
     `restored ${content.packages.length} packages and ${content.extras.length} extra metadata files from the registry in ${seconds} s` +
     ` (read ${content.bytesRead} bytes of ${content.packageBytes} package bytes)` +
     (content.problems.length > 0 ? `; ${content.problems.length} manifests skipped` : "");
-  index.addLog("INFO", summary, now);
+  await index.addLog("INFO", summary, now);
   options.log.info(
     {
       repository,

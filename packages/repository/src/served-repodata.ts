@@ -27,9 +27,14 @@ export class ServedRepodata {
   ) {}
 
   /** The path of `file` in `repodataDir` when it may be served, else undefined. */
-  path(repository: string, index: RepoIndex, repodataDir: string, file: string): string | undefined {
+  async path(
+    repository: string,
+    index: RepoIndex,
+    repodataDir: string,
+    file: string,
+  ): Promise<string | undefined> {
     if (file === "repomd.xml" || file.includes("/") || file.startsWith(".")) return undefined;
-    const { repomd } = index.getState();
+    const { repomd } = await index.getState();
     if (!repomd) return undefined;
     let cached = this.current.get(repository);
     if (cached?.repomd !== repomd) {
@@ -39,7 +44,7 @@ export class ServedRepodata {
     }
     if (cached.files.has(file)) return join(repodataDir, file);
     const since = this.now() - this.graceSeconds;
-    for (const retired of index.retiredRepomdNaming(file, since)) {
+    for (const retired of await index.retiredRepomdNaming(file, since)) {
       if (listedFiles(retired).has(file)) return join(repodataDir, file);
     }
     return undefined;

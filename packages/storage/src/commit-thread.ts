@@ -16,7 +16,7 @@ const { path, fence, generation } = workerData as {
 let index: SqliteRepoIndex | undefined;
 try {
   index = SqliteRepoIndex.open(path, { create: false });
-  index.commitMirrorGeneration(fence, generation);
+  await index.commitMirrorGeneration(fence, generation);
   parentPort!.postMessage({ ok: true });
 } catch (err) {
   const e = err as Error & { code?: string; details?: Record<string, unknown> };

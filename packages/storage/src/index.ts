@@ -3,6 +3,9 @@ export { FsBlobStore, type IngestedBlob, type IngestOptions } from "./blob-store
 export { KeyedSemaphore, type Release, runBounded, Semaphore } from "./concurrency.js";
 export { IndexChangeWatch } from "./index-change-watch.js";
 export type { LayoutLog, LayoutMigration } from "./legacy-layout.js";
+export { PostgresIndexes } from "./postgres-indexes.js";
+export { POSTGRES_SCHEMA_VERSION } from "./postgres-migrations.js";
+export { PostgresRepoIndex } from "./postgres-repo-index.js";
 export type * from "./registry-records.js";
 export type * from "./repo-index.js";
 export { REPOSITORIES_DIR, repositoryKey, repositoryOfKey } from "./repository-layout.js";

@@ -15,12 +15,12 @@ import { RepositoryStorage } from "./repository-storage.js";
 import { SqliteRepoIndex } from "./sqlite-repo-index.js";
 
 /** A repository as the previous layout kept it: `<base>/<name>/{index.db, blobs/, repodata/}`. */
-function legacyRepository(base: string, repository: string, marker: string): void {
+async function legacyRepository(base: string, repository: string, marker: string): Promise<void> {
   const root = join(base, repository);
   mkdirSync(join(root, "blobs", "sha256", "ab"), { recursive: true });
   mkdirSync(join(root, "repodata"), { recursive: true });
   const index = SqliteRepoIndex.open(join(root, "index.db"), { create: true });
-  index.createRepository({ mirror: false, mirror_urls: [], gpg_key: "", marker }, 1);
+  await index.createRepository({ mirror: false, mirror_urls: [], gpg_key: "", marker }, 1);
   index.close();
   writeFileSync(join(root, "blobs", "sha256", "ab", `ab${"0".repeat(62)}`), marker);
   writeFileSync(join(root, "repodata", `${marker}-primary.xml.gz`), marker);
@@ -28,12 +28,12 @@ function legacyRepository(base: string, repository: string, marker: string): voi
 
 describe("the repository layout", () => {
   let dir: string;
-  beforeEach(() => {
+  beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), "bylayout-"));
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it("names each repository's directory by its whole name as one segment, reversibly", () => {
+  it("names each repository's directory by its whole name as one segment, reversibly", async () => {
     expect(repositoryKey("artifacts/yum/hosted/repodata")).toBe("hosted+repodata");
     expect(repositoryKey("artifacts/yum/rocky-9.4")).toBe("rocky-9.4");
     expect(repositoryOfKey("hosted+repodata")).toBe("artifacts/yum/hosted/repodata");
@@ -59,7 +59,7 @@ describe("the repository layout", () => {
       "artifacts/yum/hosted/blobs/sha256/ab",
       "artifacts/yum/team/el9",
     ];
-    for (const name of names) legacyRepository(base, name, repositoryKey(name));
+    for (const name of names) await legacyRepository(base, name, repositoryKey(name));
     // Two processes starting together both migrate.
     const [a, b] = await Promise.all([storage.prepare(), new RepositoryStorage(dir, "pre").prepare()]);
     // Names of one segment stay where they are; nested ones move, each by one of the two.
@@ -69,7 +69,7 @@ describe("the repository layout", () => {
     expect((await storage.listRepositories()).sort()).toEqual([...names].sort());
     for (const name of names) {
       const key = repositoryKey(name);
-      expect(storage.openIndex(name)?.getRepository()?.properties.marker, name).toBe(key);
+      expect((await (await storage.openIndex(name))?.getRepository())?.properties.marker, name).toBe(key);
       const paths = storage.paths(name);
       expect(readdirSync(paths.repodata), name).toEqual([`${key}-primary.xml.gz`]);
       expect(readFileSync(join(paths.blobs, "sha256", "ab", `ab${"0".repeat(62)}`), "utf8")).toBe(key);
@@ -84,7 +84,7 @@ describe("the repository layout", () => {
     expect(readdirSync(join(base, "artifacts", "yum", "hosted", "blobs")).sort()).toEqual(["sha256"]);
     expect(readdirSync(base).sort()).toEqual([".beskar-yum-layout", "artifacts"]);
     // Done once: the next start does not look again.
-    legacyRepository(base, "artifacts/yum/late/comer", "late");
+    await legacyRepository(base, "artifacts/yum/late/comer", "late");
     expect((await storage.prepare()).migrated).toEqual([]);
     storage.close();
   });
@@ -92,7 +92,7 @@ describe("the repository layout", () => {
   it("leaves a repository of the previous layout in place when the new layout has one of that name", async () => {
     const storage = new RepositoryStorage(dir);
     await storage.createIndex("artifacts/yum/both/x");
-    legacyRepository(dir, "artifacts/yum/both/x", "old");
+    await legacyRepository(dir, "artifacts/yum/both/x", "old");
     const result = await storage.prepare();
     expect(result.migrated).toEqual([]);
     expect(result.skipped).toEqual([

@@ -8,20 +8,20 @@
  * the generation; the replicator records the generation it brought the registry up to.
  */
 export interface RegistryRecords {
-  get(kind: RegistryKind, tag: string): RegistryManifestRecord | undefined;
-  byManifestDigest(kind: RegistryKind, manifestDigest: string): RegistryManifestRecord | undefined;
-  list(kind: RegistryKind): RegistryManifestRecord[];
+  get(kind: RegistryKind, tag: string): Promise<RegistryManifestRecord | undefined>;
+  byManifestDigest(kind: RegistryKind, manifestDigest: string): Promise<RegistryManifestRecord | undefined>;
+  list(kind: RegistryKind): Promise<RegistryManifestRecord[]>;
   /** A page of `list`, by tag, after `afterTag` (keyset). */
-  listPage(kind: RegistryKind, limit: number, afterTag?: string): RegistryManifestRecord[];
+  listPage(kind: RegistryKind, limit: number, afterTag?: string): Promise<RegistryManifestRecord[]>;
   /** Inserts or replaces the row of `record.kind`/`record.tag`. `external` also marks replication pending. */
-  put(record: RegistryManifestRecord, options?: { external?: boolean }): void;
+  put(record: RegistryManifestRecord, options?: { external?: boolean }): Promise<void>;
   /** Forgets a row. `external` also marks replication pending. */
-  remove(kind: RegistryKind, tag: string, options?: { external?: boolean }): void;
-  state(): RegistryReplicaState;
+  remove(kind: RegistryKind, tag: string, options?: { external?: boolean }): Promise<void>;
+  state(): Promise<RegistryReplicaState>;
   /** Marks replication pending (the repository changed). */
-  requestReplication(): void;
+  requestReplication(): Promise<void>;
   /** Records the outcome of a replication round that started at `generation` ("" = success). */
-  recordReplication(generation: number, error: string): void;
+  recordReplication(generation: number, error: string): Promise<void>;
 }
 
 /** `packages` or `repodata`: the OCI repository under `artifacts/yum/<name>/`. */

@@ -4,8 +4,9 @@ import type { RegistryRecords } from "./registry-records.js";
  * The durable state of one repository: its properties, its queue of pending events, its packages
  * (with their pre-rendered XML fragments), its publish state and its logs. Redis holds none of this.
  *
- * The embedded implementation is SQLite on the local disk (`SqliteRepoIndex`); a shared database
- * for scale-out can implement the same interface without touching the repository logic.
+ * The embedded implementation is SQLite on the local disk (`SqliteRepoIndex`); `PostgresRepoIndex`
+ * keeps it in a shared PostgreSQL database (`index.driver: postgres`). The contract is asynchronous
+ * for the network database's sake; SQLite answers at once.
  */
 /** One row of `RepoIndex.listPackageChecksums`. */
 export interface PackageChecksum {
@@ -20,101 +21,107 @@ export interface RepoIndex {
   /** What the repository has in the OCI registry replica, when one is configured. */
   readonly registry: RegistryRecords;
 
-  getRepository(): RepositoryRecord | undefined;
-  createRepository(properties: RepositoryProperties, now: number): void;
-  updateRepository(properties: RepositoryProperties): void;
-  setDeleting(deleting: boolean): void;
+  getRepository(): Promise<RepositoryRecord | undefined>;
+  createRepository(properties: RepositoryProperties, now: number): Promise<void>;
+  updateRepository(properties: RepositoryProperties): Promise<void>;
+  setDeleting(deleting: boolean): Promise<void>;
 
   /** Appends an event; its sequence number orders it against every other event of the repository. */
-  appendEvent(event: RepoEvent, now: number): number;
-  pendingEvents(limit: number): StoredEvent[];
-  hasPendingEvents(): boolean;
+  appendEvent(event: RepoEvent, now: number): Promise<number>;
+  pendingEvents(limit: number): Promise<StoredEvent[]>;
+  hasPendingEvents(): Promise<boolean>;
   /** Outcome of an applied event: undefined while pending, `null` when it succeeded, else the error text. */
-  eventOutcome(seq: number): string | null | undefined;
+  eventOutcome(seq: number): Promise<string | null | undefined>;
 
   /**
    * Runs `apply` inside one transaction that also records `seq` as applied. `fence` is the lock's
-   * fencing token: a writer whose token is older than the newest one seen is refused (LOCK_LOST).
+   * fencing token: a writer whose token is older than the newest one seen is refused (LOCK_LOST),
+   * checked in that same transaction. `apply` must do nothing but `tx` calls (no other I/O): the
+   * transaction is open while it runs.
    */
-  applyEvent(seq: number, fence: number, apply: (tx: IndexTransaction) => EventResult): EventResult;
+  applyEvent(
+    seq: number,
+    fence: number,
+    apply: (tx: IndexTransaction) => Promise<EventResult>,
+  ): Promise<EventResult>;
 
-  getState(): PublishState;
+  getState(): Promise<PublishState>;
   /**
    * The repomd.xml texts replaced at or after `since` (unix seconds) whose text contains `fileName`
    * (e.g. `<sha>-primary.xml.gz`), newest first: the files of a superseded generation stay servable
    * for the grace period. Callers parse them to confirm that a location names it.
    */
-  retiredRepomdNaming(fileName: string, since: number): string[];
+  retiredRepomdNaming(fileName: string, since: number): Promise<string[]>;
   /**
    * Records a finished publish; refused like `applyEvent` when `fence` is stale. Its duration goes
    * into the stats and `log` (an INFO line) into the log, in the same transaction.
    */
-  recordPublish(fence: number, publish: PublishRecord): void;
+  recordPublish(fence: number, publish: PublishRecord): Promise<void>;
   /** Marks everything applied as published without writing files (nothing changed since the last publish). */
-  markPublished(fence: number, seq: number): void;
+  markPublished(fence: number, seq: number): Promise<void>;
 
-  getPackageById(id: string): PackageRecord | undefined;
-  getPackageByTag(tag: string): PackageRecord | undefined;
+  getPackageById(id: string): Promise<PackageRecord | undefined>;
+  getPackageByTag(tag: string): Promise<PackageRecord | undefined>;
   /**
    * The package at `href` (its location in primary.xml): rows are keyed by href, so that a mirror
    * keeps every package of upstream's, also two of one file name in two folders.
    */
-  getPackageByHref(href: string): PackageRecord | undefined;
+  getPackageByHref(href: string): Promise<PackageRecord | undefined>;
   /** The first package (by href) of that file name: Beskar's route, `/repo/<any path>/<file name>`. */
-  getPackageByFileName(fileName: string): PackageRecord | undefined;
-  listPackages(): PackageRecord[];
+  getPackageByFileName(fileName: string): Promise<PackageRecord | undefined>;
+  listPackages(): Promise<PackageRecord[]>;
   /**
    * What a mirror sync compares with upstream's primary.xml, without the XML fragments that
    * `listPackages` loads (most of a row's size): href, upstream checksum, tag.
    */
-  listPackageChecksums(): PackageChecksum[];
+  listPackageChecksums(): Promise<PackageChecksum[]>;
   /**
    * A page of packages without their XML fragments, in (href, tag) order, after `after` (keyset:
    * the cost of a page does not grow with where it starts).
    */
-  listPackageSummaries(limit: number, after?: PackageCursor): PackageSummary[];
+  listPackageSummaries(limit: number, after?: PackageCursor): Promise<PackageSummary[]>;
   /** `limits.max_packages_per_repository`: uploads and syncs that would go beyond it are refused. */
   readonly maxPackages: number;
-  countPackages(): number;
+  countPackages(): Promise<number>;
   /** Fragments in location order, without loading every row into memory at once. */
-  iterateFragments(kind: FragmentKind): IterableIterator<string>;
+  iterateFragments(kind: FragmentKind): AsyncIterableIterator<string>;
   /**
    * A package removed or replaced by an applied event, by file name: clients still reading the
    * previous repodata generation may ask for it. Its blob lives for the grace period.
    */
-  getRetiredPackage(fileName: string): { id: string } | undefined;
+  getRetiredPackage(fileName: string): Promise<{ id: string } | undefined>;
   /** `getRetiredPackage` by the href it had (rows retired before hrefs were recorded have none). */
-  getRetiredPackageByHref(href: string): { id: string } | undefined;
+  getRetiredPackageByHref(href: string): Promise<{ id: string } | undefined>;
   /** Forgets packages retired before `before` (unix seconds). */
-  pruneRetiredPackages(before: number): void;
+  pruneRetiredPackages(before: number): Promise<void>;
   /** Digests still referenced by a package or an extra metadata file. */
-  referencedDigests(): Set<string>;
+  referencedDigests(): Promise<Set<string>>;
   /** Extra metadata files (comps, updateinfo, modules, ...) listed in repomd.xml beside ours. */
-  listExtraMetadata(): ExtraMetadataRecord[];
+  listExtraMetadata(): Promise<ExtraMetadataRecord[]>;
 
-  getSyncState(): SyncState;
+  getSyncState(): Promise<SyncState>;
   /** Marks a sync as started, unless one is running already (then returns false and changes nothing). */
-  beginSync(now: number): boolean;
-  updateSyncState(patch: Partial<Omit<SyncState, "syncing" | "startTime">>): void;
+  beginSync(now: number): Promise<boolean>;
+  updateSyncState(patch: Partial<Omit<SyncState, "syncing" | "startTime">>): Promise<void>;
   /**
    * Ends the running sync (`error` empty when it succeeded), counts it in the stats, and writes
    * `end.log` (ERROR when `error` is set, else INFO) in the same transaction. The duration is
    * `end.durationMs`, else the whole seconds since the sync began.
    */
-  endSync(now: number, error: string, end?: { durationMs?: number; log?: string }): void;
+  endSync(now: number, error: string, end?: { durationMs?: number; log?: string }): Promise<void>;
   /**
    * Sets package rows of the mirror generation being built aside (fenced), a batch at a time as a
    * sync stores them, so that a sync of any size holds no more than a batch of rows in memory.
    * They are not served until `commitMirrorGeneration` switches them in.
    */
-  stagePackages(fence: number, records: PackageRecord[]): void;
+  stagePackages(fence: number, records: PackageRecord[]): Promise<void>;
   /** Forgets the rows staged by an earlier sync that did not commit (it crashed, or failed). */
-  clearStagedPackages(fence: number): void;
+  clearStagedPackages(fence: number): Promise<void>;
   /**
    * Switches a mirror to a new generation in one fenced transaction: every staged package row
    * (and `upsert`), the removals, and the upstream repomd.xml (and signature) that lists them.
    */
-  commitMirrorGeneration(fence: number, generation: MirrorGeneration): void;
+  commitMirrorGeneration(fence: number, generation: MirrorGeneration): Promise<void>;
   /**
    * The same, without blocking the event loop for a large generation (the switch of hundreds of
    * thousands of rows takes seconds: it runs on a thread of its own, where the implementation can).
@@ -125,12 +132,12 @@ export interface RepoIndex {
     options?: { offThreadRows?: number },
   ): Promise<void>;
 
-  addLog(level: LogLevel, message: string, now: number): void;
-  listLogs(): LogRecord[];
+  addLog(level: LogLevel, message: string, now: number): Promise<void>;
+  listLogs(): Promise<LogRecord[]>;
   /** Totals of syncs and publishes (`/metrics`), kept with the rest of the repository's state. */
-  getStats(): RepositoryStats;
+  getStats(): Promise<RepositoryStats>;
   /** A page of log lines, oldest first, after the line numbered `afterId` (keyset). */
-  listLogsPage(limit: number, afterId?: number): LogPage;
+  listLogsPage(limit: number, afterId?: number): Promise<LogPage>;
 
   close(): void;
 }
@@ -186,13 +193,14 @@ export interface EventResult {
 
 export interface IndexTransaction {
   /** A log line written with the event's changes, or not at all. */
-  addLog(level: LogLevel, message: string): void;
-  getPackageByTag(tag: string): PackageRecord | undefined;
-  upsertPackage(record: PackageRecord): void;
-  deletePackage(tag: string): void;
-  getExtraMetadata(dataType: string): ExtraMetadataRecord | undefined;
-  upsertExtraMetadata(record: ExtraMetadataRecord): void;
-  deleteExtraMetadata(dataType: string): void;
+  addLog(level: LogLevel, message: string): Promise<void>;
+  countPackages(): Promise<number>;
+  getPackageByTag(tag: string): Promise<PackageRecord | undefined>;
+  upsertPackage(record: PackageRecord): Promise<void>;
+  deletePackage(tag: string): Promise<void>;
+  getExtraMetadata(dataType: string): Promise<ExtraMetadataRecord | undefined>;
+  upsertExtraMetadata(record: ExtraMetadataRecord): Promise<void>;
+  deleteExtraMetadata(dataType: string): Promise<void>;
 }
 
 /** A metadata file stored as uploaded (possibly compressed) and listed in repomd.xml as `<data type=...>`. */
@@ -263,16 +271,6 @@ export interface PublishState {
   repomd: string | undefined;
   /** Its detached signature, when upstream (or we) signed it. */
   repomdAsc: string | undefined;
-}
-
-export interface PublishRecord {
-  seq: number;
-  revision: number;
-  repomd: string;
-  /** How long the publish took, for the stats. */
-  durationMs?: number;
-  /** The INFO line that says so. */
-  log?: string;
 }
 
 /** Counters since the repository was created (or since the index had stats: schema version 4). */

@@ -6,7 +6,9 @@ import { FsBlobStore } from "./blob-store.js";
 import { fileIdentity } from "./file-identity.js";
 import { type LayoutLog, type LayoutMigration, migrateLegacyLayout } from "./legacy-layout.js";
 import { indexOpenError } from "./open-errors.js";
+import { PostgresIndexes } from "./postgres-indexes.js";
 import type { RegistryTombstone } from "./registry-records.js";
+import type { RepoIndex } from "./repo-index.js";
 import { REPOSITORIES_DIR, repositoryKey, repositoryOfKey, STAGING_DIR } from "./repository-layout.js";
 import {
   type IndexHandles,
@@ -41,6 +43,11 @@ export interface RepositoryStorageOptions {
   maxPackagesPerRepository?: number;
   /** `limits.log_max_age_days` and `limits.log_max_rows` per repository. */
   logRetention?: LogRetention;
+  /**
+   * `index.driver: postgres`: the indexes live in this database (connected and migrated), and the
+   * repositories are its list, not the datadir's directories. Blobs and repodata stay on disk.
+   */
+  postgres?: PostgresIndexes;
 }
 
 export const defaultMaxOpenIndexes = 256;
@@ -109,6 +116,7 @@ export class RepositoryStorage {
   private readonly indexes = new Map<string, CachedIndex>();
   private readonly handles: HandleCache;
   private readonly indexOptions: Omit<SqliteRepoIndexOptions, "create">;
+  private readonly postgres: PostgresIndexes | undefined;
 
   /** @param directory storage root (`storage.filesystem.directory`); @param prefix Beskar's normalised storage prefix */
   constructor(
@@ -123,6 +131,7 @@ export class RepositoryStorage {
         if (cached.index === index) this.indexes.delete(repository);
       }
     });
+    this.postgres = options.postgres;
     this.indexOptions = {
       handles: this.handles,
       ...(options.maxPackagesPerRepository !== undefined
@@ -130,6 +139,30 @@ export class RepositoryStorage {
         : {}),
       ...(options.logRetention ? { logRetention: options.logRetention } : {}),
     };
+  }
+
+  /**
+   * The storage of a process: with `postgresUrl` (`index.driver: postgres`), the indexes are in
+   * that database, connected and migrated before this returns (STORAGE_VERSION_UNSUPPORTED for a
+   * newer schema, UNAVAILABLE when it cannot be reached).
+   */
+  static async open(
+    directory: string,
+    prefix: string,
+    options: Omit<RepositoryStorageOptions, "postgres"> & {
+      postgresUrl?: string;
+      /** Errors of idle PostgreSQL connections (the pool replaces them). */
+      onPostgresError?: (err: Error) => void;
+    },
+  ): Promise<RepositoryStorage> {
+    const { postgresUrl, onPostgresError, ...rest } = options;
+    if (postgresUrl === undefined) return new RepositoryStorage(directory, prefix, rest);
+    const postgres = await PostgresIndexes.connect(postgresUrl, {
+      ...(rest.maxPackagesPerRepository !== undefined ? { maxPackages: rest.maxPackagesPerRepository } : {}),
+      ...(rest.logRetention ? { logRetention: rest.logRetention } : {}),
+      ...(onPostgresError ? { onError: onPostgresError } : {}),
+    });
+    return new RepositoryStorage(directory, prefix, { ...rest, postgres });
   }
 
   /** Index connections open now (bounded by `maxOpenIndexes` unless all are busy). */
@@ -189,7 +222,15 @@ export class RepositoryStorage {
    * error saying why: STORAGE_CORRUPT (with its path), UNAVAILABLE (out of file descriptors, locked),
    * STORAGE_VERSION_UNSUPPORTED; never "not found".
    */
-  openIndex(repository: string): SqliteRepoIndex | undefined {
+  async openIndex(repository: string): Promise<RepoIndex | undefined> {
+    if (this.postgres) {
+      try {
+        this.paths(repository);
+      } catch {
+        return undefined;
+      }
+      return this.postgres.open(repository);
+    }
     let path: string;
     try {
       // An invalid name (paths() refuses it) names no repository either.
@@ -222,10 +263,11 @@ export class RepositoryStorage {
   }
 
   /** Creates the repository's directory and empty index (idempotent), returning the index. */
-  async createIndex(repository: string): Promise<SqliteRepoIndex> {
+  async createIndex(repository: string): Promise<RepoIndex> {
     const paths = this.paths(repository);
     await mkdir(paths.root, { recursive: true });
-    const existing = this.openIndex(repository);
+    if (this.postgres) return this.postgres.create(repository);
+    const existing = await this.openIndex(repository);
     if (existing) return existing;
     const index = SqliteRepoIndex.open(paths.index, { create: true, ...this.indexOptions });
     this.indexes.set(repository, { index, identity: index.identity });
@@ -240,6 +282,7 @@ export class RepositoryStorage {
     try {
       entries = await readdir(root);
     } catch {
+      await this.postgres?.delete(repository);
       return;
     }
     // The index goes last: while it exists, other processes still see the repository (marked deleting).
@@ -249,6 +292,7 @@ export class RepositoryStorage {
     );
     for (const name of ["index.db", "index.db-wal", "index.db-shm"])
       await rm(join(root, name), { force: true });
+    await this.postgres?.delete(repository);
   }
 
   /** Where the registry tombstones of deleted repositories wait (beside `artifacts/`, not inside a repository). */
@@ -303,6 +347,7 @@ export class RepositoryStorage {
 
   /** Every repository (full name) that has an index under the storage root. */
   async listRepositories(): Promise<string[]> {
+    if (this.postgres) return this.postgres.list();
     const root = join(this.base, REPOSITORIES_DIR);
     const found: string[] = [];
     for (const key of await readdir(root).catch(() => [] as string[])) {
@@ -331,5 +376,6 @@ export class RepositoryStorage {
     for (const { index } of this.indexes.values()) index.close();
     this.indexes.clear();
     this.handles.closeAll();
+    this.postgres?.close().catch(() => undefined);
   }
 }

@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { RepositoryStorage } from "./repository-storage.js";
 import { SCHEMA_VERSION } from "./schema-migrations.js";
 import { SqliteRepoIndex } from "./sqlite-repo-index.js";
+import { collect } from "./test-support/collect.js";
 import { fakeRecord } from "./test-support/fake-record.js";
 
 /** The schema of the first build that shipped (git show c4490b5:packages/storage/src/sqlite-repo-index.ts). */
@@ -42,13 +43,13 @@ function writeFirstBuildIndex(path: string): void {
 describe("index schema migrations", () => {
   let dir: string;
   let path: string;
-  beforeEach(() => {
+  beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), "bymigrate-"));
     path = join(dir, "index.db");
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it("opens an index of the first shipped schema: its data kept, every query working", () => {
+  it("opens an index of the first shipped schema: its data kept, every query working", async () => {
     writeFirstBuildIndex(path);
     const index = SqliteRepoIndex.open(path, { create: false });
     try {
@@ -57,47 +58,47 @@ describe("index schema migrations", () => {
       version.close();
 
       // Data of the first build.
-      expect(index.getRepository()).toEqual({
+      expect(await index.getRepository()).toEqual({
         createdAt: 100,
         properties: { mirror: false, mirror_urls: [], gpg_key: "" },
         deleting: false,
       });
-      expect(index.getState()).toMatchObject({
+      expect(await index.getState()).toMatchObject({
         appliedSeq: 1,
         publishedSeq: 1,
         revision: 5,
         repomd: "<repomd><revision>5</revision></repomd>",
         repomdAsc: undefined,
       });
-      expect(index.pendingEvents(10).map((e) => e.seq)).toEqual([2]);
-      expect(index.getPackageByTag("old")?.primaryXml).toBe("<p old/>");
-      expect(index.getPackageById("a".repeat(64))?.tag).toBe("old");
-      expect(index.getPackageByFileName("old.rpm")?.tag).toBe("old");
-      expect(index.listPackages().map((p) => p.tag)).toEqual(["old"]);
-      expect(index.listPackageSummaries(10).map((p) => [p.tag, p.name])).toEqual([["old", "old"]]);
-      expect(index.listPackageChecksums()).toEqual([{ href: "Packages/o/old.rpm", tag: "old" }]);
-      expect(index.countPackages()).toBe(1);
-      expect([...index.iterateFragments("other")]).toEqual(["<o old/>"]);
-      expect(index.listLogsPage(10).map((l) => l.message)).toEqual(["created by the first build"]);
+      expect((await index.pendingEvents(10)).map((e) => e.seq)).toEqual([2]);
+      expect((await index.getPackageByTag("old"))?.primaryXml).toBe("<p old/>");
+      expect((await index.getPackageById("a".repeat(64)))?.tag).toBe("old");
+      expect((await index.getPackageByFileName("old.rpm"))?.tag).toBe("old");
+      expect((await index.listPackages()).map((p) => p.tag)).toEqual(["old"]);
+      expect((await index.listPackageSummaries(10)).map((p) => [p.tag, p.name])).toEqual([["old", "old"]]);
+      expect(await index.listPackageChecksums()).toEqual([{ href: "Packages/o/old.rpm", tag: "old" }]);
+      expect(await index.countPackages()).toBe(1);
+      expect(await collect(index.iterateFragments("other"))).toEqual(["<o old/>"]);
+      expect((await index.listLogsPage(10)).map((l) => l.message)).toEqual(["created by the first build"]);
 
       // Every later table and column works.
-      expect(index.listExtraMetadata()).toEqual([]);
-      expect(index.getSyncState().syncing).toBe(false);
-      expect(index.beginSync(200)).toBe(true);
-      index.endSync(201, "");
-      expect(index.getRetiredPackage("x.rpm")).toBeUndefined();
-      expect(index.registry.state()).toEqual({ generation: 1, replicated: 0, error: "" });
-      index.registry.put({
+      expect(await index.listExtraMetadata()).toEqual([]);
+      expect((await index.getSyncState()).syncing).toBe(false);
+      expect(await index.beginSync(200)).toBe(true);
+      await index.endSync(201, "");
+      expect(await index.getRetiredPackage("x.rpm")).toBeUndefined();
+      expect(await index.registry.state()).toEqual({ generation: 1, replicated: 0, error: "" });
+      await index.registry.put({
         kind: "packages",
         tag: "old",
         layerDigest: "sha256:a",
         manifestDigest: "sha256:m",
       });
-      expect(index.registry.list("packages")).toHaveLength(1);
-      index.applyEvent(2, 8, (tx) => {
-        tx.deletePackage("old");
-        tx.upsertPackage(record("new", "b".repeat(64)));
-        tx.upsertExtraMetadata({
+      expect(await index.registry.list("packages")).toHaveLength(1);
+      await index.applyEvent(2, 8, async (tx) => {
+        await tx.deletePackage("old");
+        await tx.upsertPackage(record("new", "b".repeat(64)));
+        await tx.upsertExtraMetadata({
           dataType: "group",
           fileName: "comps.xml",
           digest: "c".repeat(64),
@@ -106,16 +107,21 @@ describe("index schema migrations", () => {
         });
         return { changed: true };
       });
-      expect(index.getRetiredPackage("old.rpm")).toEqual({ id: "a".repeat(64) });
-      index.recordPublish(8, { seq: 2, revision: 6, repomd: "<repomd>6</repomd>" });
-      expect(index.retiredRepomdNaming("revision", 0)).toHaveLength(1);
-      index.stagePackages(9, [record("staged", "d".repeat(64))]);
-      index.commitMirrorGeneration(9, { deleteTags: ["new"], revision: 7, repomd: "<r/>", repomdAsc: "sig" });
-      expect(index.getState().repomdAsc).toBe("sig");
-      expect(index.listPackages().map((p) => p.tag)).toEqual(["staged"]);
-      expect(index.referencedDigests()).toEqual(new Set(["d".repeat(64), "c".repeat(64)]));
-      index.addLog("INFO", "after the upgrade", 300);
-      expect(index.listLogs().map((l) => l.message)).toEqual([
+      expect(await index.getRetiredPackage("old.rpm")).toEqual({ id: "a".repeat(64) });
+      await index.recordPublish(8, { seq: 2, revision: 6, repomd: "<repomd>6</repomd>" });
+      expect(await index.retiredRepomdNaming("revision", 0)).toHaveLength(1);
+      await index.stagePackages(9, [record("staged", "d".repeat(64))]);
+      await index.commitMirrorGeneration(9, {
+        deleteTags: ["new"],
+        revision: 7,
+        repomd: "<r/>",
+        repomdAsc: "sig",
+      });
+      expect((await index.getState()).repomdAsc).toBe("sig");
+      expect((await index.listPackages()).map((p) => p.tag)).toEqual(["staged"]);
+      expect(await index.referencedDigests()).toEqual(new Set(["d".repeat(64), "c".repeat(64)]));
+      await index.addLog("INFO", "after the upgrade", 300);
+      expect((await index.listLogs()).map((l) => l.message)).toEqual([
         "created by the first build",
         "after the upgrade",
       ]);
@@ -124,15 +130,15 @@ describe("index schema migrations", () => {
     }
   });
 
-  it("migrates once: a second open (another process) finds the current version and changes nothing", () => {
+  it("migrates once: a second open (another process) finds the current version and changes nothing", async () => {
     writeFirstBuildIndex(path);
     SqliteRepoIndex.open(path, { create: false }).close();
     const again = SqliteRepoIndex.open(path, { create: false });
-    expect(again.getPackageByTag("old")?.tag).toBe("old");
+    expect((await again.getPackageByTag("old"))?.tag).toBe("old");
     again.close();
   });
 
-  it("creates new indexes at the current version", () => {
+  it("creates new indexes at the current version", async () => {
     SqliteRepoIndex.open(path, { create: true }).close();
     const db = new Database(path, { readonly: true });
     expect(db.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
@@ -164,7 +170,7 @@ describe("index schema migrations", () => {
     newer.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
     newer.close();
     const reopened = new RepositoryStorage(dir);
-    expect(() => reopened.openIndex(repository)).toThrow(/newer than this build knows/);
+    await expect(reopened.openIndex(repository)).rejects.toThrow(/newer than this build knows/);
     reopened.close();
   });
 });

@@ -30,7 +30,7 @@ export class SqliteRegistryRecords implements RegistryRecords {
     return this.connection();
   }
 
-  get(kind: RegistryKind, tag: string): RegistryManifestRecord | undefined {
+  async get(kind: RegistryKind, tag: string): Promise<RegistryManifestRecord | undefined> {
     const row = prepared(this.db, "SELECT * FROM registry_manifests WHERE kind = ? AND tag = ?").get(
       kind,
       tag,
@@ -38,7 +38,10 @@ export class SqliteRegistryRecords implements RegistryRecords {
     return row ? toRecord(row) : undefined;
   }
 
-  byManifestDigest(kind: RegistryKind, manifestDigest: string): RegistryManifestRecord | undefined {
+  async byManifestDigest(
+    kind: RegistryKind,
+    manifestDigest: string,
+  ): Promise<RegistryManifestRecord | undefined> {
     const row = prepared(
       this.db,
       "SELECT * FROM registry_manifests WHERE kind = ? AND manifest_digest = ? LIMIT 1",
@@ -46,14 +49,14 @@ export class SqliteRegistryRecords implements RegistryRecords {
     return row ? toRecord(row) : undefined;
   }
 
-  list(kind: RegistryKind): RegistryManifestRecord[] {
+  async list(kind: RegistryKind): Promise<RegistryManifestRecord[]> {
     const rows = prepared(this.db, "SELECT * FROM registry_manifests WHERE kind = ? ORDER BY tag").all(
       kind,
     ) as Row[];
     return rows.map(toRecord);
   }
 
-  listPage(kind: RegistryKind, limit: number, afterTag = ""): RegistryManifestRecord[] {
+  async listPage(kind: RegistryKind, limit: number, afterTag = ""): Promise<RegistryManifestRecord[]> {
     const rows = prepared(
       this.db,
       "SELECT * FROM registry_manifests WHERE kind = ? AND tag > ? ORDER BY tag LIMIT ?",
@@ -61,39 +64,44 @@ export class SqliteRegistryRecords implements RegistryRecords {
     return rows.map(toRecord);
   }
 
-  put(record: RegistryManifestRecord, options: { external?: boolean } = {}): void {
+  async put(record: RegistryManifestRecord, options: { external?: boolean } = {}): Promise<void> {
     this.db
       .transaction(() => {
         prepared(
           this.db,
           "INSERT OR REPLACE INTO registry_manifests (kind, tag, layer_digest, manifest_digest) VALUES (?, ?, ?, ?)",
         ).run(record.kind, record.tag, record.layerDigest, record.manifestDigest);
-        if (options.external) this.requestReplication();
+        if (options.external) this.bumpGeneration();
       })
       .immediate();
   }
 
-  remove(kind: RegistryKind, tag: string, options: { external?: boolean } = {}): void {
+  async remove(kind: RegistryKind, tag: string, options: { external?: boolean } = {}): Promise<void> {
     this.db
       .transaction(() => {
         prepared(this.db, "DELETE FROM registry_manifests WHERE kind = ? AND tag = ?").run(kind, tag);
-        if (options.external) this.requestReplication();
+        if (options.external) this.bumpGeneration();
       })
       .immediate();
   }
 
-  state(): RegistryReplicaState {
+  async state(): Promise<RegistryReplicaState> {
     return prepared(
       this.db,
       "SELECT generation, replicated, error FROM registry_state WHERE id = 1",
     ).get() as RegistryReplicaState;
   }
 
-  requestReplication(): void {
+  async requestReplication(): Promise<void> {
+    this.bumpGeneration();
+  }
+
+  /** `requestReplication` inside the caller's (synchronous) transaction. */
+  bumpGeneration(): void {
     prepared(this.db, "UPDATE registry_state SET generation = generation + 1 WHERE id = 1").run();
   }
 
-  recordReplication(generation: number, error: string): void {
+  async recordReplication(generation: number, error: string): Promise<void> {
     if (error) prepared(this.db, "UPDATE registry_state SET error = ? WHERE id = 1").run(error);
     else
       prepared(

@@ -136,6 +136,8 @@ export class SqliteRepoIndex implements RepoIndex {
   private connection: Database.Database | undefined;
   /** Transactions and iterations running on the connection: while > 0 it is never closed by the cache. */
   private busy = 0;
+  /** The end of the last `asyncTransaction` queued: they run one after another. */
+  private asyncTransactions: Promise<void> = Promise.resolve();
   private closed = false;
   /** The file this index opened (`fileIdentity`): it reopens that one only. */
   readonly identity: string;
@@ -207,12 +209,45 @@ export class SqliteRepoIndex implements RepoIndex {
     }
   }
 
+  /**
+   * A transaction whose body awaits (`applyEvent`'s callback). Better-sqlite3's transactions are
+   * synchronous, so this one is opened and ended by hand; the callback only makes `IndexTransaction`
+   * calls, which answer at once, so nothing but microtasks runs while it is open. One at a time per
+   * index: a second waits for the first to end. A synchronous transaction (`transaction`) that
+   * starts meanwhile on this connection nests as a savepoint (better-sqlite3 does that when one is open).
+   */
+  private async asyncTransaction<T>(fn: () => Promise<T>): Promise<T> {
+    const previous = this.asyncTransactions;
+    let done!: () => void;
+    this.asyncTransactions = new Promise<void>((resolve) => {
+      done = resolve;
+    });
+    await previous;
+    try {
+      const db = this.db;
+      this.busy++;
+      try {
+        db.exec("BEGIN IMMEDIATE");
+        const result = await fn();
+        db.exec("COMMIT");
+        return result;
+      } catch (err) {
+        if (db.inTransaction) db.exec("ROLLBACK");
+        throw err;
+      } finally {
+        this.busy--;
+      }
+    } finally {
+      done();
+    }
+  }
+
   /** Opens the index at `path`; with `create: false` a missing file is an error instead of a new index. */
   static open(path: string, options: SqliteRepoIndexOptions): SqliteRepoIndex {
     return new SqliteRepoIndex(path, openDatabase(path, options.create), options);
   }
 
-  getRepository(): RepositoryRecord | undefined {
+  async getRepository(): Promise<RepositoryRecord | undefined> {
     const row = this.statement(
       "SELECT created_at, properties, deleting FROM repository WHERE id = 1",
     ).get() as { created_at: number; properties: string; deleting: number } | undefined;
@@ -224,22 +259,22 @@ export class SqliteRepoIndex implements RepoIndex {
     };
   }
 
-  createRepository(properties: RepositoryProperties, now: number): void {
+  async createRepository(properties: RepositoryProperties, now: number): Promise<void> {
     const result = this.statement(
       "INSERT OR IGNORE INTO repository (id, created_at, properties) VALUES (1, ?, ?)",
     ).run(now, JSON.stringify(properties));
     if (result.changes === 0) throw new YumError("REPO_ALREADY_EXISTS", "repository already exists");
   }
 
-  updateRepository(properties: RepositoryProperties): void {
+  async updateRepository(properties: RepositoryProperties): Promise<void> {
     this.statement("UPDATE repository SET properties = ? WHERE id = 1").run(JSON.stringify(properties));
   }
 
-  setDeleting(deleting: boolean): void {
+  async setDeleting(deleting: boolean): Promise<void> {
     this.statement("UPDATE repository SET deleting = ? WHERE id = 1").run(deleting ? 1 : 0);
   }
 
-  appendEvent(event: RepoEvent, now: number): number {
+  async appendEvent(event: RepoEvent, now: number): Promise<number> {
     const result = this.statement("INSERT INTO events (payload, created_at) VALUES (?, ?)").run(
       JSON.stringify(event),
       now,
@@ -247,7 +282,7 @@ export class SqliteRepoIndex implements RepoIndex {
     return Number(result.lastInsertRowid);
   }
 
-  pendingEvents(limit: number): StoredEvent[] {
+  async pendingEvents(limit: number): Promise<StoredEvent[]> {
     const rows = this.statement("SELECT seq, payload, created_at FROM events ORDER BY seq LIMIT ?").all(
       limit,
     ) as { seq: number; payload: string; created_at: number }[];
@@ -258,12 +293,12 @@ export class SqliteRepoIndex implements RepoIndex {
     }));
   }
 
-  hasPendingEvents(): boolean {
+  async hasPendingEvents(): Promise<boolean> {
     return this.statement("SELECT 1 FROM events LIMIT 1").get() !== undefined;
   }
 
-  eventOutcome(seq: number): string | null | undefined {
-    const state = this.getState();
+  async eventOutcome(seq: number): Promise<string | null | undefined> {
+    const state = this.state();
     if (seq > state.appliedSeq) return undefined;
     const failure = this.statement("SELECT message FROM event_failures WHERE seq = ?").get(seq) as
       | { message: string }
@@ -281,25 +316,30 @@ export class SqliteRepoIndex implements RepoIndex {
     if (fence > newest) this.statement("UPDATE state SET fence = ? WHERE id = 1").run(fence);
   }
 
-  applyEvent(seq: number, fence: number, apply: (tx: IndexTransaction) => EventResult): EventResult {
+  async applyEvent(
+    seq: number,
+    fence: number,
+    apply: (tx: IndexTransaction) => Promise<EventResult>,
+  ): Promise<EventResult> {
     const tx: IndexTransaction = {
-      addLog: (level, message) => this.insertLog(level, message, Math.floor(Date.now() / 1000)),
-      getPackageByTag: (tag) => this.getPackageByTag(tag),
-      upsertPackage: (record) => this.upsertPackage(record),
-      deletePackage: (tag) => this.retirePackage(tag),
-      getExtraMetadata: (dataType) => this.listExtraMetadata().find((r) => r.dataType === dataType),
-      upsertExtraMetadata: (record) => {
+      addLog: async (level, message) => this.insertLog(level, message, Math.floor(Date.now() / 1000)),
+      countPackages: async () => this.packageCount(),
+      getPackageByTag: async (tag) => this.getPackageWhere("tag", tag),
+      upsertPackage: async (record) => this.upsertPackage(record),
+      deletePackage: async (tag) => this.retirePackage(tag),
+      getExtraMetadata: async (dataType) => this.extraMetadata().find((r) => r.dataType === dataType),
+      upsertExtraMetadata: async (record) => {
         this.statement(
           "INSERT OR REPLACE INTO extra_metadata (data_type, digest, record) VALUES (?, ?, ?)",
         ).run(record.dataType, record.digest, JSON.stringify(record));
       },
-      deleteExtraMetadata: (dataType) => {
+      deleteExtraMetadata: async (dataType) => {
         this.statement("DELETE FROM extra_metadata WHERE data_type = ?").run(dataType);
       },
     };
-    return this.transaction(() => {
+    return this.asyncTransaction(async () => {
       this.checkFence(fence);
-      const result = apply(tx);
+      const result = await apply(tx);
       this.statement("DELETE FROM events WHERE seq = ?").run(seq);
       if (result.error !== undefined) {
         this.statement(
@@ -332,19 +372,19 @@ export class SqliteRepoIndex implements RepoIndex {
     this.statement("DELETE FROM packages WHERE href = ?").run(href);
   }
 
-  getRetiredPackageByHref(href: string): { id: string } | undefined {
+  async getRetiredPackageByHref(href: string): Promise<{ id: string } | undefined> {
     return this.statement(
       "SELECT id FROM retired_packages WHERE href = ? ORDER BY retired_at DESC LIMIT 1",
     ).get(href) as { id: string } | undefined;
   }
 
-  getRetiredPackage(fileName: string): { id: string } | undefined {
+  async getRetiredPackage(fileName: string): Promise<{ id: string } | undefined> {
     return this.statement(
       "SELECT id FROM retired_packages WHERE file_name = ? ORDER BY retired_at DESC LIMIT 1",
     ).get(fileName) as { id: string } | undefined;
   }
 
-  pruneRetiredPackages(before: number): void {
+  async pruneRetiredPackages(before: number): Promise<void> {
     this.statement("DELETE FROM retired_packages WHERE retired_at < ?").run(before);
   }
 
@@ -365,7 +405,7 @@ export class SqliteRepoIndex implements RepoIndex {
     ).run({ ...record, meta: JSON.stringify(toMeta(record)) });
   }
 
-  getSyncState(): SyncState {
+  async getSyncState(): Promise<SyncState> {
     const row = this.statement("SELECT * FROM sync_state WHERE id = 1").get() as Record<
       string,
       number | string
@@ -383,7 +423,7 @@ export class SqliteRepoIndex implements RepoIndex {
     };
   }
 
-  beginSync(now: number): boolean {
+  async beginSync(now: number): Promise<boolean> {
     const result = this.statement(
       `UPDATE sync_state SET syncing = 1, start_time = ?, end_time = 0, sync_error = '', phase = 'queued',
            downloaded_bytes = 0, downloaded_packages = 0, synced_packages = 0 WHERE id = 1 AND syncing = 0`,
@@ -391,7 +431,7 @@ export class SqliteRepoIndex implements RepoIndex {
     return result.changes === 1;
   }
 
-  updateSyncState(patch: Partial<Omit<SyncState, "syncing" | "startTime">>): void {
+  async updateSyncState(patch: Partial<Omit<SyncState, "syncing" | "startTime">>): Promise<void> {
     const columns: Record<string, string> = {
       endTime: "end_time",
       totalPackages: "total_packages",
@@ -407,7 +447,7 @@ export class SqliteRepoIndex implements RepoIndex {
     this.statement(`UPDATE sync_state SET ${sets} WHERE id = 1`).run(Object.fromEntries(entries));
   }
 
-  endSync(now: number, error: string, end: { durationMs?: number; log?: string } = {}): void {
+  async endSync(now: number, error: string, end: { durationMs?: number; log?: string } = {}): Promise<void> {
     this.transaction(() => {
       const sync = this.statement(
         "SELECT syncing, start_time, total_packages, downloaded_bytes, downloaded_packages FROM sync_state WHERE id = 1",
@@ -444,7 +484,7 @@ export class SqliteRepoIndex implements RepoIndex {
     });
   }
 
-  getStats(): RepositoryStats {
+  async getStats(): Promise<RepositoryStats> {
     const row = this.statement("SELECT * FROM stats WHERE id = 1").get() as Record<string, number>;
     return {
       syncs: row.syncs!,
@@ -462,14 +502,14 @@ export class SqliteRepoIndex implements RepoIndex {
     };
   }
 
-  stagePackages(fence: number, records: PackageRecord[]): void {
+  async stagePackages(fence: number, records: PackageRecord[]): Promise<void> {
     this.transaction(() => {
       this.checkFence(fence);
       for (const record of records) this.stagePackage(record);
     });
   }
 
-  clearStagedPackages(fence: number): void {
+  async clearStagedPackages(fence: number): Promise<void> {
     this.transaction(() => {
       this.checkFence(fence);
       this.statement("DELETE FROM staged_packages").run();
@@ -522,7 +562,7 @@ export class SqliteRepoIndex implements RepoIndex {
       rows <= (options.offThreadRows ?? defaultOffThreadRows) ||
       !existsSync(fileURLToPath(commitThreadUrl))
     ) {
-      this.commitMirrorGeneration(fence, generation);
+      await this.commitMirrorGeneration(fence, generation);
       return;
     }
     const outcome = await new Promise<{
@@ -547,7 +587,7 @@ export class SqliteRepoIndex implements RepoIndex {
     throw new YumError("INTERNAL", `commit of ${this.path}: ${message}`);
   }
 
-  commitMirrorGeneration(fence: number, generation: MirrorGeneration): void {
+  async commitMirrorGeneration(fence: number, generation: MirrorGeneration): Promise<void> {
     this.transaction(() => {
       this.checkFence(fence);
       for (const tag of generation.deleteTags) this.retirePackage(tag);
@@ -560,7 +600,7 @@ export class SqliteRepoIndex implements RepoIndex {
         generation.repomd,
         generation.repomdAsc ?? null,
       );
-      this.registry.requestReplication();
+      this.registry.bumpGeneration();
     });
   }
 
@@ -580,7 +620,7 @@ export class SqliteRepoIndex implements RepoIndex {
     ).run();
   }
 
-  retiredRepomdNaming(fileName: string, since: number): string[] {
+  async retiredRepomdNaming(fileName: string, since: number): Promise<string[]> {
     return this.statement(
       "SELECT repomd FROM retired_repomd WHERE retired_at >= ? AND instr(repomd, ?) > 0 ORDER BY retired_at DESC LIMIT 4",
     )
@@ -588,7 +628,11 @@ export class SqliteRepoIndex implements RepoIndex {
       .all(since, fileName) as string[];
   }
 
-  getState(): PublishState {
+  async getState(): Promise<PublishState> {
+    return this.state();
+  }
+
+  private state(): PublishState {
     const row = this.statement(
       "SELECT applied_seq, published_seq, dirty, revision, repomd, repomd_asc FROM state WHERE id = 1",
     ).get() as {
@@ -609,7 +653,7 @@ export class SqliteRepoIndex implements RepoIndex {
     };
   }
 
-  recordPublish(fence: number, publish: PublishRecord): void {
+  async recordPublish(fence: number, publish: PublishRecord): Promise<void> {
     this.transaction(() => {
       this.checkFence(fence);
       this.retireRepomd();
@@ -619,7 +663,7 @@ export class SqliteRepoIndex implements RepoIndex {
                dirty = CASE WHEN applied_seq > ? THEN dirty ELSE 0 END WHERE id = 1`,
       ).run(publish.seq, publish.revision, publish.repomd, publish.repomdAsc ?? null, publish.seq);
       // A new generation for the registry replica to push (when one is configured).
-      this.registry.requestReplication();
+      this.registry.bumpGeneration();
       const now = Math.floor(Date.now() / 1000);
       this.statement("DELETE FROM event_failures WHERE created_at < ?").run(now - 86_400);
       // A generation signed again (key rotation) is not a publish of its own.
@@ -634,7 +678,7 @@ export class SqliteRepoIndex implements RepoIndex {
     });
   }
 
-  markPublished(fence: number, seq: number): void {
+  async markPublished(fence: number, seq: number): Promise<void> {
     this.transaction(() => {
       this.checkFence(fence);
       this.statement("UPDATE state SET published_seq = MAX(published_seq, ?) WHERE id = 1").run(seq);
@@ -652,27 +696,27 @@ export class SqliteRepoIndex implements RepoIndex {
     return row ? toRecord(row) : undefined;
   }
 
-  getPackageById(id: string): PackageRecord | undefined {
+  async getPackageById(id: string): Promise<PackageRecord | undefined> {
     return this.getPackageWhere("id", id);
   }
 
-  getPackageByTag(tag: string): PackageRecord | undefined {
+  async getPackageByTag(tag: string): Promise<PackageRecord | undefined> {
     return this.getPackageWhere("tag", tag);
   }
 
-  getPackageByHref(href: string): PackageRecord | undefined {
+  async getPackageByHref(href: string): Promise<PackageRecord | undefined> {
     return this.getPackageWhere("href", href);
   }
 
-  getPackageByFileName(fileName: string): PackageRecord | undefined {
+  async getPackageByFileName(fileName: string): Promise<PackageRecord | undefined> {
     return this.getPackageWhere("file_name", fileName);
   }
 
-  listPackages(): PackageRecord[] {
+  async listPackages(): Promise<PackageRecord[]> {
     return (this.statement("SELECT * FROM packages ORDER BY href").all() as PackageRow[]).map(toRecord);
   }
 
-  listPackageChecksums(): PackageChecksum[] {
+  async listPackageChecksums(): Promise<PackageChecksum[]> {
     const rows = this.statement(
       "SELECT href, tag, json_extract(meta, '$.upstreamChecksum') AS upstream FROM packages ORDER BY href",
     ).all() as { href: string; tag: string; upstream: string | null }[];
@@ -683,11 +727,15 @@ export class SqliteRepoIndex implements RepoIndex {
     );
   }
 
-  countPackages(): number {
+  async countPackages(): Promise<number> {
+    return this.packageCount();
+  }
+
+  private packageCount(): number {
     return (this.statement("SELECT COUNT(*) AS n FROM packages").get() as { n: number }).n;
   }
 
-  *iterateFragments(kind: FragmentKind): IterableIterator<string> {
+  async *iterateFragments(kind: FragmentKind): AsyncIterableIterator<string> {
     const column = { primary: "primary_xml", filelists: "filelists_xml", other: "other_xml" }[kind];
     const statement = this.db.prepare(`SELECT ${column} AS xml FROM packages ORDER BY href`).pluck();
     // The connection stays open while the caller iterates (across its awaits too).
@@ -699,7 +747,7 @@ export class SqliteRepoIndex implements RepoIndex {
     }
   }
 
-  listPackageSummaries(limit: number, after?: PackageCursor): PackageSummary[] {
+  async listPackageSummaries(limit: number, after?: PackageCursor): Promise<PackageSummary[]> {
     // Keyset on the (href, tag) index: a page costs its rows, wherever it starts.
     const rows = (
       after
@@ -719,7 +767,7 @@ export class SqliteRepoIndex implements RepoIndex {
     }));
   }
 
-  referencedDigests(): Set<string> {
+  async referencedDigests(): Promise<Set<string>> {
     return new Set(
       this.statement("SELECT id FROM packages UNION SELECT digest FROM extra_metadata")
         .pluck()
@@ -727,7 +775,11 @@ export class SqliteRepoIndex implements RepoIndex {
     );
   }
 
-  listExtraMetadata(): ExtraMetadataRecord[] {
+  async listExtraMetadata(): Promise<ExtraMetadataRecord[]> {
+    return this.extraMetadata();
+  }
+
+  private extraMetadata(): ExtraMetadataRecord[] {
     const rows = this.statement("SELECT record FROM extra_metadata ORDER BY data_type")
       .pluck()
       .all() as string[];
@@ -735,7 +787,7 @@ export class SqliteRepoIndex implements RepoIndex {
   }
 
   /** Every repository log line goes through here, and is stored with its secrets hidden (redactText). */
-  addLog(level: LogLevel, message: string, now: number): void {
+  async addLog(level: LogLevel, message: string, now: number): Promise<void> {
     // One transaction (one fsync) for the line and its pruning.
     this.transaction(() => this.insertLog(level, message, now));
   }
@@ -765,11 +817,11 @@ export class SqliteRepoIndex implements RepoIndex {
     ).run(logPruneBatch, maxRows, now - maxAgeSeconds);
   }
 
-  listLogs(): LogRecord[] {
+  async listLogs(): Promise<LogRecord[]> {
     return this.statement("SELECT level, date, message FROM logs ORDER BY id").all() as LogRecord[];
   }
 
-  listLogsPage(limit: number, afterId = 0): LogPage {
+  async listLogsPage(limit: number, afterId = 0): Promise<LogPage> {
     return this.statement("SELECT id, level, date, message FROM logs WHERE id > ? ORDER BY id LIMIT ?").all(
       afterId,
       limit,

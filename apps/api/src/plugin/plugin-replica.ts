@@ -65,8 +65,8 @@ export class PluginReplica {
       }
       for (const repository of await storage.listRepositories()) {
         if (this.abort.signal.aborted) return;
-        const index = storage.openIndex(repository);
-        const state = index?.registry.state();
+        const index = await storage.openIndex(repository);
+        const state = await index?.registry.state();
         if (!index || !state || state.generation <= state.replicated) continue;
         const failed = this.backoff.get(repository);
         if (failed && Date.now() < failed.retryAt) continue;

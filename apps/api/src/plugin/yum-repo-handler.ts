@@ -54,14 +54,14 @@ export class YumRepoHandler extends StoredEventHandler {
   }
 
   override async queueEvent(event: EventPayload, store: boolean): Promise<void> {
-    const repo = this.options.storage.openIndex(this.repository)?.getRepository();
+    const repo = await (await this.options.storage.openIndex(this.repository))?.getRepository();
     if (repo?.properties.mirror && event.origin !== Origin.PLUGIN) throw new Error(MIRROR_REFUSAL);
     await super.queueEvent(event, store);
   }
 
   protected async processEvent(event: EventPayload, signal: AbortSignal): Promise<void> {
     assertRepositoryName(this.repository);
-    const repo = this.options.storage.openIndex(this.repository)?.getRepository();
+    const repo = await (await this.options.storage.openIndex(this.repository))?.getRepository();
     if (repo?.properties.mirror) {
       // Beskar's echo of our own push to a mirror: our mirror sync stores directly, nothing to do.
       this.logger.debug({ digest: event.digest }, "plugin event for a mirror repository ignored");
@@ -73,7 +73,9 @@ export class YumRepoHandler extends StoredEventHandler {
       await this.putPackage(event, manifest, signal);
     } else if (event.action === Action.DELETE && mediatype === PACKAGE_CONFIG_MEDIATYPE) {
       const { title, digest } = artifactLayer(manifest, PACKAGE_LAYER_MEDIATYPE);
-      const current = this.options.storage.openIndex(this.repository)?.getPackageByTag(packageTag(title));
+      const current = await (await this.options.storage.openIndex(this.repository))?.getPackageByTag(
+        packageTag(title),
+      );
       if (current && `sha256:${current.id}` !== digest) {
         // The delete of a manifest replaced since (e.g. our replica deleting the old one): not this package.
         this.logger.info({ file: title, digest }, "delete of a replaced package manifest ignored");
@@ -109,7 +111,9 @@ export class YumRepoHandler extends StoredEventHandler {
 
   private async putPackage(event: EventPayload, manifest: OciManifest, signal: AbortSignal): Promise<void> {
     const layer = artifactLayer(manifest, PACKAGE_LAYER_MEDIATYPE);
-    const current = this.options.storage.openIndex(this.repository)?.getPackageByTag(packageTag(layer.title));
+    const current = await (await this.options.storage.openIndex(this.repository))?.getPackageByTag(
+      packageTag(layer.title),
+    );
     if (current && `sha256:${current.id}` === layer.digest) {
       // Beskar's echo of our own push (or a repeated push): the package is there already.
       this.logger.debug({ file: layer.title }, "package manifest for a package we have: nothing to do");
@@ -118,7 +122,7 @@ export class YumRepoHandler extends StoredEventHandler {
     const body = await this.download(event, layer, signal);
     const result = await this.options.service.upload(this.repository, layer.title, body);
     // Beskar's registry holds this manifest for the package: our replica (PluginReplica) pushes no other.
-    this.options.storage.openIndex(this.repository)?.registry.put({
+    await (await this.options.storage.openIndex(this.repository))?.registry.put({
       kind: "packages",
       tag: result.tag,
       layerDigest: layer.digest,
@@ -142,9 +146,11 @@ export class YumRepoHandler extends StoredEventHandler {
     const message = `${actionName(event.action)} ${event.repository}@${event.digest}: ${(err as Error)?.message ?? String(err)}`;
     this.logger.error({ digest: event.digest, err: (err as Error)?.message ?? String(err) }, "event failed");
     try {
-      this.options.storage
-        .openIndex(this.repository)
-        ?.addLog("ERROR", message, Math.floor(Date.now() / 1000));
+      await (await this.options.storage.openIndex(this.repository))?.addLog(
+        "ERROR",
+        message,
+        Math.floor(Date.now() / 1000),
+      );
     } catch (logErr) {
       this.logger.warn({ err: (logErr as Error).message }, "cannot write the repository log");
     }

@@ -10,7 +10,7 @@ import { PluginEventStore } from "../plugin/plugin-event-store.js";
 import { RegistryRepoHandler } from "./registry-repo-handler.js";
 
 const dirs: string[] = [];
-afterAll(() => {
+afterAll(async () => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -25,11 +25,11 @@ const event = (action: Action, manifestDigest: string) =>
     origin: Origin.EXTERNAL,
   });
 
-function setup() {
+async function setup() {
   const dir = mkdtempSync(join(tmpdir(), "registry-handler-"));
   dirs.push(dir);
   const index = SqliteRepoIndex.open(join(dir, "index.db"), { create: true });
-  index.createRepository({ mirror: false, mirror_urls: [], gpg_key: "" }, 0);
+  await index.createRepository({ mirror: false, mirror_urls: [], gpg_key: "" }, 0);
   const removed: string[] = [];
   const fetched: string[] = [];
   const service = {
@@ -52,8 +52,8 @@ function setup() {
 
 describe("RegistryRepoHandler", () => {
   it("does not fetch the manifest of its own push (a recorded manifest digest)", async () => {
-    const { manager, fetched, record, events } = setup();
-    record({ tag: "t1", layerDigest: digest("a"), manifestDigest: digest("1") });
+    const { manager, fetched, record, events } = await setup();
+    await record({ tag: "t1", layerDigest: digest("a"), manifestDigest: digest("1") });
     const handler = manager.get(repository);
     await handler.queueEvent(event(Action.PUT, digest("1")), true);
     await handler.idle();
@@ -62,7 +62,7 @@ describe("RegistryRepoHandler", () => {
   });
 
   it("removes nothing for the delete of an unknown digest (its own deletes, blobs)", async () => {
-    const { manager, removed } = setup();
+    const { manager, removed } = await setup();
     const handler = manager.get(repository);
     await handler.queueEvent(event(Action.DELETE, digest("9")), true);
     await handler.idle();
@@ -70,10 +70,10 @@ describe("RegistryRepoHandler", () => {
   });
 
   it("maps the delete of a recorded manifest digest to its package tag, and forgets the record", async () => {
-    const { manager, removed, record, index } = setup();
-    const seq = index.appendEvent({ action: "publish" }, 0);
-    index.applyEvent(seq, 0, (tx) => {
-      tx.upsertPackage({
+    const { manager, removed, record, index } = await setup();
+    const seq = await index.appendEvent({ action: "publish" }, 0);
+    await index.applyEvent(seq, 0, async (tx) => {
+      await tx.upsertPackage({
         tag: "t2",
         id: "b".repeat(64),
         fileName: "b-1-1.noarch.rpm",
@@ -84,23 +84,23 @@ describe("RegistryRepoHandler", () => {
       } as never);
       return { changed: true };
     });
-    record({ tag: "t2", layerDigest: digest("b"), manifestDigest: digest("2") });
+    await record({ tag: "t2", layerDigest: digest("b"), manifestDigest: digest("2") });
     const handler = manager.get(repository);
     await handler.queueEvent(event(Action.DELETE, digest("2")), true);
     await handler.idle();
     expect(removed).toEqual(["t2"]);
-    expect(index.registry.get("packages", "t2")).toBeUndefined();
+    expect(await index.registry.get("packages", "t2")).toBeUndefined();
   });
 
   it("replays notifications stored before a restart", async () => {
-    const { manager, events, removed, record, index } = setup();
-    record({ tag: "t3", layerDigest: digest("c"), manifestDigest: digest("3") });
+    const { manager, events, removed, record, index } = await setup();
+    await record({ tag: "t3", layerDigest: digest("c"), manifestDigest: digest("3") });
     await events.store(repository, event(Action.DELETE, digest("3")));
     const handler = manager.get(repository);
     await handler.idle();
     // The package of t3 is not in the index: the record is forgotten, nothing removed.
     expect(removed).toEqual([]);
-    expect(index.registry.get("packages", "t3")).toBeUndefined();
+    expect(await index.registry.get("packages", "t3")).toBeUndefined();
     expect(await events.list(repository)).toEqual([]);
   });
 });

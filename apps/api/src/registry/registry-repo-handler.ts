@@ -52,8 +52,8 @@ export class RegistryRepoHandler extends StoredEventHandler {
 
   protected async processEvent(event: EventPayload, signal: AbortSignal): Promise<void> {
     const kind: RegistryKind = event.repository.endsWith("/packages") ? "packages" : "repodata";
-    const records = this.options.storage.openIndex(this.repository)?.registry;
-    const known = records?.byManifestDigest(kind, event.digest);
+    const records = (await this.options.storage.openIndex(this.repository))?.registry;
+    const known = await records?.byManifestDigest(kind, event.digest);
     if (event.action === Action.PUT) {
       if (known) {
         this.logger.debug({ digest: event.digest, tag: known.tag }, "our own manifest push: nothing to do");
@@ -85,9 +85,9 @@ export class RegistryRepoHandler extends StoredEventHandler {
   private async putPackage(event: EventPayload, manifest: OciManifest, signal: AbortSignal): Promise<void> {
     const layer = artifactLayer(manifest, PACKAGE_LAYER_MEDIATYPE);
     const tag = packageTag(layer.title);
-    const index = this.options.storage.openIndex(this.repository);
-    if (index && `sha256:${index.getPackageByTag(tag)?.id}` === layer.digest) {
-      index.registry.put(
+    const index = await this.options.storage.openIndex(this.repository);
+    if (index && `sha256:${(await index.getPackageByTag(tag))?.id}` === layer.digest) {
+      await index.registry.put(
         { kind: "packages", tag, layerDigest: layer.digest, manifestDigest: event.digest },
         { external: true },
       );
@@ -99,9 +99,9 @@ export class RegistryRepoHandler extends StoredEventHandler {
     }
     const body = await this.open(event.repository, layer, signal);
     const result = await this.options.service.upload(this.repository, layer.title, body);
-    const records = this.options.storage.openIndex(this.repository)?.registry;
-    const previous = records?.get("packages", result.tag);
-    records?.put(
+    const records = (await this.options.storage.openIndex(this.repository))?.registry;
+    const previous = await records?.get("packages", result.tag);
+    await records?.put(
       { kind: "packages", tag: result.tag, layerDigest: layer.digest, manifestDigest: event.digest },
       { external: true },
     );
@@ -115,10 +115,10 @@ export class RegistryRepoHandler extends StoredEventHandler {
   private async putExtra(event: EventPayload, manifest: OciManifest, signal: AbortSignal): Promise<void> {
     const layer = artifactLayer(manifest, EXTRA_LAYER_MEDIATYPE_PREFIX);
     const dataType = layer.mediaType.slice(EXTRA_LAYER_MEDIATYPE_PREFIX.length);
-    const index = this.options.storage.openIndex(this.repository);
-    const current = index?.listExtraMetadata().find((r) => r.dataType === dataType);
+    const index = await this.options.storage.openIndex(this.repository);
+    const current = ((await index?.listExtraMetadata()) ?? []).find((r) => r.dataType === dataType);
     if (index && current && `sha256:${current.digest}` === layer.digest) {
-      index.registry.put(
+      await index.registry.put(
         { kind: "repodata", tag: dataType, layerDigest: layer.digest, manifestDigest: event.digest },
         { external: true },
       );
@@ -126,9 +126,9 @@ export class RegistryRepoHandler extends StoredEventHandler {
     }
     const body = await this.open(event.repository, layer, signal);
     await this.options.service.putExtraMetadata(this.repository, dataType, layer.title, body);
-    const records = this.options.storage.openIndex(this.repository)?.registry;
-    const previous = records?.get("repodata", dataType);
-    records?.put(
+    const records = (await this.options.storage.openIndex(this.repository))?.registry;
+    const previous = await records?.get("repodata", dataType);
+    await records?.put(
       { kind: "repodata", tag: dataType, layerDigest: layer.digest, manifestDigest: event.digest },
       { external: true },
     );
@@ -151,16 +151,16 @@ export class RegistryRepoHandler extends StoredEventHandler {
   }
 
   private async deleteKnown(kind: RegistryKind, tag: string, layerDigest: string): Promise<void> {
-    const index = this.options.storage.openIndex(this.repository);
+    const index = await this.options.storage.openIndex(this.repository);
     if (!index) return;
-    index.registry.remove(kind, tag, { external: true });
+    await index.registry.remove(kind, tag, { external: true });
     try {
       if (kind === "packages") {
-        if (`sha256:${index.getPackageByTag(tag)?.id}` !== layerDigest) return;
+        if (`sha256:${(await index.getPackageByTag(tag))?.id}` !== layerDigest) return;
         await this.options.service.removePackage(this.repository, { tag });
         this.logger.info({ tag }, "package deleted from the registry removed");
       } else {
-        const current = index.listExtraMetadata().find((r) => r.dataType === tag);
+        const current = (await index.listExtraMetadata()).find((r) => r.dataType === tag);
         if (!current || `sha256:${current.digest}` !== layerDigest) return;
         await this.options.service.deleteExtraMetadata(this.repository, tag);
         this.logger.info({ type: tag }, "extra metadata deleted from the registry removed");
@@ -186,20 +186,18 @@ export class RegistryRepoHandler extends StoredEventHandler {
     );
   }
 
-  protected fail(event: EventPayload, err: unknown): void {
+  protected async fail(event: EventPayload, err: unknown): Promise<void> {
     const message = (err as Error)?.message ?? String(err);
     this.logger.error(
       { digest: event.digest, repository: event.repository, err: message },
       "registry notification failed",
     );
     try {
-      this.options.storage
-        .openIndex(this.repository)
-        ?.addLog(
-          "ERROR",
-          `registry ${event.repository}@${event.digest}: ${message}`,
-          Math.floor(Date.now() / 1000),
-        );
+      await (await this.options.storage.openIndex(this.repository))?.addLog(
+        "ERROR",
+        `registry ${event.repository}@${event.digest}: ${message}`,
+        Math.floor(Date.now() / 1000),
+      );
     } catch {
       // the repository may not exist (a refused first push)
     }

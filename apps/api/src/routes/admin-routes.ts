@@ -73,17 +73,17 @@ export async function adminRoutes(app: FastifyInstance, deps: AppDeps): Promise<
 
   get(`${base}/repository/package`, async (request) => {
     const { fields, repository } = await prepare(request);
-    return { repository_packages: service.getPackage(repository, { id: stringField(fields, "id") }) };
+    return { repository_packages: await service.getPackage(repository, { id: stringField(fields, "id") }) };
   });
 
   get(`${base}/repository/package::bytag`, async (request) => {
     const { fields, repository } = await prepare(request);
-    return { repository_packages: service.getPackage(repository, { tag: stringField(fields, "tag") }) };
+    return { repository_packages: await service.getPackage(repository, { tag: stringField(fields, "tag") }) };
   });
 
   get(`${base}/repository/package::list`, async (request) => {
     const { fields, repository } = await prepare(request);
-    const page = service.listPackages(repository, readPage(fields, "packages"));
+    const page = await service.listPackages(repository, readPage(fields, "packages"));
     // Beskar returns null for an empty list (a nil Go slice).
     return {
       repository_packages: page.items.length > 0 ? page.items : null,
@@ -126,7 +126,7 @@ export async function adminRoutes(app: FastifyInstance, deps: AppDeps): Promise<
 
   get(`${base}/repository/logs`, async (request) => {
     const { fields, repository } = await prepare(request);
-    const page = service.logs(repository, readPage(fields, "logs"));
+    const page = await service.logs(repository, readPage(fields, "logs"));
     return {
       logs: page.items.map((l) => ({ level: l.level, date: formatTime(l.date), message: l.message })),
       ...nextPage(page.nextPageToken),
@@ -195,6 +195,6 @@ export async function adminRoutes(app: FastifyInstance, deps: AppDeps): Promise<
 
   get(`${base}/repository/sync::status`, async (request) => {
     const { repository } = await prepare(request);
-    return { sync_status: service.syncStatus(repository) };
+    return { sync_status: await service.syncStatus(repository) };
   });
 }

@@ -46,7 +46,7 @@ export async function clientFileContent(
   target: ClientFile,
   index: RepoIndex,
 ): Promise<Content> {
-  const { properties } = index.getRepository()!;
+  const { properties } = (await index.getRepository())!;
   if (target.file === "gpg-key") {
     if (!properties.gpg_key) throw new YumError("NOT_FOUND", `${target.repository} has no gpg_key`);
     return textContent(properties.gpg_key, "application/pgp-keys");

@@ -41,8 +41,8 @@ export async function contentRoutes(app: FastifyInstance, deps: AppDeps): Promis
     // `<name>.repo` and `RPM-GPG-KEY`, beside dnf's `repo/` tree.
     const clientFile = clientFileOf(request.url);
     if (clientFile) {
-      const index = deps.storage.openIndex(clientFile.repository);
-      if (!index?.getRepository())
+      const index = await deps.storage.openIndex(clientFile.repository);
+      if (!index || !(await index.getRepository()))
         throw new YumError("REPO_NOT_FOUND", `repository ${clientFile.repository} not found`);
       const content = await clientFileContent(request, deps, clientFile, index);
       if (clientFile.file === "repo") reply.header("vary", "x-forwarded-host, x-forwarded-proto");
@@ -50,27 +50,27 @@ export async function contentRoutes(app: FastifyInstance, deps: AppDeps): Promis
     }
     const path = contentPath(request.url);
     if (!path || path.kind === "extra") throw new YumError("NOT_FOUND", `no such path: ${request.url}`);
-    const index = deps.storage.openIndex(path.repository);
-    if (!index?.getRepository())
-      throw new YumError("REPO_NOT_FOUND", `repository ${path.repository} not found`);
+    const index = await deps.storage.openIndex(path.repository);
+    const repo = await index?.getRepository();
+    if (!index || !repo) throw new YumError("REPO_NOT_FOUND", `repository ${path.repository} not found`);
 
     let content: Content;
     if (path.kind === "repodata") {
       if (path.file === "repomd.xml") {
-        const state = index.getState();
+        const state = await index.getState();
         if (!state.repomd)
           throw new YumError("NOT_FOUND", `${path.repository} has no published repodata yet`);
         content = textContent(state.repomd, "application/xml", new Date(state.revision * 1000));
       } else if (path.file === "repomd.xml.asc") {
         // Ours (made at publish) or, for a mirror serving upstream's repomd.xml verbatim, upstream's
         // (dnf's repo_gpgcheck); it lives in the index beside repomd.xml, switched in the same transaction.
-        const state = index.getState();
+        const state = await index.getState();
         if (!state.repomd || state.repomdAsc === undefined)
           throw new YumError("NOT_FOUND", `${path.repository} serves no repomd.xml signature`);
         content = textContent(state.repomdAsc, "application/pgp-signature", new Date(state.revision * 1000));
       } else if (path.file === "repomd.xml.key") {
         // The key that signed the repomd.xml served: ours, or upstream's (the mirror's gpg_key).
-        const key = repomdKeyText(
+        const key = await repomdKeyText(
           index,
           deps.signer,
           await repositoryKeys(path.repository, index, deps.signer),
@@ -85,7 +85,7 @@ export async function contentRoutes(app: FastifyInstance, deps: AppDeps): Promis
         // Only a file the published repomd.xml lists (or one superseded within the grace period):
         // never just any file that happens to be in the folder.
         const file = safeFileName.test(path.file)
-          ? deps.service.servedRepodataPath(path.repository, index, path.file)
+          ? await deps.service.servedRepodataPath(path.repository, index, path.file)
           : undefined;
         if (!file) throw new YumError("NOT_FOUND", `no such repodata file: ${path.file}`);
         const info = await stat(file).catch(() => undefined);
@@ -113,7 +113,11 @@ export async function contentRoutes(app: FastifyInstance, deps: AppDeps): Promis
         open: (range) => blobs.createReadStream(id, range),
       });
       // By href first (a mirror's packages of one file name in two folders), then by file name.
-      const found = lookupPackage(index, requestedHref(request.url, path.repository), basename(path.file));
+      const found = await lookupPackage(
+        index,
+        requestedHref(request.url, path.repository),
+        basename(path.file),
+      );
       const record = found && "record" in found ? found.record : undefined;
       if (!record) {
         // Removed or replaced, but clients on the previous repodata generation may still ask for it.
@@ -125,12 +129,13 @@ export async function contentRoutes(app: FastifyInstance, deps: AppDeps): Promis
       }
       const info = await stat(blobs.pathOf(record.id)).catch(() => undefined);
       if (!info) {
-        const { properties } = index.getRepository()!;
+        const { properties } = repo;
         // A restored package (`beskar-yum restore` reads headers only) is in the registry replica
         // under the manifest recorded for it: fetched from there on its first request and stored.
         const layer = `sha256:${record.id}`;
         const { registry } = deps;
-        const inRegistry = registry && index.registry.get("packages", record.tag)?.layerDigest === layer;
+        const inRegistry =
+          registry && (await index.registry.get("packages", record.tag))?.layerDigest === layer;
         if (!properties.mirror && !inRegistry) {
           throw new YumError("STORAGE_CORRUPT", `package ${path.file}: blob sha256:${record.id} is missing`);
         }

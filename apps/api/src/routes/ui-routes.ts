@@ -85,7 +85,7 @@ export async function uiRoutes(app: FastifyInstance, deps: AppDeps): Promise<voi
       if (value !== undefined) filter[key] = value;
     }
     const token = readPage(fields, "packages").token;
-    const found = searchPackages(deps.service, repository, filter, {
+    const found = await searchPackages(deps.service, repository, filter, {
       wanted: searchPageWanted,
       ...(token ? { token } : {}),
     });
@@ -96,7 +96,7 @@ export async function uiRoutes(app: FastifyInstance, deps: AppDeps): Promise<voi
   app.get("/ui/api/logs", async (request, reply) => {
     const fields = query(request);
     const repository = assertRepositoryName(fields.repository);
-    const page = logPage(deps.service, repository, readPage(fields, "logs"), fields.last === "true");
+    const page = await logPage(deps.service, repository, readPage(fields, "logs"), fields.last === "true");
     json(reply);
     return {
       logs: page.logs,
