@@ -531,15 +531,19 @@ function parsePath(value: unknown): string {
   return text;
 }
 
+/** `text` as a URL, or undefined when it is not one (the caller says what it expected). */
+function urlOrUndefined(text: string): URL | undefined {
+  try {
+    return new URL(text);
+  } catch {
+    return undefined;
+  }
+}
+
 /** An http:// or https:// URL of an OCI registry (its origin; a path is not used). */
 function parseRegistryUrl(value: unknown): string {
   const text = expectString(value, "an http:// or https:// URL");
-  let url: URL | undefined;
-  try {
-    url = new URL(text);
-  } catch {
-    url = undefined;
-  }
+  const url = urlOrUndefined(text);
   if (!url || (url.protocol !== "http:" && url.protocol !== "https:") || url.hostname === "") {
     throw new Invalid(`expected an http:// or https:// URL, got ${show(value)}`);
   }
@@ -549,12 +553,7 @@ function parseRegistryUrl(value: unknown): string {
 /** A `postgres://` (or `postgresql://`) connection URL; its password never shows in an error. */
 function parsePostgresUrl(value: unknown): string {
   const text = expectString(value, "a postgres:// URL");
-  let url: URL | undefined;
-  try {
-    url = new URL(text);
-  } catch {
-    url = undefined;
-  }
+  const url = urlOrUndefined(text);
   if (!url || (url.protocol !== "postgres:" && url.protocol !== "postgresql:") || url.hostname === "") {
     throw new Invalid(`expected a postgres:// or postgresql:// URL, got ${JSON.stringify(redactUrl(text))}`);
   }
@@ -564,12 +563,7 @@ function parsePostgresUrl(value: unknown): string {
 /** `http.public_url`: an http(s) URL without credentials, query or fragment; kept without a trailing `/`. */
 function parsePublicUrl(value: unknown): string {
   const text = expectString(value, "an http:// or https:// URL");
-  let url: URL | undefined;
-  try {
-    url = new URL(text);
-  } catch {
-    url = undefined;
-  }
+  const url = urlOrUndefined(text);
   if (
     !url ||
     (url.protocol !== "http:" && url.protocol !== "https:") ||
@@ -601,12 +595,7 @@ function parseSecret(value: unknown): string {
 
 function parseRedisUrl(value: unknown): string {
   const text = expectString(value, "a redis:// URL");
-  let url: URL | undefined;
-  try {
-    url = new URL(text);
-  } catch {
-    url = undefined;
-  }
+  const url = urlOrUndefined(text);
   if (!url || (url.protocol !== "redis:" && url.protocol !== "rediss:") || url.hostname === "") {
     throw new Invalid(`expected a redis:// or rediss:// URL, got ${show(value)}`);
   }
