@@ -1,24 +1,12 @@
 import type { Pool, PoolClient } from "pg";
-import type {
-  RegistryKind,
-  RegistryManifestRecord,
-  RegistryRecords,
-  RegistryReplicaState,
+import {
+  type RegistryKind,
+  type RegistryManifestRecord,
+  type RegistryRecords,
+  type RegistryReplicaState,
+  type RegistryManifestRow as Row,
+  registryRecordOfRow as toRecord,
 } from "./registry-records.js";
-
-interface Row {
-  kind: RegistryKind;
-  tag: string;
-  layer_digest: string;
-  manifest_digest: string;
-}
-
-const toRecord = (row: Row): RegistryManifestRecord => ({
-  kind: row.kind,
-  tag: row.tag,
-  layerDigest: row.layer_digest,
-  manifestDigest: row.manifest_digest,
-});
 
 const columns = "kind, tag, layer_digest, manifest_digest";
 

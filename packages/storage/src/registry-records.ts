@@ -52,3 +52,18 @@ export interface RegistryTombstone {
   repository: string;
   manifests: { kind: RegistryKind; tag: string; manifestDigest: string }[];
 }
+
+/** A row of `registry_manifests`, as both index drivers store it. */
+export interface RegistryManifestRow {
+  kind: RegistryKind;
+  tag: string;
+  layer_digest: string;
+  manifest_digest: string;
+}
+
+export const registryRecordOfRow = (row: RegistryManifestRow): RegistryManifestRecord => ({
+  kind: row.kind,
+  tag: row.tag,
+  layerDigest: row.layer_digest,
+  manifestDigest: row.manifest_digest,
+});

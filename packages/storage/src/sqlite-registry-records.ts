@@ -1,25 +1,13 @@
 import type Database from "better-sqlite3";
 import { prepared } from "./prepared.js";
-import type {
-  RegistryKind,
-  RegistryManifestRecord,
-  RegistryRecords,
-  RegistryReplicaState,
+import {
+  type RegistryKind,
+  type RegistryManifestRecord,
+  type RegistryRecords,
+  type RegistryReplicaState,
+  type RegistryManifestRow as Row,
+  registryRecordOfRow as toRecord,
 } from "./registry-records.js";
-
-interface Row {
-  kind: RegistryKind;
-  tag: string;
-  layer_digest: string;
-  manifest_digest: string;
-}
-
-const toRecord = (row: Row): RegistryManifestRecord => ({
-  kind: row.kind,
-  tag: row.tag,
-  layerDigest: row.layer_digest,
-  manifestDigest: row.manifest_digest,
-});
 
 /** `RegistryRecords` in the repository's SQLite index (tables `registry_manifests`, `registry_state`: schema-migrations.ts). */
 export class SqliteRegistryRecords implements RegistryRecords {
