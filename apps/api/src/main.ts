@@ -3,6 +3,7 @@ import { mkdir } from "node:fs/promises";
 import {
   assertAdminTokenRule,
   type Config,
+  indexStorageOptions,
   installCpuProfiler,
   redactingLogOptions,
   runService,
@@ -79,14 +80,7 @@ async function main(config: Config): Promise<StopService> {
   });
   const redis = createRedis(config.redis.url, "beskar-yum-api");
   const storage = await RepositoryStorage.open(config.storage.filesystem.directory, config.storage.prefix, {
-    maxOpenIndexes: config.limits.maxOpenIndexes,
-    maxPackagesPerRepository: config.limits.maxPackagesPerRepository,
-    logRetention: {
-      maxAgeSeconds: config.limits.logMaxAgeDays * 86_400,
-      maxRows: config.limits.logMaxRows,
-      info: config.log.repositoryInfo,
-    },
-    ...(config.index.driver === "postgres" ? { postgresUrl: config.index.postgres.url } : {}),
+    ...indexStorageOptions(config),
     onPostgresError: (err) => logger.warn({ err: err.message }, "PostgreSQL index connection lost"),
   });
   // Before anything reads storage: repositories of the previous layout move into this one (the

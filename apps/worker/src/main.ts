@@ -1,5 +1,6 @@
 import {
   type Config,
+  indexStorageOptions,
   installCpuProfiler,
   redactingLogOptions,
   runService,
@@ -55,14 +56,7 @@ async function main(config: Config): Promise<StopService> {
   });
   const redis = createRedis(config.redis.url, "beskar-yum-worker");
   const storage = await RepositoryStorage.open(config.storage.filesystem.directory, config.storage.prefix, {
-    maxOpenIndexes: config.limits.maxOpenIndexes,
-    maxPackagesPerRepository: config.limits.maxPackagesPerRepository,
-    logRetention: {
-      maxAgeSeconds: config.limits.logMaxAgeDays * 86_400,
-      maxRows: config.limits.logMaxRows,
-      info: config.log.repositoryInfo,
-    },
-    ...(config.index.driver === "postgres" ? { postgresUrl: config.index.postgres.url } : {}),
+    ...indexStorageOptions(config),
     onPostgresError: (err) => logger.warn({ err: err.message }, "PostgreSQL index connection lost"),
   });
   // Before anything reads storage: repositories of the previous layout move into this one.

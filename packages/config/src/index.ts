@@ -1,5 +1,6 @@
 export { assertAdminTokenRule, minAdminTokenLength } from "./admin-token-rule.js";
 export type { Config, HostPort, HttpLimits, ProxyConfig, RegistryConfig } from "./config.js";
+export { indexStorageOptions } from "./index-storage-options.js";
 export { type LoadConfigOptions, loadConfig } from "./load-config.js";
 export { type LogFormatOptions, textLogLine, withLogFormat } from "./log-format.js";
 export { redactingLogOptions } from "./log-options.js";
