@@ -7,6 +7,7 @@ import {
   type RepositorySummary,
 } from "@beskar-yum/repository";
 import type { RepositoryStorage } from "@beskar-yum/storage";
+import type { PackageRow, RepositoryOverview, SyncView } from "../ui/src/wire.js";
 
 /**
  * What the dashboard reads without the admin token. Every field is picked here by name, never
@@ -19,42 +20,8 @@ export interface UiReadModel {
   storage: RepositoryStorage;
 }
 
-export interface SyncView {
-  syncing: boolean;
-  phase: string;
-  start_time: string;
-  end_time: string;
-  total_packages: number;
-  synced_packages: number;
-  downloaded_packages: number;
-  downloaded_bytes: number;
-  bytes_per_second: number;
-  sync_error: string;
-}
-
-export interface RepositoryOverview {
-  repository: string;
-  mirror: boolean;
-  packages: number;
-  syncing: boolean;
-  /** When the served repodata was last published (our repomd.xml revision time); "" when never. */
-  last_publish: string;
-  /** A mirror's sync progress and outcome; none for a hosted repository. */
-  sync?: SyncView;
-  /** The repository's index cannot be read: why. */
-  error?: string;
-}
-
-export interface PackageRow {
-  id: string;
-  name: string;
-  version: string;
-  release: string;
-  architecture: string;
-  size: number;
-  build_time: string;
-  summary: string;
-}
+// The JSON the page reads: one definition, the page's own (ui/src/wire.ts).
+export type { PackageRow, RepositoryOverview, SyncView };
 
 export interface PackageFilter {
   /** Exact name. */

@@ -54,41 +54,11 @@ export async function getText(path: string): Promise<{ text?: string; status: nu
   return response.status === 200 ? { text: await response.text(), status: 200 } : { status: response.status };
 }
 
+import type { PackageRow, RepositoryOverview, SyncView } from "./wire.js";
+
+export type { PackageRow, RepositoryOverview, SyncView };
+
 export const adminApi = "/artifacts/yum/api/v1";
-
-export interface SyncView {
-  syncing: boolean;
-  phase: string;
-  start_time: string;
-  end_time: string;
-  total_packages: number;
-  synced_packages: number;
-  downloaded_packages: number;
-  downloaded_bytes: number;
-  bytes_per_second: number;
-  sync_error: string;
-}
-
-export interface RepositoryOverview {
-  repository: string;
-  mirror: boolean;
-  packages: number;
-  syncing: boolean;
-  last_publish: string;
-  sync?: SyncView;
-  error?: string;
-}
-
-export interface PackageRow {
-  id: string;
-  name: string;
-  version: string;
-  release: string;
-  architecture: string;
-  size: number;
-  build_time: string;
-  summary: string;
-}
 
 export interface LogLine {
   level: string;
