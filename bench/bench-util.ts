@@ -1,6 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { fetchPrimary } from "../test/harness/repodata-client.js";
 import { run } from "../test/support/run.js";
 import { makeTempDir } from "../test/support/tmp.js";
 
@@ -67,4 +68,26 @@ export async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; valu
   const t0 = performance.now();
   const value = await fn();
   return { ms: performance.now() - t0, value };
+}
+
+/** Runs `fn` on every item, `size` at a time (uploads in the benches). */
+export async function pool<T>(items: T[], size: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: size }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
+}
+
+/** Polls the published primary.xml every `intervalMs` until it lists `n` packages. */
+export async function waitForPackages(repoUrl: string, n: number, intervalMs: number): Promise<void> {
+  for (;;) {
+    const found = await fetchPrimary(repoUrl).then(
+      (p) => p.packages.length,
+      () => 0,
+    );
+    if (found >= n) return;
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
 }

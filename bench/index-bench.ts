@@ -11,12 +11,11 @@
  *   BENCH_POSTGRES=postgres://postgres@127.0.0.1:5432 ...          # the server (trust auth)
  */
 import { randomBytes } from "node:crypto";
-import { fetchPrimary } from "../test/harness/repodata-client.js";
 import { startStack } from "../test/harness/stack.js";
 import { manyFixtures } from "../test/support/rpm-fixtures.js";
 import { runOk } from "../test/support/run.js";
 import { cleanupTempDirs, makeTempDir } from "../test/support/tmp.js";
-import { timed } from "./bench-util.js";
+import { pool, timed, waitForPackages } from "./bench-util.js";
 
 const count = Number(process.env.BENCH_INDEX_PACKAGES ?? 2000);
 const concurrency = 8;
@@ -40,17 +39,6 @@ async function psql(sql: string): Promise<void> {
   ]);
 }
 
-async function waitForPackages(repoUrl: string, n: number): Promise<void> {
-  for (;;) {
-    const found = await fetchPrimary(repoUrl).then(
-      (p) => p.packages.length,
-      () => 0,
-    );
-    if (found >= n) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 interface DriverResult {
@@ -66,18 +54,12 @@ async function measure(name: string, env: Record<string, string>, rpms: string[]
     const created = await stack.call("POST", "/repository", { repository: repo, properties: {} });
     if (created.status !== 200)
       throw new Error(`create: HTTP ${created.status} ${JSON.stringify(created.json)}`);
-    let next = 0;
     const ingest = await timed(async () => {
-      await Promise.all(
-        Array.from({ length: concurrency }, async () => {
-          while (next < rpms.length) {
-            const rpm = rpms[next++]!;
-            const { status, json } = await stack.upload(repo, rpm);
-            if (status !== 202) throw new Error(`${rpm}: HTTP ${status} ${JSON.stringify(json)}`);
-          }
-        }),
-      );
-      await waitForPackages(stack.repoUrl(repo), rpms.length);
+      await pool(rpms, concurrency, async (rpm) => {
+        const { status, json } = await stack.upload(repo, rpm);
+        if (status !== 202) throw new Error(`${rpm}: HTTP ${status} ${JSON.stringify(json)}`);
+      });
+      await waitForPackages(stack.repoUrl(repo), rpms.length, 100);
     });
     const latencies: number[] = [];
     for (const extra of extras) {

@@ -7,35 +7,14 @@
  */
 import { copyFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import { fetchPrimary } from "../test/harness/repodata-client.js";
 import { startStack } from "../test/harness/stack.js";
 import { manyFixtures } from "../test/support/rpm-fixtures.js";
 import { runOk } from "../test/support/run.js";
 import { cleanupTempDirs, makeTempDir } from "../test/support/tmp.js";
-import { peakRssMiB, timed } from "./bench-util.js";
+import { peakRssMiB, pool, timed, waitForPackages } from "./bench-util.js";
 
 const count = Number(process.env.BENCH_PACKAGES ?? 2000);
 const uploadConcurrency = Number(process.env.BENCH_CONCURRENCY ?? 8);
-
-async function pool<T>(items: T[], size: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: size }, async () => {
-      while (next < items.length) await fn(items[next++]!);
-    }),
-  );
-}
-
-async function waitForPackages(repoUrl: string, n: number): Promise<void> {
-  for (;;) {
-    const found = await fetchPrimary(repoUrl).then(
-      (p) => p.packages.length,
-      () => 0,
-    );
-    if (found >= n) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function main(): Promise<void> {
   console.log(`# hosted repository benchmark: ${count} packages, ${uploadConcurrency} concurrent uploads`);
@@ -65,7 +44,7 @@ async function main(): Promise<void> {
         if (status !== 202) throw new Error(`${rpm}: HTTP ${status} ${JSON.stringify(json)}`);
       });
       uploadedMs = performance.now() - t0;
-      await waitForPackages(stack.repoUrl(repo), count);
+      await waitForPackages(stack.repoUrl(repo), count, 50);
     });
     const one = await timed(async () => {
       const { status } = await stack.upload(repo, extra, { wait: true });

@@ -15,20 +15,11 @@ import { type Stack, startStack } from "../test/harness/stack.js";
 import { dockerRegistry } from "../test/support/docker-registry.js";
 import { buildRpms, manyFixtures } from "../test/support/rpm-fixtures.js";
 import { cleanupTempDirs, makeTempDir } from "../test/support/tmp.js";
-import { timed } from "./bench-util.js";
+import { pool, timed } from "./bench-util.js";
 
 const count = Number(process.env.BENCH_PACKAGES ?? 5000);
 const bigCount = Number(process.env.BENCH_BIG_PACKAGES ?? 20);
 const repo = "artifacts/yum/restore-bench";
-
-async function pool<T>(items: T[], size: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: size }, async () => {
-      while (next < items.length) await fn(items[next++]!);
-    }),
-  );
-}
 
 /** The decompressed primary.xml a stack serves. */
 async function primaryXml(stack: Stack): Promise<string> {
