@@ -23,6 +23,20 @@ export interface AccelRedirect {
   minBytes: number;
 }
 
+/**
+ * The X-Accel-Redirect target for a stored `file` of `size` bytes, when the setting is on, the file
+ * is large enough and the front asked for it; else undefined (the body is ours to send).
+ */
+export function accelRedirectFor(
+  policy: AccelRedirect | undefined,
+  headers: IncomingHttpHeaders,
+  file: string | undefined,
+  size: number,
+): string | undefined {
+  if (policy === undefined || file === undefined || size < policy.minBytes) return undefined;
+  return accelRedirectTarget(headers, file);
+}
+
 export function accelRedirectTarget(headers: IncomingHttpHeaders, file: string): string | undefined {
   if (headers["x-sendfile-type"] !== "X-Accel-Redirect") return undefined;
   const mapping = headers["x-accel-mapping"];

@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import type { IncomingMessage, OutgoingHttpHeaders, Server, ServerResponse } from "node:http";
 import { parseContentPath } from "@beskar-yum/repository";
 import { IndexChangeWatch, type RepositoryStorage } from "@beskar-yum/storage";
-import { type AccelRedirect, accelRedirectTarget } from "./accel-redirect.js";
+import { type AccelRedirect, accelRedirectFor } from "./accel-redirect.js";
 
 /** What the content route decided to send for a URL: validators and where the bytes are. */
 export interface CacheableContent {
@@ -145,12 +145,7 @@ export class ContentCache {
       this.options.observe?.(url, method, 304, (performance.now() - started) / 1000);
       return true;
     }
-    const accel =
-      entry.file !== undefined &&
-      headers["x-sendfile-type"] !== undefined &&
-      entry.size >= (this.options.accelRedirect?.minBytes ?? Number.POSITIVE_INFINITY)
-        ? accelRedirectTarget(headers, entry.file)
-        : undefined;
+    const accel = accelRedirectFor(this.options.accelRedirect, headers, entry.file, entry.size);
     if (accel !== undefined) {
       res.writeHead(200, {
         "content-type": entry.headers["content-type"],

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
 import { YumError } from "@beskar-yum/errors";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { type AccelRedirect, accelRedirectTarget } from "./accel-redirect.js";
+import { type AccelRedirect, accelRedirectFor } from "./accel-redirect.js";
 import { rememberContent } from "./content-cache.js";
 
 /** What is being served: its size and validators, and how to read all of it or a byte range. */
@@ -99,10 +99,7 @@ export function sendContent(
   rememberContent(request.raw, content);
   // The front sends the file itself, with its own validators, conditional answers and ranges: only
   // the headers nginx keeps from ours (Content-Type among them) are set.
-  const accel =
-    content.file !== undefined &&
-    content.size >= (options.accelRedirect?.minBytes ?? Number.POSITIVE_INFINITY) &&
-    accelRedirectTarget(request.headers, content.file);
+  const accel = accelRedirectFor(options.accelRedirect, request.headers, content.file, content.size);
   if (accel)
     return reply
       .header("content-type", content.contentType)
