@@ -9,6 +9,7 @@ import { makeTempDir } from "../support/tmp.js";
 export async function startBeskarWithPlugin(
   name: string,
   registryArgs: string[],
+  env: Record<string, string> = {},
 ): Promise<{ go: GoPeer; stack: Stack }> {
   const binary = await buildGoProgram("beskar-peer", makeTempDir("beskar-peer-"));
   const go = await GoPeer.start(binary, [
@@ -22,7 +23,7 @@ export async function startBeskarWithPlugin(
   ]);
   const stack = await startStack({
     name,
-    env: { BESKARYUM_GOSSIP_PEERS: go.address, BESKARYUM_GOSSIP_ADDR: "127.0.0.1:0" },
+    env: { BESKARYUM_GOSSIP_PEERS: go.address, BESKARYUM_GOSSIP_ADDR: "127.0.0.1:0", ...env },
   });
   return { go, stack };
 }

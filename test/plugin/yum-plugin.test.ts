@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
+import { evaluateRoute, loadRouteTable } from "@beskar-yum/router";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ControlReply, GoPeer } from "../gossip/go-programs.js";
 import { fetchPrimary } from "../harness/repodata-client.js";
@@ -58,10 +59,15 @@ function packageManifest(rpm: Buffer, title: string): Buffer {
 let go: GoPeer;
 let stack: Stack;
 let blobs: string;
+// Where clients reach Beskar: Beskar proxies with the plugin node's own host:port as Host, so the
+// .repo files name Beskar only when told (README "Beskar plugin mode").
+const BESKAR_URL = "http://beskar.example:5100";
 
 beforeAll(async () => {
   blobs = makeTempDir("registry-blobs-");
-  ({ go, stack } = await startBeskarWithPlugin("yum-plugin", ["-registry-blobs", blobs]));
+  ({ go, stack } = await startBeskarWithPlugin("yum-plugin", ["-registry-blobs", blobs], {
+    BESKARYUM_HTTP_PUBLIC_URL: BESKAR_URL,
+  }));
 }, 60_000);
 
 afterAll(async () => {
@@ -265,6 +271,54 @@ describe("beskar-yum as Beskar's yum plugin", () => {
     // Its own echo (origin PLUGIN) is accepted.
     expect(await go.control("/event", { ...event, origin: 2 })).toMatchObject({ status: 200 });
   }, 20_000);
+
+  it("routes .repo files and keys to the repository's node, which serves them as Beskar proxies them", async () => {
+    const registered = await go.waitForEvent((e) => e.event === "pluginRegistered");
+    const table = loadRouteTable(String((registered.info as { data: string }).data));
+    const repository = "artifacts/yum/plugin-files";
+    const gpgKey = readFileSync(
+      new URL("../fixtures/rocky-8.3-ha-debug/RPM-GPG-KEY-rockyofficial", import.meta.url),
+      "utf8",
+    );
+    const node = await createThroughBeskar(repository, { gpg_key: gpgKey });
+    const paths = {
+      repoFile: `/${repository}/plugin-files.repo`,
+      repomdKey: `/${repository}/repo/repodata/repomd.xml.key`,
+      gpgKey: `/${repository}/RPM-GPG-KEY`,
+    };
+    // What Beskar decides with the route table we reported in /info: to this repository's node.
+    const noRegistry = { blobDigest: () => "", requestBody: () => null };
+    for (const path of Object.values(paths)) {
+      for (const method of ["GET", "HEAD"]) {
+        expect([path, method, await evaluateRoute(table, { path, method }, noRegistry)]).toEqual([
+          path,
+          method,
+          { repository, redirect_url: "", found: true },
+        ]);
+      }
+    }
+    // Then the request as Beskar's proxy sends it: over mTLS, with the node's host:port as Host.
+    const throughBeskar = async (path: string) => {
+      const reply = await go.control("/request", { node, method: "GET", path });
+      return { status: reply.status, text: Buffer.from(reply.body ?? "", "base64").toString("utf8") };
+    };
+    await until("the first publish", async () =>
+      (await fetch(`${stack.repoUrl(repository)}repodata/repomd.xml`)).ok ? true : undefined,
+    );
+    const repoFile = await throughBeskar(paths.repoFile);
+    expect(repoFile).toMatchObject({ status: 200 });
+    expect(repoFile.text).toContain(`baseurl=${BESKAR_URL}/${repository}/repo/`);
+    expect(repoFile.text).toContain("repo_gpgcheck=1");
+    expect(repoFile.text).toContain(`${BESKAR_URL}${paths.repomdKey}`);
+    const repomdKey = await throughBeskar(paths.repomdKey);
+    expect(repomdKey.status).toBe(200);
+    expect(repomdKey.text).toMatch(/^-----BEGIN PGP PUBLIC KEY BLOCK-----/);
+    // The same key that signs what Beskar serves (the .asc travels in the repodata manifest).
+    expect(repomdKey.text).toBe(await (await fetch(`${stack.url}${paths.repomdKey}`)).text());
+    expect(await throughBeskar(paths.gpgKey)).toEqual({ status: 200, text: gpgKey });
+    // The dashboard is served on the plugin's own port (Beskar only proxies /artifacts/<plugin>/).
+    expect((await fetch(`${stack.url}/ui/`)).status).toBe(200);
+  }, 30_000);
 
   it("leaves the cluster on SIGTERM and exits 0", async () => {
     const registered = await go.waitForEvent((e) => e.event === "pluginRegistered");

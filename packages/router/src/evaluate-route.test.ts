@@ -77,7 +77,7 @@ describe("traceRoute", () => {
     );
     expect(decision).toEqual({
       kind: "blob",
-      route: 1,
+      route: 3,
       lookup: {
         ref: "artifacts/yum/x/packages:5e979a8d4f48696e2bf202322cfad49c",
         kind: "mediatype",

@@ -11,6 +11,8 @@ describe("loadRouteTable", () => {
   it("reads policy/data.json, parsed, as text or as bytes", () => {
     const table = loadRouteTable(data());
     expect(table.routes.map((r) => [r.kind, r.methods])).toEqual([
+      ["path", ["GET", "HEAD"]],
+      ["path", ["GET", "HEAD"]],
       ["blob", ["GET", "HEAD"]],
       ["blob", ["GET", "HEAD"]],
       ["path", ["PUT", "DELETE"]],
@@ -19,13 +21,17 @@ describe("loadRouteTable", () => {
     ]);
     expect(table.repomdTag).toBe("repomdxml");
     expect(table.titleAnnotation).toBe("org.opencontainers.image.title");
-    expect(loadRouteTable(dataText).routes).toHaveLength(5);
-    expect(loadRouteTable(new TextEncoder().encode(dataText)).routes).toHaveLength(5);
+    expect(loadRouteTable(dataText).routes).toHaveLength(7);
+    expect(loadRouteTable(new TextEncoder().encode(dataText)).routes).toHaveLength(7);
   });
 
-  it("names repositories with Beskar's RepositoryRegex in every content route", () => {
-    for (const route of loadRouteTable(data()).routes.filter((r) => r.kind === "blob")) {
+  it("names repositories with Beskar's RepositoryRegex in every content and client file route", () => {
+    const routes = loadRouteTable(data()).routes;
+    for (const route of routes.filter((r) => r.kind === "blob")) {
       expect(route.pattern).toContain("^/(artifacts/yum/[a-z0-9]+(?:[/._-][a-z0-9]+)*)/repo/");
+    }
+    for (const route of routes.filter((r) => r.kind === "path")) {
+      expect(route.pattern).toMatch(/^\^\/\(artifacts\/yum\/\[a-z0-9\]\+\(\?:\[\/\._-\]\[a-z0-9\]\+\)\*\)\//);
     }
   });
 
@@ -34,24 +40,24 @@ describe("loadRouteTable", () => {
     ["a misspelt key", (d) => (d.routes[0]!.method = ["GET"]), "routes[0].method must be one of"],
     [
       "an unknown blob type",
-      (d) => (d.routes[0]!.blobtype = "ostree"),
-      "routes[0].blobtype must be packages or repodata",
+      (d) => (d.routes[2]!.blobtype = "ostree"),
+      "routes[2].blobtype must be packages or repodata",
     ],
-    ["a blob route with a body", (d) => (d.routes[1]!.body = true), "routes[1].body must be false or absent"],
+    ["a blob route with a body", (d) => (d.routes[3]!.body = true), "routes[3].body must be false or absent"],
     [
       "a blob pattern with one group",
-      (d) => (d.routes[0]!.pattern = "^/(a)$"),
-      "routes[0].pattern must be two groups",
+      (d) => (d.routes[2]!.pattern = "^/(a)$"),
+      "routes[2].pattern must be two groups",
     ],
     [
       "a body route without key",
-      (d) => delete d.routes[4]!.body_key,
-      "routes[4].body_key must be a non-empty string",
+      (d) => delete d.routes[6]!.body_key,
+      "routes[6].body_key must be a non-empty string",
     ],
     [
       "a body key without body",
-      (d) => (d.routes[3]!.body_key = "x"),
-      "routes[3].body_key must be absent unless",
+      (d) => (d.routes[5]!.body_key = "x"),
+      "routes[5].body_key must be absent unless",
     ],
     [
       "methods not strings",
