@@ -172,6 +172,13 @@ async function main(config: Config): Promise<StopService> {
           ...(config.registry ? {} : { replica: { lock, intervalMs: PLUGIN_REPLICA_INTERVAL_MS } }),
         })
       : undefined;
+  if (pluginMode && config.serving.publicUrl === undefined) {
+    // Beskar proxies with our own host:port as Host and no X-Forwarded-*: a .repo file fetched through
+    // it would send clients to the plugin port instead of Beskar.
+    logger.warn(
+      "plugin mode without http.public_url: .repo files served through Beskar name this plugin's address; set BESKARYUM_HTTP_PUBLIC_URL to Beskar's URL",
+    );
+  }
   await registryEvents?.start();
   const address = pluginMode
     ? `http://${config.addr.host.includes(":") ? `[${config.addr.host}]` : config.addr.host}:${pluginMode.port}`
