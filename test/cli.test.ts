@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -25,6 +25,8 @@ const unset = {
   BESKARYUM_ADMIN_TOKEN: undefined,
   BESKARYUM_DATADIR: undefined,
   BESKARYUM_ADDR: undefined,
+  BESKARYUM_CLI_CONFIG: undefined,
+  XDG_CONFIG_HOME: undefined,
 };
 
 /**
@@ -41,7 +43,8 @@ describe("beskar-yum CLI", () => {
   const beskarYum = (args: string[], env: Record<string, string | undefined> = {}) =>
     run("node", [cli, ...args], {
       cwd: home,
-      env: { ...unset, BESKARYUM_ADDR: `0.0.0.0:${port}`, ...env },
+      // HOME: no config file of the machine's user is read.
+      env: { ...unset, HOME: home, BESKARYUM_ADDR: `0.0.0.0:${port}`, ...env },
       timeoutMs: 60_000,
     });
   const json = async (args: string[]) => {
@@ -203,6 +206,66 @@ describe("beskar-yum CLI", () => {
     const lines = follower.output().trim().split("\n");
     for (const line of lines) expect(line).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC {2}[A-Z]+ +\S/);
     expect(lines.filter((line) => / {2}ERROR {2}sync failed: /.test(line))).toHaveLength(2);
+  });
+
+  it("logs in to a server and uses the saved config file from anywhere; flags and the environment win", async () => {
+    const elsewhere = makeTempDir("cli-elsewhere");
+    const url = `http://127.0.0.1:${port}`;
+    const tokenFile = join(home, "data", "admin-token");
+    // Not next to the server: no BESKARYUM_ADDR, no ./data, a HOME of its own.
+    const away = (args: string[], env: Record<string, string | undefined> = {}) =>
+      run("node", [cli, ...args], {
+        cwd: elsewhere,
+        env: { ...unset, HOME: elsewhere, ...env },
+        timeoutMs: 60_000,
+      });
+    const configFile = join(elsewhere, ".config", "beskar-yum", "cli.json");
+    const refused = await away(["login", url, "--token", "x".repeat(64)]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/Unauthenticated \(HTTP 401\)/);
+    expect(existsSync(configFile)).toBe(false);
+    expect(await away(["login", url])).toMatchObject({
+      code: 2,
+      stderr: "beskar-yum: no token: stdin was empty\n",
+    });
+
+    const loggedIn = await away(["login", `${url}/`, "--token-file", tokenFile]);
+    expect(loggedIn).toMatchObject({ code: 0, stdout: `logged in to ${url}; saved in ${configFile}\n` });
+    expect(JSON.parse(readFileSync(configFile, "utf8"))).toEqual({ server: url, token_file: tokenFile });
+    expect(statSync(configFile).mode & 0o777).toBe(0o600);
+    expect((await away(["repo", "list"])).stdout).toMatch(/^artifacts\/yum\/hosted +hosted/m);
+
+    // A token piped in is saved in the file itself (0600); XDG_CONFIG_HOME moves the file.
+    const xdg = join(elsewhere, "xdg");
+    const piped = await run("node", [cli, "login", url], {
+      cwd: elsewhere,
+      env: { ...unset, HOME: elsewhere, XDG_CONFIG_HOME: xdg },
+      input: readFileSync(tokenFile),
+      timeoutMs: 60_000,
+    });
+    expect(piped.code, piped.stderr).toBe(0);
+    const xdgFile = join(xdg, "beskar-yum", "cli.json");
+    expect(JSON.parse(readFileSync(xdgFile, "utf8"))).toEqual({
+      server: url,
+      token: readFileSync(tokenFile, "utf8").trim(),
+    });
+    expect(statSync(xdgFile).mode & 0o777).toBe(0o600);
+    expect((await away(["repo", "list", "--json"], { XDG_CONFIG_HOME: xdg })).code).toBe(0);
+
+    // The environment wins over the file: another server, which the file's token is not sent to.
+    const nobody = await freePort();
+    const overridden = await away(["repo", "list"], { BESKARYUM_URL: `http://127.0.0.1:${nobody}` });
+    expect(overridden.code).toBe(2);
+    expect(overridden.stderr).toMatch(/^beskar-yum: no admin token: /);
+    // --config names another file; a file holding a token that others can read is refused.
+    const loose = join(elsewhere, "loose.json");
+    writeFileSync(loose, JSON.stringify({ server: url, token: "t" }), { mode: 0o644 });
+    expect(await away(["repo", "list", "--config", loose])).toMatchObject({
+      code: 2,
+      stderr: `beskar-yum: ${loose} holds a token and others can read it (mode 0644): chmod 600 ${loose}\n`,
+    });
+    expect(await away(["logout"])).toMatchObject({ code: 0, stdout: `removed ${configFile}\n` });
+    expect(existsSync(configFile)).toBe(false);
   });
 
   it("names an unreachable server with its URL and the cause", async () => {

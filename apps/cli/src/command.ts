@@ -13,7 +13,22 @@ export interface CommandContext {
   progress: (line: string) => void;
 }
 
-export interface Command {
+/** What a command that runs without a located server is given (`login`, `logout`). */
+export interface LocalContext {
+  args: string[];
+  flags: Record<string, string | boolean | undefined>;
+  out: (line: string) => void;
+  err: (line: string) => void;
+  /** The CLI's config file (README "CLI"). */
+  configFile: string;
+  /** A token given as `--token` or in the environment, if any. */
+  givenToken: string | undefined;
+  /** Standard input, for a token piped in. */
+  stdin: NodeJS.ReadStream;
+  client: (url: string, token: string) => AdminClient;
+}
+
+interface CommandBase {
   /** The synopsis after `beskar-yum `, e.g. `push <repo> <file.rpm>... [--no-wait]`. */
   synopsis: string;
   /** One line for the global usage. */
@@ -24,9 +39,19 @@ export interface Command {
   options?: NonNullable<ParseArgsConfig["options"]>;
   /** Minimum number of positional arguments. */
   minArgs?: number;
+}
+
+export interface ServerCommand extends CommandBase {
   /** Its exit code; undefined is 0. */
   run: (ctx: CommandContext) => Promise<number | undefined>;
 }
+
+/** A command about the CLI's own settings: no server is located, no token needed. */
+export interface LocalCommand extends CommandBase {
+  runLocal: (ctx: LocalContext) => Promise<number | undefined>;
+}
+
+export type Command = ServerCommand | LocalCommand;
 
 /** A command line that does not say what to do: exit code 2, with the usage to print. */
 export class UsageError extends Error {}

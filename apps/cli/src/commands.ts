@@ -1,4 +1,5 @@
 import type { Command } from "./command.js";
+import { loginCommands } from "./login-commands.js";
 import { packageCommands } from "./package-commands.js";
 import { repoCommands } from "./repo-commands.js";
 import { restoreCommands } from "./restore-command.js";
@@ -12,6 +13,7 @@ export const commands: Record<string, Command> = {
   ...packageCommands,
   ...syncCommands,
   ...restoreCommands,
+  ...loginCommands,
 };
 
 /** The first words of two-word commands (`repo create`, `package rm`). */

@@ -1,5 +1,7 @@
+import { homedir } from "node:os";
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import { AdminClient, ServerError, ServerUnreachable } from "./admin-client.js";
+import { cliConfigLocation, readCliConfig } from "./cli-config.js";
 import { type Command, CommandFailed, optionalString, UsageError } from "./command.js";
 import { commandGroups, commands } from "./commands.js";
 import { ProgressLine } from "./progress-line.js";
@@ -12,6 +14,7 @@ type Options = NonNullable<ParseArgsConfig["options"]>;
 const globalOptions: Options = {
   server: { type: "string" },
   token: { type: "string" },
+  config: { type: "string" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "V" },
 };
@@ -26,6 +29,14 @@ const allOptions: Options = Object.assign(
 interface Io {
   stdout: NodeJS.WriteStream;
   stderr: NodeJS.WriteStream;
+  stdin: NodeJS.ReadStream;
+}
+
+/** What main reads of the process: the variables, the working and home directories. */
+interface Process {
+  env: CliEnv & { BESKARYUM_CLI_CONFIG?: string | undefined; XDG_CONFIG_HOME?: string | undefined };
+  cwd: string;
+  home: string;
 }
 
 /** The command named by the leading words, or a usage error naming what is unknown. */
@@ -66,7 +77,7 @@ function parseCommandLine(argv: string[], command: Command) {
   }
 }
 
-async function main(argv: string[], env: CliEnv, cwd: string, io: Io): Promise<number> {
+async function main(argv: string[], { env, cwd, home }: Process, io: Io): Promise<number> {
   if (argv[0] === "createrepo") {
     const { runCreaterepo } = await import("./createrepo/run-createrepo.js");
     return runCreaterepo(argv.slice(1));
@@ -97,16 +108,33 @@ async function main(argv: string[], env: CliEnv, cwd: string, io: Io): Promise<n
   const { values, positionals } = parseCommandLine(argv, command);
   const args = positionals.slice(name.split(" ").length);
   if (args.length < (command.minArgs ?? 0)) throw new UsageError(`usage: beskar-yum ${command.synopsis}`);
+  const flags = values as Record<string, string | boolean | undefined>;
+  const configLocation = cliConfigLocation({ flag: optionalString(values.config), env, home, cwd });
+  if ("runLocal" in command) {
+    return (
+      (await command.runLocal({
+        args,
+        flags,
+        out: (line) => print(io.stdout, line),
+        err: (line) => print(io.stderr, line),
+        configFile: configLocation.file,
+        givenToken: optionalString(values.token) || env.BESKARYUM_TOKEN?.trim() || undefined,
+        stdin: io.stdin,
+        client: (url, token) => new AdminClient({ url, token }),
+      })) ?? 0
+    );
+  }
 
   const server = locateServer({
     server: optionalString(values.server),
     token: optionalString(values.token),
     env,
     cwd,
+    config: readCliConfig(configLocation),
   });
   if (!server.token) {
     throw new UsageError(
-      `no admin token: pass --token, set BESKARYUM_TOKEN, or run where the server's datadir is (${server.tokenFile}: ${server.tokenFileProblem})`,
+      `no admin token: pass --token, set BESKARYUM_TOKEN, run \`beskar-yum login ${server.url}\`, or run where the server's datadir is (${server.tokenFile}: ${server.tokenFileProblem})`,
     );
   }
   const progress = new ProgressLine(io.stderr);
@@ -115,7 +143,7 @@ async function main(argv: string[], env: CliEnv, cwd: string, io: Io): Promise<n
       (await command.run({
         client: new AdminClient({ url: server.url, token: server.token }),
         args,
-        flags: values as Record<string, string | boolean | undefined>,
+        flags,
         out: (line) => {
           progress.clear();
           print(io.stdout, line);
@@ -142,13 +170,31 @@ function describeFailure(err: unknown): { message: string; code: number } {
   return { message: `beskar-yum: ${(err as Error).message ?? String(err)}`, code: 1 };
 }
 
-const { BESKARYUM_URL, BESKARYUM_ADDR, BESKARYUM_TOKEN, BESKARYUM_ADMIN_TOKEN, BESKARYUM_DATADIR } =
-  process.env;
+const {
+  BESKARYUM_URL,
+  BESKARYUM_ADDR,
+  BESKARYUM_TOKEN,
+  BESKARYUM_ADMIN_TOKEN,
+  BESKARYUM_DATADIR,
+  BESKARYUM_CLI_CONFIG,
+  XDG_CONFIG_HOME,
+} = process.env;
 main(
   process.argv.slice(2),
-  { BESKARYUM_URL, BESKARYUM_ADDR, BESKARYUM_TOKEN, BESKARYUM_ADMIN_TOKEN, BESKARYUM_DATADIR },
-  process.cwd(),
-  { stdout: process.stdout, stderr: process.stderr },
+  {
+    env: {
+      BESKARYUM_URL,
+      BESKARYUM_ADDR,
+      BESKARYUM_TOKEN,
+      BESKARYUM_ADMIN_TOKEN,
+      BESKARYUM_DATADIR,
+      BESKARYUM_CLI_CONFIG,
+      XDG_CONFIG_HOME,
+    },
+    cwd: process.cwd(),
+    home: homedir(),
+  },
+  { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin },
 ).then(
   (code) => process.exit(code),
   (err) => {

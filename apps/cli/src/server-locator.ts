@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
+import type { CliConfig } from "./cli-config.js";
 
 /** The variables the CLI reads, read once in main. */
 export interface CliEnv {
@@ -36,33 +37,56 @@ export function urlOfListenAddress(addr: string): string | undefined {
   return `http://${reachable.includes(":") ? `[${reachable}]` : reachable}:${m[3]}`;
 }
 
+const nonEmpty = (v: string | undefined) => (v === undefined || v.trim() === "" ? undefined : v.trim());
+
+/** "host:port" alone is taken as http://host:port; no trailing slash. */
+function normalizedUrl(url: string): string {
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(url) ? url : `http://${url}`;
+  return withScheme.replace(/\/+$/, "");
+}
+
 /**
- * Where the server is and which token to show it, as `npm start` configured it: --server, then
- * BESKARYUM_URL, then BESKARYUM_ADDR, then the default; --token, BESKARYUM_TOKEN,
- * BESKARYUM_ADMIN_TOKEN, then `<datadir>/admin-token` (BESKARYUM_DATADIR, else ./data, as the server).
+ * Where the server is and which token to show it: flags, then the environment, then the CLI's config
+ * file (`config`, what `beskar-yum login` saved), then what `npm start` does by default.
+ * Server: --server, BESKARYUM_URL, BESKARYUM_ADDR, the config's `server`, http://127.0.0.1:5200.
+ * Token: --token, BESKARYUM_TOKEN, BESKARYUM_ADMIN_TOKEN, the config's `token` or `token_file`, then
+ * `<datadir>/admin-token` (BESKARYUM_DATADIR, else ./data, as the server). A token is only sent where
+ * it belongs: the config's to the config's server (or when it names none), the local datadir's to any
+ * server but the config's.
  */
 export function locateServer(options: {
   server?: string | undefined;
   token?: string | undefined;
   env: CliEnv;
   cwd: string;
+  config?: CliConfig;
 }): ServerLocation {
   const { env } = options;
-  const nonEmpty = (v: string | undefined) => (v === undefined || v.trim() === "" ? undefined : v.trim());
+  const config = options.config ?? {};
   const fromAddr = nonEmpty(env.BESKARYUM_ADDR);
-  const url =
+  const fromFlagOrEnv =
     nonEmpty(options.server) ??
     nonEmpty(env.BESKARYUM_URL) ??
-    (fromAddr ? urlOfListenAddress(fromAddr) : undefined) ??
-    defaultServerUrl;
-  const tokenFile = resolve(options.cwd, nonEmpty(env.BESKARYUM_DATADIR) ?? "data", "admin-token");
+    (fromAddr ? urlOfListenAddress(fromAddr) : undefined);
+  const url = normalizedUrl(fromFlagOrEnv ?? config.server ?? defaultServerUrl);
+  const configServes = config.server === undefined || normalizedUrl(config.server) === url;
   const given =
-    nonEmpty(options.token) ?? nonEmpty(env.BESKARYUM_TOKEN) ?? nonEmpty(env.BESKARYUM_ADMIN_TOKEN);
-  const fromFile = given === undefined ? readTokenFile(tokenFile) : {};
-  // "host:port" alone is taken as http://host:port.
-  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(url) ? url : `http://${url}`;
+    nonEmpty(options.token) ??
+    nonEmpty(env.BESKARYUM_TOKEN) ??
+    nonEmpty(env.BESKARYUM_ADMIN_TOKEN) ??
+    (configServes ? config.token : undefined);
+  const configTokenFile = configServes ? config.token_file : undefined;
+  const localServer = fromFlagOrEnv !== undefined || config.server === undefined;
+  const tokenFile =
+    configTokenFile ?? resolve(options.cwd, nonEmpty(env.BESKARYUM_DATADIR) ?? "data", "admin-token");
+  const fromFile =
+    given !== undefined
+      ? {}
+      : configTokenFile !== undefined || localServer
+        ? readTokenFile(tokenFile)
+        : { problem: `not read: the server comes from the config file, which gives no token for it` };
   return {
-    url: withScheme.replace(/\/+$/, ""),
+    url,
     token: given ?? fromFile.token,
     tokenFile,
     ...(fromFile.problem ? { tokenFileProblem: fromFile.problem } : {}),
