@@ -16,9 +16,13 @@ const hostile = "artifacts/yum/dash-hostile";
 /** Markup that would run if the page ever parsed data as HTML. */
 const summaryMarkup = `<img src=x onerror="window.__xss='summary'"> <b>bold</b>`;
 const hrefMarkup = `<img src=x onerror=window.__xss=1>`;
-const rockyPackages = readFileSync(join(rockyTestdata, "SHA256SUMS"), "utf8")
+const rockyFiles = readFileSync(join(rockyTestdata, "SHA256SUMS"), "utf8")
   .split("\n")
-  .filter((l) => l.endsWith(".rpm")).length;
+  .filter((l) => l.endsWith(".rpm"))
+  .map((l) => l.split("  ")[1]!);
+const rockyPackages = rockyFiles.length;
+/** The upstream holds this package while `heldPackage` is set: the sync stays at all but one. */
+const slowPackage = `/rocky/${rockyFiles[0]}`;
 
 describe("dashboard at /ui", () => {
   let stack: Stack;
@@ -28,6 +32,8 @@ describe("dashboard at /ui", () => {
   /** While set, the upstream holds repomd.xml of the rocky tree: the sync stays running. */
   let release: (() => void) | undefined;
   let held: Promise<void> | undefined;
+  let releasePackage: (() => void) | undefined;
+  let heldPackage: Promise<void> | undefined;
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
@@ -46,6 +52,7 @@ describe("dashboard at /ui", () => {
       {
         intercept: async (_req, _res, path) => {
           if (path === "/rocky/repodata/repomd.xml" && held) await held;
+          if (path === slowPackage && heldPackage) await heldPackage;
           return false;
         },
       },
@@ -89,6 +96,7 @@ describe("dashboard at /ui", () => {
 
   afterAll(async () => {
     release?.();
+    releasePackage?.();
     await browser?.close();
     await stack?.stop();
     await upstream?.server.close();
@@ -203,6 +211,74 @@ describe("dashboard at /ui", () => {
     expect(await page.locator("#repo-file-status").textContent()).toContain(
       "/etc/yum.repos.d/dash-hosted.repo",
     );
+    // The copy button puts exactly the served file on the clipboard.
+    await browser.grantPermissions(["clipboard-read", "clipboard-write"], { origin: stack.url });
+    await page.evaluate("navigator.clipboard.writeText('something else')");
+    await page.click("#repo-file-copy");
+    await waitText("#repo-file-status", "Copied.");
+    expect(await page.evaluate("navigator.clipboard.readText()")).toBe(body);
+  });
+
+  it("pages and searches the repositories, and shows a repository that is not on the page", async () => {
+    await page.goto(`${stack.url}/ui/`);
+    await row(hosted).waitFor({ timeout: 60_000 });
+    await page.fill("#repository-search-text", "MIRROR");
+    await page.click("#repository-search button");
+    await eventually("only the matching repository listed", async () => {
+      const listed = await Promise.all(
+        (await page.locator("#repository-rows tr").all()).map((tr) => tr.getAttribute("data-repository")),
+      );
+      return JSON.stringify(listed) === JSON.stringify([mirror]) ? true : undefined;
+    });
+    // A link to a repository the search left out still shows it.
+    await page.goto(`${stack.url}/ui/#repo=${encodeURIComponent(hosted)}`);
+    await waitText("#repository-facts", "3 packages");
+    await page.fill("#repository-search-text", "no-such-repository-name");
+    await page.click("#repository-search button");
+    await waitText("#repositories-status", "No repository name matches.");
+    expect(await page.locator("#repository-facts").textContent()).toContain("3 packages");
+    await page.fill("#repository-search-text", "");
+    await page.click("#repository-search button");
+    await row(hosted).waitFor({ timeout: 60_000 });
+  });
+
+  it("goes back through a repository's log a page at a time", async () => {
+    // The hosted repository's log: more than a page (100 lines) of uploads and publishes.
+    const logged = async () =>
+      (
+        (await stack.call("GET", "/repository/logs", { repository: hosted })).json.logs as {
+          message: string;
+        }[]
+      ).map((l) => l.message);
+    for (let i = 0; (await logged()).length <= 100; i++) {
+      const { status } = await stack.upload(
+        hosted,
+        join(rockyTestdata, "Packages", rockyFiles[0]!.split("/")[1]!),
+        {
+          wait: true,
+        },
+      );
+      expect(status).toBeLessThan(300);
+      if (i > 200) throw new Error("the log does not grow");
+    }
+    const all = await logged();
+    // Opened afresh (the same hash again would not reload the log).
+    await page.goto(`${stack.url}/ui/`);
+    await page.goto(`${stack.url}/ui/#repo=${encodeURIComponent(hosted)}`);
+    const showing = (lines: string[]) =>
+      eventually("the log page", async () =>
+        JSON.stringify(await page.locator("#log-rows .log-message").allTextContents()) ===
+        JSON.stringify(lines)
+          ? true
+          : undefined,
+      );
+    await showing(all.slice(-100));
+    expect(await page.locator("#logs-previous").isDisabled()).toBe(false);
+    await page.click("#logs-previous");
+    await showing(all.slice(0, all.length - 100));
+    expect(await page.locator("#logs-previous").isDisabled()).toBe(true);
+    await page.click("#logs-next");
+    await showing(all.slice(-100));
   });
 
   it("refuses to start a sync without the token, shows the API's error for a wrong one", async () => {
@@ -229,6 +305,9 @@ describe("dashboard at /ui", () => {
     held = new Promise<void>((resolve) => {
       release = resolve;
     });
+    heldPackage = new Promise<void>((resolve) => {
+      releasePackage = resolve;
+    });
     await page.click("#sync-start");
     await waitText("#sync-message", "Sync started.");
     // The upstream holds repomd.xml: the page shows the sync running, in the table and the panel.
@@ -238,6 +317,11 @@ describe("dashboard at /ui", () => {
 
     release!();
     held = undefined;
+    // Live progress: every package but the held one, on the page while the sync still runs.
+    await waitText(`tr[data-repository="${mirror}"] .sync`, `${rockyPackages - 1}/${rockyPackages} packages`);
+    await waitText("#sync-state", `${rockyPackages - 1}/${rockyPackages} packages`);
+    releasePackage!();
+    heldPackage = undefined;
     await waitText(`tr[data-repository="${mirror}"] .sync`, /^synced \d{4}-/);
     await waitText(`tr[data-repository="${mirror}"] .packages`, String(rockyPackages));
     expect(await row(mirror).locator(".last-publish").textContent()).toMatch(/UTC$/);

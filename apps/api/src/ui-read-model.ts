@@ -78,11 +78,24 @@ export async function repositoryOverview(
   }
 }
 
+/** Which repositories to list: a substring of the name (case-insensitive), or one name exactly. */
+export interface RepositoryFilter {
+  search?: string;
+  repository?: string;
+}
+
 export async function repositoryOverviews(
   model: UiReadModel,
   page: PageRequest,
+  filter: RepositoryFilter = {},
 ): Promise<{ repositories: RepositoryOverview[]; nextPageToken?: string }> {
-  const listed = await model.service.list(page);
+  const search = filter.search?.toLowerCase();
+  const listed = await model.service.list(
+    page,
+    (name) =>
+      (filter.repository === undefined || name === filter.repository) &&
+      (search === undefined || name.replace(/^artifacts\/yum\//, "").includes(search)),
+  );
   return {
     repositories: await Promise.all(listed.items.map((s) => repositoryOverview(model, s))),
     ...(listed.nextPageToken !== undefined ? { nextPageToken: listed.nextPageToken } : {}),
@@ -139,22 +152,18 @@ export async function searchPackages(
 }
 
 /**
- * A page of the log, oldest first, as the admin API pages it; `last` reads the pages to the end
- * (keyset pages cannot be counted backwards) and returns the last one with the token that leads
- * to it, which a reader polls to see new lines.
+ * A page of the log, oldest first, as the admin API pages it, from `page.token` on; or, `before`,
+ * the page before `page.token`'s (the last page without a token), with the token that reads it
+ * again (a reader polls the last page to see new lines, and goes back from any page).
  */
 export async function logPage(
   service: RepositoryService,
   repository: string,
   page: PageRequest,
-  last: boolean,
+  before: boolean,
 ): Promise<{ logs: LogLineView[]; pageToken?: string; nextPageToken?: string }> {
-  let token = page.token;
-  let current = await service.logs(repository, page);
-  while (last && current.nextPageToken !== undefined) {
-    token = current.nextPageToken;
-    current = await service.logs(repository, { size: page.size, token });
-  }
+  const current = before ? await service.logsBefore(repository, page) : await service.logs(repository, page);
+  const token = before ? (current as { pageToken?: string }).pageToken : page.token;
   return {
     logs: current.items.map((l) => ({
       level: l.level,

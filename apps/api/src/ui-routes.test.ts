@@ -120,6 +120,35 @@ describe("the dashboard's read-only JSON (/ui/api)", () => {
     ]);
   });
 
+  it("pages the repositories, searches them by name, and gives one by its name", async () => {
+    const names = ["team/alpha", "team/beta", "other/gamma"].map((n) => `artifacts/yum/${n}`);
+    for (const name of names) await (await storage.createIndex(name)).createRepository(properties, 1);
+    const repositories = async (query: string) => {
+      const res = await get(`/ui/api/repositories?${query}`);
+      expect(res.statusCode, res.body).toBe(200);
+      return res.json() as { repositories: { repository: string }[]; next_page_token?: string };
+    };
+    const listed = (page: { repositories: { repository: string }[] }) =>
+      page.repositories.map((r) => r.repository);
+    const first = await repositories("page.size=2");
+    expect(listed(first)).toEqual([big, "artifacts/yum/other/gamma"]);
+    const second = await repositories(`page.size=2&page.token=${first.next_page_token}`);
+    expect(listed(second)).toEqual(["artifacts/yum/team/alpha", "artifacts/yum/team/beta"]);
+    expect(second.next_page_token).toBeUndefined();
+    // A substring of the name without its prefix, any case; paged the same way.
+    const team = await repositories("search=TEAM/&page.size=1");
+    expect(listed(team)).toEqual(["artifacts/yum/team/alpha"]);
+    expect(listed(await repositories(`search=team/&page.size=1&page.token=${team.next_page_token}`))).toEqual(
+      ["artifacts/yum/team/beta"],
+    );
+    expect(listed(await repositories("search=artifacts"))).toEqual([]);
+    expect(listed(await repositories("repository=artifacts/yum/team/beta"))).toEqual([
+      "artifacts/yum/team/beta",
+    ]);
+    expect(listed(await repositories("repository=artifacts/yum/team"))).toEqual([]);
+    expect((await get("/ui/api/repositories?repository=../x")).statusCode).toBe(400);
+  });
+
   it("pages packages without a filter, each once, in location order", async () => {
     const seen: string[] = [];
     let token: string | undefined;
@@ -179,13 +208,14 @@ describe("the dashboard's read-only JSON (/ui/api)", () => {
     );
   });
 
-  it("pages the log, finds its last page, and redacts what it shows", async () => {
+  it("pages the log, finds its last page, goes back from any page, and redacts what it shows", async () => {
     const last = (await get(`/ui/api/logs?repository=${big}&page.size=100&last=true`)).json();
+    // The newest 100 lines, whatever the first page's boundaries.
     expect(last.logs.map((l: { message: string }) => l.message).slice(0, 2)).toEqual([
-      "line 1200",
-      "line 1201",
+      "line 1106",
+      "line 1107",
     ]);
-    expect(last.logs).toHaveLength(6);
+    expect(last.logs).toHaveLength(100);
     expect(last.logs.at(-1)).toEqual({
       level: "ERROR",
       date: "1970-01-12 14:20:00 UTC",
@@ -197,6 +227,24 @@ describe("the dashboard's read-only JSON (/ui/api)", () => {
       await get(`/ui/api/logs?repository=${big}&page.size=100&page.token=${last.page_token}`)
     ).json();
     expect(again.logs).toEqual(last.logs);
+    // Back, page by page, to the first line: every line once, in order; forward again from any page.
+    const messages = (page: { logs: { message: string }[] }) => page.logs.map((l) => l.message);
+    const read = [...messages(last)];
+    let at = last;
+    let pages = 1;
+    while (at.page_token !== undefined) {
+      const token: string = at.page_token;
+      at = (await get(`/ui/api/logs?repository=${big}&page.size=100&before=true&page.token=${token}`)).json();
+      const forward = (
+        await get(`/ui/api/logs?repository=${big}&page.size=100&page.token=${at.next_page_token}`)
+      ).json();
+      expect(messages(forward)[0]).toBe(read[0]);
+      read.unshift(...messages(at));
+      pages++;
+    }
+    expect(pages).toBe(13);
+    expect(read.slice(0, -1)).toEqual(Array.from({ length: read.length - 1 }, (_, i) => `line ${i}`));
+    expect(read).toHaveLength(1206);
     const first = (await get(`/ui/api/logs?repository=${big}&page.size=100`)).json();
     expect(first.logs[0].message).toBe("line 0");
     expect(first.next_page_token).toEqual(expect.any(String));

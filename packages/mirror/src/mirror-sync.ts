@@ -229,7 +229,21 @@ async function startRun(options: MirrorSyncOptions): Promise<SyncRun> {
   // Every in-flight download listens on the lock's signal.
   setMaxListeners(concurrency * 4 + 16, signal);
   let lastProgress = 0;
+  let latestSynced = 0;
+  let trailing: ReturnType<typeof setTimeout> | undefined;
   let phaseStart = Date.now();
+  const writeProgress = () => {
+    lastProgress = Date.now();
+    const progress = {
+      syncedPackages: latestSynced,
+      downloadedBytes: run.downloadedBytes,
+      downloadedPackages: run.downloadedPackages,
+    };
+    // A write that fails is left: the next one (or the sync's end) writes the counters again.
+    run.progressWritten = run.progressWritten
+      .then(() => index.updateSyncState(progress))
+      .catch(() => undefined);
+  };
   const run: SyncRun = {
     options,
     index,
@@ -241,17 +255,20 @@ async function startRun(options: MirrorSyncOptions): Promise<SyncRun> {
     phases: {},
     progressWritten: Promise.resolve(),
     progress: (synced, force = false) => {
-      if (!force && Date.now() - lastProgress < progressEveryMs) return;
-      lastProgress = Date.now();
-      const progress = {
-        syncedPackages: synced,
-        downloadedBytes: run.downloadedBytes,
-        downloadedPackages: run.downloadedPackages,
-      };
-      // A write that fails is left: the next one (or the sync's end) writes the counters again.
-      run.progressWritten = run.progressWritten
-        .then(() => index.updateSyncState(progress))
-        .catch(() => undefined);
+      latestSynced = synced;
+      const wait = progressEveryMs - (Date.now() - lastProgress);
+      if (!force && wait > 0) {
+        // A trailing write, so that the last count of a burst is recorded even when the next
+        // package takes minutes (the dashboard and `sync --wait` show it while they wait).
+        trailing ??= setTimeout(() => {
+          trailing = undefined;
+          writeProgress();
+        }, wait);
+        return;
+      }
+      clearTimeout(trailing);
+      trailing = undefined;
+      writeProgress();
     },
     mark: (phase) => {
       const t = Date.now();

@@ -96,6 +96,9 @@ const isPackageCursor = (after: unknown): after is { href: string; tag: string }
   typeof (after as { href?: unknown }).href === "string" &&
   typeof (after as { tag?: unknown }).tag === "string";
 
+/** A log page token's position: a line number. */
+const isLogPosition = (a: unknown): a is number => typeof a === "number" && Number.isSafeInteger(a) && a >= 0;
+
 /**
  * What the API does to repositories. It validates and records; the worker applies and publishes.
  * Every method takes a full, validated repository name (`artifacts/yum/<name>`).
@@ -335,10 +338,14 @@ export class RepositoryService {
    */
   async list(
     page: PageRequest = { size: pageLimits.repositories.defaultSize },
+    /** Only the names it accepts (a search): checked before any index is opened. */
+    nameFilter: (name: string) => boolean = () => true,
   ): Promise<Page<RepositorySummary>> {
     const after = pagePosition("repositories", "", page.token, (a): a is string => typeof a === "string");
     const summaries: RepositorySummary[] = [];
-    const names = (await this.storage.listRepositories()).filter((n) => after === undefined || n > after);
+    const names = (await this.storage.listRepositories()).filter(
+      (n) => (after === undefined || n > after) && nameFilter(n),
+    );
     for (const repository of names.sort()) {
       if (summaries.length > page.size) break;
       try {
@@ -600,12 +607,7 @@ export class RepositoryService {
     page: PageRequest = { size: pageLimits.logs.defaultSize },
   ): Promise<Page<LogRecord>> {
     const index = await this.existing(repository);
-    const after = pagePosition(
-      "logs",
-      repository,
-      page.token,
-      (a): a is number => typeof a === "number" && Number.isSafeInteger(a) && a >= 0,
-    );
+    const after = pagePosition("logs", repository, page.token, isLogPosition);
     return cutPage(
       await index.listLogsPage(page.size + 1, after),
       page.size,
@@ -613,6 +615,28 @@ export class RepositoryService {
       (line) => line.id,
       (a) => pageToken("logs", repository, a),
     );
+  }
+
+  /**
+   * The page of the log just before `page.token`'s page (the log's last page without a token),
+   * oldest first, with the token that reads it again (none: it is the first page) and the one after
+   * it: what a reader going back through the log needs, the keyset read backwards in one query.
+   */
+  async logsBefore(
+    repository: string,
+    page: PageRequest = { size: pageLimits.logs.defaultSize },
+  ): Promise<Page<LogRecord> & { pageToken?: string }> {
+    const index = await this.existing(repository);
+    const atMost = pagePosition("logs", repository, page.token, isLogPosition);
+    const rows = await index.listLogsPageBefore(page.size + 1, atMost);
+    // The extra (oldest) row only says that lines come before: its number starts the page.
+    const before = rows.length > page.size ? rows.shift() : undefined;
+    const last = rows.at(-1);
+    return {
+      items: rows.map(({ id: _, ...line }) => line),
+      ...(before ? { pageToken: pageToken("logs", repository, before.id) } : {}),
+      ...(atMost !== undefined && last ? { nextPageToken: pageToken("logs", repository, last.id) } : {}),
+    };
   }
 
   private async findPackage(index: RepoIndex, by: { id: string } | { tag: string }): Promise<PackageRecord> {

@@ -90,6 +90,11 @@ describe.each(indexDrivers())("repository log retention on $name", (driver) => {
       "new 3",
       "new 4",
     ]);
+    // And backwards: the newest lines up to a line, oldest first; the last ones without a line.
+    const messages = (page: { message: string }[]) => page.map((l) => l.message);
+    expect(messages(await index.listLogsPageBefore(2))).toEqual(["new 3", "new 4"]);
+    expect(messages(await index.listLogsPageBefore(10, first.at(-1)!.id))).toEqual(["new 0", "new 1"]);
+    expect(await index.listLogsPageBefore(10, first[0]!.id - 1)).toEqual([]);
     index.close();
   });
 });

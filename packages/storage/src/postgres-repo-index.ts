@@ -734,6 +734,15 @@ export class PostgresRepoIndex implements RepoIndex {
     );
   }
 
+  async listLogsPageBefore(limit: number, atMostId = Number.MAX_SAFE_INTEGER): Promise<LogPage> {
+    const rows = await this.rows<LogPage[number]>(
+      this.pool,
+      "SELECT id, level, date, message FROM logs WHERE repo_id = $1 AND id <= $2 ORDER BY id DESC LIMIT $3",
+      [atMostId, limit],
+    );
+    return rows.reverse();
+  }
+
   /** The pool is `PostgresIndexes`': nothing of this repository's to close. */
   close(): void {}
 }

@@ -138,6 +138,11 @@ export interface RepoIndex {
   getStats(): Promise<RepositoryStats>;
   /** A page of log lines, oldest first, after the line numbered `afterId` (keyset). */
   listLogsPage(limit: number, afterId?: number): Promise<LogPage>;
+  /**
+   * The newest `limit` log lines numbered at most `atMostId` (all of them without it), oldest first:
+   * the page before a keyset position, or the log's last page, in one query.
+   */
+  listLogsPageBefore(limit: number, atMostId?: number): Promise<LogPage>;
 
   close(): void;
 }

@@ -828,6 +828,13 @@ export class SqliteRepoIndex implements RepoIndex {
     ) as LogPage;
   }
 
+  async listLogsPageBefore(limit: number, atMostId = Number.MAX_SAFE_INTEGER): Promise<LogPage> {
+    const rows = this.statement(
+      "SELECT id, level, date, message FROM logs WHERE id <= ? ORDER BY id DESC LIMIT ?",
+    ).all(atMostId, limit) as LogPage;
+    return rows.reverse();
+  }
+
   close(): void {
     this.closed = true;
     if (this.connection) {

@@ -3,7 +3,13 @@ import { assertRepositoryName, readPage } from "@beskar-yum/repository";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { AppDeps } from "../app-deps.js";
 import { type UiAsset, UiAssets } from "../ui-assets.js";
-import { logPage, type PackageFilter, repositoryOverviews, searchPackages } from "../ui-read-model.js";
+import {
+  logPage,
+  type PackageFilter,
+  type RepositoryFilter,
+  repositoryOverviews,
+  searchPackages,
+} from "../ui-read-model.js";
 
 /**
  * Everything under /ui may only load and reach this origin, and runs no inline script: data shown
@@ -68,9 +74,16 @@ export async function uiRoutes(app: FastifyInstance, deps: AppDeps): Promise<voi
   const json = (reply: FastifyReply) => reply.header("cache-control", "no-store");
 
   app.get("/ui/api/repositories", async (request, reply) => {
+    const fields = query(request);
+    const filter: RepositoryFilter = {};
+    const search = optionalString(fields, "search");
+    if (search !== undefined) filter.search = search;
+    const repository = optionalString(fields, "repository");
+    if (repository !== undefined) filter.repository = assertRepositoryName(repository);
     const { repositories, nextPageToken } = await repositoryOverviews(
       model,
-      readPage(query(request), "repositories"),
+      readPage(fields, "repositories"),
+      filter,
     );
     json(reply);
     return { repositories, ...nextPage(nextPageToken) };
@@ -96,7 +109,11 @@ export async function uiRoutes(app: FastifyInstance, deps: AppDeps): Promise<voi
   app.get("/ui/api/logs", async (request, reply) => {
     const fields = query(request);
     const repository = assertRepositoryName(fields.repository);
-    const page = await logPage(deps.service, repository, readPage(fields, "logs"), fields.last === "true");
+    // `last=true`: the last page; `before=true`: the page before `page.token`'s.
+    const pageRequest = readPage(fields, "logs");
+    const last = fields.last === "true";
+    if (last) delete pageRequest.token;
+    const page = await logPage(deps.service, repository, pageRequest, last || fields.before === "true");
     json(reply);
     return {
       logs: page.logs,

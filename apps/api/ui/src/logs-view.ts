@@ -11,12 +11,14 @@ const pageSize = "100";
 
 /**
  * The selected repository's log, a page at a time, oldest first (as the API pages it). It opens
- * on the newest page; that page is read again while a sync runs, so new lines appear.
+ * on the newest page, which is read again at every poll, so new lines appear; it goes back a page
+ * at a time (`before=true`), or to the oldest and the newest.
  */
 export class LogsView {
   private readonly rows = byId("log-rows");
   private readonly status = byId("logs-status");
   private readonly nextButton = byId<HTMLButtonElement>("logs-next");
+  private readonly previousButton = byId<HTMLButtonElement>("logs-previous");
   private repository: string | undefined;
   /** The token of the page shown (none: the first page), and of the one after it. */
   private current: string | undefined;
@@ -27,6 +29,10 @@ export class LogsView {
     byId("logs-first").addEventListener("click", () => void this.load({}));
     byId("logs-newest").addEventListener("click", () => void this.load({ last: true }));
     this.nextButton.addEventListener("click", () => void this.load({ token: this.next }));
+    this.previousButton.addEventListener(
+      "click",
+      () => void this.load({ token: this.current, before: true }),
+    );
   }
 
   show(repository: string): void {
@@ -40,7 +46,7 @@ export class LogsView {
     if (this.repository && this.next === undefined) void this.load({ token: this.current });
   }
 
-  private async load(at: { token?: string | undefined; last?: boolean }): Promise<void> {
+  private async load(at: { token?: string | undefined; last?: boolean; before?: boolean }): Promise<void> {
     if (!this.repository) return;
     const generation = ++this.generation;
     try {
@@ -49,11 +55,14 @@ export class LogsView {
         "page.size": pageSize,
         "page.token": at.token,
         last: at.last ? "true" : undefined,
+        before: at.before ? "true" : undefined,
       });
       if (generation !== this.generation) return;
-      this.current = at.last ? page.page_token : at.token;
+      // The newest page and a page before another start where the server says.
+      this.current = at.last || at.before ? page.page_token : at.token;
       this.next = page.next_page_token;
       this.nextButton.disabled = this.next === undefined;
+      this.previousButton.disabled = this.current === undefined;
       replace(this.rows, ...page.logs.map(logRow));
       replace(this.status, page.logs.length === 0 ? "The log is empty." : "");
     } catch (err) {

@@ -14,13 +14,19 @@ interface RepositoriesPage {
 
 /**
  * Polling: fast while a sync runs (live progress), slow otherwise (to notice syncs started
- * elsewhere) and while the tab is hidden.
+ * elsewhere) and while the tab is hidden. The worker records a sync's progress at most every
+ * 500 ms, so what the page shows is at most ~1.5 s old while a sync runs (README "Dashboard").
  */
-const busyPollMs = 1500;
+const busyPollMs = 1000;
 const idlePollMs = 10_000;
+/** Repositories per page of the table. */
+const pageSize = "100";
 
 const rows = byId("repository-rows");
 const listStatus = byId("repositories-status");
+const previousPage = byId<HTMLButtonElement>("repositories-previous");
+const nextPage = byId<HTMLButtonElement>("repositories-next");
+const searchText = byId<HTMLInputElement>("repository-search-text");
 const detail = byId("repository");
 const title = byId("repository-title");
 const facts = byId("repository-facts");
@@ -31,7 +37,13 @@ const sync = new SyncView(() => void refresh());
 new TokenView(() => sync.render());
 
 let repositories: RepositoryOverview[] = [];
+/** The page tokens of the pages shown so far (undefined: the first), the current one last. */
+let pageTokens: (string | undefined)[] = [undefined];
+let nextToken: string | undefined;
+let search: string | undefined;
 let selected: string | undefined;
+/** The selected repository, read by its name when it is not on the page shown. */
+let selectedOverview: RepositoryOverview | undefined;
 /** The selected repository's package count when its package list was read. */
 let listedPackages: number | undefined;
 let timer: ReturnType<typeof setTimeout> | undefined;
@@ -42,7 +54,7 @@ function selectedFromHash(): string | undefined {
 }
 
 function renderDetail(fresh: boolean): void {
-  const repo = repositories.find((r) => r.repository === selected);
+  const repo = selectedOverview;
   detail.hidden = selected === undefined;
   if (selected === undefined) return;
   replace(title, shortName(selected));
@@ -83,12 +95,26 @@ function refresh(): Promise<void> {
 
 async function poll(): Promise<void> {
   try {
-    const page = await getJson<RepositoriesPage>("/ui/api/repositories");
+    const page = await getJson<RepositoriesPage>("/ui/api/repositories", {
+      "page.size": pageSize,
+      "page.token": pageTokens.at(-1),
+      search,
+    });
     repositories = page.repositories;
+    nextToken = page.next_page_token;
+    nextPage.hidden = nextToken === undefined && pageTokens.length === 1;
+    previousPage.hidden = nextPage.hidden;
+    nextPage.disabled = nextToken === undefined;
+    previousPage.disabled = pageTokens.length === 1;
     replace(
       listStatus,
-      page.next_page_token ? `The first ${repositories.length} repositories are shown.` : "",
+      repositories.length === 0 && search !== undefined ? "No repository name matches." : "",
     );
+    selectedOverview = repositories.find((r) => r.repository === selected);
+    if (selected !== undefined && !selectedOverview) {
+      const one = await getJson<RepositoriesPage>("/ui/api/repositories", { repository: selected });
+      selectedOverview = one.repositories[0];
+    }
   } catch (err) {
     replace(
       listStatus,
@@ -100,27 +126,42 @@ async function poll(): Promise<void> {
   // New lines land on the log's last page: read it again at every poll (the worker may write a
   // sync's last lines just after the sync is marked ended).
   logs.refreshTail();
-  const selectedRepo = repositories.find((r) => r.repository === selected);
-  if (selectedRepo && listedPackages !== undefined && selectedRepo.packages !== listedPackages) {
-    listedPackages = selectedRepo.packages;
+  if (selectedOverview && listedPackages !== undefined && selectedOverview.packages !== listedPackages) {
+    listedPackages = selectedOverview.packages;
     packages.reload();
   }
-  const busy = !document.hidden && repositories.some((r) => r.syncing);
+  const busy = !document.hidden && (repositories.some((r) => r.syncing) || selectedOverview?.syncing === true);
   if (!pollAgain) timer = setTimeout(() => void refresh(), busy ? busyPollMs : idlePollMs);
 }
 
-function select(): void {
+async function select(): Promise<void> {
   selected = selectedFromHash();
+  selectedOverview = repositories.find((r) => r.repository === selected);
+  // One not on this page (a link, a search since): read by its name.
+  if (selected !== undefined && !selectedOverview) await refresh();
   renderRepositories(rows, repositories, selected);
   renderDetail(true);
   if (selected === undefined) return;
-  listedPackages = repositories.find((r) => r.repository === selected)?.packages;
+  listedPackages = selectedOverview?.packages;
   packages.show(selected);
   logs.show(selected);
   void repoFile.show(selected);
 }
 
-addEventListener("hashchange", select);
+/** Shows another page of the table (or the first of a new search) at once. */
+function showPage(tokens: (string | undefined)[]): void {
+  pageTokens = tokens;
+  void refresh();
+}
+previousPage.addEventListener("click", () => showPage(pageTokens.slice(0, -1)));
+nextPage.addEventListener("click", () => showPage([...pageTokens, nextToken]));
+byId("repository-search").addEventListener("submit", (event) => {
+  event.preventDefault();
+  search = searchText.value.trim() || undefined;
+  showPage([undefined]);
+});
+
+addEventListener("hashchange", () => void select());
 // A tab shown again catches up at once rather than at the end of a slow poll.
 document.addEventListener("visibilitychange", () => {
   if (!document.hidden) void refresh();
