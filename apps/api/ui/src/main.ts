@@ -130,7 +130,8 @@ async function poll(): Promise<void> {
     listedPackages = selectedOverview.packages;
     packages.reload();
   }
-  const busy = !document.hidden && (repositories.some((r) => r.syncing) || selectedOverview?.syncing === true);
+  const busy =
+    !document.hidden && (repositories.some((r) => r.syncing) || selectedOverview?.syncing === true);
   if (!pollAgain) timer = setTimeout(() => void refresh(), busy ? busyPollMs : idlePollMs);
 }
 
