@@ -261,7 +261,13 @@ describe("dashboard at /ui", () => {
       expect(status).toBeLessThan(300);
       if (i > 200) throw new Error("the log does not grow");
     }
-    const all = await logged();
+    // Once nothing more is written (a publish may log after the last upload's answer).
+    const all = await eventually("the log to settle", async () => {
+      const before = JSON.stringify(await logged());
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const after = await logged();
+      return JSON.stringify(after) === before ? after : undefined;
+    });
     // Opened afresh (the same hash again would not reload the log).
     await page.goto(`${stack.url}/ui/`);
     await page.goto(`${stack.url}/ui/#repo=${encodeURIComponent(hosted)}`);
