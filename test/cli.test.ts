@@ -291,6 +291,8 @@ describe("beskar-yum CLI", () => {
       "sync",
       "status",
       "logs",
+      "login",
+      "logout",
     ];
     const helps = await Promise.all(commands.map((command) => beskarYum([...command.split(" "), "--help"])));
     commands.forEach((command, i) => {

@@ -66,6 +66,9 @@ describe("README five-minute walkthrough", () => {
       BESKARYUM_URL: undefined,
       BESKARYUM_TOKEN: undefined,
       BESKARYUM_ADMIN_TOKEN: undefined,
+      // Nor from a CLI config file of this machine's user (beskar-yum login).
+      BESKARYUM_CLI_CONFIG: undefined,
+      XDG_CONFIG_HOME: makeTempDir("walkthrough-config"),
     };
     // In a process group of its own, stopped as Ctrl-C in its terminal would (npm does not pass a
     // SIGTERM on to the script's shell).
