@@ -104,6 +104,11 @@ describe("dashboard at /ui", () => {
   });
 
   const row = (repository: string) => page.locator(`tr[data-repository="${repository}"]`);
+  /** The repositories the table lists, read at once (rows are replaced at every poll). */
+  const repositoryRows = () =>
+    page.evaluate(
+      "Array.from(document.querySelectorAll('#repository-rows tr'), (tr) => tr.dataset.repository ?? null)",
+    ) as Promise<(string | null)[]>;
   const waitText = (selector: string, text: string | RegExp) =>
     page.locator(selector).filter({ hasText: text }).first().waitFor({ timeout: 60_000 });
 
@@ -225,9 +230,7 @@ describe("dashboard at /ui", () => {
     await page.fill("#repository-search-text", "MIRROR");
     await page.click("#repository-search button");
     await eventually("only the matching repository listed", async () => {
-      const listed = await Promise.all(
-        (await page.locator("#repository-rows tr").all()).map((tr) => tr.getAttribute("data-repository")),
-      );
+      const listed = await repositoryRows();
       return JSON.stringify(listed) === JSON.stringify([mirror]) ? true : undefined;
     });
     // A link to a repository the search left out still shows it.
@@ -240,6 +243,20 @@ describe("dashboard at /ui", () => {
     await page.fill("#repository-search-text", "");
     await page.click("#repository-search button");
     await row(hosted).waitFor({ timeout: 60_000 });
+
+    // Two to a page: forward and back.
+    const showing = (names: string[]) =>
+      eventually(names.join(", "), async () =>
+        JSON.stringify(await repositoryRows()) === JSON.stringify(names) ? true : undefined,
+      );
+    await page.goto(`${stack.url}/ui/?per_page=2`);
+    await showing([hosted, hostile]);
+    expect(await page.locator("#repositories-previous").isDisabled()).toBe(true);
+    await page.click("#repositories-next");
+    await showing([mirror]);
+    expect(await page.locator("#repositories-next").isDisabled()).toBe(true);
+    await page.click("#repositories-previous");
+    await showing([hosted, hostile]);
   });
 
   it("goes back through a repository's log a page at a time", async () => {

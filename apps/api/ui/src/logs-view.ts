@@ -24,6 +24,8 @@ export class LogsView {
   private current: string | undefined;
   private next: string | undefined;
   private generation = 0;
+  /** A page asked for (a button, another repository) is on its way: a poll must not replace it. */
+  private navigating = false;
 
   constructor() {
     byId("logs-first").addEventListener("click", () => void this.load({}));
@@ -43,12 +45,17 @@ export class LogsView {
 
   /** Reads the page shown again when it is the last one (new lines land there). */
   refreshTail(): void {
-    if (this.repository && this.next === undefined) void this.load({ token: this.current });
+    if (this.repository && this.next === undefined && !this.navigating)
+      void this.load({ token: this.current }, true);
   }
 
-  private async load(at: { token?: string | undefined; last?: boolean; before?: boolean }): Promise<void> {
+  private async load(
+    at: { token?: string | undefined; last?: boolean; before?: boolean },
+    tail = false,
+  ): Promise<void> {
     if (!this.repository) return;
     const generation = ++this.generation;
+    if (!tail) this.navigating = true;
     try {
       const page = await getJson<LogsPage>("/ui/api/logs", {
         repository: this.repository,
@@ -68,6 +75,8 @@ export class LogsView {
     } catch (err) {
       if (generation === this.generation)
         replace(this.status, el("span", { class: "error" }, (err as Error).message));
+    } finally {
+      if (generation === this.generation) this.navigating = false;
     }
   }
 }

@@ -19,8 +19,9 @@ interface RepositoriesPage {
  */
 const busyPollMs = 1000;
 const idlePollMs = 10_000;
-/** Repositories per page of the table. */
-const pageSize = "100";
+/** Repositories per page of the table: 100, or `?per_page=N` (1 to 1000) in the page's URL. */
+const perPage = new URLSearchParams(location.search).get("per_page") ?? "";
+const pageSize = /^\d{1,4}$/.test(perPage) && +perPage >= 1 && +perPage <= 1000 ? perPage : "100";
 
 const rows = byId("repository-rows");
 const listStatus = byId("repositories-status");
