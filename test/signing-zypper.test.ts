@@ -56,4 +56,30 @@ describe("zypper with its default settings (repomd.xml must be signed)", () => {
     ).stdout;
     expect(rpms.split("\n")).toContain(booth);
   });
+
+  it("refreshes, searches and installs from a mirror (of that unsigned upstream) with the .repo file we serve", async () => {
+    const mirror = "artifacts/yum/zypper-mirror";
+    const created = await stack.call("POST", "/repository", {
+      repository: mirror,
+      properties: {
+        mirror: true,
+        mirror_urls: [unsigned.url],
+        gpg_key: Buffer.from(rockyKey).toString("base64"),
+      },
+    });
+    expect(created.status, JSON.stringify(created.json)).toBe(200);
+    const synced = await stack.call("GET", "/repository/sync", { repository: mirror, wait: true });
+    expect(synced.status, JSON.stringify(synced.json)).toBe(200);
+    const repoFile = await (await fetch(`${stack.url}/${mirror}/zypper-mirror.repo`)).text();
+    const { root, zypper } = await zypperWithRepoFile(repoFile);
+    const refreshed = await zypper(["refresh"]);
+    expect(refreshed.code, describeFailure("zypper refresh", refreshed)).toBe(0);
+    const searched = await zypper(["search", "kronosnet"]);
+    expect(searched.code, describeFailure("zypper search", searched)).toBe(0);
+    expect(searched.stdout).toMatch(/kronosnet-debugsource/);
+    const installed = await zypper(["install", "kronosnet-debugsource"]);
+    expect(installed.code, describeFailure("zypper install", installed)).toBe(0);
+    const rpms = (await runOk("rpm", ["--root", root, "-qa", "--qf", "%{NAME}\\n"])).stdout;
+    expect(rpms.split("\n")).toContain("kronosnet-debugsource");
+  });
 });
