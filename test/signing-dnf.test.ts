@@ -1,4 +1,6 @@
 import { readFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -81,6 +83,42 @@ describe("hosted repodata signed with the server's key (dnf gpgcheck=1 and repo_
     const refused = await dnfWithRepoFile(repoFile, ["install", "booth-debugsource"]);
     expect(refused.code).not.toBe(0);
     expect(refused.stdout + refused.stderr).toMatch(/repomd\.xml GPG signature verification error/);
+  });
+
+  it("is refused by dnf when repomd.xml is changed on the way, the .repo file used as served", async () => {
+    // A proxy in front that passes everything through, and changes repomd.xml's revision while `tamper`.
+    let tamper = false;
+    let tampered = 0;
+    const proxy = createServer(async (req, res) => {
+      const upstream = await fetch(`${stack.url}${req.url}`, {
+        headers: { "x-forwarded-host": req.headers.host ?? "" },
+      });
+      let body = Buffer.from(await upstream.arrayBuffer());
+      if (tamper && req.url?.endsWith("/repodata/repomd.xml")) {
+        const changed = body
+          .toString("utf8")
+          .replace(/<revision>(\d+)<\/revision>/, (_, n: string) => `<revision>${Number(n) + 1}</revision>`);
+        if (changed !== body.toString("utf8")) tampered++;
+        body = Buffer.from(changed);
+      }
+      res.writeHead(upstream.status, { "content-type": upstream.headers.get("content-type") ?? "" });
+      res.end(body);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+    const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    try {
+      const repoFile = await (await fetch(`${proxyUrl}/${repository}/signed-hosted.repo`)).text();
+      expect(repoFile).toContain(`baseurl=${proxyUrl}/${repository}/repo/`);
+      const passed = await dnfWithRepoFile(repoFile, ["install", "booth-debugsource"]);
+      expect(passed.code, describeFailure("dnf install through the proxy", passed)).toBe(0);
+      tamper = true;
+      const refused = await dnfWithRepoFile(repoFile, ["install", "booth-debugsource"]);
+      expect(tampered).toBeGreaterThan(0);
+      expect(refused.code).not.toBe(0);
+      expect(refused.stdout + refused.stderr).toMatch(/repomd\.xml GPG signature verification error/);
+    } finally {
+      proxy.close();
+    }
   });
 
   it("signs repomd.xml: gpg verifies it against the served key, and not a repomd.xml one byte off", async () => {
