@@ -317,7 +317,11 @@ worker: { concurrency: 8 }
     ["addr: 127.0.0.1:70000", "addr: expected host:port"],
     ["log: { level: verbose }", 'log.level: expected one of debug, info, warn, error, got "verbose"'],
     ["storage: { driver: s3 }", "storage.driver: the s3 driver is not supported yet; use filesystem"],
-    ["storage: { driver: nfs }", 'storage.driver: expected one of filesystem, s3, gcs, azure, got "nfs"'],
+    [
+      "storage: { driver: nfs }",
+      'storage.driver: expected one of filesystem, registry, s3, gcs, azure, got "nfs"',
+    ],
+    ["storage: { driver: registry }", "storage.driver: registry needs registry.url"],
     ["storage: { filesystem: { dir: x } }", "storage.filesystem.dir: unknown key"],
     ["color: blue", "color: unknown key"],
     ["gossip: { key: c2hvcnQ= }", "gossip.key: expected a base64 AES key of 16, 24 or 32 bytes, got 5 bytes"],

@@ -233,6 +233,17 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
       notificationsToken: values["registry.notifications_token"] ?? token.token,
     };
   }
+  if (config.storage.driver === "registry") {
+    // The datadir is then a cache: a machine's own disk must hold nothing another node needs.
+    const key = origin.get("storage.driver") ?? "storage.driver";
+    if (!config.registry)
+      throw invalid(key, "registry needs registry.url (the OCI registry that stores packages and repodata)");
+    if (config.index.driver !== "postgres")
+      throw invalid(
+        key,
+        "registry needs index.driver: postgres (an index on a local disk ties each repository to one machine)",
+      );
+  }
   if (source !== undefined) config.configFile = source.file;
   return config;
 }
@@ -508,13 +519,15 @@ function parseGossipKey(value: unknown): string {
   return text;
 }
 
-function parseStorageDriver(value: unknown): "filesystem" {
+function parseStorageDriver(value: unknown): "filesystem" | "registry" {
   const text = expectString(value);
-  if (text === "filesystem") return text;
+  if (text === "filesystem" || text === "registry") return text;
   if (text === "s3" || text === "gcs" || text === "azure") {
-    throw new Invalid(`the ${text} driver is not supported yet; use filesystem`);
+    throw new Invalid(
+      `the ${text} driver is not supported yet; use filesystem, or registry (an OCI registry that stores to ${text})`,
+    );
   }
-  throw new Invalid(`expected one of filesystem, s3, gcs, azure, got ${show(value)}`);
+  throw new Invalid(`expected one of filesystem, registry, s3, gcs, azure, got ${show(value)}`);
 }
 
 /** Beskar's `storage.GetPrefix`, kept as is so both share bucket layouts: "/x" -> "x", "x" -> "x/", "/" -> "". */
