@@ -88,6 +88,9 @@ export async function contentRoutes(app: FastifyInstance, deps: AppDeps): Promis
           ? await deps.service.servedRepodataPath(path.repository, index, path.file)
           : undefined;
         if (!file) throw new YumError("NOT_FOUND", `no such repodata file: ${path.file}`);
+        // storage.driver: registry: published by another node, fetched from the registry once.
+        if (!(await stat(file).catch(() => undefined))?.isFile())
+          await deps.service.fetchRepodataFile(path.repository, file);
         const info = await stat(file).catch(() => undefined);
         if (!info?.isFile()) throw new YumError("NOT_FOUND", `no such repodata file: ${path.file}`);
         content = {
@@ -134,8 +137,11 @@ export async function contentRoutes(app: FastifyInstance, deps: AppDeps): Promis
         // under the manifest recorded for it: fetched from there on its first request and stored.
         const layer = `sha256:${record.id}`;
         const { registry } = deps;
+        // With storage.driver: registry, the registry is where every stored package is.
         const inRegistry =
-          registry && (await index.registry.get("packages", record.tag))?.layerDigest === layer;
+          registry &&
+          ((await index.registry.get("packages", record.tag))?.layerDigest === layer ||
+            (await deps.storage.registry?.has(path.repository, "packages", record.id)));
         if (!properties.mirror && !inRegistry) {
           throw new YumError("STORAGE_CORRUPT", `package ${path.file}: blob sha256:${record.id} is missing`);
         }
