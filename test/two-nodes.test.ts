@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { RepositoryStorage } from "@beskar-yum/storage";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -23,6 +23,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Bytes of every file under `dir` (what a node's cache holds), 0 when it does not exist. */
 function bytesUnder(dir: string): number {
+  if (!existsSync(dir)) return 0;
   let total = 0;
   for (const entry of readdirSync(dir, { recursive: true, encoding: "utf8" }).map((e) => join(dir, e))) {
     const info = statSync(entry);
@@ -169,7 +170,14 @@ describe("two nodes: storage.driver registry, index.driver postgres", () => {
     await two.stop();
     expect(await deletePrefix(prefix)).toBeGreaterThan(0);
     one = await startStack({ name: "two-nodes-1b", prefix, env, dataDir: makeTempDir("two-nodes-a2") });
-    two = await startStack({ name: "two-nodes-2b", prefix, env, dataDir: makeTempDir("two-nodes-b2") });
+    // Node 2 now sends clients to the registry instead of streaming (storage.registry.redirect).
+    const redirecting = { ...env, BESKARYUM_STORAGE_REGISTRY_REDIRECT: "true" };
+    two = await startStack({
+      name: "two-nodes-2b",
+      prefix,
+      env: redirecting,
+      dataDir: makeTempDir("two-nodes-b2"),
+    });
     const listed = await two.call("GET", "/repository:list", {});
     expect(listed.json.repositories).toEqual(
       expect.arrayContaining([
@@ -180,6 +188,14 @@ describe("two nodes: storage.driver registry, index.driver postgres", () => {
     expect(await missingRepodataFiles(one.repoUrl(mirror))).toEqual([]);
     const installed = await makeDnf(one.repoUrl(hosted)).install(["yumtest-app"]);
     expect(installed.stdout).toMatch(/yumtest-lib/);
+    const [pkg] = (await fetchPrimary(two.repoUrl(hosted))).packages;
+    const moved = await fetch(`${two.repoUrl(hosted)}${pkg!.href}`, { redirect: "manual" });
+    expect(moved.status).toBe(301);
+    expect(moved.headers.get("location")).toBe(
+      `${registry.url}/v2/${hosted}/packages/blobs/sha256:${pkg!.pkgid}`,
+    );
+    expect((await makeDnf(two.repoUrl(hosted)).install(["yumtest-app"])).stdout).toMatch(/yumtest-lib/);
+    expect(bytesUnder(new RepositoryStorage(two.dataDir).paths(hosted).root)).toBe(0);
     // And the work queues start over: an upload through API-2 is published by a worker.
     const removed = await two.call("DELETE", "/repository/package:bytag", {
       repository: hosted,

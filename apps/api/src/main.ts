@@ -146,6 +146,9 @@ async function main(config: Config): Promise<StopService> {
       syncTimeoutMs: config.sync.timeoutMs,
       proxy: config.proxy,
       ...(registry ? { registry } : {}),
+      ...(config.storage.registryRedirect && config.registry
+        ? { registryRedirect: config.registry.url }
+        : {}),
       ...(registryEvents && config.registry
         ? { registryEvents: { token: config.registry.notificationsToken, events: registryEvents } }
         : {}),

@@ -71,6 +71,19 @@ describe("storage.driver", () => {
     expect(configError(`storage: { driver: registry }\n${registry}`)).toBe(
       "invalid configuration: storage.driver: registry needs index.driver: postgres (an index on a local disk ties each repository to one machine)",
     );
+    expect(configError(`storage: { registry: { redirect: true } }\n${pg}\n${registry}`)).toBe(
+      "invalid configuration: storage.registry.redirect: redirects to the registry need storage.driver: registry",
+    );
+    const authenticated = "registry: { url: 'http://127.0.0.1:5000', username: u, password: p }";
+    expect(
+      configError(`storage: { driver: registry, registry: { redirect: true } }\n${pg}\n${authenticated}`),
+    ).toBe(
+      "invalid configuration: storage.registry.redirect: clients are sent to the registry without credentials: not with registry.username or registry.token",
+    );
+    const redirecting = load(
+      `storage: { driver: registry, registry: { redirect: true } }\n${pg}\n${registry}`,
+    );
+    expect(redirecting.storage.registryRedirect).toBe(true);
     expect(configError(registry, { BESKARYUM_STORAGE_DRIVER: "registry" })).toBe(
       "invalid configuration: BESKARYUM_STORAGE_DRIVER: registry needs index.driver: postgres (an index on a local disk ties each repository to one machine)",
     );

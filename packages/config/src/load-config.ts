@@ -56,6 +56,7 @@ const fields = {
   "sync.timeout_ms": parseInteger(100),
   "sync.wait_timeout_ms": parseInteger(100),
   "storage.fsync_timeout_ms": parseInteger(100),
+  "storage.registry.redirect": parseBoolean,
   "http.headers_timeout_ms": parseInteger(100),
   "http.request_timeout_ms": parseInteger(100),
   "http.upload_idle_timeout_ms": parseInteger(100),
@@ -168,6 +169,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
     },
     storage: {
       driver: values["storage.driver"] ?? "filesystem",
+      registryRedirect: values["storage.registry.redirect"] ?? false,
       prefix: values["storage.prefix"] ?? "",
       filesystem: { directory: directory === undefined ? datadir : path.resolve(cwd, directory) },
     },
@@ -242,6 +244,17 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
       throw invalid(
         key,
         "registry needs index.driver: postgres (an index on a local disk ties each repository to one machine)",
+      );
+  }
+  if (config.storage.registryRedirect) {
+    const key = origin.get("storage.registry.redirect") ?? "storage.registry.redirect";
+    if (config.storage.driver !== "registry")
+      throw invalid(key, "redirects to the registry need storage.driver: registry");
+    // dnf cannot authenticate to the registry: it must serve blobs to anyone.
+    if (config.registry?.username !== undefined || config.registry?.token !== undefined)
+      throw invalid(
+        key,
+        "clients are sent to the registry without credentials: not with registry.username or registry.token",
       );
   }
   if (source !== undefined) config.configFile = source.file;
