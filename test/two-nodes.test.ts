@@ -86,19 +86,36 @@ describe("two nodes: storage.driver registry, index.driver postgres", () => {
 
   it("installs with dnf through API-2 what was uploaded through API-1", async () => {
     expect((await one.call("POST", "/repository", { repository: hosted, properties: {} })).status).toBe(200);
-    for (const rpm of rpms.all) {
+    for (const rpm of [rpms.lib, rpms.app]) {
       const { status, json } = await one.upload(hosted, rpm, { wait: true });
       expect(status, JSON.stringify(json)).toBe(201);
     }
     const cacheB = new RepositoryStorage(two.dataDir).paths(hosted).root;
-    expect(() => statSync(cacheB)).toThrow(); // node 2 has nothing of it on disk
+    expect(existsSync(cacheB)).toBe(false); // node 2 has nothing of it on disk
     const started = Date.now();
     const installed = await makeDnf(two.repoUrl(hosted)).install(["yumtest-app"]);
     expect(installed.stdout).toMatch(/yumtest-lib/);
     // Everything node 2 served came from the registry into its cache: the measure of a cold node.
+    const metrics = await (await fetch(`${two.url}/metrics`)).text();
+    const fetched = Number(/^beskaryum_registry_fetched_bytes_total (\d+)$/m.exec(metrics)?.[1]);
+    // At least the two packages dnf downloaded (and the repodata it read).
+    expect(fetched).toBeGreaterThan(statSync(rpms.lib).size + statSync(rpms.app).size);
     console.log(
-      `two-nodes: dnf install through cold API-2 in ${Date.now() - started} ms; API-2 fetched ${bytesUnder(cacheB)} bytes from the registry into its cache`,
+      `two-nodes: dnf install through cold API-2 in ${Date.now() - started} ms; API-2 fetched ${fetched} bytes from the registry (${/^beskaryum_registry_fetched_blobs_total (\d+)$/m.exec(metrics)?.[1]} blobs)`,
     );
+
+    // The registry is the store: while it is down an upload is refused, and nothing is recorded.
+    await registry.stop();
+    const refused = await one.upload(hosted, rpms.extra);
+    expect(refused.status, JSON.stringify(refused.json)).toBe(503);
+    await registry.start();
+    const accepted = await one.upload(hosted, rpms.extra, { wait: true });
+    expect(accepted.status, JSON.stringify(accepted.json)).toBe(201);
+    const logs = await two.call("GET", "/repository/logs", { repository: hosted });
+    const uploads = logs.json.logs.filter((l: { message: string }) =>
+      l.message.startsWith("uploaded yumtest-extra"),
+    );
+    expect(uploads).toHaveLength(1);
   });
 
   it("finishes on worker-2 a mirror sync killed with SIGKILL on worker-1, without downloading again what was stored", async () => {

@@ -127,6 +127,7 @@ async function main(config: Config): Promise<StopService> {
     observe: (url, method, status, seconds) => metrics.observeRequest(url, method, status, seconds),
   });
   metrics.watchContentCache(() => contentCache.stats());
+  if (storage.registry) metrics.watchRegistryBlobs(storage.registry);
   // Per-repository metrics come from the indexes (the worker's totals, durable), queue depth from Redis.
   metrics.state = new StateMetrics(storage, [trigger.queue, syncs.queue]);
   const app = buildApp(

@@ -1,5 +1,5 @@
 import { createReadStream } from "node:fs";
-import type { Readable } from "node:stream";
+import { pipeline, type Readable, Transform } from "node:stream";
 import { YumError } from "@beskar-yum/errors";
 import type { FsBlobStore } from "./blob-store.js";
 
@@ -35,7 +35,7 @@ export interface SharedBlob {
  */
 export class RegistryBlobs {
   private readonly fetches = new Map<string, Promise<void>>();
-  /** Bytes this process fetched from the registry into its cache, and how many blobs (metrics). */
+  /** Bytes this process read from the registry (into its cache, or streamed to a client), and how many blobs (metrics). */
   fetchedBytes = 0;
   fetchedBlobs = 0;
   /** Blobs this process sent to the registry (those it had already are not sent). */
@@ -61,12 +61,22 @@ export class RegistryBlobs {
     return this.client.hasBlob(RegistryBlobs.ociRepository(repository, kind), `sha256:${digest}`);
   }
 
-  /** The blob's bytes, streamed from the registry; the stream errors when they do not match. */
-  open(repository: string, kind: SharedKind, blob: SharedBlob): Promise<Readable> {
-    return this.client.openBlob(RegistryBlobs.ociRepository(repository, kind), {
+  /** The blob's bytes, streamed from the registry (counted); the stream errors when they do not match. */
+  async open(repository: string, kind: SharedKind, blob: SharedBlob): Promise<Readable> {
+    const body = await this.client.openBlob(RegistryBlobs.ociRepository(repository, kind), {
       digest: `sha256:${blob.digest}`,
       size: blob.size,
     });
+    this.fetchedBlobs++;
+    const counted = new Transform({
+      transform: (chunk: Buffer, _encoding, done) => {
+        this.fetchedBytes += chunk.length;
+        done(null, chunk);
+      },
+    });
+    // pipeline destroys `counted` with the error when the registry's stream fails (or mismatches).
+    pipeline(body, counted, () => {});
+    return counted;
   }
 
   /** Stores the blob into `blobs` from the registry, unless it is there; concurrent callers share one download. */
@@ -92,7 +102,5 @@ export class RegistryBlobs {
       );
     }
     await blobs.commit(ingested);
-    this.fetchedBytes += ingested.size;
-    this.fetchedBlobs++;
   }
 }

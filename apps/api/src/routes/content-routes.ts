@@ -176,10 +176,15 @@ export async function contentRoutes(app: FastifyInstance, deps: AppDeps): Promis
                 ...(inRegistry
                   ? {
                       open: () =>
-                        registry.openBlob(`${path.repository}/packages`, {
-                          digest: layer,
-                          size: record.fileSize,
-                        }),
+                        deps.storage.registry
+                          ? deps.storage.registry.open(path.repository, "packages", {
+                              digest: record.id,
+                              size: record.fileSize,
+                            })
+                          : registry.openBlob(`${path.repository}/packages`, {
+                              digest: layer,
+                              size: record.fileSize,
+                            }),
                     }
                   : {}),
               });
