@@ -10,6 +10,7 @@ import { type Stack, startStack } from "./harness/stack.js";
 import { rockyTestdata, startUpstream, type Upstream } from "./harness/upstream.js";
 import { makeDnf } from "./support/dnf.js";
 import { type DockerRegistry, dockerRegistry } from "./support/docker-registry.js";
+import { eventually } from "./support/eventually.js";
 import { deletePrefix, uniquePrefix } from "./support/redis.js";
 import { standardFixtures } from "./support/rpm-fixtures.js";
 import { cleanupTempDirs, makeTempDir } from "./support/tmp.js";
@@ -213,6 +214,28 @@ describe("two nodes: storage.driver registry, index.driver postgres", () => {
     );
     expect((await makeDnf(two.repoUrl(hosted)).install(["yumtest-app"])).stdout).toMatch(/yumtest-lib/);
     expect(bytesUnder(new RepositoryStorage(two.dataDir).paths(hosted).root)).toBe(0);
+    // An on_demand mirror's package fetched from upstream by one node is in the registry for the other.
+    const lazy = "artifacts/yum/two-nodes-on-demand";
+    const properties = { mirror: true, mirror_urls: [upstream.url("rocky")], sync_policy: "on_demand" };
+    expect((await one.call("POST", "/repository", { repository: lazy, properties })).status).toBe(200);
+    expect((await one.call("GET", "/repository/sync", { repository: lazy, wait: true })).status).toBe(200);
+    const [name, file] = Object.entries(rockyFiles)[0]!;
+    const digestOf = async (res: Response) =>
+      createHash("sha256")
+        .update(Buffer.from(await res.arrayBuffer()))
+        .digest("hex");
+    const fetchedUpstream = () =>
+      upstream.server.requests.filter((r) => r.path.endsWith(`/${name}`) && r.method === "GET").length;
+    const before = fetchedUpstream();
+    expect(await digestOf(await fetch(`${one.repoUrl(lazy)}Packages/${name}`))).toBe(file.sha256);
+    // Shared once stored, which may be just after the client has its last byte.
+    const blobUrl = `${registry.url}/v2/${lazy}/packages/blobs/sha256:${file.sha256}`;
+    await eventually("the package in the registry", async () =>
+      (await fetch(blobUrl, { method: "HEAD" })).status === 200 ? true : undefined,
+    );
+    expect(await digestOf(await fetch(`${two.repoUrl(lazy)}Packages/${name}`))).toBe(file.sha256);
+    expect(fetchedUpstream()).toBe(before + 1);
+
     // And the work queues start over: an upload through API-2 is published by a worker.
     const removed = await two.call("DELETE", "/repository/package:bytag", {
       repository: hosted,

@@ -136,6 +136,8 @@ export async function contentRoutes(app: FastifyInstance, deps: AppDeps): Promis
       if (!record) {
         // Removed or replaced, but clients on the previous repodata generation may still ask for it.
         const retired = found && "retired" in found ? found.retired : undefined;
+        // storage.driver: registry: stored by another node, in the registry.
+        if (retired) await deps.storage.localBlob(path.repository, "packages", { digest: retired.id });
         const info = retired && (await stat(blobs.pathOf(retired.id)).catch(() => undefined));
         if (!retired || !info)
           throw new YumError("NOT_FOUND", `package ${path.file} not found in ${path.repository}`);
@@ -173,6 +175,15 @@ export async function contentRoutes(app: FastifyInstance, deps: AppDeps): Promis
                 tls: upstreamTls(properties),
                 ...(deps.syncTimeoutMs ? { timeoutMs: deps.syncTimeoutMs } : {}),
                 client: { proxy: upstreamProxy(properties, deps.proxy) },
+                ...(deps.storage.registry && !inRegistry
+                  ? {
+                      stored: () =>
+                        deps.storage.share(path.repository, "packages", {
+                          digest: record.id,
+                          size: record.fileSize,
+                        }),
+                    }
+                  : {}),
                 ...(inRegistry
                   ? {
                       open: () =>
