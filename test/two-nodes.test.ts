@@ -195,6 +195,8 @@ describe("two nodes: storage.driver registry, index.driver postgres", () => {
       prefix,
       env: redirecting,
       dataDir: makeTempDir("two-nodes-b2"),
+      // Node 2 is an API alone now: what it records, worker-1 (on another datadir) does.
+      workers: 0,
     });
     const listed = await two.call("GET", "/repository:list", {});
     expect(listed.json.repositories).toEqual(
@@ -245,5 +247,29 @@ describe("two nodes: storage.driver registry, index.driver postgres", () => {
     expect(removed.status).toBe(200);
     const again = await two.upload(hosted, rpms.all[0]!, { wait: true });
     expect(again.status, JSON.stringify(again.json)).toBe(201);
+
+    // A repository deleted through API-2: its manifests are deleted from the registry by worker-1
+    // (the tombstone is in the shared index, not on the datadir of the API that deleted it).
+    let seen: string[] = [];
+    const tags = async () => {
+      const res = await fetch(`${registry.url}/v2/${hosted}/packages/tags/list`);
+      seen = res.status === 200 ? (((await res.json()) as { tags: string[] | null }).tags ?? []) : [];
+      return seen;
+    };
+    const listedTags = (
+      await two.call("GET", "/repository/package:list", { repository: hosted })
+    ).json.repository_packages
+      .map((p: { tag: string }) => p.tag)
+      .sort();
+    await eventually(
+      "the hosted repository's manifests pushed",
+      async () => (JSON.stringify((await tags()).sort()) === JSON.stringify(listedTags) ? true : undefined),
+      { context: () => `tags: ${JSON.stringify(seen)}, listed: ${JSON.stringify(listedTags)}` },
+    );
+    const deleted = await two.call("DELETE", "/repository", { repository: hosted, delete_packages: true });
+    expect(deleted.status, JSON.stringify(deleted.json)).toBe(200);
+    await eventually("its manifests deleted from the registry", async () =>
+      (await tags()).length === 0 ? true : undefined,
+    );
   });
 });

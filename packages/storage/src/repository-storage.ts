@@ -344,6 +344,8 @@ export class RepositoryStorage {
    * those of an earlier deletion of the same name not yet cleaned up.
    */
   async addRegistryTombstone(tombstone: RegistryTombstone): Promise<void> {
+    // With PostgreSQL, in the database: any node's worker deletes the manifests, not only this one's.
+    if (this.postgres) return this.postgres.addTombstone(tombstone);
     const earlier = (await this.registryTombstone(tombstone.repository))?.manifests ?? [];
     const manifests = [...earlier, ...tombstone.manifests];
     await mkdir(this.tombstones, { recursive: true });
@@ -354,6 +356,7 @@ export class RepositoryStorage {
   }
 
   async registryTombstone(repository: string): Promise<RegistryTombstone | undefined> {
+    if (this.postgres) return this.postgres.tombstone(repository);
     try {
       return JSON.parse(await readFile(this.tombstonePath(repository), "utf8")) as RegistryTombstone;
     } catch (err) {
@@ -363,11 +366,13 @@ export class RepositoryStorage {
   }
 
   async removeRegistryTombstone(repository: string): Promise<void> {
+    if (this.postgres) return this.postgres.removeTombstone(repository);
     await rm(this.tombstonePath(repository), { force: true });
   }
 
   /** The repositories with a registry tombstone. */
   async listRegistryTombstones(): Promise<string[]> {
+    if (this.postgres) return this.postgres.listTombstones();
     try {
       const names = await readdir(this.tombstones);
       return names
