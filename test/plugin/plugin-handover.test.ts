@@ -103,33 +103,50 @@ describe("plugin replicas hand a repository over (postgres + registry)", () => {
       repository: mirror,
       properties: { mirror: true, mirror_urls: [upstream.url("rocky")] },
     });
-    await admin(nodeA, "GET", "/repository/sync", { repository: mirror, wait: true });
-    const before = {
+    // Without `wait` (the stand-in's client gives up after 5 s; a sync on a loaded machine may not):
+    // done once the mirror's log has one more "sync finished" line than before.
+    const finishedSyncs = async (node: string) =>
+      decodeReply(
+        await adminThroughBeskar(go, node, "GET", "/repository/logs", { repository: mirror }),
+      ).logs.filter((l: { message: string }) => l.message.startsWith("sync finished")).length;
+    const sync = async (node: string) => {
+      const before = await finishedSyncs(node);
+      await admin(node, "GET", "/repository/sync", { repository: mirror });
+      await eventually(
+        `the mirror synced through ${node}`,
+        async () => ((await finishedSyncs(node)) > before ? true : undefined),
+        { timeoutMs: 60_000 },
+      );
+    };
+    await sync(nodeA);
+    const handed = {
       packages: await admin(nodeA, "GET", "/repository/package:list", { repository: hosted }),
       status: await admin(nodeA, "GET", "/repository/sync:status", { repository: mirror }),
       hostedLogs: await admin(nodeA, "GET", "/repository/logs", { repository: hosted }),
       mirrorLogs: await admin(nodeA, "GET", "/repository/logs", { repository: mirror }),
     };
-    expect(before.status.sync_status).toMatchObject({ syncing: false, synced_packages: 27, sync_error: "" });
+    expect(handed.status.sync_status).toMatchObject({ syncing: false, synced_packages: 27, sync_error: "" });
 
     // Node A leaves; Beskar routes the repositories to node B, which has never seen them.
     await a!.stop();
     a = undefined;
     await go.waitForEvent((e) => e.event === "pluginUnregistered" && e.name === nodeA, 30_000);
     expect(await admin(nodeB, "GET", "/repository/package:list", { repository: hosted })).toEqual(
-      before.packages,
+      handed.packages,
     );
     expect(await admin(nodeB, "GET", "/repository/sync:status", { repository: mirror })).toEqual(
-      before.status,
+      handed.status,
     );
-    expect(await admin(nodeB, "GET", "/repository/logs", { repository: hosted })).toEqual(before.hostedLogs);
-    expect(await admin(nodeB, "GET", "/repository/logs", { repository: mirror })).toEqual(before.mirrorLogs);
+    expect(await admin(nodeB, "GET", "/repository/logs", { repository: hosted })).toEqual(handed.hostedLogs);
+    expect(await admin(nodeB, "GET", "/repository/logs", { repository: mirror })).toEqual(handed.mirrorLogs);
     expect((await fetchPrimary(b.repoUrl(mirror))).packages).toHaveLength(27);
     expect(await missingRepodataFiles(b.repoUrl(mirror))).toEqual([]);
     const dnf = makeDnf(b.repoUrl(hosted));
     await dnf.install(["booth-debugsource"]);
     expect(await dnf.installed()).toContain("booth-debugsource-1.0-6.ac1d34c.git.el8.2.x86_64");
     // And node B goes on with it: a sync of the mirror through B.
-    await admin(nodeB, "GET", "/repository/sync", { repository: mirror, wait: true });
+    await sync(nodeB);
+    const status = await admin(nodeB, "GET", "/repository/sync:status", { repository: mirror });
+    expect(status.sync_status).toMatchObject({ syncing: false, synced_packages: 27, sync_error: "" });
   }, 180_000);
 });
