@@ -109,6 +109,14 @@ describe("two nodes: storage.driver registry, index.driver postgres", () => {
     await registry.stop();
     const refused = await one.upload(hosted, rpms.extra);
     expect(refused.status, JSON.stringify(refused.json)).toBe(503);
+    const notCreated = await two.call("POST", "/repository", {
+      repository: "artifacts/yum/two-nodes-down",
+      properties: {},
+    });
+    expect(notCreated.status, JSON.stringify(notCreated.json)).toBe(503);
+    expect(
+      (await two.call("GET", "/repository", { repository: "artifacts/yum/two-nodes-down" })).status,
+    ).toBe(404);
     await registry.start();
     const accepted = await one.upload(hosted, rpms.extra, { wait: true });
     expect(accepted.status, JSON.stringify(accepted.json)).toBe(201);

@@ -195,7 +195,7 @@ export class RepositoryService {
 
   /**
    * Whether the registry replica holds published repodata of `repository`. A registry that is down
-   * does not stop creates and uploads (the replica never does: publishing goes on, pushes are retried):
+   * does not stop creates and uploads with the filesystem driver (the replica never does: publishing goes on, pushes are retried):
    * the worker's replica round is what protects the registry's copy, and it pushes nothing over a
    * `repomdxml` it has no record of (REPO_NOT_RESTORED, registry-replica.ts).
    */
@@ -203,7 +203,9 @@ export class RepositoryService {
     try {
       return (await this.options.registry?.holdsRepodata(repository)) ?? false;
     } catch (err) {
-      if (isYumError(err, "REGISTRY_UNAVAILABLE")) return false;
+      // Unless the registry is the store (storage.driver: registry): then the create's first
+      // publish could not be stored either, and would leave the repository created but unpublished.
+      if (isYumError(err, "REGISTRY_UNAVAILABLE") && !this.storage.registry) return false;
       throw err;
     }
   }
