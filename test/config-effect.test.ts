@@ -44,8 +44,16 @@ async function exitOf(main: string, env: Record<string, string>, argv: string[] 
 
 describe("configuration the processes cannot honour is refused at start, naming the key", () => {
   it.each([
-    ["BESKARYUM_STORAGE_DRIVER", "s3", "the s3 driver is not supported yet; use filesystem"],
-    ["BESKARYUM_STORAGE_DRIVER", "azure", "the azure driver is not supported yet; use filesystem"],
+    [
+      "BESKARYUM_STORAGE_DRIVER",
+      "s3",
+      "the s3 driver is not supported yet; use filesystem, or registry (an OCI registry that stores to s3)",
+    ],
+    [
+      "BESKARYUM_STORAGE_DRIVER",
+      "registry",
+      "registry needs registry.url (the OCI registry that stores packages and repodata)",
+    ],
     ["BESKARYUM_PROFILING", "maybe", 'expected true or false, got "maybe"'],
     ["BESKARYUM_LOG_FORMAT", "pretty", 'expected one of json, text, got "pretty"'],
   ])("the API exits 2 on %s=%s", async (variable, value, problem) => {
@@ -65,7 +73,7 @@ describe("configuration the processes cannot honour is refused at start, naming 
       const { code, output } = await exitOf(main, env, ["--config", file]);
       expect(code).toBe(2);
       expect(output.trim()).toBe(
-        `beskar-yum ${name}: invalid configuration: storage.driver: the gcs driver is not supported yet; use filesystem`,
+        `beskar-yum ${name}: invalid configuration: storage.driver: the gcs driver is not supported yet; use filesystem, or registry (an OCI registry that stores to gcs)`,
       );
     }
   });

@@ -30,6 +30,11 @@ export interface StackOptions {
    * a loaded machine, every stack would pay it.
    */
   generatedSigningKey?: boolean;
+  /**
+   * Share this Redis key prefix (several stacks acting as nodes of one deployment); the caller owns
+   * it and deletes it. Default: a prefix of the stack's own, deleted by `stop`.
+   */
+  prefix?: string;
 }
 
 /** A throwaway signing key for test stacks (made with gpg, no passphrase; never used anywhere else). */
@@ -61,7 +66,7 @@ export interface Stack {
  */
 export async function startStack(options: StackOptions): Promise<Stack> {
   const dataDir = options.dataDir ?? makeTempDir(`stack-${options.name}`);
-  const prefix = uniquePrefix(options.name);
+  const prefix = options.prefix ?? uniquePrefix(options.name);
   const token = randomBytes(16).toString("hex");
   const env = {
     ...process.env,
@@ -142,7 +147,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     },
     stop: async () => {
       await Promise.all([api, ...workers].map((p) => p.stop()));
-      await deletePrefix(prefix);
+      if (options.prefix === undefined) await deletePrefix(prefix);
     },
   };
 }

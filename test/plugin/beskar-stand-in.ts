@@ -1,5 +1,5 @@
 import { buildGoProgram, GoPeer } from "../gossip/go-programs.js";
-import { type Stack, startStack } from "../harness/stack.js";
+import { type Stack, type StackOptions, startStack } from "../harness/stack.js";
 import { makeTempDir } from "../support/tmp.js";
 
 /**
@@ -11,8 +11,14 @@ export async function startBeskarWithPlugin(
   registryArgs: string[],
   env: Record<string, string> = {},
 ): Promise<{ go: GoPeer; stack: Stack }> {
+  const go = await startBeskarStandIn(registryArgs);
+  return { go, stack: await startPluginNode(go, { name, env }) };
+}
+
+/** The Go Beskar stand-in alone: plugin nodes join it with `startPluginNode`. */
+export async function startBeskarStandIn(registryArgs: string[]): Promise<GoPeer> {
   const binary = await buildGoProgram("beskar-peer", makeTempDir("beskar-peer-"));
-  const go = await GoPeer.start(binary, [
+  return GoPeer.start(binary, [
     "-ca",
     "-control",
     "127.0.0.1:0",
@@ -21,9 +27,12 @@ export async function startBeskarWithPlugin(
     "-hostname",
     "localhost",
   ]);
-  const stack = await startStack({
-    name,
-    env: { BESKARYUM_GOSSIP_PEERS: go.address, BESKARYUM_GOSSIP_ADDR: "127.0.0.1:0", ...env },
+}
+
+/** A beskar-yum stack (API + worker) joining `go` as a plugin node; `options.env` adds to its gossip settings. */
+export function startPluginNode(go: GoPeer, options: StackOptions): Promise<Stack> {
+  return startStack({
+    ...options,
+    env: { BESKARYUM_GOSSIP_PEERS: go.address, BESKARYUM_GOSSIP_ADDR: "127.0.0.1:0", ...options.env },
   });
-  return { go, stack };
 }

@@ -3,13 +3,20 @@ import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { evaluateRoute, loadRouteTable } from "@beskar-yum/router";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ControlReply, GoPeer } from "../gossip/go-programs.js";
+import type { GoPeer } from "../gossip/go-programs.js";
 import { fetchPrimary } from "../harness/repodata-client.js";
 import type { Stack } from "../harness/stack.js";
 import { makeDnf } from "../support/dnf.js";
 import { eventually } from "../support/eventually.js";
 import { stopAll } from "../support/processes.js";
 import { cleanupTempDirs, makeTempDir } from "../support/tmp.js";
+import {
+  decodeReply,
+  eventOf,
+  PACKAGE_CONFIG,
+  packageManifest,
+  adminThroughBeskar as requestThroughBeskar,
+} from "./beskar-requests.js";
 import { startBeskarWithPlugin } from "./beskar-stand-in.js";
 
 // beskar-yum in plugin mode (API + worker processes, Redis) against Go playing Beskar: registration
@@ -20,41 +27,9 @@ const RPM = new URL(
   "../fixtures/rocky-8.3-ha-debug/Packages/booth-debugsource-1.0-6.ac1d34c.git.el8.2.x86_64.rpm",
   import.meta.url,
 ).pathname;
-const PACKAGE_CONFIG = "application/vnd.ciq.rpm.package.v1.config+json";
 const EXTRA_CONFIG = "application/vnd.ciq.rpm.repomd.extra.v1.config+xml";
 const EMPTY_SHA256 = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 const sha256 = (bytes: Buffer) => createHash("sha256").update(bytes).digest("hex");
-
-/** The fields of Beskar's event for `manifest` pushed to `ociRepository` (action and origin apart). */
-function eventOf(node: string, ociRepository: string, manifest: Buffer, mediatype: string) {
-  return {
-    node,
-    repository: ociRepository,
-    digest: `sha256:${sha256(manifest)}`,
-    mediatype,
-    payload: manifest.toString("base64"),
-  };
-}
-
-/** A package manifest as `beskarctl yum push` makes it (BESKAR.md §3.1). */
-function packageManifest(rpm: Buffer, title: string): Buffer {
-  return Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: "application/vnd.oci.image.manifest.v1+json",
-      config: { mediaType: PACKAGE_CONFIG, digest: EMPTY_SHA256, size: 0 },
-      layers: [
-        {
-          mediaType: "application/vnd.ciq.rpm.package.v1.rpm",
-          digest: `sha256:${sha256(rpm)}`,
-          size: rpm.length,
-          annotations: { "org.opencontainers.image.title": title },
-          platform: { architecture: "x86_64", os: "linux" },
-        },
-      ],
-    }),
-  );
-}
 
 let go: GoPeer;
 let stack: Stack;
@@ -81,21 +56,9 @@ afterAll(async () => {
 const until = <T>(what: string, probe: () => Promise<T | undefined>) =>
   eventually(what, probe, { timeoutMs: 15_000, intervalMs: 100, context: () => stack.api.output() });
 
-/** An admin API call as Beskar forwards it to the plugin node: over mTLS, with a JSON body. */
-function adminThroughBeskar(
-  node: string,
-  method: string,
-  path: string,
-  body: unknown,
-): Promise<ControlReply> {
-  return go.control("/request", {
-    node,
-    method,
-    path: `/artifacts/yum/api/v1${path}`,
-    contentType: "application/json",
-    body: Buffer.from(JSON.stringify(body)).toString("base64"),
-  });
-}
+/** An admin API call as Beskar forwards it to the plugin node. */
+const adminThroughBeskar = (node: string, method: string, path: string, body: unknown) =>
+  requestThroughBeskar(go, node, method, path, body);
 
 /** The registered plugin node, and `repository` created on it through Beskar (200 expected). */
 async function createThroughBeskar(repository: string, properties: Record<string, unknown> = {}) {
@@ -133,8 +96,6 @@ describe("beskar-yum as Beskar's yum plugin", () => {
     const repository = "artifacts/yum/plugin-test";
     const admin = (method: string, path: string, body: unknown) =>
       adminThroughBeskar(node, method, path, body);
-    const decode = (reply: ControlReply) =>
-      JSON.parse(Buffer.from(reply.body ?? "", "base64").toString("utf8"));
 
     // PUT event: the RPM layer is fetched from Beskar's registry with our plugin certificate.
     const rpm = readFileSync(RPM);
@@ -163,7 +124,7 @@ describe("beskar-yum as Beskar's yum plugin", () => {
     });
     const listed = await admin("GET", "/repository/package:list", { repository });
     expect(listed.status).toBe(200);
-    expect(decode(listed).repository_packages).toEqual([
+    expect(decodeReply(listed).repository_packages).toEqual([
       expect.objectContaining({
         id: layerHex,
         name: "booth-debugsource",
@@ -181,7 +142,7 @@ describe("beskar-yum as Beskar's yum plugin", () => {
       const primary = await fetchPrimary(stack.repoUrl(repository));
       return primary.packages.length === 0 ? true : undefined;
     });
-    const logs = decode(await admin("GET", "/repository/logs", { repository }));
+    const logs = decodeReply(await admin("GET", "/repository/logs", { repository }));
     expect((logs.logs ?? []).filter((l: { level: string }) => l.level === "ERROR")).toEqual([]);
   }, 40_000);
 

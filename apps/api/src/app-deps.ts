@@ -35,6 +35,11 @@ export interface AppDeps {
   proxy?: { http?: string; https?: string; noProxy?: string };
   /** The registry replica (`config.registry`): restored packages not stored here yet are read from it. */
   registry?: Pick<RegistryClient, "openBlob">;
+  /**
+   * `storage.registry.redirect`: the registry's URL; packages and checksum-named repodata files are
+   * answered 301 to their blob there (as Beskar does), not streamed.
+   */
+  registryRedirect?: string;
   /** The registry's webhook (`config.registry`): its token and where notifications go. */
   registryEvents?: { token: string; events: Pick<RegistryEvents, "accept"> };
 }

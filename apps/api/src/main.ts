@@ -14,7 +14,7 @@ import { RegistryClient, registryClientOptions } from "@beskar-yum/oci";
 import { createRedis, RepoLock, RepoTrigger, SyncQueue } from "@beskar-yum/queue";
 import { RepositoryService, recheckPendingWork, registryHoldings } from "@beskar-yum/repository";
 import { loadSigningKey } from "@beskar-yum/signing";
-import { RepositoryStorage } from "@beskar-yum/storage";
+import { RegistryBlobs, RepositoryStorage } from "@beskar-yum/storage";
 import { pino } from "pino";
 import { apiProcessCount, clusterMetrics, isApiWorker, joinCluster, runPrimary } from "./api-cluster.js";
 import { buildApp } from "./app.js";
@@ -79,8 +79,13 @@ async function main(config: Config): Promise<StopService> {
     ...(isApiWorker() ? {} : { log: (fields, message) => logger.info(fields, message) }),
   });
   const redis = createRedis(config.redis.url, "beskar-yum-api");
+  // The registry replica: asked before a repository is created (never over content this node has
+  // no index for), and the source of restored packages not stored here yet.
+  const registry = config.registry ? new RegistryClient(registryClientOptions(config.registry)) : undefined;
   const storage = await RepositoryStorage.open(config.storage.filesystem.directory, config.storage.prefix, {
     ...indexStorageOptions(config),
+    // storage.driver: registry: the registry is where blobs live, this datadir a cache of it.
+    ...(config.storage.driver === "registry" && registry ? { registry: new RegistryBlobs(registry) } : {}),
     onPostgresError: (err) => logger.warn({ err: err.message }, "PostgreSQL index connection lost"),
   });
   // Before anything reads storage: repositories of the previous layout move into this one (the
@@ -93,9 +98,6 @@ async function main(config: Config): Promise<StopService> {
   const lock = new RepoLock(redis, config.redis.prefix, {
     afterRelease: recheckPendingWork(storage, trigger, logger),
   });
-  // The registry replica: asked before a repository is created (never over content this node has
-  // no index for), and the source of restored packages not stored here yet.
-  const registry = config.registry ? new RegistryClient(registryClientOptions(config.registry)) : undefined;
   const service = new RepositoryService({
     storage,
     trigger,
@@ -125,6 +127,7 @@ async function main(config: Config): Promise<StopService> {
     observe: (url, method, status, seconds) => metrics.observeRequest(url, method, status, seconds),
   });
   metrics.watchContentCache(() => contentCache.stats());
+  if (storage.registry) metrics.watchRegistryBlobs(storage.registry);
   // Per-repository metrics come from the indexes (the worker's totals, durable), queue depth from Redis.
   metrics.state = new StateMetrics(storage, [trigger.queue, syncs.queue]);
   const app = buildApp(
@@ -144,6 +147,9 @@ async function main(config: Config): Promise<StopService> {
       syncTimeoutMs: config.sync.timeoutMs,
       proxy: config.proxy,
       ...(registry ? { registry } : {}),
+      ...(config.storage.registryRedirect && config.registry
+        ? { registryRedirect: config.registry.url }
+        : {}),
       ...(registryEvents && config.registry
         ? { registryEvents: { token: config.registry.notificationsToken, events: registryEvents } }
         : {}),

@@ -1,3 +1,4 @@
+import type { RegistryBlobs } from "@beskar-yum/storage";
 import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import type { ContentCacheStats } from "./content-cache.js";
 import { RequestHistogram, routeFamily } from "./request-histogram.js";
@@ -61,6 +62,40 @@ export class ApiMetrics {
       registers: [this.registry],
       collect() {
         this.set(stats().bytes);
+      },
+    });
+  }
+
+  /** `storage.driver: registry`: what this process fetched from and sent to the registry (read when scraped). */
+  watchRegistryBlobs(blobs: Pick<RegistryBlobs, "fetchedBytes" | "fetchedBlobs" | "sentBlobs">): void {
+    this.totalOf(
+      "beskaryum_registry_fetched_bytes_total",
+      "Bytes of packages and repodata files fetched from the registry into this node's cache",
+      () => blobs.fetchedBytes,
+    );
+    this.totalOf(
+      "beskaryum_registry_fetched_blobs_total",
+      "Packages and repodata files fetched from the registry into this node's cache",
+      () => blobs.fetchedBlobs,
+    );
+    this.totalOf(
+      "beskaryum_registry_sent_blobs_total",
+      "Packages and repodata files sent to the registry (those it had already are not sent)",
+      () => blobs.sentBlobs,
+    );
+  }
+
+  /** A counter of a running total kept elsewhere: what it grew by since the last scrape is added. */
+  private totalOf(name: string, help: string, read: () => number): void {
+    let reported = 0;
+    new Counter({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        const total = read();
+        this.inc(total - reported);
+        reported = total;
       },
     });
   }

@@ -11,7 +11,7 @@ import { RegistryClient, registryClientOptions } from "@beskar-yum/oci";
 import { createRedis, RepoLock, RepoTrigger, SyncQueue } from "@beskar-yum/queue";
 import { recheckPendingWork } from "@beskar-yum/repository";
 import { loadSigningKey } from "@beskar-yum/signing";
-import { RepositoryStorage } from "@beskar-yum/storage";
+import { RegistryBlobs, RepositoryStorage } from "@beskar-yum/storage";
 import { pino } from "pino";
 import { JobGuard } from "./job-guard.js";
 import { installProcessGuards } from "./process-guards.js";
@@ -55,8 +55,12 @@ async function main(config: Config): Promise<StopService> {
     log: (fields, message) => logger.info(fields, message),
   });
   const redis = createRedis(config.redis.url, "beskar-yum-worker");
+  // The OCI registry replica (SPEC §7): every repository pushed there in Beskar's layout.
+  const registry = config.registry ? new RegistryClient(registryClientOptions(config.registry)) : undefined;
   const storage = await RepositoryStorage.open(config.storage.filesystem.directory, config.storage.prefix, {
     ...indexStorageOptions(config),
+    // storage.driver: registry: the registry is where blobs live, this datadir a cache of it.
+    ...(config.storage.driver === "registry" && registry ? { registry: new RegistryBlobs(registry) } : {}),
     onPostgresError: (err) => logger.warn({ err: err.message }, "PostgreSQL index connection lost"),
   });
   // Before anything reads storage: repositories of the previous layout move into this one.
@@ -68,8 +72,6 @@ async function main(config: Config): Promise<StopService> {
     afterRelease: recheckPendingWork(storage, trigger, logger),
   });
   const syncs = new SyncQueue(redis, config.redis.prefix);
-  // The OCI registry replica (SPEC §7): every repository pushed there in Beskar's layout.
-  const registry = config.registry ? new RegistryClient(registryClientOptions(config.registry)) : undefined;
 
   const worker = startRepoEventsWorker(
     config,

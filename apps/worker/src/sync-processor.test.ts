@@ -16,7 +16,7 @@ vi.mock("@beskar-yum/mirror", async (importOriginal) => ({
   runMirrorSync: async () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     events.push("sync settled");
-    return { total: 0, downloaded: 0, removed: 0, published: false, phases: {} };
+    return { total: 0, downloaded: 0, fromRegistry: 0, removed: 0, published: false, phases: {} };
   },
 }));
 

@@ -146,6 +146,10 @@ function startLine(urls: string[], mirrorList: MirrorListSource | undefined, for
 
 /** The last line of a successful sync: one summary, however many packages. */
 function endLine(result: MirrorSyncResult, downloadedBytes: number, ms: number): string {
-  const what = `${result.total} packages upstream, ${result.downloaded} downloaded, ${result.removed} removed, ${downloadedBytes} bytes downloaded`;
+  const fromRegistry =
+    result.fromRegistry > 0
+      ? `, ${result.fromRegistry} taken from the registry (stored by an interrupted sync)`
+      : "";
+  const what = `${result.total} packages upstream, ${result.downloaded} downloaded${fromRegistry}, ${result.removed} removed, ${downloadedBytes} bytes downloaded`;
   return `sync finished in ${ms} ms: ${what}${result.published ? "" : "; upstream unchanged, nothing published"}`;
 }

@@ -49,16 +49,44 @@ describe("storage.driver", () => {
     "refuses %s, from the file or the environment, naming the key",
     (driver) => {
       expect(configError(`storage: { driver: ${driver} }`)).toBe(
-        `invalid configuration: storage.driver: the ${driver} driver is not supported yet; use filesystem`,
+        `invalid configuration: storage.driver: the ${driver} driver is not supported yet; use filesystem, or registry (an OCI registry that stores to ${driver})`,
       );
       expect(configError(undefined, { BESKARYUM_STORAGE_DRIVER: driver })).toBe(
-        `invalid configuration: BESKARYUM_STORAGE_DRIVER: the ${driver} driver is not supported yet; use filesystem`,
+        `invalid configuration: BESKARYUM_STORAGE_DRIVER: the ${driver} driver is not supported yet; use filesystem, or registry (an OCI registry that stores to ${driver})`,
       );
     },
   );
 
   it("accepts filesystem (the default)", () => {
     expect(load("storage: { driver: filesystem }").storage.driver).toBe("filesystem");
+  });
+
+  it("accepts registry only with registry.url and index.driver: postgres, naming the key otherwise", () => {
+    const pg = "index: { driver: postgres, postgres: { url: 'postgres://u@127.0.0.1:5432/db' } }";
+    const registry = "registry: { url: 'http://127.0.0.1:5000' }";
+    expect(load(`storage: { driver: registry }\n${pg}\n${registry}`).storage.driver).toBe("registry");
+    expect(configError(`storage: { driver: registry }\n${pg}`)).toBe(
+      "invalid configuration: storage.driver: registry needs registry.url (the OCI registry that stores packages and repodata)",
+    );
+    expect(configError(`storage: { driver: registry }\n${registry}`)).toBe(
+      "invalid configuration: storage.driver: registry needs index.driver: postgres (an index on a local disk ties each repository to one machine)",
+    );
+    expect(configError(`storage: { registry: { redirect: true } }\n${pg}\n${registry}`)).toBe(
+      "invalid configuration: storage.registry.redirect: redirects to the registry need storage.driver: registry",
+    );
+    const authenticated = "registry: { url: 'http://127.0.0.1:5000', username: u, password: p }";
+    expect(
+      configError(`storage: { driver: registry, registry: { redirect: true } }\n${pg}\n${authenticated}`),
+    ).toBe(
+      "invalid configuration: storage.registry.redirect: clients are sent to the registry without credentials: not with registry.username or registry.token",
+    );
+    const redirecting = load(
+      `storage: { driver: registry, registry: { redirect: true } }\n${pg}\n${registry}`,
+    );
+    expect(redirecting.storage.registryRedirect).toBe(true);
+    expect(configError(registry, { BESKARYUM_STORAGE_DRIVER: "registry" })).toBe(
+      "invalid configuration: BESKARYUM_STORAGE_DRIVER: registry needs index.driver: postgres (an index on a local disk ties each repository to one machine)",
+    );
   });
 });
 

@@ -40,11 +40,20 @@ export interface Config {
   /** `gossip`: Beskar plugin mode is on when `peers` is non-empty. */
   gossip: { addr: HostPort; key: string; peers: string[] };
   /**
-   * `storage`: only the filesystem driver exists today: `driver: s3|gcs|azure` is refused at start
-   * (CONFIG_INVALID naming `storage.driver`); `storage.s3|gcs|azure` sections are accepted and
-   * unused, as in Beskar when the driver is another. `directory` defaults to `datadir`.
+   * `storage`: `driver: filesystem` (default) keeps packages and repodata under `directory`;
+   * `driver: registry` makes the OCI registry of `registry.url` their primary store (with
+   * `index.driver: postgres`), the directory only a cache of it. `driver: s3|gcs|azure` is refused
+   * at start (CONFIG_INVALID naming `storage.driver`); `storage.s3|gcs|azure` sections are accepted
+   * and unused, as in Beskar when the driver is another. `directory` defaults to `datadir`.
+   * `registry.redirect` (default false): content requests are answered 301 to the registry's blob
+   * URL (as Beskar does) instead of being streamed through this node.
    */
-  storage: { driver: "filesystem"; prefix: string; filesystem: { directory: string } };
+  storage: {
+    driver: "filesystem" | "registry";
+    registryRedirect: boolean;
+    prefix: string;
+    filesystem: { directory: string };
+  };
   /**
    * `index`: where the repository indexes live. `driver: sqlite` (default): one SQLite file per
    * repository in its directory; `driver: postgres`: every repository's index in the PostgreSQL

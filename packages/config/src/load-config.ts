@@ -56,6 +56,7 @@ const fields = {
   "sync.timeout_ms": parseInteger(100),
   "sync.wait_timeout_ms": parseInteger(100),
   "storage.fsync_timeout_ms": parseInteger(100),
+  "storage.registry.redirect": parseBoolean,
   "http.headers_timeout_ms": parseInteger(100),
   "http.request_timeout_ms": parseInteger(100),
   "http.upload_idle_timeout_ms": parseInteger(100),
@@ -168,6 +169,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
     },
     storage: {
       driver: values["storage.driver"] ?? "filesystem",
+      registryRedirect: values["storage.registry.redirect"] ?? false,
       prefix: values["storage.prefix"] ?? "",
       filesystem: { directory: directory === undefined ? datadir : path.resolve(cwd, directory) },
     },
@@ -232,6 +234,28 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
       ...(values["registry.token"] !== undefined ? { token: values["registry.token"] } : {}),
       notificationsToken: values["registry.notifications_token"] ?? token.token,
     };
+  }
+  if (config.storage.driver === "registry") {
+    // The datadir is then a cache: a machine's own disk must hold nothing another node needs.
+    const key = origin.get("storage.driver") ?? "storage.driver";
+    if (!config.registry)
+      throw invalid(key, "registry needs registry.url (the OCI registry that stores packages and repodata)");
+    if (config.index.driver !== "postgres")
+      throw invalid(
+        key,
+        "registry needs index.driver: postgres (an index on a local disk ties each repository to one machine)",
+      );
+  }
+  if (config.storage.registryRedirect) {
+    const key = origin.get("storage.registry.redirect") ?? "storage.registry.redirect";
+    if (config.storage.driver !== "registry")
+      throw invalid(key, "redirects to the registry need storage.driver: registry");
+    // dnf cannot authenticate to the registry: it must serve blobs to anyone.
+    if (config.registry?.username !== undefined || config.registry?.token !== undefined)
+      throw invalid(
+        key,
+        "clients are sent to the registry without credentials: not with registry.username or registry.token",
+      );
   }
   if (source !== undefined) config.configFile = source.file;
   return config;
@@ -508,13 +532,15 @@ function parseGossipKey(value: unknown): string {
   return text;
 }
 
-function parseStorageDriver(value: unknown): "filesystem" {
+function parseStorageDriver(value: unknown): "filesystem" | "registry" {
   const text = expectString(value);
-  if (text === "filesystem") return text;
+  if (text === "filesystem" || text === "registry") return text;
   if (text === "s3" || text === "gcs" || text === "azure") {
-    throw new Invalid(`the ${text} driver is not supported yet; use filesystem`);
+    throw new Invalid(
+      `the ${text} driver is not supported yet; use filesystem, or registry (an OCI registry that stores to ${text})`,
+    );
   }
-  throw new Invalid(`expected one of filesystem, s3, gcs, azure, got ${show(value)}`);
+  throw new Invalid(`expected one of filesystem, registry, s3, gcs, azure, got ${show(value)}`);
 }
 
 /** Beskar's `storage.GetPrefix`, kept as is so both share bucket layouts: "/x" -> "x", "x" -> "x/", "/" -> "". */

@@ -103,6 +103,8 @@ const maxRepomdBytes = 16 * 1024 ** 2;
 export interface MirrorSyncResult {
   total: number;
   downloaded: number;
+  /** Packages taken from the registry, stored there by an interrupted sync on another node. */
+  fromRegistry: number;
   removed: number;
   /** False when upstream had not changed: nothing was published. */
   published: boolean;
@@ -147,6 +149,8 @@ interface SyncRun {
   concurrency: number;
   downloadedBytes: number;
   downloadedPackages: number;
+  /** Packages another node's sync had stored, taken from the registry instead of upstream (`storage.driver: registry`). */
+  fromRegistryPackages: number;
   phases: Record<string, number>;
   /**
    * Records the packages synced so far, at most every `progressEveryMs` unless `force`. Not waited
@@ -252,6 +256,7 @@ async function startRun(options: MirrorSyncOptions): Promise<SyncRun> {
     concurrency,
     downloadedBytes: 0,
     downloadedPackages: 0,
+    fromRegistryPackages: 0,
     phases: {},
     progressWritten: Promise.resolve(),
     progress: (synced, force = false) => {
@@ -364,8 +369,13 @@ async function fetchMetadata(
       record.locationBase !== undefined
         ? packageUrl(record.locationBase, record.location, `repomd.xml (${record.type})`)
         : undefined;
-    if (record.checksum.type === "sha256" && (await blobs.has(record.checksum.value))) {
-      digests.set(record, record.checksum.value);
+    // Stored here, or (storage.driver: registry) by another node's sync: not downloaded again.
+    const known = record.checksum.type === "sha256" ? record.checksum.value : undefined;
+    if (
+      known &&
+      (await run.options.storage.localBlob(run.options.repository, "repodata", { digest: known }))
+    ) {
+      digests.set(record, known);
       continue;
     }
     const expected = { size: record.size, checksum: record.checksum };
@@ -373,6 +383,7 @@ async function fetchMetadata(
       ? await client.downloadUrl(url, blobs, expected, 4 * 1024 ** 3)
       : await client.download(record.location, blobs, expected, 4 * 1024 ** 3);
     await blobs.commit(blob);
+    await run.options.storage.share(run.options.repository, "repodata", blob);
     digests.set(record, blob.digest);
     run.downloadedBytes += blob.size;
   }
@@ -489,7 +500,16 @@ async function downloadPackages(
   plan: PackagePlan,
 ): Promise<StoredPackages> {
   const { options, blobs, index } = run;
+  const { storage } = options;
   const staging = await StagedRows.start(index, options.fence);
+  /** storage.driver: registry: a package another node's sync stored, fetched from the registry into this node's cache. */
+  const fromRegistry = async (stored: Set<string>, digest: string, size: number) => {
+    if (!storage.registry) return false;
+    if (!(await storage.localBlob(options.repository, "packages", { digest, size }))) return false;
+    stored.add(digest);
+    run.fromRegistryPackages++;
+    return true;
+  };
   const uploadTime = now();
   const onDemand = options.policy === "on_demand";
   const downloaded: string[] = [];
@@ -506,7 +526,11 @@ async function downloadPackages(
   const packageThread = lazyPackageThread();
   let smallPackages = 0;
   const gpg = options.gpgKey ? { gpgKey: options.gpgKey } : {};
-  const finish = async (u: UpstreamPackage, record: PackageRecord) => {
+  const finish = async (u: UpstreamPackage, record: PackageRecord, lazy = false) => {
+    // storage.driver: registry: in the registry before the index names it, so that a sync killed
+    // here and resumed on another node finds it there instead of downloading it again.
+    if (!lazy)
+      await storage.share(options.repository, "packages", { digest: record.id, size: record.fileSize });
     await staging.add({ ...record, upstreamChecksum: `${u.checksum.type}:${u.checksum.value}` });
     run.progress(++plan.synced);
   };
@@ -563,12 +587,13 @@ async function downloadPackages(
           u.checksum.type === "sha256" &&
           !stored.has(u.checksum.value)
         ) {
-          await finish(u, lazyRecord(u, uploadTime));
+          await finish(u, lazyRecord(u, uploadTime), true);
           return;
         }
         let digest = u.checksum.type === "sha256" ? u.checksum.value : undefined;
         let parsed: ReadRpmResult | undefined;
-        if (digest && stored.has(digest)) reused.push(digest);
+        if (digest && (stored.has(digest) || (await fromRegistry(stored, digest, u.size))))
+          reused.push(digest);
         else {
           // Packages under xml:base stream to a file (`streamToBlob`): the thread's downloads go to mirror_urls.
           const small =
@@ -741,7 +766,14 @@ async function commitGeneration(
       });
   const before = await index.getState();
   const servedAsc = verbatim ? metadata.asc : await ourSignature(run, served, before);
-  const unchanged = { total: plan.total, downloaded: 0, removed: 0, published: false, phases: run.phases };
+  const unchanged = {
+    total: plan.total,
+    downloaded: 0,
+    fromRegistry: run.fromRegistryPackages,
+    removed: 0,
+    published: false,
+    phases: run.phases,
+  };
   if (
     stored.changed === 0 &&
     stored.removed.length === 0 &&
@@ -760,6 +792,8 @@ async function commitGeneration(
   for (const [record, digest] of digests) {
     const name = verbatim ? basename(record.location) : servedName(record, digest);
     await blobs.placeAt(digest, `${paths.repodata}/${name}`);
+    // A file of ours (a rewritten primary.xml) is new; upstream's were shared when downloaded.
+    await options.storage.share(options.repository, "repodata", { digest });
   }
   options.signal.throwIfAborted();
   await index.commitMirrorGenerationAsync(options.fence, {
@@ -789,6 +823,7 @@ async function commitGeneration(
   return {
     total: plan.total,
     downloaded: run.downloadedPackages,
+    fromRegistry: run.fromRegistryPackages,
     removed: stored.removed.length,
     published: true,
     phases: run.phases,

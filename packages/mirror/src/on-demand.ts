@@ -19,6 +19,11 @@ export interface OnDemandOptions {
    * (`beskar-yum restore` reads headers only), and is stored here on its first request the same way.
    */
   open?: () => Promise<Readable>;
+  /**
+   * Called once the package is stored (`storage.driver: registry`: shared, so that other nodes
+   * take it from the registry instead of upstream). A failure is logged: the package is served.
+   */
+  stored?: () => Promise<void>;
 }
 
 /**
@@ -109,6 +114,9 @@ async function start(record: PackageRecord, blobs: FsBlobStore, options: OnDeman
         throw err;
       }
       await blobs.commit(blob);
+      await options.stored?.().catch((err: Error) => {
+        options.log(`${record.href} is stored here but could not be shared: ${err.message}`);
+      });
     } catch (err) {
       options.log(`on-demand fetch of ${record.href} failed: ${(err as Error).message}`);
       throw err;

@@ -21,6 +21,7 @@ export {
   type PublishOptions,
   type PublishResult,
   publishRepodata,
+  repodataSharer,
   resignRepodata,
   writeRepomdCopy,
 } from "./publisher.js";

@@ -1,5 +1,5 @@
 import { mkdir, rm } from "node:fs/promises";
-import { basename } from "node:path";
+import { basename, join } from "node:path";
 import {
   metadataFooter,
   metadataHeader,
@@ -15,6 +15,7 @@ import {
   FsBlobStore,
   type RepoIndex,
   type RepositoryPaths,
+  type RepositoryStorage,
   writeFileAtomic,
 } from "@beskar-yum/storage";
 import { collectRepodataGarbage } from "./garbage-collector.js";
@@ -25,6 +26,11 @@ export interface PublishOptions {
   /** The server's key: every repomd.xml published here is signed (`repomd.xml.asc`). */
   signer: RepomdSigner;
   signal?: AbortSignal;
+  /**
+   * Called for every data file before the generation naming it is recorded (`storage.driver:
+   * registry`: `RepositoryStorage.share`, so that any node can serve it).
+   */
+  share?: ((file: { digest: string; size: number; path: string }) => Promise<void>) | undefined;
 }
 
 export interface PublishResult {
@@ -84,6 +90,11 @@ export async function publishRepodata(
     options.signal?.throwIfAborted();
     records.push(await placeExtraMetadata(extra, paths));
   }
+  for (const record of options.share ? records : []) {
+    options.signal?.throwIfAborted();
+    const path = join(paths.repodata, basename(record.location));
+    await options.share!({ digest: record.checksum.value, size: record.size, path });
+  }
   // Revisions only grow, even when two publishes fall in the same second.
   const revision = Math.max(timestamp, before.revision + 1);
   const repomd = renderRepomd({ revision, records });
@@ -107,6 +118,12 @@ export async function publishRepodata(
     options.graceSeconds,
   );
   return { revision, packages, seq, durationMs };
+}
+
+/** `PublishOptions.share` of a repository: its data files into the registry, with `storage.driver: registry`. */
+export function repodataSharer(storage: RepositoryStorage, repository: string): PublishOptions["share"] {
+  if (!storage.registry) return undefined;
+  return (file) => storage.share(repository, "repodata", file);
 }
 
 /**

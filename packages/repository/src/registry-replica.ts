@@ -20,6 +20,7 @@ import { parseRepomd } from "@beskar-yum/repodata";
 import type {
   PackageCursor,
   PackageSummary,
+  RegistryBlobs,
   RegistryKind,
   RepoIndex,
   RepositoryPaths,
@@ -32,6 +33,8 @@ export interface RegistryReplicaOptions {
   client: Pick<RegistryClient, "pushBlob" | "putManifest" | "deleteManifest" | "getManifest">;
   log: ProcessorLog;
   signal?: AbortSignal;
+  /** `storage.driver: registry`: packages this node has not got are in the registry all the same. */
+  sharedBlobs?: Pick<RegistryBlobs, "has"> | undefined;
 }
 
 /** A manifest the registry should hold: its tag, content layer and the blobs to upload first. */
@@ -120,6 +123,12 @@ export async function replicateToRegistry(
         // request): its manifest is the one recorded, and stays.
         if ((await index.registry.get("packages", pkg.tag))?.layerDigest === `sha256:${pkg.id}`)
           keep.add(pkg.tag);
+        // storage.driver: registry: stored by another node, so in the registry already (the blob
+        // push below finds it there and sends nothing).
+        else if (options.sharedBlobs && (await options.sharedBlobs.has(repository, "packages", pkg.id))) {
+          keep.add(pkg.tag);
+          wanted.push(packageWanted(pkg, blobs));
+        }
         continue;
       }
       keep.add(pkg.tag);

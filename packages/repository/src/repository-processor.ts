@@ -1,10 +1,10 @@
 import type { RegistryClient } from "@beskar-yum/oci";
 import type { HeldLock, RepoLock } from "@beskar-yum/queue";
 import type { RepomdSigner } from "@beskar-yum/signing";
-import type { RepositoryStorage } from "@beskar-yum/storage";
+import type { RepositoryStorage, StoredEvent } from "@beskar-yum/storage";
 import { applyStoredEvent } from "./event-applier.js";
 import { collectBlobGarbage } from "./garbage-collector.js";
-import { publishRepodata, resignRepodata } from "./publisher.js";
+import { publishRepodata, repodataSharer, resignRepodata } from "./publisher.js";
 import { deleteTombstonedManifests, replicateToRegistry } from "./registry-replica.js";
 import { applyRestoreEvent } from "./restore-event.js";
 
@@ -62,7 +62,12 @@ export async function processRepository(repository: string, options: ProcessorOp
  */
 async function replicate(repository: string, held: HeldLock, options: ProcessorOptions): Promise<void> {
   if (!options.registry) return;
-  const replica = { client: options.registry, log: options.log, signal: held.signal };
+  const replica = {
+    client: options.registry,
+    log: options.log,
+    signal: held.signal,
+    sharedBlobs: options.storage.registry,
+  };
   try {
     // A repository deleted (and maybe created again) since the last round: its old manifests go first.
     if (!(await deleteTombstonedManifests(repository, options.storage, replica))) return;
@@ -100,7 +105,12 @@ async function drainAndPublish(repository: string, held: HeldLock, options: Proc
                 { fence: held.fence, blobs, paths: storage.paths(repository) },
                 options.registry ? { client: options.registry, log, signal: held.signal } : undefined,
               )
-            : await applyStoredEvent(index, blobs, stored, held.fence);
+            : await applyStoredEvent(
+                index,
+                blobs,
+                await withLocalBlob(storage, repository, stored),
+                held.fence,
+              );
         applied++;
         if (outcome.result.error) {
           await index.addLog("ERROR", outcome.result.error, Math.floor(Date.now() / 1000));
@@ -131,11 +141,15 @@ async function drainAndPublish(repository: string, held: HeldLock, options: Proc
     }
 
     const t0 = Date.now();
+    // Extra metadata uploaded through another node's API: fetched here from the registry.
+    for (const extra of storage.registry ? await index.listExtraMetadata() : [])
+      await storage.localBlob(repository, "repodata", { digest: extra.digest, size: extra.size });
     const result = await publishRepodata(index, storage.paths(repository), {
       fence: held.fence,
       graceSeconds: options.graceSeconds,
       signer: options.signer,
       signal: held.signal,
+      share: repodataSharer(storage, repository),
     });
     log.info(
       {
@@ -151,4 +165,15 @@ async function drainAndPublish(repository: string, held: HeldLock, options: Proc
     await collectBlobGarbage(index, blobs, options.graceSeconds);
     if (!(await index.hasPendingEvents())) return;
   }
+}
+
+/**
+ * An uploaded package is parsed from this node's blob store: with `storage.driver: registry` the
+ * upload may have come through another node's API, so its blob is fetched from the registry first
+ * (a registry that does not answer fails the round, which is retried, rather than the event).
+ */
+async function withLocalBlob(storage: RepositoryStorage, repository: string, stored: StoredEvent) {
+  if (storage.registry && stored.event.action === "put")
+    await storage.localBlob(repository, "packages", { digest: stored.event.digest });
+  return stored;
 }

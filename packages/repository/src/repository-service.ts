@@ -1,3 +1,5 @@
+import { mkdir } from "node:fs/promises";
+import { basename, dirname } from "node:path";
 import type { Readable } from "node:stream";
 import { isYumError, keepStoredSecret, YumError } from "@beskar-yum/errors";
 import { REPOMD_TAG } from "@beskar-yum/oci";
@@ -25,7 +27,7 @@ import {
 import { assertRoomForPackage } from "./package-limit.js";
 import { formatTime, packageTag, type RepositoryPackageView, toPackageView } from "./package-view.js";
 import { cutPage, type Page, type PageRequest, pageLimits, pagePosition, pageToken } from "./pagination.js";
-import { publishRepodata } from "./publisher.js";
+import { publishRepodata, repodataSharer } from "./publisher.js";
 import type { RegistryHoldings } from "./registry-holdings.js";
 import { defaultProperties, isHttpUrl, mergeProperties, propertiesView } from "./repository-properties.js";
 import { ServedRepodata } from "./served-repodata.js";
@@ -123,6 +125,20 @@ export class RepositoryService {
     return this.served.path(repository, index, this.storage.paths(repository).repodata, file);
   }
 
+  /**
+   * `storage.driver: registry`: a served data file this node has not got (another node published
+   * it) is fetched from the registry, by the sha256 its name starts with, into this node's repodata
+   * folder at `path` (what `servedRepodataPath` answered). False when it cannot be.
+   */
+  async fetchRepodataFile(repository: string, path: string): Promise<boolean> {
+    const digest = /^([0-9a-f]{64})-/.exec(basename(path))?.[1];
+    if (!digest || !this.storage.registry) return false;
+    if (!(await this.storage.localBlob(repository, "repodata", { digest }))) return false;
+    await mkdir(dirname(path), { recursive: true });
+    await this.storage.blobs(repository).placeAt(digest, path);
+    return true;
+  }
+
   /** The index of an existing repository, else REPO_NOT_FOUND. */
   private async existing(repository: string): Promise<RepoIndex> {
     const index = await this.storage.openIndex(repository);
@@ -173,6 +189,7 @@ export class RepositoryService {
         graceSeconds: this.options.graceSeconds,
         signer: this.options.signer,
         signal: held.signal,
+        share: repodataSharer(this.storage, repository),
       });
     } finally {
       await held.release();
@@ -181,7 +198,7 @@ export class RepositoryService {
 
   /**
    * Whether the registry replica holds published repodata of `repository`. A registry that is down
-   * does not stop creates and uploads (the replica never does: publishing goes on, pushes are retried):
+   * does not stop creates and uploads with the filesystem driver (the replica never does: publishing goes on, pushes are retried):
    * the worker's replica round is what protects the registry's copy, and it pushes nothing over a
    * `repomdxml` it has no record of (REPO_NOT_RESTORED, registry-replica.ts).
    */
@@ -189,7 +206,9 @@ export class RepositoryService {
     try {
       return (await this.options.registry?.holdsRepodata(repository)) ?? false;
     } catch (err) {
-      if (isYumError(err, "REGISTRY_UNAVAILABLE")) return false;
+      // Unless the registry is the store (storage.driver: registry): then the create's first
+      // publish could not be stored either, and would leave the repository created but unpublished.
+      if (isYumError(err, "REGISTRY_UNAVAILABLE") && !this.storage.registry) return false;
       throw err;
     }
   }
@@ -478,6 +497,8 @@ export class RepositoryService {
       throw err;
     }
     await this.storage.blobs(repository).commit(blob);
+    // storage.driver: registry: in the registry before the index names it, for every node to serve.
+    await this.storage.share(repository, "packages", blob);
     const { pkg } = parsed;
     const rpmName = rpmFileName(pkg);
     const seq = await this.record(repository, index, {
@@ -532,6 +553,7 @@ export class RepositoryService {
       throw err;
     }
     await blobs.commit(blob);
+    await this.storage.share(repository, "repodata", blob);
     const seq = await this.record(repository, index, { action: "extra-put", record });
     return { seq, type: dataType, file: record.fileName, checksum: record.digest, size: record.size };
   }

@@ -6,6 +6,12 @@ export type { LayoutLog, LayoutMigration } from "./legacy-layout.js";
 export { PostgresIndexes } from "./postgres-indexes.js";
 export { POSTGRES_SCHEMA_VERSION } from "./postgres-migrations.js";
 export { PostgresRepoIndex } from "./postgres-repo-index.js";
+export {
+  RegistryBlobs,
+  type SharedBlob,
+  type SharedBlobClient,
+  type SharedKind,
+} from "./registry-blobs.js";
 export type * from "./registry-records.js";
 export type * from "./repo-index.js";
 export { REPOSITORIES_DIR, repositoryKey, repositoryOfKey } from "./repository-layout.js";

@@ -2,6 +2,7 @@ import { YumError } from "@beskar-yum/errors";
 import pg from "pg";
 import { migratePostgres } from "./postgres-migrations.js";
 import { PostgresRepoIndex, type PostgresRepoIndexOptions } from "./postgres-repo-index.js";
+import type { RegistryTombstone } from "./registry-records.js";
 
 /** BIGINT columns (counts, sequence numbers, unix seconds) read as numbers: all stay below 2^53. */
 const types = {
@@ -73,6 +74,38 @@ export class PostgresIndexes {
   /** Every repository with an index, by name. */
   async list(): Promise<string[]> {
     const { rows } = await this.pool.query<{ name: string }>("SELECT name FROM repositories ORDER BY name");
+    return rows.map((r) => r.name);
+  }
+
+  /**
+   * Adds the manifests a repository about to be deleted leaves in the registry to its tombstone
+   * (those of an earlier deletion of the name not cleaned up yet stay), in one statement.
+   */
+  async addTombstone(tombstone: RegistryTombstone): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO registry_tombstones (name, manifests) VALUES ($1, $2)
+       ON CONFLICT (name) DO UPDATE SET manifests =
+         (registry_tombstones.manifests::jsonb || EXCLUDED.manifests::jsonb)::text`,
+      [tombstone.repository, JSON.stringify(tombstone.manifests)],
+    );
+  }
+
+  async tombstone(repository: string): Promise<RegistryTombstone | undefined> {
+    const { rows } = await this.pool.query<{ manifests: string }>(
+      "SELECT manifests FROM registry_tombstones WHERE name = $1",
+      [repository],
+    );
+    return rows[0] ? { repository, manifests: JSON.parse(rows[0].manifests) } : undefined;
+  }
+
+  async removeTombstone(repository: string): Promise<void> {
+    await this.pool.query("DELETE FROM registry_tombstones WHERE name = $1", [repository]);
+  }
+
+  async listTombstones(): Promise<string[]> {
+    const { rows } = await this.pool.query<{ name: string }>(
+      "SELECT name FROM registry_tombstones ORDER BY name",
+    );
     return rows.map((r) => r.name);
   }
 

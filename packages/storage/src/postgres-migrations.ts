@@ -141,6 +141,18 @@ ALTER TABLE repositories
   ADD COLUMN last_publish_time BIGINT NOT NULL DEFAULT 0;
 `,
   },
+  {
+    version: 3,
+    description:
+      "registry tombstones of deleted repositories (the manifests to delete from the registry), shared by every node instead of kept on the datadir of the API that deleted",
+    // Not keyed by repositories.id: the repository's row is gone (and its name may be taken again).
+    sql: `
+CREATE TABLE registry_tombstones (
+  name TEXT PRIMARY KEY,
+  manifests TEXT NOT NULL
+);
+`,
+  },
 ];
 
 export const POSTGRES_SCHEMA_VERSION = postgresMigrations.at(-1)!.version;

@@ -7,6 +7,7 @@ import { fileIdentity } from "./file-identity.js";
 import { type LayoutLog, type LayoutMigration, migrateLegacyLayout } from "./legacy-layout.js";
 import { indexOpenError } from "./open-errors.js";
 import { PostgresIndexes } from "./postgres-indexes.js";
+import type { RegistryBlobs, SharedKind } from "./registry-blobs.js";
 import type { RegistryTombstone } from "./registry-records.js";
 import type { RepoIndex } from "./repo-index.js";
 import { REPOSITORIES_DIR, repositoryKey, repositoryOfKey, STAGING_DIR } from "./repository-layout.js";
@@ -48,6 +49,11 @@ export interface RepositoryStorageOptions {
    * repositories are its list, not the datadir's directories. Blobs and repodata stay on disk.
    */
   postgres?: PostgresIndexes;
+  /**
+   * `storage.driver: registry`: package blobs and repodata data files live in the OCI registry, the
+   * directory is only this node's cache of them (`share`, `localBlob`).
+   */
+  registry?: RegistryBlobs;
 }
 
 export const defaultMaxOpenIndexes = 256;
@@ -117,6 +123,8 @@ export class RepositoryStorage {
   private readonly handles: HandleCache;
   private readonly indexOptions: Omit<SqliteRepoIndexOptions, "create">;
   private readonly postgres: PostgresIndexes | undefined;
+  /** `storage.driver: registry`: the primary store of blobs (none: the directory is). */
+  readonly registry: RegistryBlobs | undefined;
 
   /** @param directory storage root (`storage.filesystem.directory`); @param prefix Beskar's normalised storage prefix */
   constructor(
@@ -132,6 +140,7 @@ export class RepositoryStorage {
       }
     });
     this.postgres = options.postgres;
+    this.registry = options.registry;
     this.indexOptions = {
       handles: this.handles,
       ...(options.maxPackagesPerRepository !== undefined
@@ -149,13 +158,15 @@ export class RepositoryStorage {
   static async open(
     directory: string,
     prefix: string,
-    options: Omit<RepositoryStorageOptions, "postgres"> & {
+    options: Omit<RepositoryStorageOptions, "postgres" | "registry"> & {
+      registry?: RegistryBlobs | undefined;
       postgresUrl?: string;
       /** Errors of idle PostgreSQL connections (the pool replaces them). */
       onPostgresError?: (err: Error) => void;
     },
   ): Promise<RepositoryStorage> {
-    const { postgresUrl, onPostgresError, ...rest } = options;
+    const { postgresUrl, onPostgresError, registry, ...limits } = options;
+    const rest = { ...limits, ...(registry ? { registry } : {}) };
     if (postgresUrl === undefined) return new RepositoryStorage(directory, prefix, rest);
     const postgres = await PostgresIndexes.connect(postgresUrl, {
       ...(rest.maxPackagesPerRepository !== undefined ? { maxPackages: rest.maxPackagesPerRepository } : {}),
@@ -213,6 +224,30 @@ export class RepositoryStorage {
 
   blobs(repository: string): FsBlobStore {
     return new FsBlobStore(this.paths(repository).blobs);
+  }
+
+  /**
+   * Before the index refers to a blob stored here (an upload, a synced package, a repodata file):
+   * with `storage.driver: registry`, the registry holds it too, so that every node can get it.
+   * Nothing to do with the filesystem driver. `path`: where it is, when not in the blob store.
+   */
+  async share(repository: string, kind: SharedKind, blob: { digest: string; size?: number; path?: string }) {
+    if (!this.registry) return;
+    const path = blob.path ?? this.blobs(repository).pathOf(blob.digest);
+    const size = blob.size ?? (await stat(path)).size;
+    await this.registry.put(repository, kind, { digest: blob.digest, size, path });
+  }
+
+  /**
+   * True when the repository's blob store holds `digest`, fetched from the registry first when this
+   * node has not got it (`storage.driver: registry`); false when neither has it.
+   */
+  async localBlob(repository: string, kind: SharedKind, blob: { digest: string; size?: number }) {
+    const blobs = this.blobs(repository);
+    if (await blobs.has(blob.digest)) return true;
+    if (!this.registry || !(await this.registry.has(repository, kind, blob.digest))) return false;
+    await this.registry.fetch(repository, kind, blobs, blob);
+    return true;
   }
 
   /**
@@ -309,6 +344,8 @@ export class RepositoryStorage {
    * those of an earlier deletion of the same name not yet cleaned up.
    */
   async addRegistryTombstone(tombstone: RegistryTombstone): Promise<void> {
+    // With PostgreSQL, in the database: any node's worker deletes the manifests, not only this one's.
+    if (this.postgres) return this.postgres.addTombstone(tombstone);
     const earlier = (await this.registryTombstone(tombstone.repository))?.manifests ?? [];
     const manifests = [...earlier, ...tombstone.manifests];
     await mkdir(this.tombstones, { recursive: true });
@@ -319,6 +356,7 @@ export class RepositoryStorage {
   }
 
   async registryTombstone(repository: string): Promise<RegistryTombstone | undefined> {
+    if (this.postgres) return this.postgres.tombstone(repository);
     try {
       return JSON.parse(await readFile(this.tombstonePath(repository), "utf8")) as RegistryTombstone;
     } catch (err) {
@@ -328,11 +366,13 @@ export class RepositoryStorage {
   }
 
   async removeRegistryTombstone(repository: string): Promise<void> {
+    if (this.postgres) return this.postgres.removeTombstone(repository);
     await rm(this.tombstonePath(repository), { force: true });
   }
 
   /** The repositories with a registry tombstone. */
   async listRegistryTombstones(): Promise<string[]> {
+    if (this.postgres) return this.postgres.listTombstones();
     try {
       const names = await readdir(this.tombstones);
       return names

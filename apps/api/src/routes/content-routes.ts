@@ -28,6 +28,11 @@ function contentPath(url: string): ContentPath | undefined {
   return path;
 }
 
+/** A blob's URL in the registry (`storage.registry.redirect`), in Beskar's layout repository of `kind`. */
+function registryBlobUrl(base: string, repository: string, kind: "packages" | "repodata", digest: string) {
+  return new URL(`/v2/${repository}/${kind}/blobs/sha256:${digest}`, base).href;
+}
+
 /** What dnf reads (repodata and packages, anonymous) and what release tooling writes (PUT of RPMs). */
 export async function contentRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   // Uploads are streamed by the handler itself, whatever their content type.
@@ -88,6 +93,15 @@ export async function contentRoutes(app: FastifyInstance, deps: AppDeps): Promis
           ? await deps.service.servedRepodataPath(path.repository, index, path.file)
           : undefined;
         if (!file) throw new YumError("NOT_FOUND", `no such repodata file: ${path.file}`);
+        const digest = /^([0-9a-f]{64})-/.exec(path.file)?.[1];
+        if (deps.registryRedirect && digest)
+          return reply.redirect(
+            registryBlobUrl(deps.registryRedirect, path.repository, "repodata", digest),
+            301,
+          );
+        // storage.driver: registry: published by another node, fetched from the registry once.
+        if (!(await stat(file).catch(() => undefined))?.isFile())
+          await deps.service.fetchRepodataFile(path.repository, file);
         const info = await stat(file).catch(() => undefined);
         if (!info?.isFile()) throw new YumError("NOT_FOUND", `no such repodata file: ${path.file}`);
         content = {
@@ -122,20 +136,31 @@ export async function contentRoutes(app: FastifyInstance, deps: AppDeps): Promis
       if (!record) {
         // Removed or replaced, but clients on the previous repodata generation may still ask for it.
         const retired = found && "retired" in found ? found.retired : undefined;
+        // storage.driver: registry: stored by another node, in the registry.
+        if (retired) await deps.storage.localBlob(path.repository, "packages", { digest: retired.id });
         const info = retired && (await stat(blobs.pathOf(retired.id)).catch(() => undefined));
         if (!retired || !info)
           throw new YumError("NOT_FOUND", `package ${path.file} not found in ${path.repository}`);
         return sendContent(request, reply, packageContent(retired.id, info.size, info.mtime), sendOptions);
       }
+      const { properties } = repo;
+      // Every package but an on_demand mirror's is in the registry (stored there before indexed).
+      if (deps.registryRedirect && !(properties.mirror && properties.sync_policy === "on_demand"))
+        return reply.redirect(
+          registryBlobUrl(deps.registryRedirect, path.repository, "packages", record.id),
+          301,
+        );
       const info = await stat(blobs.pathOf(record.id)).catch(() => undefined);
       if (!info) {
-        const { properties } = repo;
         // A restored package (`beskar-yum restore` reads headers only) is in the registry replica
         // under the manifest recorded for it: fetched from there on its first request and stored.
         const layer = `sha256:${record.id}`;
         const { registry } = deps;
+        // With storage.driver: registry, the registry is where every stored package is.
         const inRegistry =
-          registry && (await index.registry.get("packages", record.tag))?.layerDigest === layer;
+          registry &&
+          ((await index.registry.get("packages", record.tag))?.layerDigest === layer ||
+            (await deps.storage.registry?.has(path.repository, "packages", record.id)));
         if (!properties.mirror && !inRegistry) {
           throw new YumError("STORAGE_CORRUPT", `package ${path.file}: blob sha256:${record.id} is missing`);
         }
@@ -150,13 +175,27 @@ export async function contentRoutes(app: FastifyInstance, deps: AppDeps): Promis
                 tls: upstreamTls(properties),
                 ...(deps.syncTimeoutMs ? { timeoutMs: deps.syncTimeoutMs } : {}),
                 client: { proxy: upstreamProxy(properties, deps.proxy) },
+                ...(deps.storage.registry && !inRegistry
+                  ? {
+                      stored: () =>
+                        deps.storage.share(path.repository, "packages", {
+                          digest: record.id,
+                          size: record.fileSize,
+                        }),
+                    }
+                  : {}),
                 ...(inRegistry
                   ? {
                       open: () =>
-                        registry.openBlob(`${path.repository}/packages`, {
-                          digest: layer,
-                          size: record.fileSize,
-                        }),
+                        deps.storage.registry
+                          ? deps.storage.registry.open(path.repository, "packages", {
+                              digest: record.id,
+                              size: record.fileSize,
+                            })
+                          : registry.openBlob(`${path.repository}/packages`, {
+                              digest: layer,
+                              size: record.fileSize,
+                            }),
                     }
                   : {}),
               });
