@@ -14,6 +14,7 @@ import {
   buildPackageRecord,
   collectBlobGarbage,
   collectRepodataGarbage,
+  type RepositoryFront,
   writeRepomdCopy,
 } from "@beskar-yum/repository";
 import type { ReadRpmResult } from "@beskar-yum/rpm";
@@ -91,6 +92,8 @@ export interface MirrorSyncOptions {
    * file and are parsed here. Default 1 MiB.
    */
   inMemoryBytes?: number;
+  /** `http.front_tree`: this repository's part of it, kept in step with the commit (front-tree.ts). */
+  front?: RepositoryFront;
 }
 
 const defaultInMemoryBytes = 1024 ** 2;
@@ -745,6 +748,8 @@ async function commitGeneration(
     await blobs.placeAt(digest, `${paths.repodata}/${name}`);
   }
   options.signal.throwIfAborted();
+  // Staged rows may replace packages at their hrefs, and the tree cannot see them before the commit.
+  await options.front?.retract(index, paths, { allPackages: stored.changed > 0 });
   await index.commitMirrorGenerationAsync(options.fence, {
     deleteTags: [],
     deleteHrefs: stored.removed,
@@ -754,6 +759,7 @@ async function commitGeneration(
   });
   run.mark("commit");
   await writeRepomdCopy(paths.repodata, served, servedAsc);
+  await options.front?.update(index, paths);
   const previous = new Set(
     before.repomd ? parseRepomd(before.repomd).records.map((r) => basename(r.location)) : [],
   );

@@ -17,6 +17,7 @@ import {
   type RepositoryPaths,
   writeFileAtomic,
 } from "@beskar-yum/storage";
+import type { RepositoryFront } from "./front-tree.js";
 import { collectRepodataGarbage } from "./garbage-collector.js";
 
 export interface PublishOptions {
@@ -25,6 +26,8 @@ export interface PublishOptions {
   /** The server's key: every repomd.xml published here is signed (`repomd.xml.asc`). */
   signer: RepomdSigner;
   signal?: AbortSignal;
+  /** `http.front_tree`: this repository's part of it, kept in step with each commit (front-tree.ts). */
+  front?: RepositoryFront;
 }
 
 export interface PublishResult {
@@ -91,6 +94,7 @@ export async function publishRepodata(
   const repomdAsc = await options.signer.sign(repomd);
   options.signal?.throwIfAborted();
   const durationMs = Math.round(performance.now() - started);
+  await options.front?.retract(index, paths, { allPackages: false });
   await index.recordPublish(options.fence, {
     seq,
     revision,
@@ -100,6 +104,7 @@ export async function publishRepodata(
     log: `published revision ${revision}: ${packages} packages, ${records.length - metadataKinds.length} extra metadata files, in ${durationMs} ms`,
   });
   await writeRepomdCopy(paths.repodata, repomd, repomdAsc);
+  await options.front?.update(index, paths);
   await collectRepodataGarbage(
     paths.repodata,
     repomdFiles(before.repomd),
@@ -125,6 +130,7 @@ export async function resignRepodata(
   const repomd = state.repomd!;
   const repomdAsc = await options.signer.sign(repomd);
   options.signal?.throwIfAborted();
+  await options.front?.retract(index, paths, { allPackages: false });
   await index.recordPublish(options.fence, {
     seq: state.publishedSeq,
     revision: state.revision,
@@ -132,6 +138,7 @@ export async function resignRepodata(
     repomdAsc,
   });
   await writeRepomdCopy(paths.repodata, repomd, repomdAsc);
+  await options.front?.update(index, paths);
   return true;
 }
 

@@ -3,6 +3,7 @@ import type { HeldLock, RepoLock } from "@beskar-yum/queue";
 import type { RepomdSigner } from "@beskar-yum/signing";
 import type { RepositoryStorage } from "@beskar-yum/storage";
 import { applyStoredEvent } from "./event-applier.js";
+import type { FrontTree } from "./front-tree.js";
 import { collectBlobGarbage } from "./garbage-collector.js";
 import { publishRepodata, resignRepodata } from "./publisher.js";
 import { deleteTombstonedManifests, replicateToRegistry } from "./registry-replica.js";
@@ -21,6 +22,8 @@ export interface ProcessorOptions {
   log: ProcessorLog;
   /** The OCI registry replica (SPEC §7): pushed to after each round when configured. */
   registry?: RegistryClient;
+  /** `http.front_tree`: kept in step with every publish (front-tree.ts). */
+  frontTree?: FrontTree;
 }
 
 export interface ProcessorLog {
@@ -81,6 +84,7 @@ async function drainAndPublish(repository: string, held: HeldLock, options: Proc
   if (!index) return;
   const blobs = storage.blobs(repository);
   const started = Date.now();
+  const front = options.frontTree ? { front: options.frontTree.of(repository) } : {};
 
   for (;;) {
     let applied = 0;
@@ -117,6 +121,7 @@ async function drainAndPublish(repository: string, held: HeldLock, options: Proc
         graceSeconds: options.graceSeconds,
         signer: options.signer,
         signal: held.signal,
+        ...front,
       };
       if (await resignRepodata(index, storage.paths(repository), publish))
         log.info(
@@ -136,6 +141,7 @@ async function drainAndPublish(repository: string, held: HeldLock, options: Proc
       graceSeconds: options.graceSeconds,
       signer: options.signer,
       signal: held.signal,
+      ...front,
     });
     log.info(
       {

@@ -25,6 +25,7 @@ import {
 import { assertRoomForPackage } from "./package-limit.js";
 import { formatTime, packageTag, type RepositoryPackageView, toPackageView } from "./package-view.js";
 import { cutPage, type Page, type PageRequest, pageLimits, pagePosition, pageToken } from "./pagination.js";
+import type { FrontTree } from "./front-tree.js";
 import { publishRepodata } from "./publisher.js";
 import type { RegistryHoldings } from "./registry-holdings.js";
 import { defaultProperties, isHttpUrl, mergeProperties, propertiesView } from "./repository-properties.js";
@@ -52,6 +53,8 @@ export interface RepositoryServiceOptions {
    * what `restore` reads back. None: no registry, nothing to protect or restore from.
    */
   registry?: RegistryHoldings;
+  /** `http.front_tree`: a repository's entries go before it is deleted, and its first publish adds them. */
+  frontTree?: FrontTree;
   now?: () => number;
 }
 
@@ -170,6 +173,7 @@ export class RepositoryService {
         graceSeconds: this.options.graceSeconds,
         signer: this.options.signer,
         signal: held.signal,
+        ...(this.options.frontTree ? { front: this.options.frontTree.of(repository) } : {}),
       });
     } finally {
       await held.release();
@@ -408,6 +412,8 @@ export class RepositoryService {
           manifests.push({ kind, tag, manifestDigest });
       }
       if (manifests.length > 0) await this.storage.addRegistryTombstone({ repository, manifests });
+      // The front stops sending its files before they go (it then asks us, and gets 404).
+      await this.options.frontTree?.of(repository).remove();
       await this.storage.deleteRepository(repository);
     } finally {
       await held.release();
