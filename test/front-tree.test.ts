@@ -7,6 +7,7 @@ import { parseRepomd } from "@beskar-yum/repodata";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fetchPrimary } from "./harness/repodata-client.js";
 import { type Stack, startStack } from "./harness/stack.js";
+import { rockyTestdata, startUpstream } from "./harness/upstream.js";
 import { makeDnf } from "./support/dnf.js";
 import { type Nginx, startNginx } from "./support/nginx.js";
 import { buildRpms, standardFixtures } from "./support/rpm-fixtures.js";
@@ -21,13 +22,20 @@ interface Answer {
 }
 
 /** A GET (or HEAD) with the path sent as written: fetch() would resolve `..` and `%2e` itself. */
-function raw(base: string, path: string, headers: Record<string, string> = {}, method = "GET"): Promise<Answer> {
+function raw(
+  base: string,
+  path: string,
+  headers: Record<string, string> = {},
+  method = "GET",
+): Promise<Answer> {
   const { hostname, port } = new URL(base);
   return new Promise((resolve, reject) => {
     const req = request({ hostname, port, path, method, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks), headers: res.headers }));
+      res.on("end", () =>
+        resolve({ status: res.statusCode!, body: Buffer.concat(chunks), headers: res.headers }),
+      );
       res.on("error", reject);
     });
     req.on("error", reject);
@@ -69,11 +77,14 @@ describe("behind nginx with the front tree (http.front_tree)", () => {
     return viaFront;
   };
   const upload = async (repository: string, rpm: string) => {
-    const response = await fetch(`${nginx.url}${repository}/repo/Packages/${rpm.split("/").pop()}?wait=true`, {
-      method: "PUT",
-      headers: { authorization: `Bearer ${stack.token}`, "content-type": "application/x-rpm" },
-      body: readFileSync(rpm),
-    });
+    const response = await fetch(
+      `${nginx.url}${repository}/repo/Packages/${rpm.split("/").pop()}?wait=true`,
+      {
+        method: "PUT",
+        headers: { authorization: `Bearer ${stack.token}`, "content-type": "application/x-rpm" },
+        body: readFileSync(rpm),
+      },
+    );
     expect(response.status, await response.text()).toBe(201);
   };
   const create = async (repository: string) =>
@@ -154,7 +165,10 @@ describe("behind nginx with the front tree (http.front_tree)", () => {
 
     const removed = await stack.call("DELETE", "/repository/package", { repository: repo, id: after.pkgid });
     expect(removed.status).toBe(200);
-    await until("the deletion's publish", async () => (await fetchPrimary(stack.repoUrl(repo))).packages.length === 0);
+    await until(
+      "the deletion's publish",
+      async () => (await fetchPrimary(stack.repoUrl(repo))).packages.length === 0,
+    );
     // The API still serves it for the grace period (clients of the previous repodata): so does the
     // front, by asking the API (its ETag), the tree no longer has it.
     const retired = await sameAsApi(path);
@@ -169,6 +183,33 @@ describe("behind nginx with the front tree (http.front_tree)", () => {
     expect((await sameAsApi(repomd)).status).toBe(404);
     expect((await sameAsApi(path)).status).toBe(404);
     expect(entries(join(tree, repo))).toEqual([]);
+  });
+
+  it("leaves an on_demand mirror's packages to the API until fetched, then sends them itself", async () => {
+    const upstream = await startUpstream({ rocky: rockyTestdata });
+    try {
+      const repo = "artifacts/yum/front-mirror";
+      const properties = { mirror: true, mirror_urls: [upstream.url("rocky")], sync_policy: "on_demand" };
+      expect((await stack.call("POST", "/repository", { repository: repo, properties })).status).toBe(200);
+      expect((await stack.call("GET", "/repository/sync", { repository: repo, wait: true })).status).toBe(
+        200,
+      );
+      const repomd = `/${repo}/repo/repodata/repomd.xml`;
+      const synced = await sameAsApi(repomd);
+      expect(synced.status).toBe(200);
+      expect(sentByNginx(synced)).toBe(true);
+      const file = "booth-debugsource-1.0-6.ac1d34c.git.el8.2.x86_64.rpm";
+      const expected = readFileSync(join(rockyTestdata, "Packages", file));
+      const path = `/${repo}/repo/Packages/${file}`;
+      // Not stored yet: its entry points at nothing, nginx asks the API, which fetches it from upstream.
+      const first = await front(path);
+      expect(first.body.equals(expected)).toBe(true);
+      expect(sentByNginx(first)).toBe(false);
+      await until("the fetched package in the tree", async () => sentByNginx(await front(path, {}, "HEAD")));
+      expect((await front(path)).body.equals(expected)).toBe(true);
+    } finally {
+      await upstream.server.close();
+    }
   });
 
   it("keeps nested and hostile names to their own files, and nothing but served files in the tree", async () => {
@@ -220,7 +261,7 @@ describe("behind nginx with the front tree (http.front_tree)", () => {
       const path = join(tree, entry);
       if (lstatSync(path).isSymbolicLink()) {
         expect(relative(stack.dataDir, readlinkSync(path)), entry).toMatch(
-          /^artifacts\/yum\/[^/]+\/(blobs\/sha256\/[0-9a-f]{2}\/[0-9a-f]{64}|repodata\/[0-9a-f]{64}-[a-z_]+\.xml\.gz)$/,
+          /^artifacts\/yum\/[^/]+\/(blobs\/sha256\/[0-9a-f]{2}\/[0-9a-f]{64}|repodata\/[0-9a-f]{64}-[a-z_]+\.[a-z.]+)$/,
         );
       } else {
         expect(entry).toMatch(/\/repo\/repodata\/repomd\.xml(\.asc)?$/);

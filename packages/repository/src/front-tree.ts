@@ -1,6 +1,17 @@
 import { randomBytes } from "node:crypto";
 import type { Dirent } from "node:fs";
-import { mkdir, readdir, readFile, readlink, rename, rm, rmdir, symlink, utimes, writeFile } from "node:fs/promises";
+import {
+  mkdir,
+  readdir,
+  readFile,
+  readlink,
+  rename,
+  rm,
+  rmdir,
+  symlink,
+  utimes,
+  writeFile,
+} from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { parseRepomd } from "@beskar-yum/repodata";
 import { FsBlobStore, type RepoIndex, type RepositoryPaths } from "@beskar-yum/storage";
@@ -123,10 +134,12 @@ export class RepositoryFront {
     if (repomd === undefined) return wanted;
     const repodata = `/${this.repository}/repo/repodata/`;
     for (const name of listedFiles(repomd)) {
-      if (this.servedAs(repodata + name, "repodata")) wanted.set(repodata + name, { link: resolve(paths.repodata, name) });
+      if (this.servedAs(repodata + name, "repodata"))
+        wanted.set(repodata + name, { link: resolve(paths.repodata, name) });
     }
     wanted.set(`${repodata}repomd.xml`, { text: repomd, mtime: revision });
-    if (repomdAsc !== undefined) wanted.set(`${repodata}repomd.xml.asc`, { text: repomdAsc, mtime: revision });
+    if (repomdAsc !== undefined)
+      wanted.set(`${repodata}repomd.xml.asc`, { text: repomdAsc, mtime: revision });
     return wanted;
   }
 

@@ -22,10 +22,10 @@ import {
   inspectExtraFile,
   sniffCompression,
 } from "./extra-metadata.js";
+import type { FrontTree } from "./front-tree.js";
 import { assertRoomForPackage } from "./package-limit.js";
 import { formatTime, packageTag, type RepositoryPackageView, toPackageView } from "./package-view.js";
 import { cutPage, type Page, type PageRequest, pageLimits, pagePosition, pageToken } from "./pagination.js";
-import type { FrontTree } from "./front-tree.js";
 import { publishRepodata } from "./publisher.js";
 import type { RegistryHoldings } from "./registry-holdings.js";
 import { defaultProperties, isHttpUrl, mergeProperties, propertiesView } from "./repository-properties.js";
