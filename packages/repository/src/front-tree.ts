@@ -59,8 +59,11 @@ export class FrontTree {
 /** What the tree would hold for one URL of a repository: a symlink to a stored file, or a text copy. */
 type Wanted = { link: string } | { text: string; mtime: number };
 
-/** One path segment of a URL the nginx config sends to the tree (its `map` uses the same alphabet). */
-const plainSegment = /^[A-Za-z0-9_+~^-][A-Za-z0-9._+~^-]*$/;
+/**
+ * One path segment of a URL the nginx config sends to the tree (its `map` uses the same alphabet):
+ * no escapes, no dot segments, and (as the API's rule for repodata file names) a letter or digit first.
+ */
+const plainSegment = /^[A-Za-z0-9][A-Za-z0-9._+~^-]*$/;
 
 export class RepositoryFront {
   constructor(
@@ -192,7 +195,7 @@ async function packageTargets(
 /** What changes when anything the tree mirrors changes: the published generation and the applied events. */
 async function stateToken(index: RepoIndex): Promise<string> {
   const state = await index.getState();
-  return `${state.revision}/${state.appliedSeq}/${state.repomdAsc?.length ?? -1}`;
+  return `${state.revision}/${state.appliedSeq}/${state.repomdAsc ?? ""}`;
 }
 
 function listedFiles(repomd: string): string[] {
