@@ -22,6 +22,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseRepomd } from "@beskar-yum/repodata";
+import { packageHref } from "@beskar-yum/repository";
 import { startStack } from "../test/harness/stack.js";
 import { startNginx } from "../test/support/nginx.js";
 import { cleanupTempDirs, makeTempDir } from "../test/support/tmp.js";
@@ -150,7 +151,8 @@ async function main(): Promise<void> {
     const files = [
       { label: "repomd.xml", path: "repodata/repomd.xml" },
       { label: "primary.xml.gz", path: primary.location },
-      { label: `${biggest.name} (${Math.round(biggest.size / 1024)} KiB)`, path: `Packages/${biggest.name}` },
+      // At its href in primary.xml, the URL dnf asks for (and the one the front tree holds).
+      { label: `${biggest.name} (${Math.round(biggest.size / 1024)} KiB)`, path: packageHref(biggest.name) },
     ];
     for (const { path } of files) {
       const target = join(root, "repo", path);
