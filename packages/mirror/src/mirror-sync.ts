@@ -179,6 +179,8 @@ interface PackagePlan {
   existing: Map<string, PackageChecksum>;
   /** Every href upstream lists (filled as `packages` is read). */
   hrefs: Set<string>;
+  /** Hrefs the index holds with other bytes than upstream's now (the commit replaces them). */
+  replaced: string[];
   total: number;
   /** Packages upstream lists under `xml:base`: downloaded from there, served from here. */
   rebased: number;
@@ -378,6 +380,7 @@ async function planPackages(run: SyncRun, metadata: UpstreamMetadata): Promise<P
     packages: undefined as unknown as AsyncGenerator<UpstreamPackage>,
     existing: new Map((await index.listPackageChecksums()).map((p) => [p.href, p])),
     hrefs: new Set<string>(),
+    replaced: [],
     total: 0,
     rebased: 0,
     synced: 0,
@@ -410,7 +413,10 @@ async function planPackages(run: SyncRun, metadata: UpstreamMetadata): Promise<P
       plan.total++;
       const have = plan.existing.get(pkg.href);
       if (have && have.upstreamChecksum === `${pkg.checksum.type}:${pkg.checksum.value}`) plan.synced++;
-      else yield pkg;
+      else {
+        if (have) plan.replaced.push(pkg.href);
+        yield pkg;
+      }
     }
   }
   plan.packages = changed();
@@ -748,8 +754,8 @@ async function commitGeneration(
     await blobs.placeAt(digest, `${paths.repodata}/${name}`);
   }
   options.signal.throwIfAborted();
-  // Staged rows may replace packages at their hrefs, and the tree cannot see them before the commit.
-  await options.front?.retract(index, paths, { allPackages: stored.changed > 0 });
+  // The staged rows that replace packages at their hrefs are not in the index before the commit.
+  await options.front?.retract(index, paths, { hrefs: [...plan.replaced, ...stored.removed] });
   await index.commitMirrorGenerationAsync(options.fence, {
     deleteTags: [],
     deleteHrefs: stored.removed,

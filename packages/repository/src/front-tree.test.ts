@@ -103,19 +103,19 @@ describe("front tree", () => {
     expect(entries(base)).toEqual(["Packages/x.rpm", "Packages/y.rpm", "repodata/repomd.xml"]);
 
     // Before a commit: repomd.xml goes; packages the index still holds at their href stay.
-    await front.retract(a.index, a.paths, { allPackages: false });
+    await front.retract(a.index, a.paths);
     expect(entries(base)).toEqual(["Packages/x.rpm", "Packages/y.rpm"]);
     // The index now holds other bytes at x's href (a replacement) and no y: both go before the next commit.
     await a.generation({ "Packages/x.rpm": digest("c") }, 2);
-    await front.retract(a.index, a.paths, { allPackages: false });
+    await front.retract(a.index, a.paths);
     expect(entries(base)).toEqual([]);
     await front.update(a.index, a.paths);
     expect(entries(base)).toEqual(["Packages/x.rpm", "repodata/repomd.xml"]);
     expect(readlinkSync(join(base, "Packages/x.rpm"))).toBe(
       new FsBlobStore(a.paths.blobs).pathOf(digest("c")),
     );
-    // A mirror commit with staged packages the tree cannot see yet: every package entry goes first.
-    await front.retract(a.index, a.paths, { allPackages: true });
+    // A mirror commit replacing a package the index does not show yet: named, it goes first.
+    await front.retract(a.index, a.paths, { hrefs: ["Packages/x.rpm"] });
     expect(entries(base)).toEqual([]);
   });
 });

@@ -28,8 +28,8 @@ import { parseContentPath } from "./repository-name.js";
  * the same bytes for that URL.** A missing entry is always safe (the request goes to the API), so
  * entries are removed before the commit that may make them stale and added after it:
  * - `retract` runs under the repository lock right before a publish (or sync) commit: repomd.xml and
- *   its signature go, and every package entry whose href no longer holds that blob in the index (all
- *   of them when the commit may replace packages the tree cannot see yet, a mirror's staged rows).
+ *   its signature go, and every package entry whose href no longer holds that blob in the index, or
+ *   that the commit is about to change (a mirror's staged rows are not in the index before it).
  * - `update` runs after the commit: the tree becomes the index: every package at its href, the data
  *   files the served repomd.xml lists (superseded ones are left to the API, which serves them for the
  *   grace period and then stops), repomd.xml and its signature.
@@ -80,14 +80,19 @@ export class RepositoryFront {
     return join(this.root, this.repository, "repo");
   }
 
-  /** Before a commit: drops repomd.xml, its signature and package entries that may turn stale. */
-  async retract(index: RepoIndex, paths: RepositoryPaths, options: { allPackages: boolean }): Promise<void> {
-    const packages = options.allPackages
-      ? new Map<string, string>()
-      : await packageTargets(this.repository, index, paths);
+  /**
+   * Before a commit: drops repomd.xml, its signature, package entries that the index no longer holds
+   * as they are, and those at `hrefs` (what the commit changes).
+   */
+  async retract(
+    index: RepoIndex,
+    paths: RepositoryPaths,
+    options: { hrefs?: Iterable<string> } = {},
+  ): Promise<void> {
+    const packages = await packageTargets(this.repository, index, paths);
+    for (const href of options.hrefs ?? []) packages.delete(`/${this.repository}/repo/${href}`);
     for (const entry of this.entries()) {
-      const keep =
-        entry.kind === "package" && !options.allPackages && packages.get(entry.url) === entry.target;
+      const keep = entry.kind === "package" && packages.get(entry.url) === entry.target;
       if (!keep && entry.kind !== "repodata-file") rmSync(entry.path, { force: true });
     }
   }

@@ -94,7 +94,7 @@ export async function publishRepodata(
   const repomdAsc = await options.signer.sign(repomd);
   options.signal?.throwIfAborted();
   const durationMs = Math.round(performance.now() - started);
-  await options.front?.retract(index, paths, { allPackages: false });
+  await options.front?.retract(index, paths);
   await index.recordPublish(options.fence, {
     seq,
     revision,
@@ -130,7 +130,7 @@ export async function resignRepodata(
   const repomd = state.repomd!;
   const repomdAsc = await options.signer.sign(repomd);
   options.signal?.throwIfAborted();
-  await options.front?.retract(index, paths, { allPackages: false });
+  await options.front?.retract(index, paths);
   await index.recordPublish(options.fence, {
     seq: state.publishedSeq,
     revision: state.revision,
