@@ -199,11 +199,8 @@ async function packageTargets(
 ): Promise<Map<string, string>> {
   const blobs = new FsBlobStore(resolve(paths.blobs));
   const targets = new Map<string, string>();
-  for (let page = await index.listPackageSummaries(1000); page.length > 0; ) {
-    for (const record of page) targets.set(`/${repository}/repo/${record.href}`, blobs.pathOf(record.id));
-    const last = page.at(-1)!;
-    page = await index.listPackageSummaries(1000, { href: last.href, tag: last.tag });
-  }
+  for (const { href, id } of await index.listPackageBlobs())
+    targets.set(`/${repository}/repo/${href}`, blobs.pathOf(id));
   return targets;
 }
 
