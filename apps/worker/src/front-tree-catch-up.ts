@@ -5,7 +5,8 @@ import type { Logger } from "pino";
 
 /**
  * `http.front_tree` at worker start: every repository's part of the tree is made what its index
- * serves (the setting just turned on, or a crash between a commit and its tree update). Under the
+ * serves (the setting just turned on, or a crash between a commit and its tree update), and what is
+ * there of repositories that no longer exist goes. Under the
  * repository's lock, as every publish updates it; a repository whose lock is taken is being worked on,
  * and that work updates it.
  */
@@ -15,7 +16,11 @@ export async function catchUpFrontTree(
   tree: FrontTree,
   logger: Logger,
 ): Promise<void> {
-  for (const repository of await storage.listRepositories()) {
+  const repositories = await storage.listRepositories();
+  const pruned = tree.prune((repository) => repositories.includes(repository));
+  if (pruned > 0)
+    logger.info({ entries: pruned }, "front tree: removed the entries of repositories that are gone");
+  for (const repository of repositories) {
     const held = await lock.tryAcquire(repository);
     if (!held) continue;
     try {

@@ -93,6 +93,11 @@ describe("front tree", () => {
     ]);
     await tree.of("artifacts/yum/a").remove();
     expect(entries(base)).toEqual(["b/repo/Packages/w.rpm", "b/repo/repodata/repomd.xml"]);
+
+    // At worker start: entries of repositories that are gone (and anything unparseable) go.
+    await tree.of("artifacts/yum/a").update(a.index, a.paths);
+    expect(tree.prune((repository) => repository === "artifacts/yum/a")).toBe(2);
+    expect(entries(base)).toEqual(["Packages/x.rpm", "repodata/repomd.xml"]);
   });
 
   it("retracts what a commit may make stale before it, and follows the index after it", async () => {

@@ -57,6 +57,22 @@ export class FrontTree {
   of(repository: string): RepositoryFront {
     return new RepositoryFront(this.root, repository, this.log);
   }
+
+  /**
+   * Removes every entry of a repository that `exists` does not know (deleted by a process that ran
+   * without the setting, or while a crash kept its entries). Removing is always safe: a repository
+   * created meanwhile gets its entries back at its next publish.
+   */
+  prune(exists: (repository: string) => boolean): number {
+    let removed = 0;
+    for (const path of walk(join(this.root, "artifacts", "yum"))) {
+      const repository = parseContentPath(path.slice(this.root.length))?.repository;
+      if (repository !== undefined && exists(repository)) continue;
+      rmSync(path, { force: true });
+      removed++;
+    }
+    return removed;
+  }
 }
 
 /** What the tree would hold for one URL of a repository: a symlink to a stored file, or a text copy. */
