@@ -4,8 +4,9 @@
  * biggest RPM) served by nginx (Debian `nginx-light`) from a directory, side by side in one run, both
  * driven by wrk (Debian package `wrk`, installed here when run as root) with the same settings.
  * Prints req/s, p99 latency and errors of both and the ratio (ours / nginx's req/s). A third column is
- * beskar-yum behind nginx with deploy/nginx/beskar-yum.conf (`http.accel_redirect`: nginx sends the
- * stored files, the API decides), the deployment README "Behind nginx" describes.
+ * beskar-yum behind nginx with deploy/nginx/beskar-yum.conf and `http.front_tree` (nginx sends
+ * packages, repodata and repomd.xml from the tree the worker keeps in step with each publish, and asks
+ * the API for the rest), the deployment README "Behind nginx" describes.
  *
  *   npm run bench                                      # all benches
  *   node bench/dist/bench/serve-bench.js               # this one (after `npm run bench` built it)
@@ -21,6 +22,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseRepomd } from "@beskar-yum/repodata";
+import { packageHref } from "@beskar-yum/repository";
 import { startStack } from "../test/harness/stack.js";
 import { startNginx } from "../test/support/nginx.js";
 import { cleanupTempDirs, makeTempDir } from "../test/support/tmp.js";
@@ -101,11 +103,13 @@ async function main(): Promise<void> {
     `# serving benchmark: ${rpms.length} Rocky RPMs in a hosted repository, wrk -c${connections} -t${threads} -d${seconds}s, ${rounds} rounds; beskar-yum http.workers ${ourWorkers}, nginx worker_processes ${nginxWorkers}`,
   );
 
+  const frontTree = makeTempDir("bench-serve-front-tree");
   const stack = await startStack({
     name: "serve-bench",
     env: {
       BESKARYUM_HTTP_WORKERS: ourWorkers,
       BESKARYUM_HTTP_ACCEL_REDIRECT: "true",
+      BESKARYUM_HTTP_FRONT_TREE: frontTree,
       ...(profileDir
         ? {
             BENCH_PROFILE_DIR: profileDir,
@@ -123,7 +127,8 @@ async function main(): Promise<void> {
   // The shipped front config, with only its addresses and the data directory replaced.
   const site = readFileSync(join(repoRoot(), "deploy", "nginx", "beskar-yum.conf"), "utf8")
     .replace("server api:5200;", `server ${new URL(stack.url).host};`)
-    .replaceAll("/data/", `${stack.dataDir}/`);
+    .replaceAll("/data/", `${stack.dataDir}/`)
+    .replace("root /front;", `root ${frontTree};`);
   const front = await startNginx({
     workers: nginxWorkers === "auto" ? "auto" : Number(nginxWorkers),
     site: (port) => site.replace("listen 80;", `listen 127.0.0.1:${port};\n    access_log off;`),
@@ -146,7 +151,8 @@ async function main(): Promise<void> {
     const files = [
       { label: "repomd.xml", path: "repodata/repomd.xml" },
       { label: "primary.xml.gz", path: primary.location },
-      { label: `${biggest.name} (${Math.round(biggest.size / 1024)} KiB)`, path: `Packages/${biggest.name}` },
+      // At its href in primary.xml, the URL dnf asks for (and the one the front tree holds).
+      { label: `${biggest.name} (${Math.round(biggest.size / 1024)} KiB)`, path: packageHref(biggest.name) },
     ];
     for (const { path } of files) {
       const target = join(root, "repo", path);

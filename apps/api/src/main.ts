@@ -12,7 +12,7 @@ import {
 } from "@beskar-yum/config";
 import { RegistryClient, registryClientOptions } from "@beskar-yum/oci";
 import { createRedis, RepoLock, RepoTrigger, SyncQueue } from "@beskar-yum/queue";
-import { RepositoryService, recheckPendingWork, registryHoldings } from "@beskar-yum/repository";
+import { FrontTree, RepositoryService, recheckPendingWork, registryHoldings } from "@beskar-yum/repository";
 import { loadSigningKey } from "@beskar-yum/signing";
 import { RegistryBlobs, RepositoryStorage } from "@beskar-yum/storage";
 import { pino } from "pino";
@@ -109,6 +109,9 @@ async function main(config: Config): Promise<StopService> {
     graceSeconds: config.publish.graceSeconds,
     signer,
     syncs,
+    ...(config.serving.frontTree !== undefined
+      ? { frontTree: new FrontTree(config.serving.frontTree, (message) => logger.warn(message)) }
+      : {}),
   });
   // The registry replica's webhook: notifications are stored, then processed in the background.
   const registryEvents = config.registry

@@ -9,10 +9,11 @@ import {
 } from "@beskar-yum/config";
 import { RegistryClient, registryClientOptions } from "@beskar-yum/oci";
 import { createRedis, RepoLock, RepoTrigger, SyncQueue } from "@beskar-yum/queue";
-import { recheckPendingWork } from "@beskar-yum/repository";
+import { FrontTree, recheckPendingWork } from "@beskar-yum/repository";
 import { loadSigningKey } from "@beskar-yum/signing";
 import { RegistryBlobs, RepositoryStorage } from "@beskar-yum/storage";
 import { pino } from "pino";
+import { catchUpFrontTree } from "./front-tree-catch-up.js";
 import { JobGuard } from "./job-guard.js";
 import { installProcessGuards } from "./process-guards.js";
 import { reconcile } from "./reconciler.js";
@@ -72,6 +73,12 @@ async function main(config: Config): Promise<StopService> {
     afterRelease: recheckPendingWork(storage, trigger, logger),
   });
   const syncs = new SyncQueue(redis, config.redis.prefix);
+  // `http.front_tree`: what a front nginx sends without asking the API, kept in step with each commit.
+  const frontTree =
+    config.serving.frontTree !== undefined
+      ? new FrontTree(config.serving.frontTree, (message) => logger.warn(message))
+      : undefined;
+  const front = frontTree ? { frontTree } : {};
 
   const worker = startRepoEventsWorker(
     config,
@@ -85,6 +92,7 @@ async function main(config: Config): Promise<StopService> {
       signer,
       log: logger,
       ...(registry ? { registry } : {}),
+      ...front,
     },
     logger,
   );
@@ -102,6 +110,7 @@ async function main(config: Config): Promise<StopService> {
       proxy: config.proxy,
       logger,
       syncs,
+      ...front,
     },
     syncs,
     // A sync that published bumped the registry replica's generation: push it now, not at the
@@ -126,6 +135,7 @@ async function main(config: Config): Promise<StopService> {
       logger.error({ err }, "reconcile failed");
     }
   };
+  if (frontTree) await catchUpFrontTree(storage, lock, frontTree, logger);
   await runReconcile();
   const timer = setInterval(runReconcile, config.worker.reconcileIntervalMs);
   logger.info(

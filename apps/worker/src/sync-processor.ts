@@ -9,6 +9,7 @@ import {
   upstreamTls,
 } from "@beskar-yum/mirror";
 import { parseSyncJobData, type RepoLock, type SyncJobData, type SyncQueue } from "@beskar-yum/queue";
+import type { FrontTree } from "@beskar-yum/repository";
 import type { RepomdSigner } from "@beskar-yum/signing";
 import type { RepositoryStorage } from "@beskar-yum/storage";
 import type { Job } from "bullmq";
@@ -31,6 +32,8 @@ export interface SyncProcessorOptions {
   logger: Logger;
   /** Where a scheduled sync queues the sync it starts. */
   syncs: Pick<SyncQueue, "enqueue">;
+  /** `http.front_tree`: kept in step with each sync's commit. */
+  frontTree?: FrontTree;
 }
 
 const now = () => Math.floor(Date.now() / 1000);
@@ -110,6 +113,7 @@ export async function processSync(
       timeoutMs: options.timeoutMs,
       ...(options.fsyncTimeoutMs !== undefined ? { fsyncTimeoutMs: options.fsyncTimeoutMs } : {}),
       log: { info: repoLog("INFO"), error: repoLog("ERROR") },
+      ...(options.frontTree ? { front: options.frontTree.of(repository) } : {}),
     });
     running = sync;
     const result = await unlessAborted(sync, signal);

@@ -92,6 +92,8 @@ export interface Config {
    * `http.accel_redirect` (default false): stored files are answered with `X-Accel-Redirect` to a
    * front nginx that declares it on the request (README "Behind nginx"), when they are at least
    * `http.accel_redirect_min_bytes` (default 1 MiB) long.
+   * `http.front_tree` (unset: off): a directory of the public URL space that the worker keeps in step
+   * with each publish, for a front nginx to send packages and repodata from (README "Behind nginx").
    * `http.public_url`: the URL clients reach the API at (`https://yum.example.com`), used in `.repo`
    * files; when unset, it is taken from each request (`X-Forwarded-Proto`/`-Host`, else `Host`).
    */
@@ -101,6 +103,7 @@ export interface Config {
     accelRedirect: boolean;
     accelRedirectMinBytes: number;
     publicUrl?: string;
+    frontTree?: string;
   };
   /**
    * `signing`: the key that signs the repomd.xml we publish (README "Signing"). `key_file`: an

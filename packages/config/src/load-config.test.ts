@@ -117,6 +117,27 @@ describe("loadConfig", () => {
     );
   });
 
+  it("reads http.front_tree (made absolute) and refuses one that shares a directory with the data", () => {
+    const cwd = tempDir();
+    expect(load({ cwd }).serving.frontTree).toBeUndefined();
+    const config = load({ cwd, env: { BESKARYUM_HTTP_FRONT_TREE: "front" } });
+    expect(config.serving.frontTree).toBe(path.join(cwd, "front"));
+    // nginx serves the tree: the data directory (indexes with mirror credentials) must not be in it, nor it in the data.
+    for (const tree of ["data", "data/front", ".", "store/x"]) {
+      expect(
+        configError(() =>
+          load({
+            cwd,
+            env: { BESKARYUM_HTTP_FRONT_TREE: tree, BESKARYUM_STORAGE_FILESYSTEM_DIRECTORY: "store" },
+          }),
+        ),
+      ).toMatch(/^invalid configuration: BESKARYUM_HTTP_FRONT_TREE: .* overlaps the data directory/);
+    }
+    expect(configError(() => load({ cwd, env: { BESKARYUM_HTTP_FRONT_TREE: " " } }))).toMatch(
+      /BESKARYUM_HTTP_FRONT_TREE: expected a path/,
+    );
+  });
+
   it("reads http.workers (a count or auto) and http.content_cache_bytes", () => {
     const cwd = tempDir();
     const config = load({

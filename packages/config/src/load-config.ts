@@ -68,6 +68,7 @@ const fields = {
   "http.accel_redirect": parseBoolean,
   "http.accel_redirect_min_bytes": parseInteger(0),
   "http.public_url": parsePublicUrl,
+  "http.front_tree": parsePath,
   "signing.key_file": parsePath,
   "signing.passphrase": parsePassphrase,
   "limits.max_packages_per_repository": parseInteger(1),
@@ -257,8 +258,32 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
         "clients are sent to the registry without credentials: not with registry.username or registry.token",
       );
   }
+  const frontTree = values["http.front_tree"];
+  if (frontTree !== undefined) {
+    config.serving.frontTree = frontTreeOf(
+      path.resolve(cwd, frontTree),
+      [datadir, config.storage.filesystem.directory],
+      origin.get("http.front_tree") ?? "http.front_tree",
+    );
+  }
   if (source !== undefined) config.configFile = source.file;
   return config;
+}
+
+/**
+ * `http.front_tree`: nginx serves whatever is in it, so it must share no directory with the data
+ * (the indexes, which hold mirror credentials, and the admin token live there).
+ */
+function frontTreeOf(dir: string, data: string[], key: string): string {
+  const inside = (a: string, b: string) => a === b || a.startsWith(b.endsWith(path.sep) ? b : b + path.sep);
+  for (const other of data) {
+    if (inside(dir, other) || inside(other, dir))
+      throw invalid(
+        key,
+        `${dir} overlaps the data directory ${other}: the front serves this directory, give it one of its own`,
+      );
+  }
+  return dir;
 }
 
 /** `signing.key_file` made absolute; the passphrase as given (a secret: never shown in errors). */

@@ -14,6 +14,7 @@ import {
   buildPackageRecord,
   collectBlobGarbage,
   collectRepodataGarbage,
+  type RepositoryFront,
   writeRepomdCopy,
 } from "@beskar-yum/repository";
 import type { ReadRpmResult } from "@beskar-yum/rpm";
@@ -91,6 +92,8 @@ export interface MirrorSyncOptions {
    * file and are parsed here. Default 1 MiB.
    */
   inMemoryBytes?: number;
+  /** `http.front_tree`: this repository's part of it, kept in step with the commit (front-tree.ts). */
+  front?: RepositoryFront;
 }
 
 const defaultInMemoryBytes = 1024 ** 2;
@@ -180,6 +183,8 @@ interface PackagePlan {
   existing: Map<string, PackageChecksum>;
   /** Every href upstream lists (filled as `packages` is read). */
   hrefs: Set<string>;
+  /** Hrefs the index holds with other bytes than upstream's now (the commit replaces them). */
+  replaced: string[];
   total: number;
   /** Packages upstream lists under `xml:base`: downloaded from there, served from here. */
   rebased: number;
@@ -403,6 +408,7 @@ async function planPackages(run: SyncRun, metadata: UpstreamMetadata): Promise<P
     packages: undefined as unknown as AsyncGenerator<UpstreamPackage>,
     existing: new Map((await index.listPackageChecksums()).map((p) => [p.href, p])),
     hrefs: new Set<string>(),
+    replaced: [],
     total: 0,
     rebased: 0,
     synced: 0,
@@ -435,7 +441,10 @@ async function planPackages(run: SyncRun, metadata: UpstreamMetadata): Promise<P
       plan.total++;
       const have = plan.existing.get(pkg.href);
       if (have && have.upstreamChecksum === `${pkg.checksum.type}:${pkg.checksum.value}`) plan.synced++;
-      else yield pkg;
+      else {
+        if (have) plan.replaced.push(pkg.href);
+        yield pkg;
+      }
     }
   }
   plan.packages = changed();
@@ -796,6 +805,8 @@ async function commitGeneration(
     await options.storage.share(options.repository, "repodata", { digest });
   }
   options.signal.throwIfAborted();
+  // The staged rows that replace packages at their hrefs are not in the index before the commit.
+  await options.front?.retract(index, paths, { hrefs: [...plan.replaced, ...stored.removed] });
   await index.commitMirrorGenerationAsync(options.fence, {
     deleteTags: [],
     deleteHrefs: stored.removed,
@@ -805,6 +816,7 @@ async function commitGeneration(
   });
   run.mark("commit");
   await writeRepomdCopy(paths.repodata, served, servedAsc);
+  await options.front?.update(index, paths);
   const previous = new Set(
     before.repomd ? parseRepomd(before.repomd).records.map((r) => basename(r.location)) : [],
   );

@@ -1,4 +1,5 @@
 export { applyStoredEvent, buildPackageRecord } from "./event-applier.js";
+export { FrontTree, RepositoryFront } from "./front-tree.js";
 export { collectBlobGarbage, collectRepodataGarbage } from "./garbage-collector.js";
 export {
   formatTime,

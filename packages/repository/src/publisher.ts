@@ -18,6 +18,7 @@ import {
   type RepositoryStorage,
   writeFileAtomic,
 } from "@beskar-yum/storage";
+import type { RepositoryFront } from "./front-tree.js";
 import { collectRepodataGarbage } from "./garbage-collector.js";
 
 export interface PublishOptions {
@@ -31,6 +32,8 @@ export interface PublishOptions {
    * registry`: `RepositoryStorage.share`, so that any node can serve it).
    */
   share?: ((file: { digest: string; size: number; path: string }) => Promise<void>) | undefined;
+  /** `http.front_tree`: this repository's part of it, kept in step with each commit (front-tree.ts). */
+  front?: RepositoryFront;
 }
 
 export interface PublishResult {
@@ -102,6 +105,7 @@ export async function publishRepodata(
   const repomdAsc = await options.signer.sign(repomd);
   options.signal?.throwIfAborted();
   const durationMs = Math.round(performance.now() - started);
+  await options.front?.retract(index, paths);
   await index.recordPublish(options.fence, {
     seq,
     revision,
@@ -111,6 +115,7 @@ export async function publishRepodata(
     log: `published revision ${revision}: ${packages} packages, ${records.length - metadataKinds.length} extra metadata files, in ${durationMs} ms`,
   });
   await writeRepomdCopy(paths.repodata, repomd, repomdAsc);
+  await options.front?.update(index, paths);
   await collectRepodataGarbage(
     paths.repodata,
     repomdFiles(before.repomd),
@@ -142,6 +147,7 @@ export async function resignRepodata(
   const repomd = state.repomd!;
   const repomdAsc = await options.signer.sign(repomd);
   options.signal?.throwIfAborted();
+  await options.front?.retract(index, paths);
   await index.recordPublish(options.fence, {
     seq: state.publishedSeq,
     revision: state.revision,
@@ -149,6 +155,7 @@ export async function resignRepodata(
     repomdAsc,
   });
   await writeRepomdCopy(paths.repodata, repomd, repomdAsc);
+  await options.front?.update(index, paths);
   return true;
 }
 

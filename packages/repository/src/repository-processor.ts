@@ -3,6 +3,7 @@ import type { HeldLock, RepoLock } from "@beskar-yum/queue";
 import type { RepomdSigner } from "@beskar-yum/signing";
 import type { RepositoryStorage, StoredEvent } from "@beskar-yum/storage";
 import { applyStoredEvent } from "./event-applier.js";
+import type { FrontTree } from "./front-tree.js";
 import { collectBlobGarbage } from "./garbage-collector.js";
 import { publishRepodata, repodataSharer, resignRepodata } from "./publisher.js";
 import { deleteTombstonedManifests, replicateToRegistry } from "./registry-replica.js";
@@ -21,6 +22,8 @@ export interface ProcessorOptions {
   log: ProcessorLog;
   /** The OCI registry replica (SPEC §7): pushed to after each round when configured. */
   registry?: RegistryClient;
+  /** `http.front_tree`: kept in step with every publish (front-tree.ts). */
+  frontTree?: FrontTree;
 }
 
 export interface ProcessorLog {
@@ -86,6 +89,7 @@ async function drainAndPublish(repository: string, held: HeldLock, options: Proc
   if (!index) return;
   const blobs = storage.blobs(repository);
   const started = Date.now();
+  const front = options.frontTree ? { front: options.frontTree.of(repository) } : {};
 
   for (;;) {
     let applied = 0;
@@ -127,6 +131,7 @@ async function drainAndPublish(repository: string, held: HeldLock, options: Proc
         graceSeconds: options.graceSeconds,
         signer: options.signer,
         signal: held.signal,
+        ...front,
       };
       if (await resignRepodata(index, storage.paths(repository), publish))
         log.info(
@@ -150,6 +155,7 @@ async function drainAndPublish(repository: string, held: HeldLock, options: Proc
       signer: options.signer,
       signal: held.signal,
       share: repodataSharer(storage, repository),
+      ...front,
     });
     log.info(
       {

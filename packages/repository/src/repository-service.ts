@@ -24,6 +24,7 @@ import {
   inspectExtraFile,
   sniffCompression,
 } from "./extra-metadata.js";
+import type { FrontTree } from "./front-tree.js";
 import { assertRoomForPackage } from "./package-limit.js";
 import { formatTime, packageTag, type RepositoryPackageView, toPackageView } from "./package-view.js";
 import { cutPage, type Page, type PageRequest, pageLimits, pagePosition, pageToken } from "./pagination.js";
@@ -54,6 +55,8 @@ export interface RepositoryServiceOptions {
    * what `restore` reads back. None: no registry, nothing to protect or restore from.
    */
   registry?: RegistryHoldings;
+  /** `http.front_tree`: a repository's entries go before it is deleted, and its first publish adds them. */
+  frontTree?: FrontTree;
   now?: () => number;
 }
 
@@ -190,6 +193,7 @@ export class RepositoryService {
         signer: this.options.signer,
         signal: held.signal,
         share: repodataSharer(this.storage, repository),
+        ...(this.options.frontTree ? { front: this.options.frontTree.of(repository) } : {}),
       });
     } finally {
       await held.release();
@@ -434,6 +438,8 @@ export class RepositoryService {
           manifests.push({ kind, tag, manifestDigest });
       }
       if (manifests.length > 0) await this.storage.addRegistryTombstone({ repository, manifests });
+      // The front stops sending its files before they go (it then asks us, and gets 404).
+      await this.options.frontTree?.of(repository).remove();
       await this.storage.deleteRepository(repository);
     } finally {
       await held.release();

@@ -78,6 +78,8 @@ describe.each(indexDrivers())("package rows keyed by href on $name", (driver) =>
     await commit({ upsert: [row("b/foo-1.0-1.noarch.rpm", c)] }, 3);
     expect((await index.getPackageByHref("b/foo-1.0-1.noarch.rpm"))?.id).toBe(c);
     expect(await index.getRetiredPackageByHref("b/foo-1.0-1.noarch.rpm")).toEqual({ id: b });
+    // What the front tree links: each href to its blob.
+    expect(await index.listPackageBlobs()).toEqual([{ href: "b/foo-1.0-1.noarch.rpm", id: c }]);
   });
 
   it("replaces a hosted package of the same tag (its href is its file name's) and deletes by tag", async () => {

@@ -618,6 +618,13 @@ export class PostgresRepoIndex implements RepoIndex {
     );
   }
 
+  listPackageBlobs(): Promise<{ href: string; id: string }[]> {
+    return this.rows<{ href: string; id: string }>(
+      this.pool,
+      "SELECT href, id FROM packages WHERE repo_id = $1",
+    );
+  }
+
   countPackages(): Promise<number> {
     return this.packageCount(this.pool);
   }

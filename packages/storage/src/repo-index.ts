@@ -75,6 +75,8 @@ export interface RepoIndex {
    * `listPackages` loads (most of a row's size): href, upstream checksum, tag.
    */
   listPackageChecksums(): Promise<PackageChecksum[]>;
+  /** Where every package is served and which blob it is (`http.front_tree`): href and id only. */
+  listPackageBlobs(): Promise<{ href: string; id: string }[]>;
   /**
    * A page of packages without their XML fragments, in (href, tag) order, after `after` (keyset:
    * the cost of a page does not grow with where it starts).

@@ -727,6 +727,10 @@ export class SqliteRepoIndex implements RepoIndex {
     );
   }
 
+  async listPackageBlobs(): Promise<{ href: string; id: string }[]> {
+    return this.statement("SELECT href, id FROM packages").all() as { href: string; id: string }[];
+  }
+
   async countPackages(): Promise<number> {
     return this.packageCount();
   }
