@@ -80,4 +80,25 @@ describe("garbage collection", () => {
     expect(readdirSync(join(dir, "blobs", "tmp"))).toEqual([]);
     index.close();
   });
+
+  it("with a grace period of 0 still keeps an upload between its stored blob and its recorded event, and a temp file being written", async () => {
+    const blobs = new FsBlobStore(join(dir, "blobs"));
+    const index = SqliteRepoIndex.open(join(dir, "index.db"), { create: true });
+    const stored = "d".repeat(64);
+    mkdirSync(join(dir, "blobs", "sha256", "dd"), { recursive: true });
+    writeFileSync(blobs.pathOf(stored), "rpm bytes");
+    mkdirSync(join(dir, "blobs", "tmp"));
+    writeFileSync(join(dir, "blobs", "tmp", "streaming"), "half an rpm");
+    const aMinuteAgo = new Date(Date.now() - 60_000);
+    utimesSync(blobs.pathOf(stored), aMinuteAgo, aMinuteAgo);
+    expect(await collectBlobGarbage(index, blobs, 0)).toBe(0);
+    expect(await blobs.has(stored)).toBe(true);
+    expect(readdirSync(join(dir, "blobs", "tmp"))).toEqual(["streaming"]);
+    // Once older than the floor they are garbage (an upload that never recorded its event).
+    utimesSync(blobs.pathOf(stored), old, old);
+    utimesSync(join(dir, "blobs", "tmp", "streaming"), old, old);
+    expect(await collectBlobGarbage(index, blobs, 0)).toBe(1);
+    expect(readdirSync(join(dir, "blobs", "tmp"))).toEqual([]);
+    index.close();
+  });
 });

@@ -36,8 +36,18 @@ export async function collectRepodataGarbage(
 }
 
 /**
- * Deletes blobs that no package and no pending event references, once their grace period has
- * passed, and uploads abandoned mid-stream (their temp file stopped growing a grace period ago).
+ * How young an unreferenced blob or temp file is never garbage, whatever `publish.grace_seconds`
+ * says. An upload stores its blob before it records the event that names it, and its temp file
+ * grows while the body streams: with a grace period of 0, a collection running between those
+ * steps deleted the upload's bytes (500 ENOENT). The grace period protects readers of a previous
+ * repomd.xml; this protects writers, so it is a floor, not a setting.
+ */
+export const IN_FLIGHT_SECONDS = 600;
+
+/**
+ * Deletes blobs that no package and no pending event references, once their grace period (and
+ * `IN_FLIGHT_SECONDS`) has passed, and uploads abandoned mid-stream (their temp file stopped growing
+ * that long ago).
  */
 export async function collectBlobGarbage(
   index: RepoIndex,
@@ -58,11 +68,12 @@ export async function collectBlobGarbage(
   }
   const now = Date.now();
   await index.pruneRetiredPackages(Math.floor(now / 1000) - graceSeconds);
+  const unreferencedMs = Math.max(graceSeconds, IN_FLIGHT_SECONDS) * 1000;
   let removed = 0;
   for (const name of await readdir(join(blobs.root, "tmp")).catch(() => [] as string[])) {
     const path = join(blobs.root, "tmp", name);
     const info = await stat(path).catch(() => undefined);
-    if (info?.isFile() && now - info.mtimeMs > graceSeconds * 1000) await rm(path, { force: true });
+    if (info?.isFile() && now - info.mtimeMs > unreferencedMs) await rm(path, { force: true });
   }
   const shardRoot = join(blobs.root, "sha256");
   for (const shard of await readdir(shardRoot).catch(() => [] as string[])) {
@@ -70,7 +81,7 @@ export async function collectBlobGarbage(
       if (keep.has(digest)) continue;
       const path = join(shardRoot, shard, digest);
       const info = await stat(path).catch(() => undefined);
-      if (info?.isFile() && now - info.mtimeMs > graceSeconds * 1000) {
+      if (info?.isFile() && now - info.mtimeMs > unreferencedMs) {
         await rm(path, { force: true });
         removed++;
       }
