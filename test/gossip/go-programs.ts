@@ -64,6 +64,8 @@ export interface ControlReply {
   status?: number;
   body?: string | null;
   error?: string;
+  /** The plugin node the request went to (the one Beskar's rendezvous hash picked, when routed). */
+  node?: string;
 }
 
 /** A running beskar-peer: Beskar's gossip side, played by Go memberlist. */

@@ -36,7 +36,11 @@ export function packageManifest(rpm: Buffer, title: string): Buffer {
   );
 }
 
-/** An admin API call as Beskar forwards it to the plugin node `node`: over mTLS, with a JSON body. */
+/**
+ * An admin API call as Beskar forwards it to the plugin node `node`: over mTLS, with a JSON body. With
+ * `node` "", to the node Beskar's router picks: the rendezvous hash of the body's `repository` (the
+ * route of `api/v1/`) over the plugin nodes present; the reply names it.
+ */
 export function adminThroughBeskar(
   go: GoPeer,
   node: string,
@@ -44,8 +48,10 @@ export function adminThroughBeskar(
   path: string,
   body: unknown,
 ): Promise<ControlReply> {
+  const route = (body as { repository?: unknown } | undefined)?.repository;
   return go.control("/request", {
     node,
+    ...(node === "" && typeof route === "string" ? { route } : {}),
     method,
     path: `/artifacts/yum/api/v1${path}`,
     contentType: "application/json",

@@ -24,8 +24,9 @@ import { startBeskarStandIn, startPluginNode } from "./beskar-stand-in.js";
 
 // Two beskar-yum plugin nodes join the Go Beskar stand-in, sharing one PostgreSQL index, one OCI
 // registry as storage (storage.driver: registry) and one Redis prefix, each with a datadir of its
-// own. Beskar routes each repository to one node; when that node leaves, to another: the test plays
-// Beskar's routing by addressing node A, then, once A has left, node B.
+// own. Beskar routes each repository to one node (a rendezvous hash over the plugin nodes present,
+// played by the Go stand-in); when that node leaves, to another. Every request and event below goes
+// where that routing sends it, and the test checks which node that was.
 
 const RPM = join(rockyTestdata, "Packages/booth-debugsource-1.0-6.ac1d34c.git.el8.2.x86_64.rpm");
 const sha256 = (bytes: Buffer) => createHash("sha256").update(bytes).digest("hex");
@@ -82,20 +83,32 @@ describe("plugin replicas hand a repository over (postgres + registry)", () => {
       );
     const nodeA = await registered(new URL(a!.url).port);
     const nodeB = await registered(new URL(b.url).port);
-    const admin = async (node: string, method: string, path: string, body: unknown) => {
-      const reply = await adminThroughBeskar(go, node, method, path, body);
+    // Every call goes where Beskar routes it; `expected` is the node it must have reached.
+    const admin = async (expected: string, method: string, path: string, body: unknown) => {
+      const reply = await adminThroughBeskar(go, "", method, path, body);
       expect(reply.status, JSON.stringify(reply)).toBe(200);
+      expect(reply.node).toBe(expected);
       return decodeReply(reply);
     };
+    // Two repositories that Beskar's hash gives to node A while both nodes are present.
+    const routedTo = async (repository: string) =>
+      (await adminThroughBeskar(go, "", "GET", "/repository", { repository })).node;
+    const names: string[] = [];
+    for (let i = 0; names.length < 2; i++) {
+      const name = `artifacts/yum/handover-${i}`;
+      if ((await routedTo(name)) === nodeA) names.push(name);
+    }
+    const [hosted, mirror] = names as [string, string];
 
     // Through node A: a hosted repository given a package by Beskar's PUT event, and a mirror synced.
-    const hosted = "artifacts/yum/handover";
-    const mirror = "artifacts/yum/handover-mirror";
     await admin(nodeA, "POST", "/repository", { repository: hosted, properties: {} });
     const rpm = readFileSync(RPM);
     copyFileSync(RPM, join(beskarBlobs, sha256(rpm)));
-    const event = eventOf(nodeA, `${hosted}/packages`, packageManifest(rpm, basename(RPM)), PACKAGE_CONFIG);
-    expect(await go.control("/event", { ...event, action: 1, origin: 1 })).toMatchObject({ status: 200 });
+    const event = eventOf("", `${hosted}/packages`, packageManifest(rpm, basename(RPM)), PACKAGE_CONFIG);
+    expect(await go.control("/event", { ...event, action: 1, origin: 1 })).toMatchObject({
+      status: 200,
+      node: nodeA,
+    });
     await eventually("the package published by node A", async () =>
       (await fetchPrimary(a!.repoUrl(hosted))).packages.length === 1 ? true : undefined,
     );
@@ -105,16 +118,16 @@ describe("plugin replicas hand a repository over (postgres + registry)", () => {
     });
     // Without `wait` (the stand-in's client gives up after 5 s; a sync on a loaded machine may not):
     // done once the mirror's log has one more "sync finished" line than before.
-    const finishedSyncs = async (node: string) =>
+    const finishedSyncs = async () =>
       decodeReply(
-        await adminThroughBeskar(go, node, "GET", "/repository/logs", { repository: mirror }),
+        await adminThroughBeskar(go, "", "GET", "/repository/logs", { repository: mirror }),
       ).logs.filter((l: { message: string }) => l.message.startsWith("sync finished")).length;
     const sync = async (node: string) => {
-      const before = await finishedSyncs(node);
+      const before = await finishedSyncs();
       await admin(node, "GET", "/repository/sync", { repository: mirror });
       await eventually(
         `the mirror synced through ${node}`,
-        async () => ((await finishedSyncs(node)) > before ? true : undefined),
+        async () => ((await finishedSyncs()) > before ? true : undefined),
         { timeoutMs: 60_000 },
       );
     };
@@ -127,7 +140,7 @@ describe("plugin replicas hand a repository over (postgres + registry)", () => {
     };
     expect(handed.status.sync_status).toMatchObject({ syncing: false, synced_packages: 27, sync_error: "" });
 
-    // Node A leaves; Beskar routes the repositories to node B, which has never seen them.
+    // Node A leaves; Beskar's hash now gives the repositories to node B, which has never seen them.
     await a!.stop();
     a = undefined;
     await go.waitForEvent((e) => e.event === "pluginUnregistered" && e.name === nodeA, 30_000);

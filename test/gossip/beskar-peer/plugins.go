@@ -14,9 +14,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"net"
 	"net/http"
+	"path"
 	"strconv"
 	"sync"
 	"time"
@@ -126,6 +128,28 @@ func (pm *pluginManager) getInfo(hostport string) (*pluginInfo, error) {
 	return decodeInfo(data)
 }
 
+// route picks the plugin node Beskar would send a request for `repository` to: a rendezvous (highest
+// random weight) hash over the plugin nodes present, as Beskar's rv.NodeHash. Each repository keeps its
+// node while that node stays; when it leaves, only its repositories move, each to the next-highest node.
+func (pm *pluginManager) route(repository string) (string, error) {
+	pm.mu.Lock()
+	defer pm.mu.Unlock()
+	best, bestScore := "", uint64(0)
+	for node := range pm.nodes {
+		h := fnv.New64a()
+		_, _ = h.Write([]byte(node))
+		_, _ = h.Write([]byte{0})
+		_, _ = h.Write([]byte(repository))
+		if score := h.Sum64(); best == "" || score > bestScore {
+			best, bestScore = node, score
+		}
+	}
+	if best == "" {
+		return "", fmt.Errorf("no plugin node for %q", repository)
+	}
+	return best, nil
+}
+
 func (pm *pluginManager) hostport(node string) (string, error) {
 	pm.mu.Lock()
 	defer pm.mu.Unlock()
@@ -149,10 +173,20 @@ type controlRequest struct {
 	Scheme string `json:"scheme"`
 	// ContentType of the body (default application/octet-stream, as Beskar's /info and /event requests).
 	ContentType string `json:"contentType"`
+	// Route: with no Node, the request goes where Beskar's router sends it: the node `route` picks for
+	// this repository. The reply names the node.
+	Route string `json:"route"`
 }
 
 func (pm *pluginManager) send(cr *controlRequest) map[string]interface{} {
-	hostport, err := pm.hostport(cr.Node)
+	node := cr.Node
+	if node == "" {
+		var err error
+		if node, err = pm.route(cr.Route); err != nil {
+			return map[string]interface{}{"error": err.Error()}
+		}
+	}
+	hostport, err := pm.hostport(node)
 	if err != nil {
 		return map[string]interface{}{"error": err.Error()}
 	}
@@ -198,7 +232,7 @@ func (pm *pluginManager) send(cr *controlRequest) map[string]interface{} {
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	return map[string]interface{}{"status": resp.StatusCode, "body": body}
+	return map[string]interface{}{"status": resp.StatusCode, "body": body, "node": node}
 }
 
 // serveControl answers the tests: POST /event (JSON eventRequest → protobuf POST /event to the plugin, as
@@ -220,7 +254,10 @@ func (pm *pluginManager) serveControl(ln net.Listener) {
 			reply(w, map[string]interface{}{"error": err.Error()})
 			return
 		}
-		reply(w, pm.send(&controlRequest{Node: er.Node, Method: http.MethodPost, Path: "/event", Body: body}))
+		// Beskar sends an event to the node of the repository the manifest's repository is in.
+		reply(w, pm.send(&controlRequest{
+			Node: er.Node, Route: path.Dir(er.Repository), Method: http.MethodPost, Path: "/event", Body: body,
+		}))
 	})
 	mux.HandleFunc("/request", func(w http.ResponseWriter, r *http.Request) {
 		var cr controlRequest
