@@ -122,18 +122,21 @@ export class PostgresRepoIndex implements RepoIndex {
     begin = "BEGIN",
   ): Promise<T> {
     const client = await this.pool.connect();
+    let broken: Error | undefined;
     try {
+      // BEGIN's own statements may fail after BEGIN did: rolled back like the rest.
       const results = (await client.query(begin)) as unknown as QueryResult | QueryResult[];
-      try {
-        const result = await fn(client, Array.isArray(results) ? results.at(-1)!.rows : []);
-        await client.query("COMMIT");
-        return result;
-      } catch (err) {
-        await client.query("ROLLBACK");
-        throw err;
-      }
+      const result = await fn(client, Array.isArray(results) ? results.at(-1)!.rows : []);
+      await client.query("COMMIT");
+      return result;
+    } catch (err) {
+      // A connection that cannot even roll back is not given back to the pool.
+      await client.query("ROLLBACK").catch((rollback: Error) => {
+        broken = rollback;
+      });
+      throw err;
     } finally {
-      client.release();
+      client.release(broken);
     }
   }
 
