@@ -338,15 +338,17 @@ export class PostgresRepoIndex implements RepoIndex {
   }
 
   private async upsertPackage(client: PoolClient, record: PackageRecord): Promise<void> {
-    // A different file at the same href replaces the old one, which stays fetchable for a while.
-    await this.run(
-      client,
-      `INSERT INTO retired_packages (repo_id, file_name, id, retired_at, href)
-       SELECT repo_id, file_name, id, ${epochNow}, href FROM packages
-       WHERE repo_id = $1 AND href = $2 AND (id != $3 OR file_name != $4)`,
-      [record.href, record.id, record.fileName],
+    // A different file at the same href replaces the old one, which stays fetchable for a while. One
+    // statement: the retiring INSERT reads the row as it was before the upsert (one snapshot).
+    await client.query(
+      `WITH retired AS (
+         INSERT INTO retired_packages (repo_id, file_name, id, retired_at, href)
+         SELECT repo_id, file_name, id, ${epochNow}, href FROM packages
+         WHERE repo_id = $1 AND href = $5 AND (id != $3 OR file_name != $4))
+       INSERT INTO packages (repo_id, ${packageColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+       ${upsertByHref}`,
+      packageValues(this.repoId, record),
     );
-    await this.writePackages(client, "packages", [record]);
   }
 
   /**
