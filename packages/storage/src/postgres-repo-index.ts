@@ -213,7 +213,7 @@ export class PostgresRepoIndex implements RepoIndex {
       new YumError("REPO_NOT_FOUND", `repository ${this.repository} was deleted`, { path: this.path });
     const [row] = await this.rows<{ seq: number }>(
       this.pool,
-      `WITH serial AS (SELECT pg_advisory_xact_lock(${appendLockSpace}, ($1 % 2147483647)::int))
+      `WITH serial AS (SELECT pg_advisory_xact_lock(${appendLockSpace}, ($1::bigint % 2147483647)::int))
        INSERT INTO events (repo_id, payload, created_at)
        SELECT r.id, $2, $3 FROM repositories r, serial WHERE r.id = $1 RETURNING seq`,
       [JSON.stringify(event), now],
