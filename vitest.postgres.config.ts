@@ -1,4 +1,4 @@
-import { defineConfig, mergeConfig } from "vitest/config";
+import { defineConfig } from "vitest/config";
 import base from "./vitest.config.js";
 
 /**
@@ -36,12 +36,8 @@ export const postgresMatrix = [
   "test/plugin/plugin-registry.test.ts",
 ];
 
-export default mergeConfig(
-  base,
-  defineConfig({
-    test: {
-      include: postgresMatrix,
-      env: { BESKARYUM_TEST_INDEX_DRIVER: "postgres" },
-    },
-  }),
-);
+// Not mergeConfig: it would append this list to the base's `include` (every file) instead of replacing it.
+export default defineConfig({
+  ...base,
+  test: { ...base.test, include: postgresMatrix, env: { BESKARYUM_TEST_INDEX_DRIVER: "postgres" } },
+});
