@@ -11,7 +11,8 @@ import base from "./vitest.config.js";
  * index to speak of (configuration, fuzzing of the HTTP surface, the CLI's own process, Compose and
  * Dockerfile checks, gossip) run once, with SQLite. Every other file that starts stacks passes with
  * postgres too (run by hand, 2026-12-07), but for test/worker-job-failures.test.ts, which corrupts
- * rows by writing the SQLite index file itself.
+ * rows by writing the SQLite index file itself (test/signing-zypper.test.ts not checked: no zypper
+ * unpacked on that machine).
  */
 export const postgresMatrix = [
   "test/content-serving.test.ts",
