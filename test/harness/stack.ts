@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import { type ProcessHandle, startProcess } from "../support/processes.js";
 import { deletePrefix, redisUrl, uniquePrefix } from "../support/redis.js";
 import { makeTempDir } from "../support/tmp.js";
+import { indexEnv } from "./index-driver.js";
 
 /** The repository root: the nearest ancestor with apps/api (this file also runs compiled under bench/dist). */
 function findRoot(from: string): string {
@@ -68,6 +69,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const dataDir = options.dataDir ?? makeTempDir(`stack-${options.name}`);
   const prefix = options.prefix ?? uniquePrefix(options.name);
   const token = randomBytes(16).toString("hex");
+  // A test that chooses its index driver keeps it; the others run on BESKARYUM_TEST_INDEX_DRIVER's.
+  const index = options.env?.BESKARYUM_INDEX_DRIVER === undefined ? await indexEnv(dataDir) : {};
   const env = {
     ...process.env,
     BESKARYUM_ADDR: "127.0.0.1:0",
@@ -79,6 +82,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     BESKARYUM_PUBLISH_MAX_DELAY_MS: "500",
     BESKARYUM_UPLOAD_WAIT_TIMEOUT_MS: "60000",
     ...(options.generatedSigningKey ? {} : { BESKARYUM_SIGNING_KEY_FILE: testSigningKeyFile }),
+    ...index,
     ...options.env,
   };
   const api = await startProcess("node", [join(root, "apps/api/dist/main.js")], {

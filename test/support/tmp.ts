@@ -3,6 +3,15 @@ import * as os from "node:os";
 import * as path from "node:path";
 
 const created = new Set<string>();
+const cleanups: (() => Promise<void>)[] = [];
+
+/**
+ * Runs `fn` with the next `cleanupTempDirs()`: what lives as long as this file's temp dirs (the
+ * PostgreSQL database of a stack's data dir, test/harness/index-driver.ts).
+ */
+export function onTempDirsCleanup(fn: () => Promise<void>): void {
+  cleanups.push(fn);
+}
 
 /**
  * A fresh directory `<os.tmpdir()>/beskar-yum-<prefix>XXXXXX`, registered for `cleanupTempDirs()`.
@@ -18,6 +27,8 @@ export function makeTempDir(prefix = "tmp-"): string {
 export async function cleanupTempDirs(): Promise<void> {
   const dirs = [...created];
   created.clear();
+  const resources = cleanups.splice(0);
+  await Promise.all(resources.map((fn) => fn()));
   if (process.env.BESKARYUM_TEST_KEEP_TMP === "1") {
     if (dirs.length > 0) console.log(`kept temporary directories:\n  ${dirs.join("\n  ")}`);
     return;

@@ -2,7 +2,7 @@ import { createReadStream } from "node:fs";
 import { readFile } from "node:fs/promises";
 import type { IncomingMessage, OutgoingHttpHeaders, Server, ServerResponse } from "node:http";
 import { parseContentPath } from "@beskar-yum/repository";
-import { IndexChangeWatch, type RepositoryStorage } from "@beskar-yum/storage";
+import { IndexChangeWatch, type PostgresChangeTokens, type RepositoryStorage } from "@beskar-yum/storage";
 import { type AccelRedirect, accelRedirectFor } from "./accel-redirect.js";
 
 /** What the content route decided to send for a URL: validators and where the bytes are. */
@@ -18,10 +18,40 @@ export interface CacheableContent {
   file?: string;
 }
 
+/**
+ * Where the change token of a repository's index is read: an SQLite index's own read-only connection
+ * (`IndexChangeWatch`, synchronous), or PostgreSQL's change counter (`PostgresChangeTokens`, a query
+ * shared by the requests that arrive together).
+ */
+interface TokenSource {
+  /** The token now; undefined when it cannot be read or the repository is not servable. */
+  version(): Token | undefined | Promise<Token | undefined>;
+  /** False while the repository is being deleted. */
+  servable(): boolean;
+}
+
+type Token = number | string;
+
+/** A repository's token in PostgreSQL, which is undefined (not servable) while it is being deleted. */
+class PostgresTokenSource implements TokenSource {
+  constructor(
+    private readonly tokens: PostgresChangeTokens,
+    private readonly repository: string,
+  ) {}
+
+  version(): Promise<Token | undefined> {
+    return this.tokens.read(this.repository);
+  }
+
+  servable(): boolean {
+    return true;
+  }
+}
+
 interface Entry {
-  watch: IndexChangeWatch;
-  /** `watch.version()` before the route read the index for this answer. */
-  token: number;
+  source: TokenSource;
+  /** `source.version()` before the route read the index for this answer. */
+  token: Token;
   /** performance.now() after which the route is asked again whatever the token says. */
   expires: number;
   etag: string;
@@ -50,8 +80,8 @@ export interface ContentCacheStats {
 interface Pending {
   cache: ContentCache;
   url: string;
-  watch: IndexChangeWatch;
-  token: number;
+  source: TokenSource;
+  token: Token;
 }
 
 const pending = new WeakMap<IncomingMessage, Pending>();
@@ -91,9 +121,10 @@ const STREAM_CHUNK = 256 * 1024;
  * served straight from Node's `http` request event, without fastify, SQLite reads or a `stat`.
  *
  * Freshness is exact: an entry is valid only while its repository index's change token (SQLite
- * `data_version` on a read-only connection, `IndexChangeWatch`) is the one read *before* the route
- * read the index. Any commit (a publish, a sync's switch, an upload's event, by any process) changes
- * it, and the next request goes through the route again. So once any process served a new repomd.xml
+ * `data_version` on a read-only connection, `IndexChangeWatch`; with PostgreSQL the repository row's
+ * change counter, read by a query that starts after the request arrived, `PostgresChangeTokens`) is
+ * the one read *before* the route read the index. Any commit (a publish, a sync's switch, an applied
+ * event, by any process) changes it, and the next request goes through the route again. So once any process served a new repomd.xml
  * (its commit is visible), no request that starts afterwards, in any process, gets the old one.
  * Entries also expire after a second, so what time alone changes (a superseded generation's grace
  * period ending) is honoured within that.
@@ -104,6 +135,8 @@ const STREAM_CHUNK = 256 * 1024;
 export class ContentCache {
   private readonly entries = new Map<string, Entry>();
   private readonly watches = new Map<string, IndexChangeWatch>();
+  private readonly tokens: PostgresChangeTokens | undefined;
+  private readonly postgresSources = new Map<string, PostgresTokenSource>();
   private bytes = 0;
   private hits = 0;
   private misses = 0;
@@ -111,13 +144,14 @@ export class ContentCache {
 
   constructor(private readonly options: ContentCacheOptions) {
     this.maxEntryBytes = Math.min(16 * 1024 * 1024, Math.floor(options.maxBytes / 4));
+    this.tokens = options.storage.changeTokens();
   }
 
   /**
    * Answers `req` from the cache and returns true, or returns false (after noting a cacheable miss)
-   * for the caller to hand it to fastify.
+   * for the caller to hand it to fastify; a promise of either when the token is PostgreSQL's.
    */
-  handle(req: IncomingMessage, res: ServerResponse): boolean {
+  handle(req: IncomingMessage, res: ServerResponse): boolean | Promise<boolean> {
     const method = req.method;
     if (method !== "GET" && method !== "HEAD") return false;
     const url = req.url!;
@@ -130,22 +164,61 @@ export class ContentCache {
       return false;
     }
     const entry = this.entries.get(url);
-    if (entry === undefined || performance.now() > entry.expires || entry.watch.version() !== entry.token) {
+    if (entry === undefined || performance.now() > entry.expires) return this.miss(req, url);
+    const { source } = entry;
+    const token = source.version();
+    if (token instanceof Promise)
+      return token.then(
+        (now) => this.answer(req, res, url, source, now),
+        () => this.miss(req, url),
+      );
+    return this.answer(req, res, url, source, token);
+  }
+
+  /**
+   * Serves the URL's entry when `token`, read after the request arrived, is the entry's. The entry
+   * is looked up again: while a PostgreSQL token was read, another request's miss may have replaced
+   * it (with an answer as fresh), and serving only the entry seen before the wait would turn every
+   * hit that overlaps a fill into a miss, and that miss into the next fill (measured: no hit at all
+   * under 100 concurrent connections).
+   */
+  private answer(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: string,
+    source: TokenSource,
+    token: Token | undefined,
+  ): boolean | Promise<boolean> {
+    if (token === undefined) return this.miss(req, url);
+    const entry = this.entries.get(url);
+    if (
+      entry === undefined ||
+      entry.source !== source ||
+      entry.token !== token ||
+      performance.now() > entry.expires
+    ) {
       // A stale entry is never served; the route's answer replaces it (keeping its body when unchanged).
+      // The token just read is as good as one read on a miss: the route reads the index after it.
       this.misses++;
-      this.noteMiss(req, url);
+      pending.set(req, { cache: this, url, source, token });
       return false;
     }
+    this.serve(req, res, url, entry);
+    return true;
+  }
+
+  private serve(req: IncomingMessage, res: ServerResponse, url: string, entry: Entry): void {
     const started = performance.now();
+    const method = req.method!;
     this.hits++;
     if (this.options.sendTimeoutMs) req.socket.setTimeout(this.options.sendTimeoutMs);
     if (notModified(req, entry)) {
       res.writeHead(304, entry.notModifiedHeaders);
       res.end();
       this.options.observe?.(url, method, 304, (performance.now() - started) / 1000);
-      return true;
+      return;
     }
-    const accel = accelRedirectFor(this.options.accelRedirect, headers, entry.file, entry.size);
+    const accel = accelRedirectFor(this.options.accelRedirect, req.headers, entry.file, entry.size);
     if (accel !== undefined) {
       res.writeHead(200, {
         "content-type": entry.headers["content-type"],
@@ -157,7 +230,6 @@ export class ContentCache {
       this.sendBody(req, res, entry);
     }
     this.options.observe?.(url, method, 200, (performance.now() - started) / 1000);
-    return true;
   }
 
   private sendBody(req: IncomingMessage, res: ServerResponse, entry: Entry): void {
@@ -174,21 +246,40 @@ export class ContentCache {
     }
   }
 
-  /** A GET of content without a query string: remember what the route will answer, with the token read now. */
-  private noteMiss(req: IncomingMessage, url: string): void {
+  /**
+   * A GET of content without a query string: remember what the route will answer, with the token
+   * read now (before the route reads the index: with PostgreSQL, the route waits for it).
+   */
+  private miss(req: IncomingMessage, url: string): boolean | Promise<boolean> {
+    this.misses++;
     if (!url.startsWith("/artifacts/yum/") || url.startsWith("/artifacts/yum/api/") || url.includes("?"))
-      return;
+      return false;
     let path: ReturnType<typeof parseContentPath>;
     try {
       path = parseContentPath(url);
     } catch {
-      return;
+      return false;
     }
-    if (!path || path.kind === "extra") return;
-    const watch = this.watchOf(path.repository);
-    const token = watch?.version();
-    if (!watch || token === undefined) return;
-    pending.set(req, { cache: this, url, watch, token });
+    if (!path || path.kind === "extra") return false;
+    const source = this.sourceOf(path.repository);
+    const token = source?.version();
+    if (!source || token === undefined) return false;
+    const note = (read: Token | undefined) => {
+      if (read !== undefined) pending.set(req, { cache: this, url, source, token: read });
+      return false;
+    };
+    return token instanceof Promise ? token.then(note, () => false) : note(token);
+  }
+
+  private sourceOf(repository: string): TokenSource | undefined {
+    if (!this.tokens) return this.watchOf(repository);
+    let source = this.postgresSources.get(repository);
+    if (!source) {
+      if (this.postgresSources.size >= MAX_WATCHES) this.postgresSources.clear();
+      source = new PostgresTokenSource(this.tokens, repository);
+      this.postgresSources.set(repository, source);
+    }
+    return source;
   }
 
   /** The change watch of a repository's index, reopened when the index file was replaced (deleted and created again). */
@@ -221,7 +312,7 @@ export class ContentCache {
   fill(miss: Pending, content: CacheableContent): void {
     if (content.body === undefined && content.file === undefined) return;
     // A repository being deleted is answered by the route until it is gone.
-    if (!miss.watch.servable()) return;
+    if (!miss.source.servable()) return;
     const lastModified = content.mtime.toUTCString();
     const previous = this.entries.get(miss.url);
     const kept =
@@ -230,7 +321,7 @@ export class ContentCache {
         : undefined;
     if (previous) this.drop(miss.url, previous);
     const entry: Entry = {
-      watch: miss.watch,
+      source: miss.source,
       token: miss.token,
       expires: performance.now() + ENTRY_TTL_MS,
       etag: content.etag,
@@ -314,9 +405,18 @@ export class ContentCache {
 export function installContentCache(server: Server, cache: ContentCache): void {
   const handlers = server.listeners("request") as ((req: IncomingMessage, res: ServerResponse) => void)[];
   server.removeAllListeners("request");
-  server.on("request", (req: IncomingMessage, res: ServerResponse) => {
-    if (cache.handle(req, res)) return;
+  const forward = (req: IncomingMessage, res: ServerResponse) => {
     for (const handler of handlers) handler(req, res);
+  };
+  server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+    const answered = cache.handle(req, res);
+    if (answered === true) return;
+    if (answered === false) forward(req, res);
+    else
+      answered.then(
+        (done) => done || forward(req, res),
+        () => res.destroy(),
+      );
   });
 }
 

@@ -10,7 +10,7 @@ import type {
   RepoIndex,
   StoredEvent,
 } from "@beskar-yum/storage";
-import { packageLimitProblem } from "./package-limit.js";
+import { newPackageLimitProblem } from "./package-limit.js";
 import { nevra, packageHref, packageTag } from "./package-view.js";
 
 /** Parses a stored RPM blob into the index record, with its XML fragments rendered once, here. */
@@ -109,7 +109,7 @@ export async function applyStoredEvent(
       // Uploads that passed the API's check together may still not fit: the limit holds here.
       const beyond = previous
         ? undefined
-        : await packageLimitProblem({ ...tx, maxPackages: index.maxPackages }, "the repository", record.tag);
+        : await newPackageLimitProblem({ ...tx, maxPackages: index.maxPackages }, "the repository");
       if (beyond) return { changed: false, error: `package ${event.fileName} refused: ${beyond}` };
       if (previous) released.push(previous.id);
       await tx.upsertPackage(record);

@@ -15,6 +15,14 @@ export async function packageLimitProblem(
   tag: string,
 ): Promise<string | undefined> {
   if (await index.getPackageByTag(tag)) return undefined;
+  return newPackageLimitProblem(index, repository);
+}
+
+/** `packageLimitProblem` for a package whose tag the caller just found absent (one query fewer). */
+export async function newPackageLimitProblem(
+  index: Pick<PackageCounts, "countPackages" | "maxPackages">,
+  repository: string,
+): Promise<string | undefined> {
   const count = await index.countPackages();
   if (count < index.maxPackages) return undefined;
   return `repository ${repository} has ${count} packages, the most limits.max_packages_per_repository allows (${index.maxPackages}): remove packages first`;

@@ -165,7 +165,11 @@ export class RepositoryService {
     const schedule = scheduleOf(merged);
     // Nothing changes before the request is known to be valid and the name free: a refused create
     // must leave the existing repository (and its sync schedule) as it was.
-    if ((await this.storage.openIndex(repository))?.getRepository())
+    // Awaited: an index whose repository another create has not finished recording is not one
+    // that exists (the promise alone was truthy, and a concurrent upload to a new repository on
+    // PostgreSQL, where that window is round trips long, went on to REPO_NOT_FOUND).
+    const current = await this.storage.openIndex(repository);
+    if (current && (await current.getRepository()))
       throw new YumError("REPO_ALREADY_EXISTS", `repository ${repository} already exists`);
     // Created empty here, its first publish would be pushed over the registry's full copy. Unless
     // that copy is of a repository deleted here, whose manifests the worker deletes before it

@@ -3,6 +3,7 @@ export { FsBlobStore, type IngestedBlob, type IngestOptions } from "./blob-store
 export { KeyedSemaphore, type Release, runBounded, Semaphore } from "./concurrency.js";
 export { IndexChangeWatch } from "./index-change-watch.js";
 export type { LayoutLog, LayoutMigration } from "./legacy-layout.js";
+export type { ChangeToken, PostgresChangeTokens } from "./postgres-change-tokens.js";
 export { PostgresIndexes } from "./postgres-indexes.js";
 export { POSTGRES_SCHEMA_VERSION } from "./postgres-migrations.js";
 export { PostgresRepoIndex } from "./postgres-repo-index.js";

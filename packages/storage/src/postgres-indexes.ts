@@ -1,5 +1,6 @@
 import { YumError } from "@beskar-yum/errors";
 import pg from "pg";
+import { PostgresChangeTokens } from "./postgres-change-tokens.js";
 import { migratePostgres } from "./postgres-migrations.js";
 import { PostgresRepoIndex, type PostgresRepoIndexOptions } from "./postgres-repo-index.js";
 import type { RegistryTombstone } from "./registry-records.js";
@@ -18,10 +19,15 @@ const types = {
  * driver is the `repositories` table, not the directories of the datadir.
  */
 export class PostgresIndexes {
+  /** The change tokens of this database's repositories (one batching reader per process). */
+  readonly changeTokens: PostgresChangeTokens;
+
   private constructor(
     private readonly pool: pg.Pool,
     private readonly options: PostgresRepoIndexOptions,
-  ) {}
+  ) {
+    this.changeTokens = new PostgresChangeTokens(pool);
+  }
 
   /** Connects to `url` and migrates the schema (one process at a time: an advisory lock). */
   static async connect(

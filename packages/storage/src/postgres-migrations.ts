@@ -153,6 +153,53 @@ CREATE TABLE registry_tombstones (
 );
 `,
   },
+  {
+    version: 4,
+    description:
+      "the package count and a change counter kept in the repository's row (no COUNT(*) per upload; the content cache's exact change token), lookups indexed with their order",
+    // Kept by triggers, so no write path can forget them. The count moves per statement (transition
+    // tables), not per row: a mirror generation of 20,000 rows updates the repository's row once. Every
+    // update of that row bumps `changes`, and every transaction that changes served content (a
+    // publish, an applied event, a mirror switch, a deletion mark) updates it, as SQLite's
+    // data_version moves with every commit.
+    sql: `
+ALTER TABLE repositories
+  ADD COLUMN package_count BIGINT NOT NULL DEFAULT 0,
+  ADD COLUMN changes BIGINT NOT NULL DEFAULT 0;
+UPDATE repositories r SET package_count = (SELECT count(*) FROM packages p WHERE p.repo_id = r.id);
+CREATE FUNCTION repositories_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  NEW.changes := OLD.changes + 1;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER repositories_changed BEFORE UPDATE ON repositories
+  FOR EACH ROW EXECUTE FUNCTION repositories_changed();
+CREATE FUNCTION packages_added() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE repositories r SET package_count = r.package_count + d.n
+  FROM (SELECT repo_id, count(*) AS n FROM added GROUP BY repo_id) d WHERE r.id = d.repo_id;
+  RETURN NULL;
+END $$;
+CREATE FUNCTION packages_removed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE repositories r SET package_count = r.package_count - d.n
+  FROM (SELECT repo_id, count(*) AS n FROM removed GROUP BY repo_id) d WHERE r.id = d.repo_id;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER packages_added AFTER INSERT ON packages REFERENCING NEW TABLE AS added
+  FOR EACH STATEMENT EXECUTE FUNCTION packages_added();
+CREATE TRIGGER packages_removed AFTER DELETE ON packages REFERENCING OLD TABLE AS removed
+  FOR EACH STATEMENT EXECUTE FUNCTION packages_removed();
+-- A lookup by tag, id or file name takes the first row by href: with href in the index it reads one
+-- entry, where (repo_id, tag) let the planner walk the whole repository in href order instead.
+DROP INDEX packages_tag;
+DROP INDEX packages_id;
+DROP INDEX packages_file_name;
+CREATE INDEX packages_tag ON packages (repo_id, tag, href);
+CREATE INDEX packages_id ON packages (repo_id, id, href);
+CREATE INDEX packages_file_name ON packages (repo_id, file_name, href);
+`,
+  },
 ];
 
 export const POSTGRES_SCHEMA_VERSION = postgresMigrations.at(-1)!.version;

@@ -1,5 +1,5 @@
 import { redactText, YumError } from "@beskar-yum/errors";
-import type { Pool, PoolClient } from "pg";
+import type { Pool, PoolClient, QueryResult } from "pg";
 import { PostgresRegistryRecords } from "./postgres-registry-records.js";
 import type {
   EventResult,
@@ -44,10 +44,18 @@ interface PackageRow {
 }
 
 const packageColumns = "tag, id, file_name, href, meta, primary_xml, filelists_xml, other_xml";
+const upsertByHref = `ON CONFLICT (repo_id, href) DO UPDATE SET tag = excluded.tag, id = excluded.id,
+  file_name = excluded.file_name, meta = excluded.meta, primary_xml = excluded.primary_xml,
+  filelists_xml = excluded.filelists_xml, other_xml = excluded.other_xml`;
 const summaryColumns = "tag, id, file_name, href, meta";
 /** Rows a fragment iteration reads per query: memory stays bounded whatever the repository's size. */
-const fragmentPage = 500;
+const fragmentPage = 2000;
+/** Rows written per multi-row INSERT (staged and mirror rows): one round trip each, not one per row. */
+const writeBatch = 1000;
 const logPruneBatch = 100;
+/** The first key of `appendEvent`'s advisory locks ("bevy"); the second is the repository's id. */
+const appendLockSpace = 0x62657679;
+const foreignKeyViolation = "23503";
 // Whole seconds rounded down, as SQLite's strftime('%s') (a cast alone would round up half the time).
 const epochNow = "floor(extract(epoch from now()))::bigint";
 
@@ -77,7 +85,7 @@ export interface PostgresRepoIndexOptions {
 /**
  * `RepoIndex` of one repository in a shared PostgreSQL database (`index.driver: postgres`): its rows
  * in the tables of every repository, keyed by its id (postgres-migrations.ts). Fenced writes lock
- * the repository's row (`SELECT ... FOR UPDATE`) in the transaction that writes, so a stale lock
+ * the repository's row (`SELECT ... FOR NO KEY UPDATE`) in the transaction that writes, so a stale lock
  * holder on any node is refused as with SQLite. The pool belongs to `PostgresIndexes`.
  */
 export class PostgresRepoIndex implements RepoIndex {
@@ -111,32 +119,48 @@ export class PostgresRepoIndex implements RepoIndex {
     return (await db.query({ text: sql, values: [this.repoId, ...values] })).rowCount ?? 0;
   }
 
-  private async transaction<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  /** `fn` in a transaction; `begin` may add statements (no parameters) to BEGIN's round trip, their rows given to `fn`. */
+  private async transaction<T>(
+    fn: (client: PoolClient, begun: Record<string, unknown>[]) => Promise<T>,
+    begin = "BEGIN",
+  ): Promise<T> {
     const client = await this.pool.connect();
+    let broken: Error | undefined;
     try {
-      await client.query("BEGIN");
-      try {
-        const result = await fn(client);
-        await client.query("COMMIT");
-        return result;
-      } catch (err) {
-        await client.query("ROLLBACK");
-        throw err;
-      }
+      // BEGIN's own statements may fail after BEGIN did: rolled back like the rest.
+      const results = (await client.query(begin)) as unknown as QueryResult | QueryResult[];
+      const result = await fn(client, Array.isArray(results) ? results.at(-1)!.rows : []);
+      await client.query("COMMIT");
+      return result;
+    } catch (err) {
+      // A connection that cannot even roll back is not given back to the pool.
+      await client.query("ROLLBACK").catch((rollback: Error) => {
+        broken = rollback;
+      });
+      throw err;
     } finally {
-      client.release();
+      client.release(broken);
     }
   }
 
-  /** Locks the repository's row for the transaction; with `fence`, refuses a stale token (LOCK_LOST). */
-  private async lockRow(client: PoolClient, fence?: number): Promise<void> {
-    const [row] = await this.rows<{ fence: number }>(
-      client,
-      "SELECT fence FROM repositories WHERE id = $1 FOR UPDATE",
+  /**
+   * A transaction holding the repository's row lock, refusing a stale fencing token (LOCK_LOST). The
+   * lock is taken in BEGIN's round trip (the id is this index's own integer, not input): every
+   * event applied, publish and mirror switch is a round trip shorter.
+   */
+  private fenced<T>(fence: number, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+    return this.transaction(
+      async (client, [row]) => {
+        await this.checkFence(client, row as { fence: number } | undefined, fence);
+        return fn(client);
+      },
+      `BEGIN; SELECT fence FROM repositories WHERE id = ${Number(this.repoId)} FOR NO KEY UPDATE`,
     );
+  }
+
+  private async checkFence(client: PoolClient, row: { fence: number } | undefined, fence: number) {
     if (!row)
       throw new YumError("REPO_NOT_FOUND", `repository ${this.repository} was deleted`, { path: this.path });
-    if (fence === undefined) return;
     if (fence < row.fence) {
       throw new YumError(
         "LOCK_LOST",
@@ -145,13 +169,6 @@ export class PostgresRepoIndex implements RepoIndex {
     }
     if (fence > row.fence)
       await this.run(client, "UPDATE repositories SET fence = $2 WHERE id = $1", [fence]);
-  }
-
-  private fenced<T>(fence: number, fn: (client: PoolClient) => Promise<T>): Promise<T> {
-    return this.transaction(async (client) => {
-      await this.lockRow(client, fence);
-      return fn(client);
-    });
   }
 
   async getRepository(): Promise<RepositoryRecord | undefined> {
@@ -187,16 +204,24 @@ export class PostgresRepoIndex implements RepoIndex {
   }
 
   async appendEvent(event: RepoEvent, now: number): Promise<number> {
-    // Under the row lock: the events of a repository commit in the order of their sequence numbers.
-    return this.transaction(async (client) => {
-      await this.lockRow(client);
-      const [row] = await this.rows<{ seq: number }>(
-        client,
-        "INSERT INTO events (repo_id, payload, created_at) VALUES ($1, $2, $3) RETURNING seq",
-        [JSON.stringify(event), now],
-      );
-      return row!.seq;
+    // Under the repository's append lock, taken before the sequence number is drawn and held to the
+    // commit: the events of a repository commit in the order of their sequence numbers. Not the row
+    // lock the worker's transactions hold (profiled: uploads queued behind every event applied and
+    // every publish); the events' foreign key takes a KEY SHARE lock, which fenced writes (NO KEY
+    // UPDATE) let through and a deletion of the row does not. One statement, its own transaction.
+    const gone = () =>
+      new YumError("REPO_NOT_FOUND", `repository ${this.repository} was deleted`, { path: this.path });
+    const [row] = await this.rows<{ seq: number }>(
+      this.pool,
+      `WITH serial AS (SELECT pg_advisory_xact_lock(${appendLockSpace}, ($1::bigint % 2147483647)::int))
+       INSERT INTO events (repo_id, payload, created_at)
+       SELECT r.id, $2, $3 FROM repositories r, serial WHERE r.id = $1 RETURNING seq`,
+      [JSON.stringify(event), now],
+    ).catch((err: { code?: string }) => {
+      throw err.code === foreignKeyViolation ? gone() : err;
     });
+    if (!row) throw gone();
+    return row.seq;
   }
 
   async pendingEvents(limit: number): Promise<StoredEvent[]> {
@@ -255,19 +280,17 @@ export class PostgresRepoIndex implements RepoIndex {
         },
       };
       const result = await apply(tx);
-      await this.run(client, "DELETE FROM events WHERE repo_id = $1 AND seq = $2", [seq]);
-      if (result.error !== undefined) {
-        await this.run(
-          client,
-          `INSERT INTO event_failures (repo_id, seq, message, created_at) VALUES ($1, $2, $3, ${epochNow})
-           ON CONFLICT (repo_id, seq) DO UPDATE SET message = excluded.message`,
-          [seq, result.error],
-        );
-      }
+      // The event's outcome in one statement (one round trip): gone from the queue, its failure
+      // remembered, the repository's applied sequence moved.
       await this.run(
         client,
-        "UPDATE repositories SET applied_seq = GREATEST(applied_seq, $2), dirty = dirty OR $3 WHERE id = $1",
-        [seq, result.changed],
+        `WITH applied AS (DELETE FROM events WHERE repo_id = $1 AND seq = $2),
+         failed AS (
+           INSERT INTO event_failures (repo_id, seq, message, created_at)
+           SELECT $1, $2, $4, ${epochNow} WHERE $4::text IS NOT NULL
+           ON CONFLICT (repo_id, seq) DO UPDATE SET message = excluded.message)
+         UPDATE repositories SET applied_seq = GREATEST(applied_seq, $2), dirty = dirty OR $3 WHERE id = $1`,
+        [seq, result.changed, result.error ?? null],
       );
       return result;
     });
@@ -305,35 +328,58 @@ export class PostgresRepoIndex implements RepoIndex {
   }
 
   async pruneRetiredPackages(before: number): Promise<void> {
-    await this.run(this.pool, "DELETE FROM retired_packages WHERE repo_id = $1 AND retired_at < $2", [
-      before,
-    ]);
+    // Packages no longer served: the repository's change counter moves with them (content cache).
+    await this.run(
+      this.pool,
+      `WITH pruned AS (DELETE FROM retired_packages WHERE repo_id = $1 AND retired_at < $2 RETURNING 1)
+       UPDATE repositories SET changes = changes WHERE id = $1 AND EXISTS (SELECT 1 FROM pruned)`,
+      [before],
+    );
   }
 
   private async upsertPackage(client: PoolClient, record: PackageRecord): Promise<void> {
-    // A different file at the same href replaces the old one, which stays fetchable for a while.
-    await this.run(
-      client,
-      `INSERT INTO retired_packages (repo_id, file_name, id, retired_at, href)
-       SELECT repo_id, file_name, id, ${epochNow}, href FROM packages
-       WHERE repo_id = $1 AND href = $2 AND (id != $3 OR file_name != $4)`,
-      [record.href, record.id, record.fileName],
-    );
-    await this.writePackage(client, "packages", record);
-  }
-
-  private async writePackage(
-    client: PoolClient,
-    table: "packages" | "staged_packages",
-    record: PackageRecord,
-  ) {
+    // A different file at the same href replaces the old one, which stays fetchable for a while. One
+    // statement: the retiring INSERT reads the row as it was before the upsert (one snapshot).
     await client.query(
-      `INSERT INTO ${table} (repo_id, ${packageColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-       ON CONFLICT (repo_id, href) DO UPDATE SET tag = excluded.tag, id = excluded.id,
-         file_name = excluded.file_name, meta = excluded.meta, primary_xml = excluded.primary_xml,
-         filelists_xml = excluded.filelists_xml, other_xml = excluded.other_xml`,
+      `WITH retired AS (
+         INSERT INTO retired_packages (repo_id, file_name, id, retired_at, href)
+         SELECT repo_id, file_name, id, ${epochNow}, href FROM packages
+         WHERE repo_id = $1 AND href = $5 AND (id != $3 OR file_name != $4))
+       INSERT INTO packages (repo_id, ${packageColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+       ${upsertByHref}`,
       packageValues(this.repoId, record),
     );
+  }
+
+  /**
+   * `records` into `table`, a multi-row INSERT (arrays unnested on the server) per `writeBatch` rows:
+   * a mirror generation of 20,000 rows was 20,000 round trips. The last record of an href wins, as
+   * when they were written one by one (one statement cannot update a row twice).
+   */
+  private async writePackages(
+    client: PoolClient,
+    table: "packages" | "staged_packages",
+    records: readonly PackageRecord[],
+  ): Promise<void> {
+    const byHref = new Map<string, PackageRecord>();
+    for (const record of records) {
+      byHref.delete(record.href);
+      byHref.set(record.href, record);
+    }
+    const unique = [...byHref.values()];
+    for (let start = 0; start < unique.length; start += writeBatch) {
+      const columns: unknown[][] = Array.from({ length: 8 }, () => []);
+      for (const record of unique.slice(start, start + writeBatch)) {
+        const values = packageValues(this.repoId, record);
+        for (let i = 1; i < values.length; i++) columns[i - 1]!.push(values[i]);
+      }
+      await client.query(
+        `INSERT INTO ${table} (repo_id, ${packageColumns})
+         SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
+         ${upsertByHref}`,
+        [this.repoId, ...columns],
+      );
+    }
   }
 
   async getSyncState(): Promise<SyncState> {
@@ -384,7 +430,7 @@ export class PostgresRepoIndex implements RepoIndex {
     await this.transaction(async (client) => {
       const [sync] = await this.rows<{ syncing: boolean; start_time: number }>(
         client,
-        "SELECT syncing, start_time FROM repositories WHERE id = $1 FOR UPDATE",
+        "SELECT syncing, start_time FROM repositories WHERE id = $1 FOR NO KEY UPDATE",
       );
       if (!sync) throw new YumError("REPO_NOT_FOUND", `repository ${this.repository} was deleted`);
       // A sync is counted once, however many times something ends it.
@@ -425,9 +471,7 @@ export class PostgresRepoIndex implements RepoIndex {
   }
 
   async stagePackages(fence: number, records: PackageRecord[]): Promise<void> {
-    await this.fenced(fence, async (client) => {
-      for (const record of records) await this.writePackage(client, "staged_packages", record);
-    });
+    await this.fenced(fence, (client) => this.writePackages(client, "staged_packages", records));
   }
 
   async clearStagedPackages(fence: number): Promise<void> {
@@ -446,10 +490,7 @@ export class PostgresRepoIndex implements RepoIndex {
     await this.run(
       client,
       `INSERT INTO packages (repo_id, ${packageColumns})
-       SELECT repo_id, ${packageColumns} FROM staged_packages WHERE repo_id = $1
-       ON CONFLICT (repo_id, href) DO UPDATE SET tag = excluded.tag, id = excluded.id,
-         file_name = excluded.file_name, meta = excluded.meta, primary_xml = excluded.primary_xml,
-         filelists_xml = excluded.filelists_xml, other_xml = excluded.other_xml`,
+       SELECT repo_id, ${packageColumns} FROM staged_packages WHERE repo_id = $1 ${upsertByHref}`,
     );
     await this.run(client, "DELETE FROM staged_packages WHERE repo_id = $1");
   }
@@ -463,8 +504,7 @@ export class PostgresRepoIndex implements RepoIndex {
     await this.fenced(fence, async (client) => {
       for (const tag of generation.deleteTags) await this.retirePackages(client, "tag", tag);
       for (const href of generation.deleteHrefs ?? []) await this.retirePackages(client, "href", href);
-      for (const record of generation.upsert ?? [])
-        await this.writePackage(client, "staged_packages", record);
+      await this.writePackages(client, "staged_packages", generation.upsert ?? []);
       await this.switchInStaged(client);
       await this.retireRepomd(client);
       await this.run(
@@ -629,23 +669,37 @@ export class PostgresRepoIndex implements RepoIndex {
     return this.packageCount(this.pool);
   }
 
+  /** Kept in the repository's row by triggers (migration 3): no count of rows per upload. */
   private async packageCount(db: Db): Promise<number> {
-    const [row] = await this.rows<{ n: number }>(db, "SELECT COUNT(*) AS n FROM packages WHERE repo_id = $1");
-    return row!.n;
+    const [row] = await this.rows<{ n: number }>(
+      db,
+      "SELECT package_count AS n FROM repositories WHERE id = $1",
+    );
+    if (!row) throw new YumError("REPO_NOT_FOUND", `repository ${this.repository} was deleted`);
+    return row.n;
   }
 
   async *iterateFragments(kind: FragmentKind): AsyncIterableIterator<string> {
     const column = { primary: "primary_xml", filelists: "filelists_xml", other: "other_xml" }[kind];
     // Keyset pages by href: a page's cost does not grow with where it starts, and no connection is
-    // held between pages (the publisher holds the repository lock, so the rows do not change).
+    // held between pages (the publisher holds the repository lock, so the rows do not change). The
+    // first page has a statement of its own: `($2 IS NULL OR href > $2)` kept the planner from using
+    // the bound on the index, and every page scanned the repository from its first row (measured:
+    // 3.4 s to read 20,000 packages' fragments, 0.3 s with the bound).
     let after: string | undefined;
     for (;;) {
-      const rows = await this.rows<{ href: string; xml: string }>(
-        this.pool,
-        `SELECT href, ${column} AS xml FROM packages WHERE repo_id = $1 AND ($2::text IS NULL OR href > $2)
-         ORDER BY href LIMIT $3`,
-        [after ?? null, fragmentPage],
-      );
+      const rows =
+        after === undefined
+          ? await this.rows<{ href: string; xml: string }>(
+              this.pool,
+              `SELECT href, ${column} AS xml FROM packages WHERE repo_id = $1 ORDER BY href LIMIT $2`,
+              [fragmentPage],
+            )
+          : await this.rows<{ href: string; xml: string }>(
+              this.pool,
+              `SELECT href, ${column} AS xml FROM packages WHERE repo_id = $1 AND href > $2 ORDER BY href LIMIT $3`,
+              [after, fragmentPage],
+            );
       for (const row of rows) yield row.xml;
       if (rows.length < fragmentPage) return;
       after = rows.at(-1)!.href;

@@ -6,6 +6,7 @@ import { FsBlobStore } from "./blob-store.js";
 import { fileIdentity } from "./file-identity.js";
 import { type LayoutLog, type LayoutMigration, migrateLegacyLayout } from "./legacy-layout.js";
 import { indexOpenError } from "./open-errors.js";
+import type { PostgresChangeTokens } from "./postgres-change-tokens.js";
 import { PostgresIndexes } from "./postgres-indexes.js";
 import type { RegistryBlobs, SharedKind } from "./registry-blobs.js";
 import type { RegistryTombstone } from "./registry-records.js";
@@ -174,6 +175,14 @@ export class RepositoryStorage {
       ...(onPostgresError ? { onError: onPostgresError } : {}),
     });
     return new RepositoryStorage(directory, prefix, { ...rest, postgres });
+  }
+
+  /**
+   * With `index.driver: postgres`, the exact change tokens of its repositories (what the API's
+   * content cache checks); undefined with SQLite, whose cache watches each index file instead.
+   */
+  changeTokens(): PostgresChangeTokens | undefined {
+    return this.postgres?.changeTokens;
   }
 
   /** Index connections open now (bounded by `maxOpenIndexes` unless all are busy). */

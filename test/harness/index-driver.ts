@@ -1,0 +1,40 @@
+import { createTestDatabase } from "../../packages/storage/src/test-support/postgres-test-db.js";
+import { onTempDirsCleanup } from "../support/tmp.js";
+
+/**
+ * The index driver of the stacks the harness starts: `BESKARYUM_TEST_INDEX_DRIVER=postgres` runs
+ * every stack of a test file with `index.driver: postgres` (the CI matrix's second pass, `.ci/run`);
+ * unset or `sqlite`, the default SQLite files.
+ */
+export const testIndexDriver = readDriver(process.env.BESKARYUM_TEST_INDEX_DRIVER);
+
+function readDriver(value: string | undefined): "sqlite" | "postgres" {
+  if (value === undefined || value === "" || value === "sqlite") return "sqlite";
+  if (value === "postgres") return value;
+  throw new Error(`BESKARYUM_TEST_INDEX_DRIVER must be sqlite or postgres, not ${JSON.stringify(value)}`);
+}
+
+/** The database of each data dir: a stack started again on a data dir finds its repositories. */
+const databases = new Map<string, Promise<string>>();
+
+/**
+ * The environment that selects the index of a stack on `dataDir`: nothing with SQLite (the index is
+ * in the data dir); with PostgreSQL, a database of that data dir's own, made on first use on
+ * `BESKARYUM_TEST_POSTGRES` and dropped with the temp dirs (`cleanupTempDirs`, which every test file
+ * calls), so a restart on the same data dir keeps its index as it would with SQLite.
+ */
+export function indexEnv(dataDir: string): Promise<Record<string, string>> {
+  if (testIndexDriver === "sqlite") return Promise.resolve({});
+  let url = databases.get(dataDir);
+  if (!url) {
+    url = createTestDatabase().then((database) => {
+      onTempDirsCleanup(() => database.drop());
+      return database.url;
+    });
+    databases.set(dataDir, url);
+    onTempDirsCleanup(async () => {
+      databases.delete(dataDir);
+    });
+  }
+  return url.then((u) => ({ BESKARYUM_INDEX_DRIVER: "postgres", BESKARYUM_INDEX_POSTGRES_URL: u }));
+}
