@@ -1,4 +1,5 @@
 import { createTestDatabase } from "../../packages/storage/src/test-support/postgres-test-db.js";
+import { dockerRegistry } from "../support/docker-registry.js";
 import { onTempDirsCleanup } from "../support/tmp.js";
 
 /**
@@ -12,6 +13,48 @@ function readDriver(value: string | undefined): "sqlite" | "postgres" {
   if (value === undefined || value === "" || value === "sqlite") return "sqlite";
   if (value === "postgres") return value;
   throw new Error(`BESKARYUM_TEST_INDEX_DRIVER must be sqlite or postgres, not ${JSON.stringify(value)}`);
+}
+
+/**
+ * The storage driver of those stacks: `BESKARYUM_TEST_STORAGE_DRIVER=registry` (with the postgres
+ * index, which it needs) stores every stack's packages and repodata in a Debian `docker-registry` of
+ * its data dir's own (the CI matrix's third pass); unset or `filesystem`, the data dir.
+ */
+export const testStorageDriver = readStorage(process.env.BESKARYUM_TEST_STORAGE_DRIVER);
+
+function readStorage(value: string | undefined): "filesystem" | "registry" {
+  if (value === undefined || value === "" || value === "filesystem") return "filesystem";
+  if (value !== "registry")
+    throw new Error(
+      `BESKARYUM_TEST_STORAGE_DRIVER must be filesystem or registry, not ${JSON.stringify(value)}`,
+    );
+  if (testIndexDriver !== "postgres")
+    throw new Error("BESKARYUM_TEST_STORAGE_DRIVER=registry needs BESKARYUM_TEST_INDEX_DRIVER=postgres");
+  return value;
+}
+
+/** The registry of each data dir, started on first use and stopped with the temp dirs. */
+const registries = new Map<string, Promise<string>>();
+
+/**
+ * The environment that selects the storage of a stack on `dataDir`: nothing with the filesystem;
+ * with the registry, `storage.driver: registry` and `registry.url` of that data dir's own registry.
+ */
+export function storageEnv(dataDir: string): Promise<Record<string, string>> {
+  if (testStorageDriver === "filesystem") return Promise.resolve({});
+  let url = registries.get(dataDir);
+  if (!url) {
+    url = dockerRegistry().then(async (registry) => {
+      await registry.start();
+      onTempDirsCleanup(() => registry.stop());
+      return registry.url;
+    });
+    registries.set(dataDir, url);
+    onTempDirsCleanup(async () => {
+      registries.delete(dataDir);
+    });
+  }
+  return url.then((u) => ({ BESKARYUM_STORAGE_DRIVER: "registry", BESKARYUM_REGISTRY_URL: u }));
 }
 
 /** The database of each data dir: a stack started again on a data dir finds its repositories. */

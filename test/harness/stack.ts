@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { type ProcessHandle, startProcess } from "../support/processes.js";
 import { deletePrefix, redisUrl, uniquePrefix } from "../support/redis.js";
 import { makeTempDir } from "../support/tmp.js";
-import { indexEnv } from "./index-driver.js";
+import { indexEnv, storageEnv } from "./index-driver.js";
 
 /** The repository root: the nearest ancestor with apps/api (this file also runs compiled under bench/dist). */
 function findRoot(from: string): string {
@@ -71,6 +71,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const token = randomBytes(16).toString("hex");
   // A test that chooses its index driver keeps it; the others run on BESKARYUM_TEST_INDEX_DRIVER's.
   const index = options.env?.BESKARYUM_INDEX_DRIVER === undefined ? await indexEnv(dataDir) : {};
+  // Likewise the storage, unless the test configures a registry or a storage driver itself.
+  const storage =
+    options.env?.BESKARYUM_STORAGE_DRIVER === undefined && options.env?.BESKARYUM_REGISTRY_URL === undefined
+      ? await storageEnv(dataDir)
+      : {};
   const env = {
     ...process.env,
     BESKARYUM_ADDR: "127.0.0.1:0",
@@ -83,6 +88,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     BESKARYUM_UPLOAD_WAIT_TIMEOUT_MS: "60000",
     ...(options.generatedSigningKey ? {} : { BESKARYUM_SIGNING_KEY_FILE: testSigningKeyFile }),
     ...index,
+    ...storage,
     ...options.env,
   };
   const api = await startProcess("node", [join(root, "apps/api/dist/main.js")], {
