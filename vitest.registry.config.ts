@@ -1,44 +1,37 @@
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 import base from "./vitest.config.js";
+import { postgresExcluded } from "./vitest.postgres.config.js";
 
 /**
- * The CI matrix's third pass (`npm run test:registry`, run by `.ci/run` after the postgres pass): the
- * end-to-end files of the postgres pass with `storage.driver: registry` as well, so the stacks keep
- * their packages and repodata in a Debian `docker-registry` (one per stack's data dir,
- * test/harness/index-driver.ts) and their data dirs are only caches. Left to the earlier passes:
- * test/content-serving.test.ts (it runs two API processes in one, `http.workers: 2`, which the
- * registry's per-process state refuses), test/registry-storage.test.ts and
- * test/registry-restore.test.ts (the registry as a replica, configured by the test), and the plugin
- * files (Beskar's registry is the plugin's; test/plugin/plugin-handover.test.ts runs plugin nodes on
- * postgres + registry in every pass, as test/two-nodes.test.ts does stacks on several machines).
- * test/security-side-effects.test.ts creates the longest repository name allowed (246 characters):
- * Debian's docker-registry with its blob descriptor cache answers 500 for repository names of 253
- * characters or more (`<name>/repodata` is 255), below the 255 the distribution spec allows, so that
- * create is refused with 503 REGISTRY_UNAVAILABLE on registry storage.
+ * The CI matrix's third row (`npm run test:registry`, run by `.ci/run` after the postgres row): the
+ * end-to-end suite with `storage.driver: registry` as well as the postgres index, so every stack
+ * keeps its packages and repodata in a Debian `docker-registry` of its data dir's own
+ * (test/harness/index-driver.ts) and its data dir is only a cache. A test that configures a registry
+ * or a storage driver itself keeps its own. Left out, besides the postgres row's exclusions:
  */
-export const registryMatrix = [
-  "test/hosted-dnf.test.ts",
-  "test/hosted-robustness.test.ts",
-  "test/hosted-extra-metadata.test.ts",
-  "test/hosted-comps.test.ts",
-  "test/mirror-sync.test.ts",
-  "test/mirror-crash.test.ts",
-  "test/mirror-beskar.test.ts",
-  "test/mirror-same-basename.test.ts",
-  "test/worker-crash.test.ts",
-  "test/worker-sync-crashes.test.ts",
-  "test/lock-recheck.test.ts",
-  "test/repository-limits.test.ts",
-  "test/observability.test.ts",
-  "test/signing-dnf.test.ts",
+export const registryExcluded = [
+  ...postgresExcluded,
+  // Two API processes in one (`http.workers: 2`), which the registry's per-process state refuses at start.
+  "test/content-serving.test.ts",
+  // The registry as a replica beside filesystem storage, configured by the test: what it checks
+  // (a node with an index of its own never pushes over the registry's) is that arrangement's.
+  "test/registry-restore.test.ts",
+  // Plugin mode with Beskar's registry as the plugin's (test/plugin/plugin-handover.test.ts runs
+  // plugin nodes on postgres + registry storage in every row).
+  "test/plugin/plugin-registry.test.ts",
+  // It creates the longest repository name allowed (246 characters): Debian's docker-registry with
+  // its blob descriptor cache answers 500 for repository names of 253 characters or more
+  // (`<name>/repodata` is 255), below the 255 the distribution spec allows, so that create is
+  // refused with 503 REGISTRY_UNAVAILABLE on registry storage.
+  "test/security-side-effects.test.ts",
 ];
 
-// Not mergeConfig: it would append this list to the base's `include` (every file) instead of replacing it.
 export default defineConfig({
   ...base,
   test: {
     ...base.test,
-    include: registryMatrix,
+    include: ["test/**/*.test.ts"],
+    exclude: [...configDefaults.exclude, ...registryExcluded],
     env: { BESKARYUM_TEST_INDEX_DRIVER: "postgres", BESKARYUM_TEST_STORAGE_DRIVER: "registry" },
   },
 });
