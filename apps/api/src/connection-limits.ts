@@ -77,8 +77,18 @@ export function installConnectionLimits(app: FastifyInstance, limits: HttpLimits
 }
 
 /**
+ * How long a connection whose request body was left unread stays open after its response: the
+ * client's FIN-to-close time to read that response. Closing a socket with unread bytes in its
+ * receive buffer makes the kernel answer with a reset, and a reset that reaches the client before
+ * it read the response destroys the response (seen: an unauthenticated 1 GiB upload got no 401 at
+ * all, only ECONNRESET). nginx's `lingering_close` exists for the same reason.
+ */
+export const LINGER_MS = 2000;
+
+/**
  * Ends the connection once `res` is sent rather than reading the rest of `req`'s body: `Connection:
- * close`, then the socket destroyed as soon as the response is handed to the kernel.
+ * close`, the response and a FIN, then the socket destroyed `LINGER_MS` later (or when the client
+ * closes first). Meanwhile nothing more is read: the client's writes stop on a full window.
  */
 export function closeUnreadRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
   if (!res.headersSent) res.setHeader("connection", "close");
@@ -86,5 +96,14 @@ export function closeUnreadRequest(req: http.IncomingMessage, res: http.ServerRe
   // reader gave up (a JSON body over its limit: `for await` destroyed it) no longer has its socket:
   // the response still does (found by the API fuzz test: `null.destroy()` took the process down).
   const socket = req.socket ?? res.socket;
-  if (socket) res.once("finish", () => socket.destroy());
+  if (!socket) return;
+  res.once("finish", () => {
+    // Node's server ends a `Connection: close` response's socket with destroySoon(): a FIN, then
+    // destroy() once it is written, which is the reset above. The FIN is kept, the destroy delayed.
+    socket.removeListener("finish", socket.destroy);
+    if (!socket.destroyed) socket.end();
+    const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+    timer.unref();
+    socket.once("close", () => clearTimeout(timer));
+  });
 }
