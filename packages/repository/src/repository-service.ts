@@ -237,7 +237,7 @@ export class RepositoryService {
     const merged = mergeProperties(defaultProperties, properties ?? {});
     await validateGpgKey(merged.gpg_key);
     const schedule = scheduleOf(merged);
-    if ((await this.storage.openIndex(repository))?.getRepository()) {
+    if (await (await this.storage.openIndex(repository))?.getRepository()) {
       throw new YumError(
         "REPO_ALREADY_EXISTS",
         `repository ${repository} has an index on this node: restore rebuilds a repository that has none`,
@@ -461,7 +461,10 @@ export class RepositoryService {
     }
     // Like Beskar, a push to an unknown repository creates it, but only once the RPM is accepted:
     // until then its bytes wait in the storage's staging area, and a refused upload creates nothing.
-    const exists = Boolean((await this.storage.openIndex(repository))?.getRepository());
+    // Both awaited, as in create(): the index of a repository another request is still creating
+    // holds no repository yet (the promise alone was truthy: 1 of 27 concurrent uploads into a new
+    // repository on PostgreSQL got REPO_NOT_FOUND).
+    const exists = Boolean(await (await this.storage.openIndex(repository))?.getRepository());
     const repo = exists
       ? (await (await this.writable(repository)).getRepository())!
       : { properties: defaultProperties };
