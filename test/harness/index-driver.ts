@@ -33,32 +33,49 @@ function readStorage(value: string | undefined): "filesystem" | "registry" {
   return value;
 }
 
+/**
+ * One resource per data dir (a database, a registry), made on first use by `make`, which registers
+ * its own teardown with the temp dirs; forgotten with them too, so that a stack started again on the
+ * same data dir finds the same one.
+ */
+function perDataDir(make: () => Promise<string>): (dataDir: string) => Promise<string> {
+  const made = new Map<string, Promise<string>>();
+  return (dataDir) => {
+    let url = made.get(dataDir);
+    if (!url) {
+      url = make();
+      made.set(dataDir, url);
+      onTempDirsCleanup(async () => {
+        made.delete(dataDir);
+      });
+    }
+    return url;
+  };
+}
+
 /** The registry of each data dir, started on first use and stopped with the temp dirs. */
-const registries = new Map<string, Promise<string>>();
+const registryOf = perDataDir(async () => {
+  const registry = await dockerRegistry();
+  await registry.start();
+  onTempDirsCleanup(() => registry.stop());
+  return registry.url;
+});
 
 /**
  * The environment that selects the storage of a stack on `dataDir`: nothing with the filesystem;
  * with the registry, `storage.driver: registry` and `registry.url` of that data dir's own registry.
  */
-export function storageEnv(dataDir: string): Promise<Record<string, string>> {
-  if (testStorageDriver === "filesystem") return Promise.resolve({});
-  let url = registries.get(dataDir);
-  if (!url) {
-    url = dockerRegistry().then(async (registry) => {
-      await registry.start();
-      onTempDirsCleanup(() => registry.stop());
-      return registry.url;
-    });
-    registries.set(dataDir, url);
-    onTempDirsCleanup(async () => {
-      registries.delete(dataDir);
-    });
-  }
-  return url.then((u) => ({ BESKARYUM_STORAGE_DRIVER: "registry", BESKARYUM_REGISTRY_URL: u }));
+export async function storageEnv(dataDir: string): Promise<Record<string, string>> {
+  if (testStorageDriver === "filesystem") return {};
+  return { BESKARYUM_STORAGE_DRIVER: "registry", BESKARYUM_REGISTRY_URL: await registryOf(dataDir) };
 }
 
 /** The database of each data dir: a stack started again on a data dir finds its repositories. */
-const databases = new Map<string, Promise<string>>();
+const databaseOf = perDataDir(async () => {
+  const database = await createTestDatabase();
+  onTempDirsCleanup(() => database.drop());
+  return database.url;
+});
 
 /**
  * The environment that selects the index of a stack on `dataDir`: nothing with SQLite (the index is
@@ -66,18 +83,7 @@ const databases = new Map<string, Promise<string>>();
  * `BESKARYUM_TEST_POSTGRES` and dropped with the temp dirs (`cleanupTempDirs`, which every test file
  * calls), so a restart on the same data dir keeps its index as it would with SQLite.
  */
-export function indexEnv(dataDir: string): Promise<Record<string, string>> {
-  if (testIndexDriver === "sqlite") return Promise.resolve({});
-  let url = databases.get(dataDir);
-  if (!url) {
-    url = createTestDatabase().then((database) => {
-      onTempDirsCleanup(() => database.drop());
-      return database.url;
-    });
-    databases.set(dataDir, url);
-    onTempDirsCleanup(async () => {
-      databases.delete(dataDir);
-    });
-  }
-  return url.then((u) => ({ BESKARYUM_INDEX_DRIVER: "postgres", BESKARYUM_INDEX_POSTGRES_URL: u }));
+export async function indexEnv(dataDir: string): Promise<Record<string, string>> {
+  if (testIndexDriver === "sqlite") return {};
+  return { BESKARYUM_INDEX_DRIVER: "postgres", BESKARYUM_INDEX_POSTGRES_URL: await databaseOf(dataDir) };
 }
