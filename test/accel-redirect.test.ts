@@ -6,11 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fetchPrimary } from "./harness/repodata-client.js";
 import { type Stack, startStack } from "./harness/stack.js";
 import { makeDnf } from "./support/dnf.js";
-import { type Nginx, startNginx } from "./support/nginx.js";
+import { type Nginx, shippedSite, startNginx } from "./support/nginx.js";
 import { standardFixtures } from "./support/rpm-fixtures.js";
 import { cleanupTempDirs, makeTempDir } from "./support/tmp.js";
 
-const site = readFileSync(fileURLToPath(new URL("../deploy/nginx/beskar-yum.conf", import.meta.url)), "utf8");
 const rocky = fileURLToPath(new URL("./fixtures/rocky-8.3-ha-debug/Packages/", import.meta.url));
 const rockyRpm = "pacemaker-cli-debuginfo-2.0.4-6.el8.2.x86_64.rpm";
 
@@ -34,13 +33,14 @@ describe("behind nginx with X-Accel-Redirect (http.accel_redirect)", () => {
       env: { BESKARYUM_HTTP_ACCEL_REDIRECT: "true", BESKARYUM_HTTP_ACCEL_REDIRECT_MIN_BYTES: "200000" },
     });
     const api = new URL(stack.url);
-    const conf = site
-      .replace("server api:5200;", `server ${api.host};`)
-      .replaceAll("/data/", `${stack.dataDir}/`)
-      // http.front_tree is off here: nginx finds nothing there and asks the API for everything.
-      .replace("root /front;", `root ${makeTempDir("no-front-tree")};`);
-    expect(conf).not.toContain("/front;");
-    nginx = await startNginx({ site: (port) => conf.replace("listen 80;", `listen 127.0.0.1:${port};`) });
+    // http.front_tree is off here: nginx finds nothing there and asks the API for everything.
+    nginx = await startNginx({
+      site: shippedSite({
+        apiHost: api.host,
+        dataDir: stack.dataDir,
+        frontTree: makeTempDir("no-front-tree"),
+      }),
+    });
   }, 60_000);
   afterAll(async () => {
     await nginx?.stop();

@@ -2,18 +2,15 @@ import { createHash } from "node:crypto";
 import { lstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { request } from "node:http";
 import { join, relative } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseRepomd } from "@beskar-yum/repodata";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fetchPrimary } from "./harness/repodata-client.js";
 import { type Stack, startStack } from "./harness/stack.js";
 import { rockyTestdata, startUpstream } from "./harness/upstream.js";
 import { makeDnf } from "./support/dnf.js";
-import { type Nginx, startNginx } from "./support/nginx.js";
+import { type Nginx, shippedSite, startNginx } from "./support/nginx.js";
 import { buildRpms, standardFixtures } from "./support/rpm-fixtures.js";
 import { cleanupTempDirs, makeTempDir } from "./support/tmp.js";
-
-const site = readFileSync(fileURLToPath(new URL("../deploy/nginx/beskar-yum.conf", import.meta.url)), "utf8");
 
 interface Answer {
   status: number;
@@ -93,12 +90,9 @@ describe("behind nginx with the front tree (http.front_tree)", () => {
   beforeAll(async () => {
     tree = makeTempDir("front-tree");
     stack = await startStack({ name: "front-tree", env: { BESKARYUM_HTTP_FRONT_TREE: tree } });
-    const conf = site
-      .replace("server api:5200;", `server ${new URL(stack.url).host};`)
-      .replaceAll("/data/", `${stack.dataDir}/`)
-      .replace("root /front;", `root ${tree};`);
-    expect(conf).not.toContain("/front;");
-    nginx = await startNginx({ site: (port) => conf.replace("listen 80;", `listen 127.0.0.1:${port};`) });
+    nginx = await startNginx({
+      site: shippedSite({ apiHost: new URL(stack.url).host, dataDir: stack.dataDir, frontTree: tree }),
+    });
   }, 60_000);
   afterAll(async () => {
     await nginx?.stop();

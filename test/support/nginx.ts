@@ -1,5 +1,6 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { freePort, startProcess } from "./processes.js";
 import { makeTempDir } from "./tmp.js";
 import { waitForPort } from "./wait-for-port.js";
@@ -88,4 +89,26 @@ export async function startNginx(options: NginxOptions): Promise<Nginx> {
       await child.stop("SIGQUIT", 5_000);
     },
   };
+}
+
+/**
+ * deploy/nginx/beskar-yum.conf as shipped, with only what a test must change: the API's address, the
+ * data directory (`/data/`), the front tree's root (`/front`) and the listening port. For `startNginx`'s `site`.
+ */
+export function shippedSite(options: {
+  apiHost: string;
+  dataDir: string;
+  frontTree: string;
+}): (port: number) => string {
+  const shipped = readFileSync(
+    fileURLToPath(new URL("../../deploy/nginx/beskar-yum.conf", import.meta.url)),
+    "utf8",
+  );
+  const conf = shipped
+    .replace("server api:5200;", `server ${options.apiHost};`)
+    .replaceAll("/data/", `${options.dataDir}/`)
+    .replace("root /front;", `root ${options.frontTree};`);
+  if (conf.includes("/front;"))
+    throw new Error("the shipped nginx config names /front where the test cannot replace it");
+  return (port) => conf.replace("listen 80;", `listen 127.0.0.1:${port};`);
 }
